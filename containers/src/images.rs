@@ -1,0 +1,392 @@
+//! Which image each service runs.
+//!
+//! The decision is a pure function, [`next_step`], over what is known so far
+//! ([`Facts`]): it names the next thing to find out (inspect, pull, build) or
+//! the final answer. [`resolve`] runs those steps against Docker. Keeping the
+//! policy pure lets unit tests cover every branch without a daemon.
+//!
+//! Policy: an image named by `SMOKE_*_IMAGE` is used exactly (present, or
+//! pulled) and never replaced. Otherwise the default is used if present, then
+//! the offline image if present, then the default is pulled, then the offline
+//! images are built by `containers/offline/build-images.sh` (once, under a
+//! file lock), and only then does it fail with what to do.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bollard::Docker;
+use futures::StreamExt;
+
+use crate::error::{one_line, StackError};
+
+/// The images one service can run.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageSpec {
+    /// Name for messages: "PostgreSQL" or "Redis".
+    pub service: &'static str,
+    /// Variable that names an image explicitly.
+    pub var: &'static str,
+    /// Official image used by default.
+    pub default: &'static str,
+    /// Image built by `containers/offline/build-images.sh`.
+    pub offline: &'static str,
+    /// Variable that renames the offline image (the build script reads it too).
+    pub offline_var: &'static str,
+}
+
+impl ImageSpec {
+    /// The offline image's name: `offline_var` if set, else `offline`.
+    pub fn offline_image(&self) -> String {
+        std::env::var(self.offline_var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| self.offline.to_string())
+    }
+}
+
+/// PostgreSQL: `SMOKE_POSTGRES_IMAGE`, `postgres:16-alpine`, offline 15-bookworm.
+pub const POSTGRES: ImageSpec = ImageSpec {
+    service: "PostgreSQL",
+    var: "SMOKE_POSTGRES_IMAGE",
+    default: "postgres:16-alpine",
+    offline: "gonogo-offline/postgres:15-bookworm",
+    offline_var: "OFFLINE_POSTGRES_IMAGE",
+};
+
+/// Redis: `SMOKE_REDIS_IMAGE`, `redis:7-alpine`, offline 7-bookworm.
+pub const REDIS: ImageSpec = ImageSpec {
+    service: "Redis",
+    var: "SMOKE_REDIS_IMAGE",
+    default: "redis:7-alpine",
+    offline: "gonogo-offline/redis:7-bookworm",
+    offline_var: "OFFLINE_REDIS_IMAGE",
+};
+
+/// What has been found out so far; `None`/absent means "not asked yet".
+#[derive(Debug, Default, Clone)]
+pub struct Facts {
+    /// Image → present locally.
+    pub present: HashMap<String, bool>,
+    /// Image → pull succeeded.
+    pub pulled: HashMap<String, bool>,
+    /// Outcome of running the offline build script (Err: why not / why it failed).
+    pub built: Option<Result<(), String>>,
+}
+
+/// The next thing [`resolve`] must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Use this image.
+    Use(String),
+    /// Find out whether this image is present locally.
+    Inspect(String),
+    /// Try to pull this image.
+    Pull(String),
+    /// Build the offline images (then re-inspect the offline image).
+    BuildOffline,
+    /// Give up: an explicit image is missing.
+    FailExplicit(String),
+    /// Give up: nothing usable; the string says why no build happened.
+    FailNoImage(String),
+}
+
+/// The resolution policy (see the module docs), as a pure function.
+/// `default` and `offline` are the two fallback images (see [`ImageSpec`]).
+pub fn next_step(explicit: Option<&str>, default: &str, offline: &str, facts: &Facts) -> Step {
+    let present = |i: &str| facts.present.get(i).copied();
+    let pulled = |i: &str| facts.pulled.get(i).copied();
+    if let Some(image) = explicit {
+        return match (present(image), pulled(image)) {
+            (None, _) => Step::Inspect(image.into()),
+            (Some(true), _) | (_, Some(true)) => Step::Use(image.into()),
+            (Some(false), None) => Step::Pull(image.into()),
+            (Some(false), Some(false)) => Step::FailExplicit(image.into()),
+        };
+    }
+    match present(default) {
+        None => return Step::Inspect(default.into()),
+        Some(true) => return Step::Use(default.into()),
+        Some(false) => {}
+    }
+    match present(offline) {
+        None => return Step::Inspect(offline.into()),
+        Some(true) => return Step::Use(offline.into()),
+        Some(false) => {}
+    }
+    match pulled(default) {
+        None => return Step::Pull(default.into()),
+        Some(true) => return Step::Use(default.into()),
+        Some(false) => {}
+    }
+    match &facts.built {
+        None => Step::BuildOffline,
+        Some(Ok(())) => Step::FailNoImage("the build script ran but did not produce it".into()),
+        Some(Err(why)) => Step::FailNoImage(why.clone()),
+    }
+}
+
+/// Picks the image for `spec`, reading its variable and asking `docker`.
+pub async fn resolve(
+    spec: &ImageSpec,
+    docker: &Docker,
+    daemon_socket: &Path,
+) -> Result<String, StackError> {
+    let explicit = std::env::var(spec.var)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let offline = spec.offline_image();
+    let mut facts = Facts::default();
+    loop {
+        match next_step(explicit.as_deref(), spec.default, &offline, &facts) {
+            Step::Use(image) => {
+                tracing::debug!(service = spec.service, %image, "image chosen");
+                return Ok(image);
+            }
+            Step::Inspect(image) => {
+                let here = is_present(docker, &image).await?;
+                facts.present.insert(image, here);
+            }
+            Step::Pull(image) => {
+                let ok = pull(docker, &image).await;
+                facts.pulled.insert(image, ok);
+            }
+            Step::BuildOffline => {
+                facts.built = Some(build_offline(docker, &offline, daemon_socket).await);
+                let here = is_present(docker, &offline).await?;
+                facts.present.insert(offline.clone(), here);
+            }
+            Step::FailExplicit(image) => {
+                return Err(StackError::ExplicitImageMissing {
+                    image,
+                    var: spec.var,
+                })
+            }
+            Step::FailNoImage(why) => {
+                return Err(StackError::NoImage {
+                    service: spec.service,
+                    image: spec.default.into(),
+                    offline: offline.clone(),
+                    reason: format!("; it was not built automatically: {why}"),
+                })
+            }
+        }
+    }
+}
+
+async fn is_present(docker: &Docker, image: &str) -> Result<bool, StackError> {
+    match docker.inspect_image(image).await {
+        Ok(_) => Ok(true),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
+        Err(e) => Err(StackError::docker(format!("inspect image {image}"), e)),
+    }
+}
+
+/// Pulls `image`; any failure (no registry, unknown image) is just `false`.
+async fn pull(docker: &Docker, image: &str) -> bool {
+    let (from_image, tag) = split_reference(image);
+    let options = bollard::query_parameters::CreateImageOptionsBuilder::new()
+        .from_image(from_image)
+        .tag(tag)
+        .build();
+    let mut stream = docker.create_image(Some(options), None, None);
+    while let Some(item) = stream.next().await {
+        if let Err(e) = item {
+            tracing::debug!(%image, error = %one_line(&e.to_string()), "pull failed");
+            return false;
+        }
+    }
+    true
+}
+
+/// Splits `repo[:tag]` into repo and tag ("latest" when absent); a `:` inside
+/// a registry host (`host:5000/x`) is not a tag separator.
+pub fn split_reference(image: &str) -> (&str, &str) {
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
+    }
+}
+
+/// The offline build script, next to this crate's sources.
+pub fn build_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("offline/build-images.sh")
+}
+
+/// Runs the build script once at a time, across tasks (a mutex) and across
+/// processes (an exclusive lock on a file in the temp dir). A caller that
+/// waited finds `offline` built by the first and returns without running it.
+async fn build_offline(docker: &Docker, offline: &str, daemon_socket: &Path) -> Result<(), String> {
+    static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let script = build_script();
+    if !script.exists() {
+        return Err(format!("{} is missing", script.display()));
+    }
+    let uid = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata("/proc/self").map_err(|e| e.to_string())?,
+    );
+    if uid != 0 {
+        return Err("it needs root".into());
+    }
+    let _task_guard = IN_PROCESS.lock().await;
+    let lock_path = std::env::temp_dir().join("gonogo-offline-images.lock");
+    let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        fs4::FileExt::lock(&file)?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot lock the build: {e}"))?;
+    if is_present(docker, offline).await.unwrap_or(false) {
+        return Ok(());
+    }
+    eprintln!(
+        "gonogo-containers: building the offline PostgreSQL/Redis images with {} (once; a few minutes)",
+        script.display()
+    );
+    let output = tokio::process::Command::new("bash")
+        .arg(&script)
+        // The script's docker CLI talks to the real daemon, not our shim.
+        .env("DOCKER_HOST", format!("unix://{}", daemon_socket.display()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| format!("cannot run {}: {e}", script.display()));
+    drop(lock);
+    let output = output?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        Err(format!("build-images.sh failed: {}", one_line(last)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(present: &[(&str, bool)], pulled: &[(&str, bool)]) -> Facts {
+        Facts {
+            present: present.iter().map(|(i, p)| (i.to_string(), *p)).collect(),
+            pulled: pulled.iter().map(|(i, p)| (i.to_string(), *p)).collect(),
+            built: None,
+        }
+    }
+
+    const PG: &ImageSpec = &POSTGRES;
+
+    #[test]
+    fn explicit_image_is_used_when_present_or_pulled_and_never_replaced() {
+        let f = facts(&[("my/pg:1", true)], &[]);
+        assert_eq!(
+            next_step(Some("my/pg:1"), PG.default, PG.offline, &f),
+            Step::Use("my/pg:1".into())
+        );
+        let f = facts(&[("my/pg:1", false)], &[]);
+        assert_eq!(
+            next_step(Some("my/pg:1"), PG.default, PG.offline, &f),
+            Step::Pull("my/pg:1".into())
+        );
+        let f = facts(&[("my/pg:1", false)], &[("my/pg:1", true)]);
+        assert_eq!(
+            next_step(Some("my/pg:1"), PG.default, PG.offline, &f),
+            Step::Use("my/pg:1".into())
+        );
+        // Even with the default and the offline image present: fail, don't substitute.
+        let f = facts(
+            &[("my/pg:1", false), (PG.default, true), (PG.offline, true)],
+            &[("my/pg:1", false)],
+        );
+        assert_eq!(
+            next_step(Some("my/pg:1"), PG.default, PG.offline, &f),
+            Step::FailExplicit("my/pg:1".into())
+        );
+    }
+
+    #[test]
+    fn default_is_preferred_then_offline_then_pull_then_build() {
+        let f = Facts::default();
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::Inspect(PG.default.into())
+        );
+        let f = facts(&[(PG.default, true)], &[]);
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::Use(PG.default.into())
+        );
+        let f = facts(&[(PG.default, false)], &[]);
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::Inspect(PG.offline.into())
+        );
+        let f = facts(&[(PG.default, false), (PG.offline, true)], &[]);
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::Use(PG.offline.into())
+        );
+        let f = facts(&[(PG.default, false), (PG.offline, false)], &[]);
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::Pull(PG.default.into())
+        );
+        let f = facts(
+            &[(PG.default, false), (PG.offline, false)],
+            &[(PG.default, true)],
+        );
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::Use(PG.default.into())
+        );
+        let f = facts(
+            &[(PG.default, false), (PG.offline, false)],
+            &[(PG.default, false)],
+        );
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::BuildOffline
+        );
+    }
+
+    #[test]
+    fn after_a_build_the_offline_image_is_used_or_the_reason_is_reported() {
+        let mut f = facts(
+            &[(PG.default, false), (PG.offline, true)],
+            &[(PG.default, false)],
+        );
+        f.built = Some(Ok(()));
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::Use(PG.offline.into())
+        );
+        f.present.insert(PG.offline.into(), false);
+        f.built = Some(Err("it needs root".into()));
+        assert_eq!(
+            next_step(None, PG.default, PG.offline, &f),
+            Step::FailNoImage("it needs root".into())
+        );
+    }
+
+    #[test]
+    fn references_split_into_repo_and_tag() {
+        assert_eq!(
+            split_reference("postgres:16-alpine"),
+            ("postgres", "16-alpine")
+        );
+        assert_eq!(split_reference("redis"), ("redis", "latest"));
+        assert_eq!(split_reference("host:5000/pg"), ("host:5000/pg", "latest"));
+        assert_eq!(split_reference("host:5000/pg:15"), ("host:5000/pg", "15"));
+    }
+}

@@ -1,0 +1,35 @@
+# gonogo — everyday recipes. `just` lists them.
+
+# List the recipes.
+default:
+    @just --list
+
+# The smoke harness: containers, in-process server, suites A–D, gates, go/no-go report.
+smoke *ARGS:
+    cargo test --test smoke {{ARGS}}
+
+# The whole test suite.
+test:
+    cargo test --workspace
+
+# Run the release gate against a deployed server (needs SMOKE_JWT_SECRET or the anonymous endpoint).
+remote URL *ARGS:
+    cargo run -q -p gonogo-harness --bin gonogo -- run --target {{URL}} {{ARGS}}
+
+# Build the offline Postgres and Redis images (no registry needed; root and Debian's mirror).
+offline-images:
+    bash containers/offline/build-images.sh
+
+# Start the reference server on 127.0.0.1:8080 with throwaway Postgres and Redis.
+serve:
+    cargo run -p knowledge-server -- --dev
+
+# Format, lint and test as CI does.
+check:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo test --workspace
+
+# What CI runs, on this machine.
+ci:
+    bash .ci/run

@@ -1,0 +1,277 @@
+//! The go/no-go report: one versioned model that every rendering (JSON,
+//! Markdown, JUnit, HTML) and every signature is made from.
+//!
+//! Field order is the serialised key order, so it is part of the format:
+//! append new fields, never reorder. Maps are `BTreeMap` for a stable order.
+//! Bump [`SCHEMA_VERSION`] on any change a consumer could notice.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Version of the report format (semver: minor = additive, major = breaking).
+pub const SCHEMA_VERSION: &str = "1.0.0";
+
+/// One run of the release gate against one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`] when written by this build.
+    pub schema_version: String,
+    /// Which tool wrote this report.
+    pub tool: Tool,
+    /// When, where and against what the run happened.
+    pub run: RunInfo,
+    /// GO / NO-GO / INCONCLUSIVE and why.
+    pub decision: Decision,
+    /// The contract's go/no-go criteria with observed values.
+    pub criteria: Vec<Criterion>,
+    /// Aggregates over every request the run made.
+    pub metrics: Metrics,
+    /// Smoke suites A–D with their cases.
+    pub suites: Vec<Suite>,
+    /// Release gates (R1 regression, security, UX/telemetry, RLS).
+    pub gates: Vec<Gate>,
+    /// Canary observation, when `gonogo canary` wrote one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryReport>,
+    /// Approvals; excluded from the signed content (see the `signoff` module).
+    #[serde(default)]
+    pub signoffs: Vec<Signoff>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    /// `gonogo`.
+    pub name: String,
+    /// The tool's crate version.
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunInfo {
+    /// Unique id of this run.
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// `hermetic` (containers + in-process server) or `remote` (a deployed URL).
+    pub mode: Mode,
+    pub target: Target,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Hermetic,
+    Remote,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Target {
+    /// Base URL the suites spoke to (no credentials).
+    pub base_url: String,
+    /// Git commit of the code under test, when known (`GIT_COMMIT` or `git rev-parse`).
+    pub git_commit: Option<String>,
+    /// Free-form label of the deployment (environment, release name).
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    Go,
+    NoGo,
+    Inconclusive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// One sentence per reason, failed criteria and cases named first.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CriterionStatus {
+    Pass,
+    Fail,
+    /// No samples: never a pass.
+    Inconclusive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Criterion {
+    /// Stable key, e.g. `query_latency_p95_ms`.
+    pub name: String,
+    pub description: String,
+    /// Human form of the threshold, e.g. `<= 400`.
+    pub threshold: String,
+    /// Observed value; `null` when there were no samples.
+    pub observed: Option<serde_json::Value>,
+    /// How many observations the value stands on.
+    pub samples: u64,
+    pub status: CriterionStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Metrics {
+    /// p95 of search requests, in milliseconds; `null` without samples.
+    pub query_latency_p95_ms: Option<f64>,
+    /// Share of responses that matched their case's expectation (0..1).
+    pub success_rate: Option<f64>,
+    pub requests_total: u64,
+    pub requests_matching: u64,
+    /// Security findings (leaks, isolation breaks, accepted bad tokens).
+    pub security_violations: u64,
+    /// True only when isolation was proven (at the database in hermetic mode).
+    pub rls_isolation_verified: bool,
+    /// `database` or `api_only`: how isolation was checked.
+    pub isolation_scope: String,
+    /// Latency of search requests.
+    pub search_latency: LatencyStats,
+    /// Latency of every request.
+    pub all_latency: LatencyStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LatencyStats {
+    pub count: u64,
+    pub min_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+    /// Percentile curve (percentile, ms) for charts, ascending.
+    pub curve: Vec<PercentilePoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PercentilePoint {
+    pub percentile: f64,
+    pub ms: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Not run: the target does not support it, or a prerequisite failed.
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Suite {
+    /// `A`..`D`.
+    pub id: String,
+    pub name: String,
+    pub cases: Vec<CaseResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Gate {
+    /// `gate_1_r1_regression`, `gate_2_security`, `gate_3_ux_telemetry`, `rls_database`.
+    pub id: String,
+    pub name: String,
+    pub outcome: Outcome,
+    pub checks: Vec<CaseResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseResult {
+    /// Test name, e.g. `suite_a::no_jwt_returns_401`.
+    pub id: String,
+    /// One sentence: what the case checks.
+    pub title: String,
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+    /// Why it failed or was skipped.
+    pub message: Option<String>,
+    /// The exchanges the verdict rests on (redacted, trimmed).
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    pub request: RequestEvidence,
+    /// `null` when no response came (connection error: see `error`).
+    pub response: Option<ResponseEvidence>,
+    pub error: Option<String>,
+    pub latency_ms: f64,
+    /// What the case expected, e.g. `401 + WWW-Authenticate`.
+    pub expected: String,
+    pub matched: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RequestEvidence {
+    pub method: String,
+    /// Path and query, relative to the target.
+    pub path: String,
+    /// Relevant headers; `Authorization` is always redacted.
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResponseEvidence {
+    pub status: u16,
+    /// Relevant headers (request id, rate limit, auth challenge, content type).
+    pub headers: BTreeMap<String, String>,
+    /// Body, trimmed to a few hundred characters, secrets redacted.
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CanaryOutcome {
+    Promote,
+    Rollback,
+    Inconclusive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CanaryReport {
+    /// Name or path of the plan used.
+    pub plan: String,
+    /// Wall-clock compression used (1.0 = real time).
+    pub time_scale: f64,
+    pub phases: Vec<CanaryPhase>,
+    pub outcome: CanaryOutcome,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CanaryPhase {
+    pub name: String,
+    pub traffic_percent: u8,
+    /// Planned duration in seconds (before time scaling).
+    pub planned_duration_s: u64,
+    pub observed_duration_ms: u64,
+    pub samples: u64,
+    pub errors: u64,
+    pub security_violations: u64,
+    pub success_rate: Option<f64>,
+    pub p95_ms: Option<f64>,
+    /// `pass`, `rollback` or `inconclusive`, with the trigger that fired.
+    pub verdict: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Signoff {
+    /// e.g. `Security`.
+    pub role: String,
+    pub approver: String,
+    pub signed_at: DateTime<Utc>,
+    /// Fingerprint of the public key (hex of the first 8 bytes of its SHA-256).
+    pub key_id: String,
+    /// `ed25519`.
+    pub algorithm: String,
+    /// Base64 signature over the canonical (RFC 8785) report without `signoffs`,
+    /// bound to role, approver, time and key id (see `signoff`).
+    pub signature: String,
+}
