@@ -1,9 +1,9 @@
 //! Labels and the reaper: no container outlives its process.
 //!
 //! Every container carries [`SESSION_LABEL`]` = `[`session_id`] (one random id
-//! per process) and [`PID_LABEL`]. testcontainers removes containers on drop
-//! and, with its `watchdog` feature, on SIGINT/SIGTERM/SIGQUIT; a `Stack` kept
-//! in a `static` is never dropped, so [`ensure`] also starts, once per
+//! per process) and [`PID_LABEL`]. testcontainers removes containers on drop.
+//! A process killed by Ctrl-C or SIGTERM never drops, and a `Stack` kept in a
+//! `static` is never dropped either, so [`ensure`] also starts, once per
 //! process, a detached `sh` that blocks reading a pipe whose write end only
 //! this process holds. When the process ends (however it ends), the read sees
 //! end-of-file and the shell runs `docker rm -f` on this session's containers.
@@ -42,7 +42,7 @@ const SCRIPT: &str = "read -r _ ; \
 
 /// Starts the reaper once per process (later calls do nothing). Its pipe is
 /// kept in a static, so it closes only when the process exits. Failure to
-/// start it is logged, not fatal: drop and the watchdog still clean up.
+/// start it is logged, not fatal: drop still cleans up.
 /// `cleanup_dir` (the shim's temp dir, if any) is deleted after the containers.
 pub fn ensure(daemon_socket: &Path, cleanup_dir: Option<&Path>) {
     static REAPER: OnceLock<Mutex<Option<(Child, ChildStdin)>>> = OnceLock::new();

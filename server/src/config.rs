@@ -1,0 +1,269 @@
+//! Server configuration: one `clap::Parser` struct read from flags and the environment,
+//! validated once at start-up. `Debug` redacts every secret so a config can be logged.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use base64::Engine;
+use rand::RngCore;
+
+use crate::crypto::Keyring;
+use crate::error::StartupError;
+
+/// How the log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// JSON when stdout is not a terminal, human-readable text otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+/// Every setting of the server. Each field is a `--flag` and an environment variable.
+#[derive(clap::Parser, Clone)]
+#[command(
+    name = "knowledge-server",
+    version,
+    about = "The Knowledge API reference server"
+)]
+pub struct Config {
+    /// PostgreSQL URL of the application role (not superuser, not owner, no BYPASSRLS).
+    #[arg(long, env = "DATABASE_URL", default_value = "")]
+    pub database_url: String,
+    /// PostgreSQL URL of the owner role; when set, migrations run with it at start-up.
+    #[arg(long, env = "DATABASE_ADMIN_URL")]
+    pub database_admin_url: Option<String>,
+    /// Redis URL used by the rate limiter.
+    #[arg(long, env = "REDIS_URL", default_value = "")]
+    pub redis_url: String,
+    /// HS256 secret shared with the token issuer; at least 32 bytes.
+    #[arg(long, env = "JWT_SECRET", default_value = "", hide_env_values = true)]
+    pub jwt_secret: String,
+    /// Metadata encryption keys, `kid:base64(32 bytes)`, comma separated; the first encrypts,
+    /// all decrypt (key rotation).
+    #[arg(long, env = "METADATA_KEY", default_value = "", hide_env_values = true)]
+    pub metadata_key: String,
+    /// Directory holding uploaded bytes (one file per upload, named by its UUID).
+    #[arg(long, env = "STORAGE_DIR", default_value = "./data/files")]
+    pub storage_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind_addr: SocketAddr,
+    /// Requests per hour per user (`sub`) on the knowledge and memory APIs.
+    #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = 100)]
+    pub rate_limit_per_hour: u32,
+    /// Anonymous tokens minted per hour per client IP.
+    #[arg(long, env = "ANON_RATE_LIMIT_PER_HOUR", default_value_t = 30)]
+    pub anon_rate_limit_per_hour: u32,
+    /// Largest accepted upload, counted on the file's bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+    /// Time budget of one rate-limiter call to Redis before it counts as unavailable.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 250)]
+    pub redis_timeout_ms: u64,
+    /// Admit requests (logged and counted) instead of answering 503 when Redis is unavailable.
+    #[arg(long, env = "RATE_LIMIT_FAIL_OPEN", default_value_t = false)]
+    pub rate_limit_fail_open: bool,
+    /// Largest number of pooled connections to PostgreSQL.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
+    pub database_max_connections: u32,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    /// Start PostgreSQL and Redis in containers, migrate, serve and print a token (development).
+    #[arg(long)]
+    pub dev: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // URLs can carry passwords and the secrets must never reach a log line.
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "database_admin_url",
+                &self.database_admin_url.as_deref().map(redact_url),
+            )
+            .field("redis_url", &redact_url(&self.redis_url))
+            .field("jwt_secret", &"[redacted]")
+            .field("metadata_key", &"[redacted]")
+            .field("storage_dir", &self.storage_dir)
+            .field("bind_addr", &self.bind_addr)
+            .field("rate_limit_per_hour", &self.rate_limit_per_hour)
+            .field("anon_rate_limit_per_hour", &self.anon_rate_limit_per_hour)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("redis_timeout_ms", &self.redis_timeout_ms)
+            .field("rate_limit_fail_open", &self.rate_limit_fail_open)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("log_format", &self.log_format)
+            .field("dev", &self.dev)
+            .finish()
+    }
+}
+
+/// Replaces the password of a URL by `***` (keeps host, port and database for diagnosis).
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) if raw.is_empty() => String::new(),
+        Err(_) => "[unparseable url]".to_owned(),
+    }
+}
+
+/// Anything accepted as an optional URL by [`Config::for_tests`].
+pub trait MaybeUrl {
+    /// The URL, if any (an empty string counts as none).
+    fn into_url(self) -> Option<String>;
+}
+impl MaybeUrl for &str {
+    fn into_url(self) -> Option<String> {
+        (!self.is_empty()).then(|| self.to_owned())
+    }
+}
+impl MaybeUrl for String {
+    fn into_url(self) -> Option<String> {
+        self.as_str().into_url()
+    }
+}
+impl MaybeUrl for &String {
+    fn into_url(self) -> Option<String> {
+        self.as_str().into_url()
+    }
+}
+impl<T: MaybeUrl> MaybeUrl for Option<T> {
+    fn into_url(self) -> Option<String> {
+        self.and_then(MaybeUrl::into_url)
+    }
+}
+
+impl Config {
+    /// A config with defaults, a random JWT secret and a random metadata key, listening on
+    /// `127.0.0.1:0`.
+    pub fn for_tests(
+        database_url: impl Into<String>,
+        admin_url: impl MaybeUrl,
+        redis_url: impl Into<String>,
+        storage_dir: impl Into<PathBuf>,
+    ) -> Config {
+        Config {
+            database_url: database_url.into(),
+            database_admin_url: admin_url.into_url(),
+            redis_url: redis_url.into(),
+            jwt_secret: random_secret(),
+            metadata_key: random_metadata_key("k1"),
+            storage_dir: storage_dir.into(),
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rate_limit_per_hour: 100,
+            anon_rate_limit_per_hour: 30,
+            max_upload_bytes: 10 * 1024 * 1024,
+            redis_timeout_ms: 250,
+            rate_limit_fail_open: false,
+            database_max_connections: 20,
+            log_format: LogFormat::Auto,
+            dev: false,
+        }
+    }
+
+    /// Checks every setting that can be checked without the network; returns the parsed keys.
+    pub fn validate(&self) -> Result<Keyring, StartupError> {
+        if self.database_url.is_empty() {
+            return Err(StartupError::Config(
+                "DATABASE_URL is required: set it to the application role's PostgreSQL URL.".into(),
+            ));
+        }
+        if self.redis_url.is_empty() {
+            return Err(StartupError::Config(
+                "REDIS_URL is required: set it to the Redis URL used for rate limiting.".into(),
+            ));
+        }
+        if self.jwt_secret.len() < 32 {
+            return Err(StartupError::Config(
+                "JWT_SECRET is shorter than 32 bytes: use a random secret of at least 32 bytes."
+                    .into(),
+            ));
+        }
+        if self.rate_limit_per_hour == 0 || self.anon_rate_limit_per_hour == 0 {
+            return Err(StartupError::Config(
+                "RATE_LIMIT_PER_HOUR and ANON_RATE_LIMIT_PER_HOUR must be at least 1.".into(),
+            ));
+        }
+        if self.max_upload_bytes == 0 {
+            return Err(StartupError::Config(
+                "MAX_UPLOAD_BYTES must be at least 1.".into(),
+            ));
+        }
+        if self.redis_timeout_ms == 0 {
+            return Err(StartupError::Config(
+                "REDIS_TIMEOUT_MS must be at least 1.".into(),
+            ));
+        }
+        Keyring::parse(&self.metadata_key)
+    }
+}
+
+/// A random 48-byte secret, base64url encoded (64 characters).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A fresh `kid:base64` metadata key.
+pub fn random_metadata_key(kid: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!(
+        "{kid}:{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_redacts_secrets_and_passwords() {
+        let mut c = Config::for_tests(
+            "postgres://app:hunter2@localhost/knowledge",
+            "postgres://owner:s3cret@localhost/knowledge",
+            "redis://:rpass@localhost",
+            "/tmp/x",
+        );
+        c.jwt_secret = "super-secret-super-secret-super-secret".into();
+        let out = format!("{c:?}");
+        for secret in [
+            "hunter2",
+            "s3cret",
+            "rpass",
+            "super-secret",
+            &c.metadata_key,
+        ] {
+            assert!(!out.contains(secret), "{secret} leaked in {out}");
+        }
+        assert!(out.contains("localhost"));
+    }
+
+    #[test]
+    fn validate_refuses_a_short_jwt_secret() {
+        let mut c = Config::for_tests("postgres://a@b/c", None::<&str>, "redis://x", "/tmp");
+        c.jwt_secret = "short".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn validate_accepts_the_test_config() {
+        let c = Config::for_tests("postgres://a@b/c", "", "redis://x", "/tmp");
+        assert!(c.database_admin_url.is_none());
+        assert!(c.validate().is_ok());
+    }
+}

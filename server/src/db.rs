@@ -1,0 +1,282 @@
+//! PostgreSQL: role provisioning, migrations (as the owner role), start-up safety checks of the
+//! application role, and [`Db::tenant_tx`] — the only way handlers reach tenant tables, so
+//! every query runs in a transaction that first sets the caller's claims for RLS.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::distributions::{Alphanumeric, DistString};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Postgres, Transaction};
+
+use crate::auth::Claims;
+use crate::error::{AppError, StartupError};
+use crate::metrics::Metrics;
+
+/// The migrations in `server/migrations`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Role that owns the tables and runs migrations.
+pub const OWNER_ROLE: &str = "knowledge_owner";
+/// Role the server connects as.
+pub const APP_ROLE: &str = "knowledge_app";
+/// Database created by [`provision_roles`].
+pub const DATABASE: &str = "knowledge";
+
+/// URLs returned by [`provision_roles`].
+#[derive(Clone)]
+pub struct DbUrls {
+    /// `knowledge_owner` on database `knowledge` (migrations).
+    pub admin_url: String,
+    /// `knowledge_app` on database `knowledge` (the server).
+    pub app_url: String,
+}
+
+impl std::fmt::Debug for DbUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbUrls")
+            .field("admin_url", &crate::config::redact_url(&self.admin_url))
+            .field("app_url", &crate::config::redact_url(&self.app_url))
+            .finish()
+    }
+}
+
+fn db_err(what: &str) -> impl FnOnce(sqlx::Error) -> StartupError + '_ {
+    move |e| {
+        // The driver's text may name hosts and users; keep it in the log, not the message.
+        tracing::error!(error = %e, "{what}");
+        StartupError::Database(format!(
+            "{what}: check that PostgreSQL is running and the URL and credentials are right."
+        ))
+    }
+}
+
+/// Connect options with statement logging off: provisioning statements carry passwords.
+fn quiet_options(url: &str) -> Result<PgConnectOptions, StartupError> {
+    PgConnectOptions::from_str(url)
+        .map(|o| o.disable_statement_logging())
+        .map_err(|_| {
+            StartupError::Config(
+                "The PostgreSQL URL is malformed: use postgres://user:password@host:port/database."
+                    .into(),
+            )
+        })
+}
+
+/// Creates `knowledge_owner`, `knowledge_app` (random passwords, NOSUPERUSER NOBYPASSRLS) and
+/// database `knowledge` owned by the owner role. Re-running resets the passwords.
+pub async fn provision_roles(superuser_url: &str) -> Result<DbUrls, StartupError> {
+    let owner_pw = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+    let app_pw = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+    let mut conn = PgConnection::connect_with(&quiet_options(superuser_url)?)
+        .await
+        .map_err(db_err("Cannot connect to PostgreSQL as the superuser"))?;
+    // Passwords are alphanumeric, so inlining them in DDL (which takes no binds) is safe.
+    // The owner must INHERIT: it reaches `public` through the implicit pg_database_owner role.
+    let owner_attrs = "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE";
+    let app_attrs = "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT";
+    for (role, pw, attrs) in [
+        (OWNER_ROLE, &owner_pw, owner_attrs),
+        (APP_ROLE, &app_pw, app_attrs),
+    ] {
+        let sql = format!(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+                 CREATE ROLE {role} {attrs} PASSWORD '{pw}';
+               ELSE
+                 ALTER ROLE {role} {attrs} PASSWORD '{pw}';
+               END IF;
+             END $$"
+        );
+        sqlx::raw_sql(&sql)
+            .execute(&mut conn)
+            .await
+            .map_err(db_err("Cannot create the database roles"))?;
+    }
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
+            .bind(DATABASE)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db_err("Cannot inspect the databases"))?;
+    if !exists {
+        sqlx::raw_sql(&format!("CREATE DATABASE {DATABASE} OWNER {OWNER_ROLE}"))
+            .execute(&mut conn)
+            .await
+            .map_err(db_err("Cannot create the knowledge database"))?;
+    }
+    sqlx::raw_sql(&format!(
+        "REVOKE ALL ON DATABASE {DATABASE} FROM PUBLIC; GRANT CONNECT ON DATABASE {DATABASE} TO {OWNER_ROLE}, {APP_ROLE}"
+    ))
+    .execute(&mut conn)
+    .await
+    .map_err(db_err("Cannot restrict access to the knowledge database"))?;
+    conn.close().await.ok();
+    Ok(DbUrls {
+        admin_url: role_url(superuser_url, OWNER_ROLE, &owner_pw)?,
+        app_url: role_url(superuser_url, APP_ROLE, &app_pw)?,
+    })
+}
+
+/// The superuser URL with another user, password and the `knowledge` database.
+fn role_url(base: &str, user: &str, pw: &str) -> Result<String, StartupError> {
+    let bad = || {
+        StartupError::Config("The PostgreSQL superuser URL is malformed: use postgres://user:password@host:port/database.".into())
+    };
+    let mut u = url::Url::parse(base).map_err(|_| bad())?;
+    u.set_username(user).map_err(|_| bad())?;
+    u.set_password(Some(pw)).map_err(|_| bad())?;
+    u.set_path(&format!("/{DATABASE}"));
+    Ok(u.to_string())
+}
+
+/// Runs the embedded migrations as the owner role.
+pub async fn migrate(admin_url: &str) -> Result<(), StartupError> {
+    let mut conn = PgConnection::connect_with(&quiet_options(admin_url)?)
+        .await
+        .map_err(db_err(
+            "Cannot connect with DATABASE_ADMIN_URL to run migrations",
+        ))?;
+    MIGRATOR.run(&mut conn).await.map_err(|e| {
+        tracing::error!(error = %e, "migration failed");
+        StartupError::Database("Migrations failed: check that DATABASE_ADMIN_URL is the tables' owner role and the schema is not hand-edited.".into())
+    })?;
+    conn.close().await.ok();
+    Ok(())
+}
+
+/// The application's pool plus metrics.
+#[derive(Clone)]
+pub struct Db {
+    pool: PgPool,
+    metrics: Arc<Metrics>,
+}
+
+impl Db {
+    /// Connects the pool of the application role.
+    pub async fn connect(url: &str, max: u32, metrics: Arc<Metrics>) -> Result<Db, StartupError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max.max(1))
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_with(quiet_options(url)?)
+            .await
+            .map_err(db_err("Cannot connect with DATABASE_URL"))?;
+        Ok(Db { pool, metrics })
+    }
+
+    /// Refuses an application role that could bypass row-level security, and a schema whose
+    /// tenant tables are missing or not under forced RLS.
+    pub async fn check_app_role(&self) -> Result<(), StartupError> {
+        let (superuser, bypass): (bool, bool) = sqlx::query_as(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err("Cannot inspect the application role"))?;
+        if superuser {
+            return Err(StartupError::Database("DATABASE_URL connects as a superuser: connect as an application role such as knowledge_app.".into()));
+        }
+        if bypass {
+            return Err(StartupError::Database("DATABASE_URL's role has BYPASSRLS: connect as a role without it (ALTER ROLE ... NOBYPASSRLS).".into()));
+        }
+        let tables: Vec<(String, bool, bool, bool)> = sqlx::query_as(
+            "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
+                    pg_has_role(current_user, c.relowner, 'MEMBER')
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relname IN ('knowledge_files', 'memories')",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("Cannot inspect the tenant tables"))?;
+        if tables.len() != 2 {
+            return Err(StartupError::Database("The tenant tables are missing: set DATABASE_ADMIN_URL so migrations run at start-up.".into()));
+        }
+        for (name, enabled, forced, owns) in tables {
+            if owns {
+                return Err(StartupError::Database(format!("DATABASE_URL's role owns (or is a member of the owner of) table {name}: connect as a separate application role.")));
+            }
+            if !(enabled && forced) {
+                return Err(StartupError::Database(format!("Table {name} lacks ENABLE and FORCE ROW LEVEL SECURITY: run the migrations as the owner role.")));
+            }
+        }
+        Ok(())
+    }
+
+    /// `SELECT 1` for readiness.
+    pub async fn ping(&self) -> bool {
+        let started = Instant::now();
+        let ok = sqlx::query("SELECT 1").execute(&self.pool).await.is_ok();
+        self.metrics.db("ping", started.elapsed());
+        ok
+    }
+
+    /// Opens the caller's transaction: `BEGIN` then the transaction-local claims that the
+    /// RLS policies read. Nothing leaks to the pooled connection's next user.
+    pub async fn tenant_tx(&self, claims: &Claims) -> Result<TenantTx, AppError> {
+        let started = Instant::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
+            .bind(claims.to_json())
+            .execute(&mut *tx)
+            .await?;
+        self.metrics.db("begin", started.elapsed());
+        Ok(TenantTx {
+            tx,
+            metrics: self.metrics.clone(),
+            started: Instant::now(),
+        })
+    }
+}
+
+/// A transaction carrying the caller's claims. Dropped without [`TenantTx::commit`] it rolls back.
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    metrics: Arc<Metrics>,
+    started: Instant,
+}
+
+impl TenantTx {
+    /// The connection to run queries on.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits; records the transaction's query time.
+    pub async fn commit(self) -> Result<(), AppError> {
+        self.metrics.db("queries", self.started.elapsed());
+        let started = Instant::now();
+        self.tx.commit().await?;
+        self.metrics.db("commit", started.elapsed());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_url_replaces_user_password_and_database() {
+        let u = role_url(
+            "postgres://postgres:pw@127.0.0.1:5432/postgres?sslmode=disable",
+            APP_ROLE,
+            "abc",
+        )
+        .unwrap();
+        assert_eq!(
+            u,
+            "postgres://knowledge_app:abc@127.0.0.1:5432/knowledge?sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn db_urls_debug_hides_passwords() {
+        let urls = DbUrls {
+            admin_url: "postgres://o:secret1@h/knowledge".into(),
+            app_url: "postgres://a:secret2@h/knowledge".into(),
+        };
+        let s = format!("{urls:?}");
+        assert!(!s.contains("secret1") && !s.contains("secret2"), "{s}");
+    }
+}

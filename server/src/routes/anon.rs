@@ -1,0 +1,98 @@
+//! `POST /api/v1/stream/auth/anon`: a token for a fresh anonymous user, limited per client IP.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::{now_secs, ANON_TOKEN_TTL_SECS};
+use crate::error::AppError;
+use crate::ratelimit::{apply_headers, Unavailable};
+use crate::state::SharedState;
+
+/// The minted token.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AnonToken {
+    /// HS256 JWT: `sub` = `user_id`, `role` and `aud` "authenticated", `is_anonymous` true.
+    pub token: String,
+    /// Always `"bearer"`.
+    pub token_type: &'static str,
+    /// The new anonymous user's id.
+    pub user_id: Uuid,
+    /// Expiry, seconds since the Unix epoch.
+    pub expires_at: i64,
+    /// Lifetime in seconds (3600).
+    pub expires_in: i64,
+}
+
+/// Mints an anonymous token. Body: empty or a JSON object (ignored).
+#[utoipa::path(post, path = "/api/v1/stream/auth/anon", operation_id = "mintAnonymousToken", tag = "auth",
+    request_body(content = Option<Object>, description = "Empty or `{}`", content_type = "application/json"),
+    responses(
+        (status = 200, description = "A token for a new anonymous user", body = AnonToken),
+        (status = 400, description = "The body is not empty and not a JSON object", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many tokens for this client IP", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Rate limiter unavailable", body = crate::error::Problem, content_type = "application/problem+json")))]
+pub async fn mint(State(st): State<SharedState>, req: Request) -> Result<Response, AppError> {
+    // Keyed by the TCP peer: X-Forwarded-For is client-controlled, so it is not trusted.
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let limit = st.config.anon_rate_limit_per_hour;
+    let decision = match st.limiter.check(&format!("rl:anon:{ip}"), limit).await {
+        Ok(d) => Some(d),
+        Err(Unavailable) if st.config.rate_limit_fail_open => {
+            st.metrics.fail_open_admissions.inc();
+            tracing::warn!(
+                "rate limiter unavailable: minting anonymous token (RATE_LIMIT_FAIL_OPEN)"
+            );
+            None
+        }
+        Err(Unavailable) => return Err(AppError::RateLimiterUnavailable),
+    };
+    let mut res = match decision {
+        Some(d) if !d.allowed => {
+            st.metrics.rate_limited("anon");
+            AppError::RateLimited(d.retry_after_secs).into_response()
+        }
+        _ => issue(&st, req)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+    };
+    if let Some(d) = decision {
+        apply_headers(res.headers_mut(), &d, now_secs());
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+async fn issue(st: &SharedState, req: Request) -> Result<Response, AppError> {
+    let body = axum::body::to_bytes(req.into_body(), 4096)
+        .await
+        .map_err(|_| AppError::InvalidJson("The body must be empty or `{}`.".into()))?;
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|_| AppError::InvalidJson("The body is not valid JSON.".into()))?;
+        if !v.is_object() {
+            return Err(AppError::InvalidJson(
+                "The body must be a JSON object.".into(),
+            ));
+        }
+    }
+    let (token, user_id, expires_at) = st.jwt.mint_anonymous(now_secs());
+    Ok(Json(AnonToken {
+        token,
+        token_type: "bearer",
+        user_id,
+        expires_at,
+        expires_in: ANON_TOKEN_TTL_SECS,
+    })
+    .into_response())
+}

@@ -1,0 +1,394 @@
+//! R1 Memory API: create, list (by session, keyset paging), get and delete memories, each in the
+//! caller's RLS transaction. Expired memories are invisible.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::auth::Claims;
+use crate::error::AppError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::{page_limit, Cursor};
+use crate::state::SharedState;
+use crate::validate::{has_nul, json_has_nul};
+
+/// Who produced a memory.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryRole {
+    /// The end user.
+    User,
+    /// The assistant.
+    Assistant,
+    /// A system prompt.
+    System,
+    /// A tool result.
+    Tool,
+}
+
+impl MemoryRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            MemoryRole::User => "user",
+            MemoryRole::Assistant => "assistant",
+            MemoryRole::System => "system",
+            MemoryRole::Tool => "tool",
+        }
+    }
+}
+
+/// `POST /api/v1/memory` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMemory {
+    /// Conversation id, 1–128 chars.
+    pub session_id: String,
+    /// Who produced it.
+    pub role: MemoryRole,
+    /// The text, 1–65536 chars.
+    pub content: String,
+    /// Free-form JSON object.
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
+    /// Up to 32 tags of 1–64 chars.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// 0.0–1.0.
+    #[serde(default)]
+    pub importance: Option<f32>,
+    /// Where it came from, up to 256 chars.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// When it stops being returned.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A stored memory (the 13 columns minus `owner_id`, which is the caller).
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Memory {
+    /// Id.
+    pub id: Uuid,
+    /// Conversation id.
+    pub session_id: String,
+    /// `user`, `assistant`, `system` or `tool`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+    /// Free-form JSON object.
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// 0.0–1.0, if given.
+    pub importance: Option<f32>,
+    /// Origin, if given.
+    pub source: Option<String>,
+    /// Whitespace-separated word count of `content`.
+    pub token_count: i32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Expiry, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/v1/memory` query.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListMemoryQuery {
+    /// Only this conversation.
+    pub session_id: Option<String>,
+    /// 1–100, default 50.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of memories.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MemoryPage {
+    /// Newest first.
+    pub items: Vec<Memory>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+const COLUMNS: &str = "id, session_id, role, content, metadata, tags, importance, source, token_count, created_at, updated_at, expires_at";
+
+fn invalid(detail: &str, suggestion: &str) -> AppError {
+    AppError::Validation(detail.into(), suggestion.into())
+}
+
+fn validate(m: &NewMemory) -> Result<(), AppError> {
+    let n = m.session_id.chars().count();
+    if !(1..=128).contains(&n) {
+        return Err(invalid(
+            "session_id must be 1-128 characters.",
+            "Send a non-empty session_id of at most 128 characters.",
+        ));
+    }
+    let n = m.content.chars().count();
+    if !(1..=65_536).contains(&n) {
+        return Err(invalid(
+            "content must be 1-65536 characters.",
+            "Send non-empty content of at most 65536 characters.",
+        ));
+    }
+    if m.session_id.contains('\0')
+        || m.content.contains('\0')
+        || m.source.as_deref().is_some_and(|s| s.contains('\0'))
+    {
+        return Err(invalid(
+            "Text fields must not contain NUL characters.",
+            "Remove \\u0000 from the text.",
+        ));
+    }
+    // `metadata` is stored as jsonb, which refuses `\u0000` in any key or string, however deep.
+    if m.metadata
+        .as_ref()
+        .is_some_and(|meta| meta.iter().any(|(k, v)| has_nul(k) || json_has_nul(v)))
+    {
+        return Err(invalid(
+            "metadata must not contain NUL characters.",
+            "Remove \\u0000 from the keys and values of metadata.",
+        ));
+    }
+    if let Some(tags) = &m.tags {
+        if tags.len() > 32
+            || tags
+                .iter()
+                .any(|t| t.is_empty() || t.chars().count() > 64 || t.contains('\0'))
+        {
+            return Err(invalid(
+                "tags must be at most 32 strings of 1-64 characters.",
+                "Send at most 32 short, non-empty tags.",
+            ));
+        }
+    }
+    if m.importance.is_some_and(|i| !(0.0..=1.0).contains(&i)) {
+        return Err(invalid(
+            "importance must be between 0 and 1.",
+            "Send an importance from 0.0 to 1.0, or omit it.",
+        ));
+    }
+    if m.source.as_deref().is_some_and(|s| s.chars().count() > 256) {
+        return Err(invalid(
+            "source must be at most 256 characters.",
+            "Shorten source to 256 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// The list's `session_id` filter obeys the create route's rule (1-128 characters, no NUL), so
+/// nothing PostgreSQL text cannot hold is bound and a filter that can match no memory says so.
+fn validate_session_filter(session_id: Option<&str>) -> Result<(), AppError> {
+    match session_id {
+        Some(s) if has_nul(s) || !(1..=128).contains(&s.chars().count()) => Err(invalid(
+            "session_id must be 1-128 characters without NUL.",
+            "Filter by the session_id a memory was created with, or omit session_id.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Stores a memory.
+#[utoipa::path(post, path = "/api/v1/memory", operation_id = "createMemory", tag = "memory", security(("bearer" = [])), request_body = NewMemory,
+    responses((status = 201, description = "Created", body = Memory, headers(("Location" = String, description = "URL of the new memory")))))]
+pub async fn create(
+    State(st): State<SharedState>,
+    claims: Claims,
+    ApiJson(m): ApiJson<NewMemory>,
+) -> Result<Response, AppError> {
+    validate(&m)?;
+    let id = Uuid::new_v4();
+    let token_count = m.content.split_whitespace().count().min(i32::MAX as usize) as i32;
+    let mut tx = st.db.tenant_tx(&claims).await?;
+    let memory: Memory = sqlx::query_as(&format!(
+        "INSERT INTO memories (id, owner_id, session_id, role, content, metadata, tags, importance, source, token_count, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(claims.sub)
+    .bind(&m.session_id)
+    .bind(m.role.as_str())
+    .bind(&m.content)
+    .bind(Value::Object(m.metadata.unwrap_or_default()))
+    .bind(m.tags.unwrap_or_default())
+    .bind(m.importance)
+    .bind(&m.source)
+    .bind(token_count)
+    .bind(m.expires_at)
+    .fetch_one(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let location = format!("/api/v1/memory/{id}");
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(memory),
+    )
+        .into_response())
+}
+
+/// Lists the caller's memories, newest first.
+#[utoipa::path(get, path = "/api/v1/memory", operation_id = "listMemories", tag = "memory", security(("bearer" = [])), params(ListMemoryQuery),
+    responses((status = 200, description = "A page of memories", body = MemoryPage)))]
+pub async fn list(
+    State(st): State<SharedState>,
+    claims: Claims,
+    ApiQuery(q): ApiQuery<ListMemoryQuery>,
+) -> Result<Json<MemoryPage>, AppError> {
+    let limit = page_limit(q.limit, 50, 100)?;
+    let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
+    validate_session_filter(q.session_id.as_deref())?;
+    let mut tx = st.db.tenant_tx(&claims).await?;
+    let mut items: Vec<Memory> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM memories
+         WHERE owner_id = $1 AND ($2::text IS NULL OR session_id = $2)
+           AND (expires_at IS NULL OR expires_at > now())
+           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+         ORDER BY created_at DESC, id DESC LIMIT $5"
+    ))
+    .bind(claims.sub)
+    .bind(&q.session_id)
+    .bind(cursor.map(|c| c.created_at))
+    .bind(cursor.map(|c| c.id))
+    .bind(limit + 1)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|m| {
+            Cursor {
+                created_at: m.created_at,
+                id: m.id,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Json(MemoryPage { items, next_cursor }))
+}
+
+/// One memory.
+#[utoipa::path(get, path = "/api/v1/memory/{id}", operation_id = "getMemory", tag = "memory", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Memory id")),
+    responses((status = 200, description = "The memory", body = Memory)))]
+pub async fn get_one(
+    State(st): State<SharedState>,
+    claims: Claims,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Memory>, AppError> {
+    let mut tx = st.db.tenant_tx(&claims).await?;
+    let memory: Option<Memory> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM memories WHERE id = $1 AND owner_id = $2 AND (expires_at IS NULL OR expires_at > now())"
+    ))
+    .bind(id)
+    .bind(claims.sub)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    memory.map(Json).ok_or(AppError::NotFound)
+}
+
+/// Deletes a memory.
+#[utoipa::path(delete, path = "/api/v1/memory/{id}", operation_id = "deleteMemory", tag = "memory", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Memory id")),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete(
+    State(st): State<SharedState>,
+    claims: Claims,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, AppError> {
+    let mut tx = st.db.tenant_tx(&claims).await?;
+    let deleted = sqlx::query("DELETE FROM memories WHERE id = $1 AND owner_id = $2")
+        .bind(id)
+        .bind(claims.sub)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    if deleted == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(v: Value) -> NewMemory {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn refusal(m: &NewMemory) -> Option<String> {
+        match validate(m) {
+            Ok(()) => None,
+            Err(AppError::Validation(detail, suggestion)) => {
+                assert!(!suggestion.is_empty());
+                Some(detail)
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nul_anywhere_in_metadata_is_refused() {
+        for meta in [
+            json!({"note": "a\u{0}b"}),
+            json!({"a\u{0}b": 1}),
+            json!({"deep": {"list": ["x\u{0}"]}}),
+        ] {
+            let m =
+                body(json!({"session_id": "s", "role": "user", "content": "c", "metadata": meta}));
+            assert_eq!(
+                refusal(&m).as_deref(),
+                Some("metadata must not contain NUL characters.")
+            );
+        }
+        let m = body(json!({"session_id": "s", "role": "user", "content": "c",
+            "metadata": {"k": "🦀\u{1b}[0m", "n": [1, {"x": null}]}}));
+        assert_eq!(refusal(&m), None);
+    }
+
+    #[test]
+    fn nul_in_the_text_fields_is_refused() {
+        for (field, value) in [
+            ("session_id", json!("a\u{0}")),
+            ("content", json!("\u{0}")),
+            ("source", json!("s\u{0}")),
+            ("tags", json!(["t\u{0}"])),
+        ] {
+            let mut v = json!({"session_id": "s", "role": "user", "content": "c"});
+            v[field] = value;
+            assert!(refusal(&body(v)).is_some(), "{field}");
+        }
+    }
+
+    #[test]
+    fn the_session_filter_follows_the_create_rule() {
+        assert!(validate_session_filter(None).is_ok());
+        assert!(validate_session_filter(Some("s")).is_ok());
+        assert!(validate_session_filter(Some(&"s".repeat(128))).is_ok());
+        for bad in ["", "a\0b", "\0", &"s".repeat(129)] {
+            assert!(
+                matches!(
+                    validate_session_filter(Some(bad)),
+                    Err(AppError::Validation(..))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `POST /api/v1/knowledge/search`: ranked full-text search over the caller's files
+//! (filename, metadata, text of text-like files). The query is always a bound parameter of
+//! `websearch_to_tsquery`, which accepts any input without syntax errors.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Claims;
+use crate::error::AppError;
+use crate::extract::ApiJson;
+use crate::state::SharedState;
+
+/// Search request.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// Web-search syntax (`"exact phrase"`, `or`, `-exclude`), 1–512 characters.
+    pub query: String,
+    /// 1–50, default 10.
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// One hit.
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct SearchHit {
+    /// The file.
+    pub file_id: Uuid,
+    /// Its filename.
+    pub filename: String,
+    /// `ts_rank` relevance (higher is better).
+    pub score: f32,
+    /// Matching excerpt; matches are wrapped in `**`.
+    pub snippet: String,
+}
+
+/// Search response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SearchResponse {
+    /// Best first.
+    pub results: Vec<SearchHit>,
+    /// Time spent in the database, milliseconds.
+    pub took_ms: u64,
+}
+
+/// Searches the caller's files.
+#[utoipa::path(post, path = "/api/v1/knowledge/search", operation_id = "searchFiles", tag = "knowledge", security(("bearer" = [])), request_body = SearchRequest,
+    responses((status = 200, description = "Ranked results", body = SearchResponse)))]
+pub async fn search(
+    State(st): State<SharedState>,
+    claims: Claims,
+    ApiJson(req): ApiJson<SearchRequest>,
+) -> Result<Json<SearchResponse>, AppError> {
+    let n = req.query.chars().count();
+    if !(1..=512).contains(&n) || req.query.trim().is_empty() {
+        return Err(AppError::Validation(
+            format!("query must be 1-512 characters and not blank, got {n}."),
+            "Send a non-blank query of at most 512 characters.".into(),
+        ));
+    }
+    let limit = crate::routes::page_limit(req.limit, 10, 50)?;
+    // PostgreSQL text cannot carry NUL; it cannot match anything anyway.
+    let query = req.query.replace('\0', " ");
+    let started = Instant::now();
+    let mut tx = st.db.tenant_tx(&claims).await?;
+    // Rank and limit first, then cut snippets only for the rows returned.
+    let results: Vec<SearchHit> = sqlx::query_as(
+        "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS tsq),
+         top AS (
+            SELECT f.id, f.filename, f.search_text, ts_rank(f.search_vector, q.tsq) AS score, f.created_at
+            FROM knowledge_files f, q
+            WHERE f.owner_id = $2 AND f.search_vector @@ q.tsq
+            ORDER BY score DESC, f.created_at DESC, f.id DESC
+            LIMIT $3)
+         SELECT top.id AS file_id, top.filename, top.score,
+                ts_headline('english', left(top.search_text, 16384), q.tsq,
+                            'StartSel=**, StopSel=**, MaxWords=35, MinWords=15, MaxFragments=2') AS snippet
+         FROM top, q
+         ORDER BY top.score DESC, top.created_at DESC, top.id DESC",
+    )
+    .bind(&query)
+    .bind(claims.sub)
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(Json(SearchResponse {
+        results,
+        took_ms: started.elapsed().as_millis() as u64,
+    }))
+}
