@@ -1,1 +1,19 @@
-//! gonogo-reports
+//! gonogo-reports: the go/no-go report model, its renderings and its sign-offs.
+//!
+//! - [`model`]: the versioned, serde-serialisable report (key order is format).
+//! - [`schema`]: its JSON Schema (committed as `reports/schema/report.schema.json`).
+//! - [`render`]: one module per format (JSON, Markdown, JUnit XML, HTML) over
+//!   the same model, after a final secret-masking pass ([`redact`]).
+//! - [`signoff`]: Ed25519 sign-offs by role over the RFC 8785 canonical report.
+//! - [`canary_plan`]: the canary schedule and rollback triggers (TOML).
+//! - [`test_support`]: a deterministic sample report for tests.
+
+pub mod canary_plan;
+pub mod model;
+pub mod redact;
+pub mod render;
+pub mod schema;
+pub mod signoff;
+pub mod test_support;
+
+pub use model::*;

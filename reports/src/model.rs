@@ -259,6 +259,10 @@ pub struct CanaryPhase {
     /// `pass`, `rollback` or `inconclusive`, with the trigger that fired.
     pub verdict: String,
     pub reason: Option<String>,
+    /// The plan's rollback triggers for this phase, in words (appended by the
+    /// canary judge; absent in older reports).
+    #[serde(default)]
+    pub triggers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,0 +1,261 @@
+//! HTML rendering: one self-contained offline file (inline CSS, inline SVG
+//! chart, no script, no external URL) with the content of the Markdown
+//! document. Built with maud, which escapes every interpolated string.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use crate::canary_plan::CanaryPlan;
+use crate::model::{CaseResult, CriterionStatus, Outcome, Report, Verdict};
+use crate::signoff::{ApprovalSummary, CheckStatus};
+
+use super::html_chart::{chart, Series};
+use super::markdown::evidence_text;
+use super::{fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label, verdict_label};
+
+const CSS: &str = r#"
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
+main{max-width:1040px;margin:0 auto;padding:24px;background:#fff}
+h1{margin:0 0 8px}h2{border-bottom:1px solid #d0d7de;padding-bottom:4px;margin-top:32px}
+table{border-collapse:collapse;width:100%;margin:8px 0 16px}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.id{display:block;color:#656d76;font:12px ui-monospace,monospace}
+.badge{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;color:#fff}
+.go,.passed,.pass,.valid,.approved,.promote{background:#1a7f37}.no-go,.failed,.fail,.invalid,.rejected,.rollback{background:#cf222e}
+.inconclusive,.pending,.skipped,.missing,.unverified{background:#9a6700}
+pre{background:#f6f8fa;border:1px solid #d0d7de;padding:8px;overflow:auto;white-space:pre-wrap;font-size:12px}
+svg.chart{width:100%;max-width:680px;height:auto;background:#fff;border:1px solid #d0d7de}
+.grid{stroke:#d0d7de;stroke-width:1}.tick,.axis,.legend{font:11px system-ui,sans-serif;fill:#656d76}
+.series{fill:none;stroke-width:2.5}.series.all{stroke:#0969da}.series.search{stroke:#bf3989}
+.swatch.all{fill:#0969da}.swatch.search{fill:#bf3989}
+.threshold{stroke:#cf222e;stroke-dasharray:6 4}.threshold-label{font:11px system-ui,sans-serif;fill:#cf222e}
+.reasons li{margin:2px 0}
+table.cases{table-layout:fixed}table.cases th:nth-child(2){width:110px}table.cases th:nth-child(3){width:90px}
+figure{margin:8px 0}figcaption{color:#656d76;font-size:13px}
+"#;
+
+fn badge(class: &str, text: &str) -> Markup {
+    html! { span class=(format!("badge {class}")) { (text) } }
+}
+
+fn verdict_class(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Go => "go",
+        Verdict::NoGo => "no-go",
+        Verdict::Inconclusive => "inconclusive",
+    }
+}
+
+fn outcome_badge(o: Outcome) -> Markup {
+    let class = match o {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "failed",
+        Outcome::Skipped => "skipped",
+    };
+    badge(class, outcome_label(o))
+}
+
+/// Renders the HTML document.
+pub fn render(report: &Report, approval: &ApprovalSummary) -> String {
+    let verdict = verdict_label(report.decision.verdict);
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                // Nothing may load from the network: no scripts, images or fonts.
+                meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'";
+                title { "Release decision: " (verdict) " · " (report.run.target.base_url) }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main {
+                h1 { "Release decision " (badge(verdict_class(report.decision.verdict), verdict)) }
+                p id="status" {
+                    "Sign-off " (badge(&approval.state.label().to_lowercase(), approval.state.label()))
+                    " · " (approval.required_roles.len() - approval.missing_roles.len()) "/"
+                    (approval.required_roles.len()) " required roles · target " code { (report.run.target.base_url) }
+                }
+                ul.reasons { @for r in &report.decision.reasons { li { (r) } } }
+                (deployment(report))
+                h2 { "Phase 1: code-quality gates" }
+                @for g in &report.gates {
+                    h3 { (g.name) " " (outcome_badge(g.outcome)) }
+                    (cases(&g.checks))
+                }
+                h2 { "Smoke suites" }
+                @for s in &report.suites {
+                    h3 { "Suite " (s.id) ": " (s.name) }
+                    (cases(&s.cases))
+                }
+                (metrics(report))
+                (canary(report))
+                (signoff(approval))
+                p.id { "Report schema " (report.schema_version) " · written by " (report.tool.name) " " (report.tool.version) }
+            } }
+        }
+    };
+    page.into_string()
+}
+
+fn deployment(report: &Report) -> Markup {
+    let run = &report.run;
+    html! {
+        h2 { "Deployment" }
+        table { tbody {
+            tr { th { "Target" } td { (run.target.base_url) } }
+            tr { th { "Label" } td { (run.target.label.as_deref().unwrap_or("—")) } }
+            tr { th { "Commit" } td { code { (run.target.git_commit.as_deref().unwrap_or("unknown")) } } }
+            tr { th { "Tool" } td { (report.tool.name) " " (report.tool.version) } }
+            tr { th { "Mode" } td { (format!("{:?}", run.mode).to_lowercase()) } }
+            tr { th { "Started" } td { (run.started_at.to_rfc3339()) } }
+            tr { th { "Duration" } td { (fmt_ms(run.duration_ms as f64)) } }
+            tr { th { "Run id" } td { code { (run.id) } } }
+        } }
+    }
+}
+
+fn cases(cases: &[CaseResult]) -> Markup {
+    html! {
+        table.cases {
+            thead { tr { th { "Case" } th { "Result" } th { "Duration" } } }
+            tbody { @for c in cases {
+                tr {
+                    td { (c.title) span.id { (c.id) } }
+                    td { (outcome_badge(c.outcome)) }
+                    td.num { (fmt_ms(c.duration_ms as f64)) }
+                }
+                @if c.outcome != Outcome::Passed {
+                    tr { td colspan="3" {
+                        details open[c.outcome == Outcome::Failed] {
+                            summary { (c.message.as_deref().unwrap_or("no message")) }
+                            @for e in &c.evidence { pre { (evidence_text(e)) } }
+                        }
+                    } }
+                }
+            } }
+        }
+    }
+}
+
+fn metrics(report: &Report) -> Markup {
+    let m = &report.metrics;
+    let threshold = report
+        .criteria
+        .iter()
+        .find(|c| c.name == "query_latency_p95_ms")
+        .and_then(|c| {
+            c.threshold
+                .trim_start_matches("<=")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        });
+    let series = [
+        Series {
+            label: "all requests",
+            class: "all",
+            stats: &m.all_latency,
+        },
+        Series {
+            label: "search",
+            class: "search",
+            stats: &m.search_latency,
+        },
+    ];
+    html! {
+        h2 { "Metrics against thresholds" }
+        table {
+            thead { tr { th { "Criterion" } th { "Observed" } th { "Threshold" } th { "Samples" } th { "Status" } } }
+            tbody { @for c in &report.criteria {
+                @let (class, label) = match c.status {
+                    CriterionStatus::Pass => ("pass", "pass"),
+                    CriterionStatus::Fail => ("fail", "fail"),
+                    CriterionStatus::Inconclusive => ("inconclusive", "inconclusive (no samples)"),
+                };
+                tr {
+                    td { (c.description) span.id { (c.name) } }
+                    td.num { (fmt_observed(&c.observed)) }
+                    td { (c.threshold) }
+                    td.num { (c.samples) }
+                    td { (badge(class, label)) }
+                }
+            } }
+        }
+        p { (m.requests_total) " requests, " (m.requests_matching) " as expected (" (fmt_rate(m.success_rate))
+            "); isolation checked at: " (m.isolation_scope) "." }
+        table {
+            thead { tr { th { "Latency" } th { "n" } th { "p50" } th { "p95" } th { "p99" } th { "max" } } }
+            tbody { @for s in &series {
+                tr { td { (s.label) } td.num { (s.stats.count) } td.num { (fmt_opt_ms(s.stats.p50_ms)) }
+                     td.num { (fmt_opt_ms(s.stats.p95_ms)) } td.num { (fmt_opt_ms(s.stats.p99_ms)) }
+                     td.num { (fmt_opt_ms(s.stats.max_ms)) } }
+            } }
+        }
+        figure id="latency-chart" { (chart(&series, threshold)) figcaption { "Latency by percentile (ms)" } }
+    }
+}
+
+fn canary(report: &Report) -> Markup {
+    html! {
+        h2 { "Canary" }
+        @match &report.canary {
+            None => {
+                @let plan = CanaryPlan::default();
+                p { "Not run yet. Schedule (" (plan.name) "):" }
+                table {
+                    thead { tr { th { "Phase" } th { "Traffic" } th { "Duration" } th { "Roll back on" } } }
+                    tbody { @for p in &plan.phases {
+                        tr { td { (p.display_name()) } td.num { (p.traffic_percent) " %" } td { (p.duration) }
+                             td { (p.trigger_descriptions().join(", ")) } }
+                    } }
+                }
+            }
+            Some(c) => {
+                @let class = format!("{:?}", c.outcome).to_lowercase();
+                p { (badge(&class, &format!("{:?}", c.outcome).to_uppercase())) " " (c.reason)
+                    " (plan " (c.plan) ", time scale " (c.time_scale) ")" }
+                table {
+                    thead { tr { th { "Phase" } th { "Traffic" } th { "Planned" } th { "Observed" } th { "Samples" }
+                                 th { "Errors" } th { "Success" } th { "p95" } th { "Roll back on" } th { "Verdict" } } }
+                    tbody { @for p in &c.phases {
+                        tr { td { (p.name) } td.num { (p.traffic_percent) " %" } td.num { (p.planned_duration_s) " s" }
+                             td.num { (fmt_ms(p.observed_duration_ms as f64)) } td.num { (p.samples) }
+                             td.num { (p.errors) } td.num { (fmt_rate(p.success_rate)) } td.num { (fmt_opt_ms(p.p95_ms)) }
+                             td { (p.triggers.join(", ")) }
+                             td { (p.verdict) @if let Some(r) = &p.reason { ": " (r) } } }
+                    } }
+                }
+            }
+        }
+        p { strong { "Rollback plan: " } "on the first trigger, route all traffic back to the previous release, keep the canary's logs and this report, and re-run " code { "gonogo run" } " against the previous release before retrying." }
+    }
+}
+
+fn signoff(approval: &ApprovalSummary) -> Markup {
+    html! {
+        h2 id="signoff" { "Sign-off " (badge(&approval.state.label().to_lowercase(), approval.state.label())) }
+        table {
+            thead { tr { th { "Role" } th { "Approver" } th { "Signed at" } th { "Key" } th { "Signature" } } }
+            tbody { @for (role, check) in approval.rows() {
+                @match check {
+                    None => {
+                        tr.missing-role { td { (role) } td { "—" } td { "—" } td { "—" } td { (badge("missing", "missing")) } }
+                    }
+                    Some(c) => {
+                        tr { td { (role) } td { (c.signoff.approver) } td { (c.signoff.signed_at.to_rfc3339()) }
+                             td { code { (c.signoff.key_id) } }
+                             td { @match &c.status {
+                                 CheckStatus::Valid => { (badge("valid", "valid")) }
+                                 CheckStatus::Unverified => { (badge("unverified", "signed, not verified here")) }
+                                 CheckStatus::Invalid(r) => { (badge("invalid", "invalid")) " " (r) }
+                             } } }
+                    }
+                }
+            } }
+        }
+        @if !approval.reasons.is_empty() { ul.reasons { @for r in &approval.reasons { li { (r) } } } }
+        @if !approval.missing_roles.is_empty() {
+            p { strong { "Still missing: " } (approval.missing_roles.join(", ")) }
+        }
+    }
+}

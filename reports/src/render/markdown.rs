@@ -1,0 +1,364 @@
+//! Markdown rendering: the release decision document, fit for a PR comment or
+//! `$GITHUB_STEP_SUMMARY`.
+//!
+//! Order follows the release plan: status and decision, deployment facts,
+//! Phase 1 gates, smoke suites, metrics against thresholds, canary schedule and
+//! rollback plan, sign-off. Every piece of report text goes through
+//! [`cell`] or [`fenced`], so a `|`, `<` or backtick in evidence cannot break
+//! the layout or inject HTML.
+
+use std::fmt::Write as _;
+
+use crate::canary_plan::CanaryPlan;
+use crate::model::{CaseResult, CriterionStatus, Evidence, Outcome, Report};
+use crate::signoff::{ApprovalState, ApprovalSummary, CheckStatus};
+
+use super::{fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label, verdict_label};
+
+/// Escapes text for a Markdown table cell or paragraph.
+pub(crate) fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("\\|"),
+            '`' => out.push_str("\\`"),
+            '*' | '_' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block whose fence is longer than any backtick run inside.
+fn fenced(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}text\n{text}\n{fence}\n")
+}
+
+fn icon(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "✅",
+        Outcome::Failed => "❌",
+        Outcome::Skipped => "⏭️",
+    }
+}
+
+/// Renders the decision document.
+pub fn render(report: &Report, approval: &ApprovalSummary) -> String {
+    let mut md = String::new();
+    status(&mut md, report, approval);
+    deployment(&mut md, report);
+    gates(&mut md, report);
+    suites(&mut md, report);
+    metrics(&mut md, report);
+    canary(&mut md, report);
+    signoff(&mut md, approval);
+    md
+}
+
+fn status(md: &mut String, report: &Report, approval: &ApprovalSummary) {
+    let verdict = verdict_label(report.decision.verdict);
+    let mark = match report.decision.verdict {
+        crate::model::Verdict::Go => "🟢",
+        crate::model::Verdict::NoGo => "🔴",
+        crate::model::Verdict::Inconclusive => "🟡",
+    };
+    let _ = writeln!(md, "# {mark} Release decision: {verdict}\n");
+    let signed = approval.required_roles.len() - approval.missing_roles.len();
+    let _ = writeln!(
+        md,
+        "**Status:** {verdict} · sign-off **{}** ({signed}/{} required roles) · target `{}`\n",
+        approval.state.label(),
+        approval.required_roles.len(),
+        report.run.target.base_url.replace('`', "")
+    );
+    let _ = writeln!(md, "## Decision\n");
+    for reason in &report.decision.reasons {
+        let _ = writeln!(md, "- {}", cell(reason));
+    }
+    md.push('\n');
+}
+
+fn deployment(md: &mut String, report: &Report) {
+    let run = &report.run;
+    let _ = writeln!(md, "## Deployment\n\n| | |\n|---|---|");
+    let rows = [
+        ("Target", run.target.base_url.clone()),
+        (
+            "Label",
+            run.target.label.clone().unwrap_or_else(|| "—".into()),
+        ),
+        (
+            "Commit",
+            run.target
+                .git_commit
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        (
+            "Tool",
+            format!("{} {}", report.tool.name, report.tool.version),
+        ),
+        ("Mode", format!("{:?}", run.mode).to_lowercase()),
+        ("Started", run.started_at.to_rfc3339()),
+        ("Duration", fmt_ms(run.duration_ms as f64)),
+        ("Run id", run.id.clone()),
+        ("Report schema", report.schema_version.clone()),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(md, "| {k} | {} |", cell(&v));
+    }
+    md.push('\n');
+}
+
+fn case_table(md: &mut String, cases: &[CaseResult]) {
+    let _ = writeln!(md, "| Case | Result | Duration |\n|---|---|---|");
+    for c in cases {
+        let _ = writeln!(
+            md,
+            "| {} <br><sub>{}</sub> | {} {} | {} |",
+            cell(&c.title),
+            cell(&c.id),
+            icon(c.outcome),
+            outcome_label(c.outcome),
+            fmt_ms(c.duration_ms as f64)
+        );
+    }
+    md.push('\n');
+    for c in cases.iter().filter(|c| c.outcome != Outcome::Passed) {
+        let _ = writeln!(
+            md,
+            "<details><summary>{} {}: {}</summary>\n",
+            icon(c.outcome),
+            cell(&c.id),
+            cell(c.message.as_deref().unwrap_or("no message"))
+        );
+        for e in &c.evidence {
+            md.push_str(&fenced(&evidence_text(e)));
+        }
+        md.push_str("\n</details>\n\n");
+    }
+}
+
+/// Evidence as plain text (also used by the JUnit failure bodies).
+pub(crate) fn evidence_text(e: &Evidence) -> String {
+    let mut t = format!("{} {}\n", e.request.method, e.request.path);
+    for (k, v) in &e.request.headers {
+        let _ = writeln!(t, "{k}: {v}");
+    }
+    let _ = writeln!(t, "expected: {} (matched: {})", e.expected, e.matched);
+    match (&e.response, &e.error) {
+        (Some(r), _) => {
+            let _ = writeln!(t, "-> {} in {:.1} ms", r.status, e.latency_ms);
+            for (k, v) in &r.headers {
+                let _ = writeln!(t, "{k}: {v}");
+            }
+            t.push_str(&r.body);
+        }
+        (None, Some(err)) => {
+            let _ = write!(t, "-> no response: {err}");
+        }
+        (None, None) => t.push_str("-> no response"),
+    }
+    t
+}
+
+fn gates(md: &mut String, report: &Report) {
+    let _ = writeln!(md, "## Phase 1: code-quality gates\n");
+    if report.gates.is_empty() {
+        let _ = writeln!(md, "_No gate was run._\n");
+    }
+    for g in &report.gates {
+        let _ = writeln!(
+            md,
+            "### {} {} ({})\n",
+            icon(g.outcome),
+            cell(&g.name),
+            outcome_label(g.outcome)
+        );
+        case_table(md, &g.checks);
+    }
+}
+
+fn suites(md: &mut String, report: &Report) {
+    let _ = writeln!(md, "## Smoke suites\n");
+    for s in &report.suites {
+        let passed = s
+            .cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Passed)
+            .count();
+        let _ = writeln!(
+            md,
+            "### Suite {}: {} ({passed}/{} passed)\n",
+            cell(&s.id),
+            cell(&s.name),
+            s.cases.len()
+        );
+        case_table(md, &s.cases);
+    }
+}
+
+fn metrics(md: &mut String, report: &Report) {
+    let _ = writeln!(md, "## Metrics against thresholds\n");
+    let _ = writeln!(
+        md,
+        "| Criterion | Observed | Threshold | Samples | Status |\n|---|---|---|---|---|"
+    );
+    for c in &report.criteria {
+        let status = match c.status {
+            CriterionStatus::Pass => "✅ pass",
+            CriterionStatus::Fail => "❌ fail",
+            CriterionStatus::Inconclusive => "🟡 inconclusive (no samples)",
+        };
+        let _ = writeln!(
+            md,
+            "| {} <br><sub>{}</sub> | {} | {} | {} | {status} |",
+            cell(&c.description),
+            cell(&c.name),
+            cell(&fmt_observed(&c.observed)),
+            cell(&c.threshold),
+            c.samples
+        );
+    }
+    let m = &report.metrics;
+    let _ = writeln!(
+        md,
+        "\n{} requests, {} as expected ({}); isolation checked at: {}.\n",
+        m.requests_total,
+        m.requests_matching,
+        fmt_rate(m.success_rate),
+        cell(&m.isolation_scope)
+    );
+    let _ = writeln!(
+        md,
+        "| Latency | n | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|"
+    );
+    for (name, l) in [
+        ("search", &m.search_latency),
+        ("all requests", &m.all_latency),
+    ] {
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} | {} | {} | {} |",
+            l.count,
+            fmt_opt_ms(l.p50_ms),
+            fmt_opt_ms(l.p95_ms),
+            fmt_opt_ms(l.p99_ms),
+            fmt_opt_ms(l.max_ms)
+        );
+    }
+    md.push('\n');
+}
+
+fn canary(md: &mut String, report: &Report) {
+    let _ = writeln!(md, "## Canary\n");
+    match &report.canary {
+        None => {
+            let plan = CanaryPlan::default();
+            let _ = writeln!(md, "Not run yet. Schedule ({}):\n", cell(&plan.name));
+            let _ = writeln!(
+                md,
+                "| Phase | Traffic | Duration | Roll back on |\n|---|---|---|---|"
+            );
+            for p in &plan.phases {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} % | {} | {} |",
+                    cell(&p.display_name()),
+                    p.traffic_percent,
+                    cell(&p.duration),
+                    cell(&p.trigger_descriptions().join(", "))
+                );
+            }
+        }
+        Some(c) => {
+            let _ = writeln!(
+                md,
+                "**{:?}**: {} (plan {}, time scale {})\n",
+                c.outcome,
+                cell(&c.reason),
+                cell(&c.plan),
+                c.time_scale
+            );
+            let _ = writeln!(
+                md,
+                "| Phase | Traffic | Planned | Observed | Samples | Errors | Success | p95 | Roll back on | Verdict |\n|---|---|---|---|---|---|---|---|---|---|"
+            );
+            for p in &c.phases {
+                let verdict = match &p.reason {
+                    Some(r) => format!("{}: {}", p.verdict, r),
+                    None => p.verdict.clone(),
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} % | {} s | {} | {} | {} | {} | {} | {} | {} |",
+                    cell(&p.name),
+                    p.traffic_percent,
+                    p.planned_duration_s,
+                    fmt_ms(p.observed_duration_ms as f64),
+                    p.samples,
+                    p.errors,
+                    fmt_rate(p.success_rate),
+                    fmt_opt_ms(p.p95_ms),
+                    cell(&p.triggers.join(", ")),
+                    cell(&verdict)
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n**Rollback plan:** on the first trigger, route all traffic back to the previous release, \
+         keep the canary's logs and this report, and re-run `gonogo run` against the previous release \
+         before retrying.\n"
+    );
+}
+
+fn signoff(md: &mut String, approval: &ApprovalSummary) {
+    let _ = writeln!(md, "## Sign-off: {}\n", approval.state.label());
+    let _ = writeln!(
+        md,
+        "| Role | Approver | Signed at | Key | Signature |\n|---|---|---|---|---|"
+    );
+    for (role, check) in approval.rows() {
+        let Some(c) = check else {
+            let _ = writeln!(md, "| {} | — | — | — | ⏳ missing |", cell(&role));
+            continue;
+        };
+        let status = match &c.status {
+            CheckStatus::Valid => "✅ valid".to_string(),
+            CheckStatus::Unverified => "☑️ signed (not verified here)".to_string(),
+            CheckStatus::Invalid(r) => format!("❌ invalid: {}", cell(r)),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {status} |",
+            cell(&role),
+            cell(&c.signoff.approver),
+            c.signoff.signed_at.to_rfc3339(),
+            cell(&c.signoff.key_id)
+        );
+    }
+    if approval.state != ApprovalState::Approved {
+        md.push('\n');
+        for r in &approval.reasons {
+            let _ = writeln!(md, "- {}", cell(r));
+        }
+    }
+    if !approval.missing_roles.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n**Still missing:** {}",
+            cell(&approval.missing_roles.join(", "))
+        );
+    }
+}

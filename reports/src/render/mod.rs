@@ -1,0 +1,230 @@
+//! Renderings of one [`Report`]: JSON (always), Markdown, JUnit XML and HTML.
+//!
+//! Every format renders the same redacted copy of the report; see
+//! [`write_reports`]. Sign-off status shown in Markdown and HTML comes from
+//! [`RenderOptions`] (required roles, and trusted keys when known).
+
+pub mod html;
+mod html_chart;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::model::{Outcome, Report, Verdict};
+use crate::redact::redact_report;
+use crate::signoff::{self, ApprovalSummary, TrustStore};
+
+/// An output format of the go/no-go report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Json,
+    Markdown,
+    Junit,
+    Html,
+}
+
+impl Format {
+    /// All formats, JSON first.
+    pub const ALL: [Format; 4] = [Format::Json, Format::Markdown, Format::Junit, Format::Html];
+
+    /// The file name this format is written to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Json => "go-no-go.json",
+            Format::Markdown => "go-no-go.md",
+            Format::Junit => "go-no-go.junit.xml",
+            Format::Html => "go-no-go.html",
+        }
+    }
+
+    /// Parses a comma-separated list such as `json,md,junit,html`.
+    pub fn parse_list(list: &str) -> Result<Vec<Format>, UnknownFormat> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect()
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Json => "json",
+            Format::Markdown => "md",
+            Format::Junit => "junit",
+            Format::Html => "html",
+        })
+    }
+}
+
+/// A format name that is not one of `json`, `md`, `junit`, `html`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown report format `{0}`: use json, md, junit or html")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "json" => Ok(Format::Json),
+            "md" | "markdown" => Ok(Format::Markdown),
+            "junit" | "xml" => Ok(Format::Junit),
+            "html" => Ok(Format::Html),
+            _ => Err(UnknownFormat(s.to_string())),
+        }
+    }
+}
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot write the report to {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot serialise the report: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot write the JUnit XML: {0}")]
+    Xml(String),
+}
+
+/// What the human-facing renderings need beyond the report itself.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Roles whose signature is required for APPROVED.
+    pub required_roles: Vec<String>,
+    /// Trusted public keys; without them signatures are shown as not verified.
+    pub trust: Option<TrustStore>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            required_roles: signoff::default_required_roles(),
+            trust: None,
+        }
+    }
+}
+
+impl RenderOptions {
+    /// The sign-off summary to show for `report`.
+    pub fn approval(&self, report: &Report) -> ApprovalSummary {
+        signoff::summarize(report, &self.required_roles, self.trust.as_ref())
+    }
+}
+
+/// Writes `go-no-go.json` (always) and every other requested format into `dir`
+/// (created if missing), after a final redaction pass. Returns the paths written.
+pub fn write_reports(
+    report: &Report,
+    dir: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>, RenderError> {
+    write_reports_with(report, dir, formats, &RenderOptions::default())
+}
+
+/// [`write_reports`] with explicit sign-off options.
+pub fn write_reports_with(
+    report: &Report,
+    dir: &Path,
+    formats: &[Format],
+    options: &RenderOptions,
+) -> Result<Vec<PathBuf>, RenderError> {
+    let report = redact_report(report)?;
+    std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut wanted = vec![Format::Json];
+    for f in formats {
+        if !wanted.contains(f) {
+            wanted.push(*f);
+        }
+    }
+    let mut written = Vec::with_capacity(wanted.len());
+    for format in wanted {
+        let text = render(&report, format, options)?;
+        let path = dir.join(format.file_name());
+        std::fs::write(&path, text).map_err(|source| RenderError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Renders one format to a string. The caller is responsible for redaction
+/// ([`write_reports`] does it); renderers escape but do not redact.
+pub fn render(
+    report: &Report,
+    format: Format,
+    options: &RenderOptions,
+) -> Result<String, RenderError> {
+    Ok(match format {
+        Format::Json => json::render(report)?,
+        Format::Markdown => markdown::render(report, &options.approval(report)),
+        Format::Junit => junit::render(report)?,
+        Format::Html => html::render(report, &options.approval(report)),
+    })
+}
+
+/// Short human label of a verdict.
+pub(crate) fn verdict_label(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Go => "GO",
+        Verdict::NoGo => "NO-GO",
+        Verdict::Inconclusive => "INCONCLUSIVE",
+    }
+}
+
+/// Short human label of an outcome.
+pub(crate) fn outcome_label(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "passed",
+        Outcome::Failed => "FAILED",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+/// `12 ms`, `1.25 s`.
+pub(crate) fn fmt_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 10.0 || ms.fract() == 0.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+/// `99.2 %`, or `n/a` without samples.
+pub(crate) fn fmt_rate(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "n/a".to_string(), |r| format!("{:.1} %", r * 100.0))
+}
+
+/// `12 ms`, or `n/a` without samples.
+pub(crate) fn fmt_opt_ms(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "n/a".to_string(), fmt_ms)
+}
+
+/// A criterion's observed value for people (`null` → `no samples`).
+pub(crate) fn fmt_observed(value: &Option<serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => "no samples".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => match n.as_f64() {
+            Some(f) if n.is_f64() => format!("{}", (f * 1000.0).round() / 1000.0),
+            _ => n.to_string(),
+        },
+        Some(other) => other.to_string(),
+    }
+}

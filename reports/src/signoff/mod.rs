@@ -1,0 +1,338 @@
+//! Sign-off: Ed25519 signatures by role over the canonical report.
+//!
+//! What is signed is the RFC 8785 (JCS) canonical JSON of
+//! `{"statement":"approved","report":<report>,"role","approver","signed_at","key_id","algorithm"}`
+//! where `<report>` is the report without `signoffs` (the list the signature is
+//! added to) and without `canary` (observed after approval; writing it must not
+//! void the approvals). Any other changed value voids every signature.
+//!
+//! The final state: REJECTED when the decision is not GO; APPROVED when it is GO
+//! and every required role has a valid signature from a trusted key; PENDING
+//! otherwise (including when no trusted keys were given to check against).
+
+mod keys;
+mod roles;
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use chrono::{DateTime, SubsecRound, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey};
+use serde_json::{json, Value};
+
+use crate::model::{Report, Signoff, Verdict};
+
+pub use keys::{key_id, keygen, load_signing_key, KeyPairFiles, TrustStore, TrustedKey};
+pub use roles::{
+    check_roles, default_required_roles, load_required_roles, normalize_role, resolve_role,
+};
+
+/// The only signature algorithm.
+pub const ALGORITHM: &str = "ed25519";
+
+/// What went wrong while signing or loading keys and configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SignoffError {
+    #[error("cannot use {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Key(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("refusing to sign: the decision is {0}, only a GO report can be approved")]
+    NotGo(&'static str),
+    #[error("{}: {reason}", path.display())]
+    Config { path: PathBuf, reason: String },
+    #[error("the report is not valid JSON for this tool: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl SignoffError {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        SignoffError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The bytes a sign-off signs: canonical JSON of the statement.
+pub fn signed_bytes(report: &Value, signoff: &Signoff) -> Result<Vec<u8>, serde_json::Error> {
+    let mut content = report.clone();
+    if let Some(map) = content.as_object_mut() {
+        map.remove("signoffs");
+        map.remove("canary");
+    }
+    let statement = json!({
+        "statement": "approved",
+        "report": content,
+        "role": signoff.role,
+        "approver": signoff.approver,
+        "signed_at": signoff.signed_at,
+        "key_id": signoff.key_id,
+        "algorithm": signoff.algorithm,
+    });
+    serde_json_canonicalizer::to_vec(&statement)
+}
+
+/// Signs `report` (as JSON) for `role` and appends the sign-off to its
+/// `signoffs`, replacing an earlier one by the same key for the same role.
+/// Refuses a report whose decision is not GO and a role that is not required.
+pub fn sign(
+    report: &mut Value,
+    key: &SigningKey,
+    role: &str,
+    approver: &str,
+    signed_at: DateTime<Utc>,
+    required_roles: &[String],
+) -> Result<Signoff, SignoffError> {
+    let typed: Report = serde_json::from_value(report.clone())?;
+    if typed.decision.verdict != Verdict::Go {
+        return Err(SignoffError::NotGo(crate::render::verdict_label(
+            typed.decision.verdict,
+        )));
+    }
+    let role = resolve_role(role, required_roles).ok_or_else(|| {
+        SignoffError::Usage(format!(
+            "role `{role}` is not a required role; use one of: {}",
+            required_roles.join(", ")
+        ))
+    })?;
+    let approver = approver.trim();
+    if approver.is_empty() {
+        return Err(SignoffError::Usage("the approver name is empty".into()));
+    }
+    let mut signoff = Signoff {
+        role: role.to_string(),
+        approver: approver.to_string(),
+        // Whole seconds: the timestamp round-trips through every JSON tool unchanged.
+        signed_at: signed_at.trunc_subsecs(0),
+        key_id: key_id(&key.verifying_key()),
+        algorithm: ALGORITHM.to_string(),
+        signature: String::new(),
+    };
+    let signature = key.sign(&signed_bytes(report, &signoff)?);
+    signoff.signature = base64::engine::general_purpose::STANDARD.encode(signature.to_bytes());
+
+    let mut list: Vec<Signoff> = typed
+        .signoffs
+        .into_iter()
+        .filter(|s| {
+            !(s.key_id == signoff.key_id && normalize_role(&s.role) == normalize_role(role))
+        })
+        .collect();
+    list.push(signoff.clone());
+    report["signoffs"] = serde_json::to_value(&list)?;
+    Ok(signoff)
+}
+
+/// Checks one sign-off of `report` (as JSON) against `trust`; `Err` names why it
+/// is not valid.
+pub fn verify_signoff(report: &Value, signoff: &Signoff, trust: &TrustStore) -> Result<(), String> {
+    if signoff.algorithm != ALGORITHM {
+        return Err(format!("unsupported algorithm `{}`", signoff.algorithm));
+    }
+    let trusted = trust.get(&signoff.key_id).ok_or_else(|| {
+        format!(
+            "signed with unknown key {}: not in the trust directory",
+            signoff.key_id
+        )
+    })?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&signoff.signature)
+        .map_err(|_| "the signature is not base64".to_string())?;
+    let signature = Signature::from_slice(&bytes)
+        .map_err(|_| "the signature is not 64 bytes of Ed25519".to_string())?;
+    let message = signed_bytes(report, signoff).map_err(|e| e.to_string())?;
+    trusted.key.verify_strict(&message, &signature).map_err(|_| {
+        format!(
+            "signature does not match the report: the signed content (report, role, approver, time or key id) was changed after signing (key {} from {})",
+            signoff.key_id, trusted.source
+        )
+    })?;
+    // Checked after the signature: a valid signature over a non-GO report means
+    // someone approved a NO-GO (the signing tool refuses to; another did not).
+    match report.pointer("/decision/verdict").and_then(Value::as_str) {
+        Some("GO") => Ok(()),
+        other => Err(format!(
+            "approves a report whose decision is {}, not GO",
+            other.unwrap_or("missing")
+        )),
+    }
+}
+
+/// The approval state of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalState {
+    Approved,
+    Pending,
+    Rejected,
+}
+
+impl ApprovalState {
+    pub fn label(self) -> &'static str {
+        match self {
+            ApprovalState::Approved => "APPROVED",
+            ApprovalState::Pending => "PENDING",
+            ApprovalState::Rejected => "REJECTED",
+        }
+    }
+}
+
+/// Whether one sign-off was checked and how it fared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckStatus {
+    Valid,
+    Invalid(String),
+    /// No trusted keys were given to check against.
+    Unverified,
+}
+
+/// One sign-off as shown to people.
+#[derive(Debug, Clone)]
+pub struct SignoffCheck {
+    pub signoff: Signoff,
+    pub status: CheckStatus,
+}
+
+/// Who signed, who is missing, and the resulting state.
+#[derive(Debug, Clone)]
+pub struct ApprovalSummary {
+    pub state: ApprovalState,
+    pub required_roles: Vec<String>,
+    pub checks: Vec<SignoffCheck>,
+    /// Required roles without a valid (or, unverified, any) signature.
+    pub missing_roles: Vec<String>,
+    /// False when no trust store was given: signatures were not checked.
+    pub verified: bool,
+    /// Why the state is not APPROVED, one sentence each.
+    pub reasons: Vec<String>,
+}
+
+impl ApprovalSummary {
+    /// The sign-off table: each required role with its sign-offs (`None` when
+    /// missing), then sign-offs for roles that are not required.
+    pub fn rows(&self) -> Vec<(String, Option<&SignoffCheck>)> {
+        let mut rows = Vec::new();
+        for role in &self.required_roles {
+            let mine: Vec<_> = self
+                .checks
+                .iter()
+                .filter(|c| normalize_role(&c.signoff.role) == normalize_role(role))
+                .collect();
+            if mine.is_empty() {
+                rows.push((role.clone(), None));
+            }
+            rows.extend(mine.into_iter().map(|c| (role.clone(), Some(c))));
+        }
+        for c in &self.checks {
+            let required = self
+                .required_roles
+                .iter()
+                .any(|r| normalize_role(r) == normalize_role(&c.signoff.role));
+            if !required {
+                rows.push((format!("{} (not required)", c.signoff.role), Some(c)));
+            }
+        }
+        rows
+    }
+
+    /// True when some sign-off failed verification.
+    pub fn has_invalid(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(c.status, CheckStatus::Invalid(_)))
+    }
+}
+
+/// Summarises the sign-offs of a typed report.
+pub fn summarize(
+    report: &Report,
+    required: &[String],
+    trust: Option<&TrustStore>,
+) -> ApprovalSummary {
+    match serde_json::to_value(report) {
+        Ok(value) => summarize_value(&value, report, required, trust),
+        Err(e) => ApprovalSummary {
+            state: ApprovalState::Pending,
+            required_roles: required.to_vec(),
+            checks: Vec::new(),
+            missing_roles: required.to_vec(),
+            verified: false,
+            reasons: vec![format!("the report cannot be serialised: {e}")],
+        },
+    }
+}
+
+/// Summarises the sign-offs of a report read as JSON (`value`) and typed (`report`).
+pub fn summarize_value(
+    value: &Value,
+    report: &Report,
+    required: &[String],
+    trust: Option<&TrustStore>,
+) -> ApprovalSummary {
+    let checks: Vec<SignoffCheck> = report
+        .signoffs
+        .iter()
+        .map(|s| SignoffCheck {
+            signoff: s.clone(),
+            status: match trust {
+                None => CheckStatus::Unverified,
+                Some(t) => match verify_signoff(value, s, t) {
+                    Ok(()) => CheckStatus::Valid,
+                    Err(reason) => CheckStatus::Invalid(reason),
+                },
+            },
+        })
+        .collect();
+    let missing_roles: Vec<String> = required
+        .iter()
+        .filter(|role| {
+            !checks.iter().any(|c| {
+                normalize_role(&c.signoff.role) == normalize_role(role)
+                    && !matches!(c.status, CheckStatus::Invalid(_))
+            })
+        })
+        .cloned()
+        .collect();
+    let mut reasons = Vec::new();
+    let state = if report.decision.verdict != Verdict::Go {
+        reasons.push(format!(
+            "the decision is {}: a report that is not GO cannot be approved",
+            crate::render::verdict_label(report.decision.verdict)
+        ));
+        ApprovalState::Rejected
+    } else {
+        if !missing_roles.is_empty() {
+            reasons.push(format!("missing sign-off: {}", missing_roles.join(", ")));
+        }
+        if trust.is_none() {
+            reasons.push("signatures not verified here: run `gonogo verify --trust DIR`".into());
+        }
+        if missing_roles.is_empty() && trust.is_some() {
+            ApprovalState::Approved
+        } else {
+            ApprovalState::Pending
+        }
+    };
+    for c in &checks {
+        if let CheckStatus::Invalid(reason) = &c.status {
+            reasons.push(format!(
+                "invalid sign-off by {} as {}: {reason}",
+                c.signoff.approver, c.signoff.role
+            ));
+        }
+    }
+    ApprovalSummary {
+        state,
+        required_roles: required.to_vec(),
+        checks,
+        missing_roles,
+        verified: trust.is_some(),
+        reasons,
+    }
+}

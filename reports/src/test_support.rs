@@ -1,0 +1,460 @@
+//! A deterministic sample report for tests and examples (fixed times, ids and
+//! latencies), with a builder to turn it into the variant a test needs.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::model::*;
+
+/// Builds sample reports: `ReportBuilder::go().failing("suite_b::…", "why").build()`.
+#[derive(Debug, Clone)]
+pub struct ReportBuilder {
+    report: Report,
+}
+
+fn at(secs: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 29, 10, 0, 0).unwrap() + chrono::Duration::seconds(secs.into())
+}
+
+fn headers(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn evidence(method: &str, path: &str, status: u16, body: &str, expected: &str) -> Evidence {
+    Evidence {
+        request: RequestEvidence {
+            method: method.into(),
+            path: path.into(),
+            headers: headers(&[("authorization", "Bearer [REDACTED]")]),
+        },
+        response: Some(ResponseEvidence {
+            status,
+            headers: headers(&[("x-request-id", "req-0001")]),
+            body: body.into(),
+        }),
+        error: None,
+        latency_ms: 4.2,
+        expected: expected.into(),
+        matched: true,
+    }
+}
+
+fn case(id: &str, title: &str, duration_ms: u64) -> CaseResult {
+    CaseResult {
+        id: id.into(),
+        title: title.into(),
+        outcome: Outcome::Passed,
+        duration_ms,
+        message: None,
+        evidence: Vec::new(),
+    }
+}
+
+fn curve(scale: f64) -> LatencyStats {
+    let points = [
+        (0.0, 1.0),
+        (50.0, 3.0),
+        (90.0, 7.0),
+        (95.0, 11.0),
+        (99.0, 24.0),
+        (100.0, 40.0),
+    ];
+    LatencyStats {
+        count: 420,
+        min_ms: Some(scale),
+        p50_ms: Some(3.0 * scale),
+        p90_ms: Some(7.0 * scale),
+        p95_ms: Some(11.0 * scale),
+        p99_ms: Some(24.0 * scale),
+        max_ms: Some(40.0 * scale),
+        curve: points
+            .iter()
+            .map(|&(percentile, ms)| PercentilePoint {
+                percentile,
+                ms: ms * scale,
+            })
+            .collect(),
+    }
+}
+
+fn suites() -> Vec<Suite> {
+    let mut a1 = case(
+        "suite_a::no_jwt_returns_401",
+        "No JWT gives 401 with a bare Bearer challenge",
+        6,
+    );
+    a1.evidence.push(evidence(
+        "GET",
+        "/api/v1/knowledge/files",
+        401,
+        r#"{"code":"missing_token","suggestion":"Send Authorization: Bearer <JWT>."}"#,
+        "401 + WWW-Authenticate: Bearer realm=\"knowledge\"",
+    ));
+    vec![
+        Suite {
+            id: "A".into(),
+            name: "Auth and headers".into(),
+            cases: vec![
+                a1,
+                case(
+                    "suite_a::invalid_jwt_returns_401",
+                    "Invalid JWT gives 401 with error=\"invalid_token\"",
+                    5,
+                ),
+                case("suite_a::valid_jwt_returns_200", "Valid JWT gives 200", 8),
+                case(
+                    "suite_a::x_request_id_present",
+                    "X-Request-ID is present",
+                    4,
+                ),
+                case(
+                    "suite_a::rate_limit_headers_well_formed",
+                    "X-RateLimit-* present and well-formed",
+                    5,
+                ),
+            ],
+        },
+        Suite {
+            id: "B".into(),
+            name: "Cross-tenant isolation".into(),
+            cases: vec![
+                case(
+                    "suite_b::user_a_uploads_a_file",
+                    "User A uploads a file",
+                    21,
+                ),
+                case(
+                    "suite_b::user_b_list_excludes_user_a_file",
+                    "User B's list does not contain A's file",
+                    9,
+                ),
+                case(
+                    "suite_b::user_b_uploads_a_file",
+                    "User B uploads a file",
+                    19,
+                ),
+                case(
+                    "suite_b::user_b_search_sees_only_own_file",
+                    "User B's search sees only B's file",
+                    14,
+                ),
+            ],
+        },
+        Suite {
+            id: "C".into(),
+            name: "Per-user rate limit".into(),
+            cases: vec![
+                case(
+                    "suite_c::requests_1_to_100_succeed_101_is_429",
+                    "User A's requests 1-100 succeed, 101 gives 429",
+                    1480,
+                ),
+                case(
+                    "suite_c::user_b_unaffected_by_user_a_limit",
+                    "User B's next request succeeds",
+                    7,
+                ),
+            ],
+        },
+        Suite {
+            id: "D".into(),
+            name: "Errors".into(),
+            cases: vec![
+                case(
+                    "suite_d::invalid_mime_type_returns_400_with_suggestion",
+                    "Invalid MIME type gives 400 with a suggestion",
+                    11,
+                ),
+                case(
+                    "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
+                    "Exhaustion gives 429 with Retry-After and a suggestion",
+                    1502,
+                ),
+            ],
+        },
+    ]
+}
+
+fn gates() -> Vec<Gate> {
+    let gate = |id: &str, name: &str, checks: Vec<CaseResult>| Gate {
+        id: id.into(),
+        name: name.into(),
+        outcome: Outcome::Passed,
+        checks,
+    };
+    vec![
+        gate(
+            "gate_1_r1_regression",
+            "Gate 1: no regression to R1",
+            vec![
+                case(
+                    "gate_1::no_breaking_openapi_changes",
+                    "OpenAPI has no breaking change against the R1 baseline",
+                    3,
+                ),
+                case(
+                    "gate_1::knowledge_paths_present",
+                    "The five knowledge paths are present",
+                    1,
+                ),
+            ],
+        ),
+        gate(
+            "gate_2_security",
+            "Gate 2: security acceptance",
+            vec![
+                case("gate_2::alg_none_rejected", "alg: none is rejected", 3),
+                case(
+                    "gate_2::cross_tenant_delete_is_404",
+                    "Cross-tenant DELETE by id gives 404 and the file survives",
+                    12,
+                ),
+                case(
+                    "gate_2::error_bodies_leak_nothing",
+                    "No error body carries a stack trace, path, SQL or driver text",
+                    1,
+                ),
+            ],
+        ),
+        gate(
+            "gate_3_ux_telemetry",
+            "Gate 3: UX and telemetry",
+            vec![
+                case(
+                    "gate_3::request_id_on_every_response",
+                    "X-Request-ID on every response, echoed when sent",
+                    1,
+                ),
+                case(
+                    "gate_3::rate_limit_arithmetic_consistent",
+                    "Remaining falls by one, Reset and Retry-After consistent",
+                    1,
+                ),
+            ],
+        ),
+        gate(
+            "rls_database",
+            "RLS at the database",
+            vec![case(
+                "rls::force_rls_and_non_owner_role",
+                "ENABLE and FORCE RLS; the app role is not superuser, owner or BYPASSRLS",
+                35,
+            )],
+        ),
+    ]
+}
+
+fn criterion(
+    name: &str,
+    description: &str,
+    threshold: &str,
+    observed: serde_json::Value,
+    samples: u64,
+) -> Criterion {
+    Criterion {
+        name: name.into(),
+        description: description.into(),
+        threshold: threshold.into(),
+        observed: Some(observed),
+        samples,
+        status: CriterionStatus::Pass,
+    }
+}
+
+impl ReportBuilder {
+    /// A GO report: every case and gate passed, metrics within thresholds.
+    pub fn go() -> ReportBuilder {
+        let report = Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool {
+                name: "gonogo".into(),
+                version: "0.1.0".into(),
+            },
+            run: RunInfo {
+                id: "00000000-0000-4000-8000-000000000001".into(),
+                started_at: at(0),
+                finished_at: at(4),
+                duration_ms: 4210,
+                mode: Mode::Hermetic,
+                target: Target {
+                    base_url: "http://127.0.0.1:39211".into(),
+                    git_commit: Some("3f2a9c1d0b7e".into()),
+                    label: Some("staging <r2>".into()),
+                },
+            },
+            decision: Decision {
+                verdict: Verdict::Go,
+                reasons: vec!["Every case, gate and criterion passed.".into()],
+            },
+            criteria: vec![
+                criterion(
+                    "smoke_suites",
+                    "Smoke suites A-D: every case passes",
+                    "13/13",
+                    serde_json::json!("13/13"),
+                    13,
+                ),
+                criterion(
+                    "query_latency_p95_ms",
+                    "p95 latency of search requests",
+                    "<= 400",
+                    serde_json::json!(33.0),
+                    120,
+                ),
+                criterion(
+                    "success_rate",
+                    "Responses matching expectation",
+                    ">= 0.99",
+                    serde_json::json!(1.0),
+                    420,
+                ),
+                criterion(
+                    "security_violations",
+                    "Security findings",
+                    "= 0",
+                    serde_json::json!(0),
+                    420,
+                ),
+                criterion(
+                    "rls_isolation_verified",
+                    "Isolation proven at the database",
+                    "true",
+                    serde_json::json!(true),
+                    1,
+                ),
+            ],
+            metrics: Metrics {
+                query_latency_p95_ms: Some(33.0),
+                success_rate: Some(1.0),
+                requests_total: 420,
+                requests_matching: 420,
+                security_violations: 0,
+                rls_isolation_verified: true,
+                isolation_scope: "database".into(),
+                search_latency: LatencyStats {
+                    count: 120,
+                    ..curve(3.0)
+                },
+                all_latency: curve(1.0),
+            },
+            suites: suites(),
+            gates: gates(),
+            canary: None,
+            signoffs: Vec::new(),
+        };
+        ReportBuilder { report }
+    }
+
+    /// Marks case or gate check `id` failed with `message` (and evidence that
+    /// did not match), and turns the decision to NO-GO.
+    pub fn failing(mut self, id: &str, message: &str) -> ReportBuilder {
+        let mut found = false;
+        let all_cases = self
+            .report
+            .suites
+            .iter_mut()
+            .flat_map(|s| s.cases.iter_mut())
+            .chain(
+                self.report
+                    .gates
+                    .iter_mut()
+                    .flat_map(|g| g.checks.iter_mut()),
+            );
+        for c in all_cases {
+            if c.id == id {
+                c.outcome = Outcome::Failed;
+                c.message = Some(message.into());
+                let mut ev = evidence(
+                    "GET",
+                    "/api/v1/knowledge/files?limit=5",
+                    200,
+                    r#"{"items":[{"filename":"a<b>&c.txt"}]}"#,
+                    "404 code: not_found",
+                );
+                ev.matched = false;
+                c.evidence.push(ev);
+                found = true;
+            }
+        }
+        assert!(found, "no case or check named {id}");
+        for g in &mut self.report.gates {
+            if g.checks.iter().any(|c| c.outcome == Outcome::Failed) {
+                g.outcome = Outcome::Failed;
+            }
+        }
+        self.report.decision = Decision {
+            verdict: Verdict::NoGo,
+            reasons: vec![format!("{id} failed: {message}")],
+        };
+        self
+    }
+
+    /// Sets the verdict (and one reason) without touching the cases.
+    pub fn verdict(mut self, verdict: Verdict, reason: &str) -> ReportBuilder {
+        self.report.decision = Decision {
+            verdict,
+            reasons: vec![reason.into()],
+        };
+        self
+    }
+
+    /// Adds a canary section.
+    pub fn canary(mut self, canary: CanaryReport) -> ReportBuilder {
+        self.report.canary = Some(canary);
+        self
+    }
+
+    /// Gives mutable access for one-off changes.
+    pub fn with(mut self, change: impl FnOnce(&mut Report)) -> ReportBuilder {
+        change(&mut self.report);
+        self
+    }
+
+    pub fn build(self) -> Report {
+        self.report
+    }
+}
+
+/// A canary section that rolled back in phase 2.
+pub fn sample_canary_rollback() -> CanaryReport {
+    CanaryReport {
+        plan: "default (release plan)".into(),
+        time_scale: 0.01,
+        phases: vec![
+            CanaryPhase {
+                name: "5%".into(),
+                traffic_percent: 5,
+                planned_duration_s: 900,
+                observed_duration_ms: 9000,
+                samples: 180,
+                errors: 0,
+                security_violations: 0,
+                success_rate: Some(1.0),
+                p95_ms: Some(12.0),
+                verdict: "pass".into(),
+                reason: None,
+                triggers: vec!["error budget 1".into(), "success rate < 95%".into()],
+            },
+            CanaryPhase {
+                name: "25%".into(),
+                traffic_percent: 25,
+                planned_duration_s: 1800,
+                observed_duration_ms: 2400,
+                samples: 40,
+                errors: 0,
+                security_violations: 0,
+                success_rate: Some(1.0),
+                p95_ms: Some(912.0),
+                verdict: "rollback".into(),
+                reason: Some("p95 912 ms > 800 ms".into()),
+                triggers: vec!["error budget 5".into(), "p95 > 800 ms".into()],
+            },
+        ],
+        outcome: CanaryOutcome::Rollback,
+        reason: "phase 25%: p95 912 ms > 800 ms".into(),
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of gonogo-reports: one binary, one module per concern.
+
+mod chromium;
+mod html;
+mod junit;
+mod markdown;
+mod schema;
+mod signoff;
+mod write;

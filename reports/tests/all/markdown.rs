@@ -1,0 +1,78 @@
+//! The Markdown decision document.
+
+use gonogo_reports::render::{markdown, RenderOptions};
+use gonogo_reports::test_support::{sample_canary_rollback, ReportBuilder};
+
+fn render(report: &gonogo_reports::Report) -> String {
+    let options = RenderOptions::default();
+    markdown::render(report, &options.approval(report))
+}
+
+#[test]
+fn a_go_report_reads_as_a_decision_document() {
+    let md = render(&ReportBuilder::go().build());
+    insta::assert_snapshot!("markdown_go", md);
+}
+
+#[test]
+fn a_no_go_report_shows_the_failed_case_with_its_evidence_and_the_canary() {
+    let report = ReportBuilder::go()
+        .failing(
+            "suite_b::user_b_list_excludes_user_a_file",
+            "user B's list contains A's file",
+        )
+        .canary(sample_canary_rollback())
+        .build();
+    insta::assert_snapshot!("markdown_no_go", render(&report));
+}
+
+#[test]
+fn pipes_and_html_in_report_text_cannot_break_the_table_or_inject_markup() {
+    let report = ReportBuilder::go()
+        .with(|r| r.suites[0].cases[0].title = "a | b <script>alert(1)</script>".into())
+        .build();
+    let md = render(&report);
+    let row = md.lines().find(|l| l.contains("alert(1)")).unwrap();
+    assert!(
+        row.starts_with(r"| a \| b &lt;script&gt;alert(1)&lt;/script&gt; <br>"),
+        "{row}"
+    );
+}
+
+#[test]
+fn the_sign_off_table_names_every_missing_role() {
+    let md = render(&ReportBuilder::go().build());
+    let section = md.split("## Sign-off").nth(1).unwrap();
+    for role in ["Tech Lead", "Security", "DevOps/SRE", "Product"] {
+        assert!(
+            section.contains(&format!("| {role} | — | — | — | ⏳ missing |")),
+            "{role} missing from:\n{section}"
+        );
+    }
+    assert!(section.starts_with(": PENDING"), "{section}");
+}
+
+#[test]
+fn a_sign_off_for_a_role_that_is_not_required_is_listed_apart_and_approves_nothing() {
+    use chrono::TimeZone;
+    let signoff = |role: &str| gonogo_reports::Signoff {
+        role: role.into(),
+        approver: "erin".into(),
+        signed_at: chrono::Utc
+            .with_ymd_and_hms(2026, 11, 29, 11, 0, 0)
+            .unwrap(),
+        key_id: "0011223344556677".into(),
+        algorithm: "ed25519".into(),
+        signature: "c2ln".into(),
+    };
+    let report = ReportBuilder::go()
+        .with(|r| r.signoffs = vec![signoff("Security"), signoff("Legal")])
+        .build();
+    let md = render(&report);
+    assert!(md.contains("| Security | erin | 2026-11-29T11:00:00+00:00 | 0011223344556677 | ☑️ signed (not verified here) |"), "{md}");
+    assert!(md.contains("| Legal (not required) | erin |"), "{md}");
+    assert!(
+        md.contains("**Still missing:** Tech Lead, DevOps/SRE, Product"),
+        "{md}"
+    );
+}
