@@ -1,1 +1,20 @@
-//! gonogo-harness
+//! gonogo-harness: runs the suites against a target and decides GO / NO-GO.
+//!
+//! - [`client`]: the HTTP transport (reqwest, timed exchanges).
+//! - [`run`]: fixtures (hermetic: containers + in-process server; remote: a URL) and one run end to end.
+//! - `db` (hermetic): the database probe behind the RLS gate.
+//! - [`metrics`], [`decision`]: HDR latency, match rate, criteria and the verdict.
+//! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.
+//! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
+
+pub mod canary;
+pub mod cli;
+pub mod client;
+#[cfg(feature = "hermetic")]
+pub mod db;
+pub mod decision;
+pub mod metrics;
+pub mod redact;
+pub mod release_cli;
+pub mod report;
+pub mod run;

@@ -1,1 +1,38 @@
-//! gonogo-suites
+//! gonogo-suites: the smoke suites A–D and the release gates, as pure logic
+//! over a [`Transport`], so the harness runs them over HTTP and tests can run
+//! them against fakes.
+//!
+//! - [`transport`]: requests, responses, exchanges and the `Transport` trait.
+//! - [`ctx`]: the run context (tokens, R1 baseline, database probe, run log)
+//!   and the per-case recorder whose results the harness reports.
+//! - [`expect`]: declarative checks of status + headers + problem body.
+//! - [`registry`]: the one place cases are registered, and the runner.
+//! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases.
+//! - [`openapi`]: the R1 breaking-change diff; [`leaks`]: the error-body scanner.
+//! - [`fake`]: an in-memory contract-following API with switchable faults,
+//!   used to test the suites themselves; [`faults`]: each fault and exactly
+//!   the cases it must fail, shared with the harness's mutant tests.
+
+pub mod api;
+pub mod ctx;
+pub mod expect;
+pub mod fake;
+pub mod faults;
+pub mod gate_1;
+pub mod gate_2;
+pub mod gate_3;
+pub mod leaks;
+pub mod openapi;
+pub mod registry;
+pub mod rls;
+pub mod suite_a;
+pub mod suite_b;
+pub mod suite_c;
+pub mod suite_d;
+pub mod tokens;
+pub mod transport;
+
+pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Judged, Outcome, RlsFacts};
+pub use registry::{registry, Group, Phase, Section};
+pub use tokens::{Tenant, TokenSource};
+pub use transport::{ApiRequest, ApiResponse, Exchange, Transport};

@@ -1,0 +1,73 @@
+//! Canary judge: steady probe traffic against a canary deployment, judged
+//! phase by phase against a plan's rollback triggers.
+//!
+//! - [`judge`]: per-phase statistics and triggers (pure, no I/O).
+//! - [`engine`]: the phase loop over a [`engine::Prober`], on tokio's clock.
+//! - [`probe`]: the HTTP prober (tenants, tokens, read/search mix, leak checks).
+//!
+//! Exit codes of `gonogo canary`: 0 PROMOTE, 1 ROLLBACK, 2 INCONCLUSIVE,
+//! 3 usage or infrastructure error (bad plan, target unreachable, no tenants).
+
+pub mod engine;
+pub mod judge;
+pub mod probe;
+
+use std::sync::Arc;
+
+use gonogo_reports::canary_plan::CanaryPlan;
+use gonogo_reports::model::{CanaryOutcome, CanaryReport};
+
+pub use engine::{run_plan, EngineConfig, Prober};
+pub use probe::{HttpProber, TokenSource};
+
+/// Why the canary could not be judged at all (exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub enum CanaryError {
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Everything `gonogo canary` needs.
+#[derive(Debug, Clone)]
+pub struct CanaryOptions {
+    pub target: String,
+    pub plan: CanaryPlan,
+    /// Shown in the report: the plan file, or `default (release plan)`.
+    pub plan_label: String,
+    pub engine: EngineConfig,
+    /// Tenants probing at once.
+    pub tenants: usize,
+    pub tokens: TokenSource,
+}
+
+/// Sets up the prober and runs the plan against the target.
+pub async fn run(options: &CanaryOptions) -> Result<CanaryReport, CanaryError> {
+    if !(options.engine.time_scale > 0.0 && options.engine.time_scale.is_finite()) {
+        return Err(CanaryError::Setup(
+            "--time-scale must be a positive number".into(),
+        ));
+    }
+    if !(options.engine.rps > 0.0 && options.engine.rps <= 1000.0) {
+        return Err(CanaryError::Setup(
+            "--rps must be between 0 and 1000".into(),
+        ));
+    }
+    let prober =
+        HttpProber::connect(&options.target, options.tokens.clone(), options.tenants).await?;
+    Ok(run_plan(
+        &options.plan,
+        &options.plan_label,
+        Arc::new(prober),
+        &options.engine,
+    )
+    .await)
+}
+
+/// The documented exit code of an outcome.
+pub fn exit_code(outcome: CanaryOutcome) -> u8 {
+    match outcome {
+        CanaryOutcome::Promote => 0,
+        CanaryOutcome::Rollback => 1,
+        CanaryOutcome::Inconclusive => 2,
+    }
+}

@@ -1,0 +1,120 @@
+//! The `gonogo` command line. Exit codes: 0 GO, 1 NO-GO, 2 INCONCLUSIVE,
+//! 3 usage or infrastructure error (one clear sentence on stderr).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gonogo_reports::render::Format;
+
+use crate::decision::{exit_code, EXIT_INFRA};
+use crate::run::{execute, load_baseline, write, Fixture, Options};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gonogo",
+    version,
+    about = "Release gate for the Knowledge API: smoke suites, gates, go/no-go report"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run suites A-D and the release gates, decide, and write the report.
+    Run(RunArgs),
+    #[command(flatten)]
+    Release(crate::release_cli::ReleaseCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Base URL of a deployed server; without it the run is hermetic (containers + in-process server).
+    #[arg(long, env = "SMOKE_TARGET_URL")]
+    pub target: Option<String>,
+    /// The target's HS256 JWT secret; without it tokens come from POST /api/v1/stream/auth/anon.
+    #[arg(long, env = "SMOKE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Where the report is written.
+    #[arg(long, default_value = "reports/out")]
+    pub report_dir: PathBuf,
+    /// Report formats, comma-separated (json is always written): json,md,junit,html.
+    #[arg(long, default_value = "json")]
+    pub format: String,
+    /// The R1 OpenAPI baseline Gate 1 compares against (default: the committed one).
+    #[arg(long, env = "SMOKE_R1_BASELINE")]
+    pub r1_baseline: Option<PathBuf>,
+    /// Free-form label of the deployment, shown in the report.
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
+/// `gonogo run`: returns the exit code.
+pub async fn run(args: RunArgs) -> u8 {
+    match run_inner(args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gonogo: {e}");
+            EXIT_INFRA
+        }
+    }
+}
+
+async fn run_inner(args: RunArgs) -> Result<u8, String> {
+    let formats = Format::parse_list(&args.format).map_err(|e| e.to_string())?;
+    let baseline = load_baseline(args.r1_baseline.as_deref()).map_err(|e| e.to_string())?;
+    let opts = Options {
+        target: args.target,
+        jwt_secret: args.jwt_secret,
+        r1_baseline: args.r1_baseline,
+        label: args.label,
+    };
+    let fixture = Fixture::start(&opts).await.map_err(|e| e.to_string())?;
+    let groups = gonogo_suites::registry(fixture.view.caps.db.is_some());
+    let out = execute(&fixture.view, baseline, &groups, opts.label.clone())
+        .await
+        .map_err(|e| e.to_string());
+    fixture.shutdown().await;
+    let out = out?;
+    let paths = write(&out.report, &args.report_dir, &formats).map_err(|e| e.to_string())?;
+    let d = &out.report.decision;
+    println!(
+        "gonogo: {:?} — suites took {:.2} s",
+        d.verdict,
+        out.suites_time.as_secs_f64()
+    );
+    for r in &d.reasons {
+        println!("  - {r}");
+    }
+    for p in paths {
+        println!("  report: {}", p.display());
+    }
+    Ok(exit_code(d.verdict))
+}
+
+/// Parses `args` and runs the command. Usage errors exit 3 (clap's own 2 would read as INCONCLUSIVE).
+pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(EXIT_INFRA);
+        }
+    };
+    match cli.command {
+        Command::Run(a) => ExitCode::from(run(a).await),
+        Command::Release(r) => crate::release_cli::run(r).await,
+    }
+}

@@ -1,0 +1,198 @@
+//! The contract's go/no-go criteria and the verdict.
+//!
+//! A criterion without samples is inconclusive, never a pass. Any failed
+//! criterion is NO-GO — in particular any security violation or unverified
+//! isolation, whatever else passed. Otherwise any inconclusive criterion makes
+//! the run INCONCLUSIVE; only a clean sweep is GO.
+
+use gonogo_reports::{Criterion, CriterionStatus, Decision, Metrics, Verdict};
+use gonogo_suites::{CaseReport, Outcome, Section};
+use serde_json::json;
+
+/// Thresholds from the contract.
+pub const MAX_SEARCH_P95_MS: f64 = 400.0;
+pub const MIN_SUCCESS_RATE: f64 = 0.99;
+
+/// Exit codes of `gonogo run` (and of the smoke binary's decision).
+pub const EXIT_GO: u8 = 0;
+pub const EXIT_NO_GO: u8 = 1;
+pub const EXIT_INCONCLUSIVE: u8 = 2;
+pub const EXIT_INFRA: u8 = 3;
+
+pub fn exit_code(v: Verdict) -> u8 {
+    match v {
+        Verdict::Go => EXIT_GO,
+        Verdict::NoGo => EXIT_NO_GO,
+        Verdict::Inconclusive => EXIT_INCONCLUSIVE,
+    }
+}
+
+fn criterion(
+    name: &str,
+    description: &str,
+    threshold: &str,
+    observed: Option<serde_json::Value>,
+    samples: u64,
+    ok: Option<bool>,
+) -> Criterion {
+    let status = match (samples, ok) {
+        (0, _) | (_, None) => CriterionStatus::Inconclusive,
+        (_, Some(true)) => CriterionStatus::Pass,
+        (_, Some(false)) => CriterionStatus::Fail,
+    };
+    Criterion {
+        name: name.into(),
+        description: description.into(),
+        threshold: threshold.into(),
+        observed,
+        samples,
+        status,
+    }
+}
+
+/// All cases of one kind pass: fail on any failure, inconclusive on any skip.
+fn all_pass(cases: &[&CaseReport]) -> Option<bool> {
+    if cases.iter().any(|c| c.outcome == Outcome::Failed) {
+        Some(false)
+    } else if cases.iter().any(|c| c.outcome == Outcome::Skipped) {
+        None
+    } else {
+        Some(true)
+    }
+}
+
+/// The criteria table for a run.
+pub fn criteria(results: &[(Section, CaseReport)], m: &Metrics, hermetic: bool) -> Vec<Criterion> {
+    let suites: Vec<&CaseReport> = results
+        .iter()
+        .filter(|(s, _)| matches!(s, Section::Suite { .. }))
+        .map(|(_, r)| r)
+        .collect();
+    let gates: Vec<&CaseReport> = results
+        .iter()
+        .filter(|(s, _)| matches!(s, Section::Gate { .. }))
+        .map(|(_, r)| r)
+        .collect();
+    let passed = |v: &[&CaseReport]| v.iter().filter(|c| c.outcome == Outcome::Passed).count();
+    let security_checks = results
+        .iter()
+        .filter(|(s, _)| {
+            *s == gonogo_suites::registry::GATE_2 || *s == gonogo_suites::registry::RLS
+        })
+        .count() as u64;
+    let (_, scope, isolation_samples) = crate::metrics::isolation(results, hermetic);
+    vec![
+        criterion(
+            "smoke_suites",
+            "Every case of smoke suites A-D passes",
+            "all pass",
+            Some(json!(format!("{}/{}", passed(&suites), suites.len()))),
+            suites.len() as u64,
+            all_pass(&suites),
+        ),
+        criterion(
+            "release_gates",
+            "Every check of Gates 1-3 (and the database RLS gate) passes",
+            "all pass",
+            Some(json!(format!("{}/{}", passed(&gates), gates.len()))),
+            gates.len() as u64,
+            all_pass(&gates),
+        ),
+        criterion(
+            "query_latency_p95_ms",
+            "p95 latency of search requests",
+            "<= 400",
+            m.query_latency_p95_ms.map(|v| json!(v)),
+            m.search_latency.count,
+            m.query_latency_p95_ms.map(|p| p <= MAX_SEARCH_P95_MS),
+        ),
+        criterion(
+            "success_rate",
+            "Share of responses matching their case's expectation",
+            ">= 0.99",
+            m.success_rate.map(|v| json!(v)),
+            m.requests_total,
+            m.success_rate.map(|r| r >= MIN_SUCCESS_RATE),
+        ),
+        criterion(
+            "security_violations",
+            "Accepted bad tokens, leaks, isolation breaks",
+            "= 0",
+            Some(json!(m.security_violations)),
+            security_checks,
+            Some(m.security_violations == 0),
+        ),
+        criterion(
+            "rls_isolation_verified",
+            &format!("Tenant isolation proven (scope: {scope})"),
+            "true",
+            Some(json!(m.rls_isolation_verified)),
+            isolation_samples,
+            Some(m.rls_isolation_verified),
+        ),
+    ]
+}
+
+/// The verdict and its reasons: failed criteria and cases first.
+pub fn decide(criteria: &[Criterion], results: &[(Section, CaseReport)], m: &Metrics) -> Decision {
+    let failed: Vec<&Criterion> = criteria
+        .iter()
+        .filter(|c| c.status == CriterionStatus::Fail)
+        .collect();
+    let inconclusive: Vec<&Criterion> = criteria
+        .iter()
+        .filter(|c| c.status == CriterionStatus::Inconclusive)
+        .collect();
+    let mut reasons = Vec::new();
+    for c in &failed {
+        reasons.push(format!(
+            "{} failed: observed {}, threshold {}.",
+            c.name,
+            c.observed.clone().unwrap_or(json!(null)),
+            c.threshold
+        ));
+    }
+    for (_, r) in results.iter().filter(|(_, r)| r.outcome == Outcome::Failed) {
+        reasons.push(format!(
+            "{} failed: {}",
+            r.id,
+            r.message.as_deref().unwrap_or("no message")
+        ));
+    }
+    for c in &inconclusive {
+        reasons.push(format!(
+            "{} is inconclusive ({} samples).",
+            c.name, c.samples
+        ));
+    }
+    for (_, r) in results
+        .iter()
+        .filter(|(_, r)| r.outcome == Outcome::Skipped)
+    {
+        reasons.push(format!(
+            "{} was skipped: {}",
+            r.id,
+            r.message.as_deref().unwrap_or("no reason")
+        ));
+    }
+    // A security finding or unverified isolation is NO-GO even if every criterion counted as passed.
+    let forced = m.security_violations > 0
+        || (!m.rls_isolation_verified
+            && criteria
+                .iter()
+                .any(|c| c.name == "rls_isolation_verified" && c.samples > 0));
+    let verdict = if !failed.is_empty() || forced {
+        Verdict::NoGo
+    } else if !inconclusive.is_empty() {
+        Verdict::Inconclusive
+    } else {
+        Verdict::Go
+    };
+    if verdict == Verdict::Go {
+        reasons.push("Every criterion passed with samples.".into());
+    }
+    Decision { verdict, reasons }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! Aggregates over every request the run made: latency in HDR histograms
+//! (all requests, and search alone), match rate, security findings, isolation.
+
+use gonogo_reports::{LatencyStats, Metrics, PercentilePoint};
+use gonogo_suites::transport::route_class;
+use gonogo_suites::{CaseReport, Outcome, Section};
+use hdrhistogram::Histogram;
+
+/// Percentiles kept in the report's latency curve.
+const CURVE: [f64; 9] = [0.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 100.0];
+
+/// Cases whose passing proves tenant isolation through the API.
+pub const API_ISOLATION_CASES: [&str; 4] = [
+    "suite_b::user_b_list_excludes_user_a_file",
+    "suite_b::user_b_search_sees_only_own_file",
+    "gate_2::cross_tenant_get_by_id_returns_404",
+    "gate_2::cross_tenant_delete_by_id_returns_404",
+];
+
+fn histogram() -> Histogram<u64> {
+    // Microseconds, 1 µs .. 10 min, 3 significant digits.
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("static histogram bounds are valid")
+}
+
+/// Microseconds (the histogram's unit) to milliseconds.
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+/// Summary statistics of a histogram (all `None` without samples).
+pub fn stats(h: &Histogram<u64>) -> LatencyStats {
+    if h.is_empty() {
+        return LatencyStats::default();
+    }
+    let q = |p: f64| Some(ms(h.value_at_quantile(p / 100.0)));
+    LatencyStats {
+        count: h.len(),
+        min_ms: Some(ms(h.min())),
+        p50_ms: q(50.0),
+        p90_ms: q(90.0),
+        p95_ms: q(95.0),
+        p99_ms: q(99.0),
+        max_ms: Some(ms(h.max())),
+        curve: CURVE
+            .iter()
+            .map(|p| PercentilePoint {
+                percentile: *p,
+                ms: ms(h.value_at_quantile(p / 100.0)),
+            })
+            .collect(),
+    }
+}
+
+/// Whether isolation was proven, and how (`database` or `api_only`).
+pub fn isolation(results: &[(Section, CaseReport)], hermetic: bool) -> (bool, String, u64) {
+    let api: Vec<&CaseReport> = results
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| API_ISOLATION_CASES.contains(&r.id.as_str()))
+        .collect();
+    let db: Vec<&CaseReport> = results
+        .iter()
+        .filter(|(s, _)| *s == gonogo_suites::registry::RLS)
+        .map(|(_, r)| r)
+        .collect();
+    let passed =
+        |v: &[&CaseReport]| !v.is_empty() && v.iter().all(|r| r.outcome == Outcome::Passed);
+    if hermetic {
+        // At the database, and the API must agree.
+        (
+            passed(&db) && passed(&api),
+            "database".into(),
+            (db.len() + api.len()) as u64,
+        )
+    } else {
+        (passed(&api), "api_only".into(), api.len() as u64)
+    }
+}
+
+/// Computes the report's metrics from the case results.
+pub fn compute(results: &[(Section, CaseReport)], hermetic: bool) -> Metrics {
+    let (mut all, mut search) = (histogram(), histogram());
+    let (mut total, mut matching) = (0u64, 0u64);
+    for (_, case) in results {
+        for j in case.evidence.iter().filter(|j| j.primary) {
+            total += 1;
+            matching += u64::from(j.matched);
+            let us = (j.exchange.latency.as_micros() as u64).max(1);
+            all.saturating_record(us);
+            // Query latency means answered queries: fast refusals (400, 429) would flatter the p95.
+            let answered = j.exchange.response.as_ref().is_ok_and(|r| r.status == 200);
+            if answered
+                && route_class(&j.exchange.request.method, &j.exchange.request.path) == "search"
+            {
+                search.saturating_record(us);
+            }
+        }
+    }
+    let (verified, scope, _) = isolation(results, hermetic);
+    let search_latency = stats(&search);
+    Metrics {
+        query_latency_p95_ms: search_latency.p95_ms,
+        success_rate: (total > 0).then(|| matching as f64 / total as f64),
+        requests_total: total,
+        requests_matching: matching,
+        security_violations: results.iter().map(|(_, r)| r.security_violations).sum(),
+        rls_isolation_verified: verified,
+        isolation_scope: scope,
+        search_latency,
+        all_latency: stats(&all),
+    }
+}

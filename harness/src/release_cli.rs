@@ -1,0 +1,370 @@
+//! Release sub-commands of the `gonogo` CLI: `keygen`, `signoff`, `verify`, `canary`.
+//!
+//! The harness CLI flattens [`ReleaseCommand`] into its own sub-commands; the
+//! logic lives in `gonogo_reports::signoff` and [`crate::canary`], this file maps
+//! arguments, prints one clear line per outcome and returns the exit code.
+//!
+//! Exit codes: `verify` 0 APPROVED, 1 REJECTED or an invalid signature,
+//! 2 PENDING; `canary` 0 PROMOTE, 1 ROLLBACK, 2 INCONCLUSIVE; `keygen` and
+//! `signoff` 0 on success; every command 3 on a usage or infrastructure error.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gonogo_reports::canary_plan::CanaryPlan;
+use gonogo_reports::render::{self, Format, RenderOptions};
+use gonogo_reports::signoff::{self, ApprovalState, CheckStatus, TrustStore};
+use gonogo_reports::Report;
+use serde_json::Value;
+
+use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
+
+/// Exit code of a usage or infrastructure error.
+const USAGE: u8 = 3;
+
+/// Release decision sub-commands (sign-off and canary).
+#[derive(Debug, clap::Subcommand)]
+pub enum ReleaseCommand {
+    /// Create an Ed25519 key pair for signing go/no-go reports.
+    Keygen {
+        /// Directory to write `<name>.key.pem` (mode 0600) and `<name>.pub.pem` into.
+        #[arg(long)]
+        out: PathBuf,
+        /// File name stem of the key pair (e.g. the approver's name).
+        #[arg(long, default_value = "signer")]
+        name: String,
+    },
+    /// Sign a GO report as approved for one role (refused for NO-GO/INCONCLUSIVE).
+    Signoff {
+        /// The `go-no-go.json` to sign; updated in place, with its `.md`/`.html` siblings.
+        report: PathBuf,
+        /// The role signed for, e.g. `security` or `"Tech Lead"` (case and punctuation ignored).
+        #[arg(long)]
+        role: String,
+        /// Who signs.
+        #[arg(long)]
+        approver: String,
+        /// The signer's PKCS#8 PEM private key (from `gonogo keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        roles: RolesArgs,
+    },
+    /// Verify every sign-off of a report against trusted public keys.
+    Verify {
+        /// The `go-no-go.json` to verify.
+        report: PathBuf,
+        /// Directory of trusted public keys (`*.pub.pem`).
+        #[arg(long)]
+        trust: PathBuf,
+        #[command(flatten)]
+        roles: RolesArgs,
+        /// Also write `go-no-go.md` and `go-no-go.html` with the verified sign-off table here.
+        #[arg(long)]
+        render_dir: Option<PathBuf>,
+    },
+    /// Watch a canary deployment with probe traffic and decide PROMOTE or ROLLBACK.
+    Canary {
+        /// Base URL of the canary deployment.
+        #[arg(long)]
+        target: String,
+        /// Canary plan (TOML); the release plan's schedule when omitted.
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Multiply every phase duration by this (0.01 turns 12 h into 7.2 min).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// A `go-no-go.json` to write the canary section into (with its `.md`/`.html`
+        /// siblings); without it the section is printed as JSON.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Probes started per second.
+        #[arg(long, default_value_t = 2.0)]
+        rps: f64,
+        /// Tenants probing at once (each stays within its own rate limit).
+        #[arg(long, default_value_t = 4)]
+        tenants: usize,
+        /// HS256 secret to mint tenant tokens; the anonymous-token endpoint is used without it.
+        #[arg(long, env = "SMOKE_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: Option<String>,
+    },
+}
+
+/// Where the required roles come from: `--required-roles`, else `--config`, else the default.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RolesArgs {
+    /// Roles that must sign, comma-separated (default: Tech Lead, Security, DevOps/SRE, Product).
+    #[arg(long, value_delimiter = ',')]
+    pub required_roles: Vec<String>,
+    /// TOML file with `[signoff] required_roles = [...]`.
+    #[arg(long, env = "GONOGO_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl RolesArgs {
+    fn resolve(&self) -> Result<Vec<String>, String> {
+        if !self.required_roles.is_empty() {
+            return signoff::check_roles(self.required_roles.clone());
+        }
+        match &self.config {
+            Some(path) => signoff::load_required_roles(path).map_err(|e| e.to_string()),
+            None => Ok(signoff::default_required_roles()),
+        }
+    }
+}
+
+/// Runs one release sub-command and maps its result to the documented exit code.
+pub async fn run(cmd: ReleaseCommand) -> ExitCode {
+    let result = match cmd {
+        ReleaseCommand::Keygen { out, name } => keygen(&out, &name),
+        ReleaseCommand::Signoff {
+            report,
+            role,
+            approver,
+            key,
+            roles,
+        } => signoff_cmd(&report, &role, &approver, &key, &roles),
+        ReleaseCommand::Verify {
+            report,
+            trust,
+            roles,
+            render_dir,
+        } => verify(&report, &trust, &roles, render_dir.as_deref()),
+        ReleaseCommand::Canary {
+            target,
+            plan,
+            time_scale,
+            report,
+            rps,
+            tenants,
+            jwt_secret,
+        } => canary_cmd(target, plan, time_scale, report, rps, tenants, jwt_secret).await,
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("gonogo: {message}");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
+fn keygen(out: &Path, name: &str) -> Result<u8, String> {
+    let files = signoff::keygen(out, name).map_err(|e| e.to_string())?;
+    println!(
+        "Wrote {} (private, 0600) and {} (public, key id {}). Share only the public key.",
+        files.private_key.display(),
+        files.public_key.display(),
+        files.key_id
+    );
+    Ok(0)
+}
+
+fn read_report(path: &Path) -> Result<(Value, Report), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let report: Report = serde_json::from_value(value.clone())
+        .map_err(|e| format!("{} is not a go/no-go report: {e}", path.display()))?;
+    Ok((value, report))
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<(), String> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    text.push('\n');
+    // Write then rename, so an interrupted write never leaves half a report.
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
+
+/// Re-renders the Markdown and HTML next to `report_path` when they exist, so
+/// the documents people read show the new sign-off or canary section.
+fn rerender_siblings(
+    report_path: &Path,
+    report: &Report,
+    options: &RenderOptions,
+) -> Result<(), String> {
+    let dir = report_path.parent().unwrap_or(Path::new("."));
+    for format in [Format::Markdown, Format::Html] {
+        let path = dir.join(format.file_name());
+        if path.exists() {
+            write_rendering(&path, report, format, options)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_rendering(
+    path: &Path,
+    report: &Report,
+    format: Format,
+    options: &RenderOptions,
+) -> Result<(), String> {
+    let redacted = gonogo_reports::redact::redact_report(report).map_err(|e| e.to_string())?;
+    let text = render::render(&redacted, format, options).map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn signoff_cmd(
+    path: &Path,
+    role: &str,
+    approver: &str,
+    key: &Path,
+    roles: &RolesArgs,
+) -> Result<u8, String> {
+    let required = roles.resolve()?;
+    let (mut value, _) = read_report(path)?;
+    let key = signoff::load_signing_key(key).map_err(|e| e.to_string())?;
+    let entry = signoff::sign(
+        &mut value,
+        &key,
+        role,
+        approver,
+        chrono::Utc::now(),
+        &required,
+    )
+    .map_err(|e| e.to_string())?;
+    write_json(path, &value)?;
+    let (_, report) = read_report(path)?;
+    let options = RenderOptions {
+        required_roles: required.clone(),
+        trust: None,
+    };
+    rerender_siblings(path, &report, &options)?;
+    let summary = options.approval(&report);
+    let missing = if summary.missing_roles.is_empty() {
+        "every required role has signed; run `gonogo verify` to check the signatures".to_string()
+    } else {
+        format!("still missing: {}", summary.missing_roles.join(", "))
+    };
+    println!(
+        "Signed {} as {} ({}, key {}); {missing}.",
+        path.display(),
+        entry.role,
+        entry.approver,
+        entry.key_id
+    );
+    Ok(0)
+}
+
+fn verify(
+    path: &Path,
+    trust: &Path,
+    roles: &RolesArgs,
+    render_dir: Option<&Path>,
+) -> Result<u8, String> {
+    let required = roles.resolve()?;
+    let (value, report) = read_report(path)?;
+    let trust = TrustStore::load_dir(trust).map_err(|e| e.to_string())?;
+    let summary = signoff::summarize_value(&value, &report, &required, Some(&trust));
+    for check in &summary.checks {
+        let s = &check.signoff;
+        match &check.status {
+            CheckStatus::Valid => println!(
+                "valid    {} by {} (key {}, {})",
+                s.role,
+                s.approver,
+                s.key_id,
+                s.signed_at.to_rfc3339()
+            ),
+            CheckStatus::Invalid(reason) => {
+                println!("INVALID  {} by {}: {reason}", s.role, s.approver)
+            }
+            CheckStatus::Unverified => println!("unchecked {} by {}", s.role, s.approver),
+        }
+    }
+    for role in &summary.missing_roles {
+        println!("missing  {role}");
+    }
+    println!("Sign-off: {}", summary.state.label());
+    for reason in &summary.reasons {
+        println!("  - {reason}");
+    }
+    if let Some(dir) = render_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let options = RenderOptions {
+            required_roles: required,
+            trust: Some(trust),
+        };
+        for format in [Format::Markdown, Format::Html] {
+            write_rendering(&dir.join(format.file_name()), &report, format, &options)?;
+        }
+    }
+    Ok(match summary.state {
+        _ if summary.has_invalid() => 1,
+        ApprovalState::Approved => 0,
+        ApprovalState::Rejected => 1,
+        ApprovalState::Pending => 2,
+    })
+}
+
+async fn canary_cmd(
+    target: String,
+    plan: Option<PathBuf>,
+    time_scale: f64,
+    report_path: Option<PathBuf>,
+    rps: f64,
+    tenants: usize,
+    jwt_secret: Option<String>,
+) -> Result<u8, String> {
+    let (plan, plan_label) = match &plan {
+        Some(path) => (
+            CanaryPlan::load(path).map_err(|e| e.to_string())?,
+            path.display().to_string(),
+        ),
+        None => (CanaryPlan::default(), "default (release plan)".to_string()),
+    };
+    // Read the report first: a bad path should fail before minutes of probing.
+    let existing = report_path.as_deref().map(read_report).transpose()?;
+    let options = CanaryOptions {
+        target,
+        plan,
+        plan_label,
+        engine: EngineConfig {
+            rps,
+            time_scale,
+            ..EngineConfig::default()
+        },
+        tenants,
+        tokens: TokenSource::from_secret(jwt_secret.as_deref()),
+    };
+    let result = canary::run(&options).await.map_err(|e| e.to_string())?;
+    for p in &result.phases {
+        println!(
+            "phase {:>4}: {:>5} samples, {} errors, success {}, p95 {} -> {}{}",
+            p.name,
+            p.samples,
+            p.errors,
+            p.success_rate
+                .map_or("n/a".into(), |r| format!("{:.1}%", r * 100.0)),
+            p.p95_ms.map_or("n/a".into(), |v| format!("{v:.0} ms")),
+            p.verdict,
+            p.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+    }
+    println!("Canary: {:?}: {}", result.outcome, result.reason);
+    let code = canary::exit_code(result.outcome);
+    match (report_path, existing) {
+        (Some(path), Some((mut value, _))) => {
+            // The canary section is outside the signed content: approvals stay valid.
+            value["canary"] = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+            write_json(&path, &value)?;
+            let (_, report) = read_report(&path)?;
+            rerender_siblings(&path, &report, &RenderOptions::default())?;
+        }
+        _ => println!(
+            "{}",
+            serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?
+        ),
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests;

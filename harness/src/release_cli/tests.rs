@@ -1,0 +1,180 @@
+//! The sign-off commands end to end through [`run`], as a release manager uses them.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gonogo_reports::model::Verdict;
+use gonogo_reports::render::{write_reports, Format};
+use gonogo_reports::test_support::ReportBuilder;
+
+use super::{run, ReleaseCommand, RolesArgs};
+
+struct Desk {
+    dir: tempfile::TempDir,
+}
+
+impl Desk {
+    /// Four signers' keys, a trust directory with their public keys, and a report.
+    async fn new(verdict: Verdict) -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let desk = Desk { dir };
+        for name in ["alice", "bob", "carol", "dan"] {
+            let code = run(ReleaseCommand::Keygen {
+                out: desk.path("keys"),
+                name: name.into(),
+            })
+            .await;
+            assert_eq!(code, ExitCode::from(0));
+            std::fs::create_dir_all(desk.path("trust")).unwrap();
+            let public = format!("{name}.pub.pem");
+            std::fs::copy(
+                desk.path("keys").join(&public),
+                desk.path("trust").join(&public),
+            )
+            .unwrap();
+        }
+        let report = ReportBuilder::go()
+            .verdict(verdict, "as the test needs")
+            .build();
+        write_reports(
+            &report,
+            &desk.path("out"),
+            &[Format::Markdown, Format::Html],
+        )
+        .unwrap();
+        desk
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn report(&self) -> PathBuf {
+        self.path("out/go-no-go.json")
+    }
+
+    fn roles(required: &[&str]) -> RolesArgs {
+        RolesArgs {
+            required_roles: required.iter().map(|r| r.to_string()).collect(),
+            config: None,
+        }
+    }
+
+    async fn sign(&self, name: &str, role: &str) -> ExitCode {
+        run(ReleaseCommand::Signoff {
+            report: self.report(),
+            role: role.into(),
+            approver: name.into(),
+            key: self.path(&format!("keys/{name}.key.pem")),
+            roles: Self::roles(&[]),
+        })
+        .await
+    }
+
+    async fn verify(&self, roles: RolesArgs) -> ExitCode {
+        run(ReleaseCommand::Verify {
+            report: self.report(),
+            trust: self.path("trust"),
+            roles,
+            render_dir: Some(self.path("verified")),
+        })
+        .await
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[tokio::test]
+async fn four_signatures_approve_a_go_report_and_the_documents_show_it() {
+    let desk = Desk::new(Verdict::Go).await;
+    for (name, role) in [
+        ("alice", "Tech Lead"),
+        ("bob", "security"),
+        ("carol", "devops-sre"),
+        ("dan", "product"),
+    ] {
+        assert_eq!(desk.sign(name, role).await, ExitCode::from(0));
+    }
+    // The Markdown next to the report was re-rendered with the signatures.
+    assert!(read(&desk.path("out/go-no-go.md")).contains("| Security | bob |"));
+    assert_eq!(desk.verify(Desk::roles(&[])).await, ExitCode::from(0));
+    let md = read(&desk.path("verified/go-no-go.md"));
+    assert!(md.contains("## Sign-off: APPROVED"), "{md}");
+    assert_eq!(md.matches("✅ valid").count(), 4);
+    assert!(read(&desk.path("verified/go-no-go.html")).contains("badge approved"));
+}
+
+#[tokio::test]
+async fn a_missing_role_is_pending_with_exit_2_unless_the_configuration_drops_it() {
+    let desk = Desk::new(Verdict::Go).await;
+    desk.sign("alice", "tech lead").await;
+    desk.sign("bob", "security").await;
+    assert_eq!(desk.verify(Desk::roles(&[])).await, ExitCode::from(2));
+    let md = read(&desk.path("verified/go-no-go.md"));
+    assert!(
+        md.contains("**Still missing:** DevOps/SRE, Product"),
+        "{md}"
+    );
+
+    let config = desk.path("gonogo.toml");
+    std::fs::write(
+        &config,
+        "[signoff]\nrequired_roles = [\"Tech Lead\", \"Security\"]\n",
+    )
+    .unwrap();
+    let roles = RolesArgs {
+        required_roles: Vec::new(),
+        config: Some(config),
+    };
+    assert_eq!(desk.verify(roles).await, ExitCode::from(0));
+}
+
+#[tokio::test]
+async fn a_changed_byte_in_the_signed_report_fails_verification_with_exit_1() {
+    let desk = Desk::new(Verdict::Go).await;
+    for (name, role) in [
+        ("alice", "Tech Lead"),
+        ("bob", "Security"),
+        ("carol", "DevOps/SRE"),
+        ("dan", "Product"),
+    ] {
+        desk.sign(name, role).await;
+    }
+    let text =
+        read(&desk.report()).replace("\"requests_matching\": 420", "\"requests_matching\": 419");
+    std::fs::write(desk.report(), text).unwrap();
+    assert_eq!(desk.verify(Desk::roles(&[])).await, ExitCode::from(1));
+    let md = read(&desk.path("verified/go-no-go.md"));
+    assert_eq!(
+        md.matches("changed after signing").count(),
+        8,
+        "4 rows and 4 reasons:\n{md}"
+    );
+}
+
+#[tokio::test]
+async fn signing_a_no_go_report_is_refused_and_leaves_it_unchanged() {
+    let desk = Desk::new(Verdict::NoGo).await;
+    let before = read(&desk.report());
+    assert_eq!(desk.sign("bob", "security").await, ExitCode::from(3));
+    assert_eq!(read(&desk.report()), before);
+    assert_eq!(
+        desk.verify(Desk::roles(&[])).await,
+        ExitCode::from(1),
+        "REJECTED exits 1"
+    );
+}
+
+#[tokio::test]
+async fn a_key_not_in_the_trust_directory_fails_verification() {
+    let desk = Desk::new(Verdict::Go).await;
+    desk.sign("alice", "security").await;
+    std::fs::remove_file(desk.path("trust/alice.pub.pem")).unwrap();
+    assert_eq!(
+        desk.verify(Desk::roles(&["Security"])).await,
+        ExitCode::from(1)
+    );
+    assert!(read(&desk.path("verified/go-no-go.md")).contains("unknown key"));
+}

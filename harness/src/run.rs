@@ -1,0 +1,239 @@
+//! One run end to end: the fixture (in-process server on containers, or a
+//! remote URL), the suites, timings and the report.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "hermetic")]
+use futures::FutureExt;
+use gonogo_reports::Report;
+use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};
+
+use crate::client::HttpTransport;
+use crate::report::{build, RunFacts};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// A deployed server; `None` = hermetic.
+    pub target: Option<String>,
+    /// The target's JWT secret (remote mode); without it tokens come from the anonymous endpoint.
+    pub jwt_secret: Option<String>,
+    /// R1 OpenAPI baseline; `None` = the committed one.
+    pub r1_baseline: Option<PathBuf>,
+    pub label: Option<String>,
+}
+
+/// Why a run could not happen at all (exit code 3). Display is one sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum InfraError {
+    #[error(
+        "the target {url} is unreachable ({cause}); check the URL and that the server is running"
+    )]
+    Unreachable { url: String, cause: String },
+    #[error(
+        "the target URL {0:?} is not an http(s) URL; pass e.g. --target https://api.example.com"
+    )]
+    BadUrl(String),
+    #[error("the R1 baseline {path} cannot be read ({cause}); pass an existing OpenAPI JSON file to --r1-baseline")]
+    Baseline { path: PathBuf, cause: String },
+    #[error("the hermetic run could not start its containers or server: {0}")]
+    Hermetic(String),
+    #[error("this build has no hermetic mode (feature `hermetic` off); pass --target URL")]
+    NoHermetic,
+    #[error("cannot write the report: {0}")]
+    Write(String),
+}
+
+/// The committed R1 baseline, found from the working directory or the source tree.
+pub fn default_baseline() -> PathBuf {
+    let rel = Path::new("server/openapi/r1-baseline.json");
+    if rel.exists() {
+        return rel.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/openapi/r1-baseline.json")
+}
+
+/// Loads the baseline: a named file that cannot be read is a usage error;
+/// a missing default only makes Gate 1's diff inconclusive.
+pub fn load_baseline(
+    named: Option<&Path>,
+) -> Result<Result<serde_json::Value, String>, InfraError> {
+    let path = named
+        .map(Path::to_path_buf)
+        .unwrap_or_else(default_baseline);
+    let parsed = std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not JSON: {e}")));
+    match (parsed, named) {
+        (Ok(v), _) => Ok(Ok(v)),
+        (Err(cause), Some(_)) => Err(InfraError::Baseline { path, cause }),
+        (Err(cause), None) => Ok(Err(format!("{}: {cause}", path.display()))),
+    }
+}
+
+/// Where and how the suites speak to a target (cheap to clone; the mutation
+/// tests point a copy at a faulty front of the same server).
+#[derive(Clone)]
+pub struct TargetView {
+    pub base_url: String,
+    pub tokens: TokenSource,
+    pub caps: Capabilities,
+    pub hermetic: bool,
+}
+
+/// A started target; dropping it stops the server and removes the containers.
+pub struct Fixture {
+    pub view: TargetView,
+    #[cfg(feature = "hermetic")]
+    server: Option<knowledge_server::embedded::EmbeddedServer>,
+}
+
+impl Fixture {
+    /// Remote: check the URL answers. Hermetic: containers + in-process server.
+    pub async fn start(opts: &Options) -> Result<Fixture, InfraError> {
+        match &opts.target {
+            Some(url) => Self::remote(url, opts.jwt_secret.clone()).await,
+            None => Self::hermetic().await,
+        }
+    }
+
+    async fn remote(url: &str, secret: Option<String>) -> Result<Fixture, InfraError> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(InfraError::BadUrl(url.into()));
+        }
+        let t = HttpTransport::new(url).map_err(|e| InfraError::BadUrl(format!("{url} ({e})")))?;
+        let ex = t.send(gonogo_suites::ApiRequest::get("/health")).await;
+        if let Err(cause) = ex.response {
+            return Err(InfraError::Unreachable {
+                url: url.into(),
+                cause,
+            });
+        }
+        let view = TargetView {
+            base_url: t.base_url().to_owned(),
+            tokens: secret
+                .map(TokenSource::Secret)
+                .unwrap_or(TokenSource::Anonymous),
+            caps: Capabilities::default(),
+            hermetic: false,
+        };
+        Ok(Fixture {
+            view,
+            #[cfg(feature = "hermetic")]
+            server: None,
+        })
+    }
+
+    #[cfg(feature = "hermetic")]
+    async fn hermetic() -> Result<Fixture, InfraError> {
+        // Caught, so a panic while starting becomes exit 3 (and containers are dropped) rather than an abort.
+        let started =
+            std::panic::AssertUnwindSafe(knowledge_server::embedded::EmbeddedServer::start())
+                .catch_unwind()
+                .await;
+        let server = started
+            .map_err(|p| {
+                InfraError::Hermetic(format!(
+                    "the server panicked while starting ({})",
+                    panic_text(p)
+                ))
+            })?
+            .map_err(|e| InfraError::Hermetic(format!("{e:#}")))?;
+        let probe = crate::db::SqlProbe::new(server.app_database_url());
+        let view = TargetView {
+            base_url: server.base_url(),
+            tokens: TokenSource::Secret(server.config().jwt_secret.clone()),
+            caps: Capabilities {
+                db: Some(Arc::new(probe)),
+            },
+            hermetic: true,
+        };
+        Ok(Fixture {
+            view,
+            server: Some(server),
+        })
+    }
+
+    #[cfg(not(feature = "hermetic"))]
+    async fn hermetic() -> Result<Fixture, InfraError> {
+        Err(InfraError::NoHermetic)
+    }
+
+    /// The in-process server (hermetic mode).
+    #[cfg(feature = "hermetic")]
+    pub fn server(&self) -> Option<&knowledge_server::embedded::EmbeddedServer> {
+        self.server.as_ref()
+    }
+
+    /// Stops the server gracefully, then removes the containers.
+    pub async fn shutdown(self) {
+        #[cfg(feature = "hermetic")]
+        if let Some(s) = self.server {
+            s.shutdown().await;
+        }
+    }
+}
+
+#[cfg(feature = "hermetic")]
+fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// What a run produced.
+pub struct RunOutput {
+    pub report: Report,
+    pub results: Vec<(Section, CaseReport)>,
+    /// Wall time of the suites alone (fixture start-up excluded).
+    pub suites_time: Duration,
+}
+
+/// Runs `groups` against the fixture and builds the report.
+pub async fn execute(
+    fixture: &TargetView,
+    baseline: Result<serde_json::Value, String>,
+    groups: &[Group],
+    label: Option<String>,
+) -> Result<RunOutput, InfraError> {
+    let transport =
+        HttpTransport::new(&fixture.base_url).map_err(|e| InfraError::BadUrl(e.to_string()))?;
+    let transport: Arc<dyn Transport> = Arc::new(transport);
+    let ctx = Ctx::new(
+        transport,
+        fixture.tokens.clone(),
+        baseline,
+        fixture.caps.clone(),
+    );
+    let started_at = chrono::Utc::now();
+    let t0 = Instant::now();
+    let results = gonogo_suites::registry::run(&ctx, groups).await;
+    let suites_time = t0.elapsed();
+    let facts = RunFacts {
+        started_at,
+        finished_at: chrono::Utc::now(),
+        hermetic: fixture.hermetic,
+        base_url: fixture.base_url.clone(),
+        label,
+        secret: fixture.tokens.secret().map(str::to_owned),
+    };
+    let report = build(&results, &facts);
+    Ok(RunOutput {
+        report,
+        results,
+        suites_time,
+    })
+}
+
+/// Writes the report (JSON always, plus `formats`) into `dir`.
+pub fn write(
+    report: &Report,
+    dir: &Path,
+    formats: &[gonogo_reports::render::Format],
+) -> Result<Vec<PathBuf>, InfraError> {
+    gonogo_reports::render::write_reports(report, dir, formats)
+        .map_err(|e| InfraError::Write(e.to_string()))
+}

@@ -1,0 +1,132 @@
+//! `cargo test --test smoke`: every registered case is a named trial.
+//!
+//! The selected groups run once, in `main`, on one runtime with one fixture
+//! (hermetic: containers + in-process server; remote: `SMOKE_TARGET_URL`);
+//! each trial then reports its precomputed result, so `--list`, name filters
+//! and nextest all work. The report is written to `reports/out/` and the
+//! fixture is dropped before the process exits (no leaked containers).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use gonogo_harness::run::{execute, load_baseline, write, Fixture, Options};
+use gonogo_reports::Verdict;
+use gonogo_suites::{registry, Group, Outcome, Phase};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// Name of the trial that fails unless the whole run decided GO.
+const DECISION: &str = "decision::verdict_is_go";
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let remote = std::env::var("SMOKE_TARGET_URL")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let groups = registry(remote.is_none());
+    let names: Vec<String> = gonogo_suites::registry::case_ids(&groups)
+        .into_iter()
+        .map(str::to_owned)
+        .chain([DECISION.to_owned()])
+        .collect();
+    if args.list {
+        let trials = names
+            .into_iter()
+            .map(|n| Trial::test(n, || Ok(())))
+            .collect();
+        return libtest_mimic::run(&args, trials).exit_code();
+    }
+    let selected = |id: &str| !args.is_filtered_out(&Trial::test(id, || Ok(())));
+    let mut chosen: Vec<Group> = groups
+        .iter()
+        .filter(|g| g.cases.iter().any(|c| selected(c.id)))
+        .cloned()
+        .collect();
+    // The final scans judge what the other groups sent: they need all of them (and so does the decision).
+    if selected(DECISION) || chosen.iter().any(|g| g.phase == Phase::Final) {
+        chosen = groups.clone();
+    }
+    if chosen.is_empty() {
+        return libtest_mimic::run(&args, Vec::new()).exit_code();
+    }
+
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let opts = Options {
+        target: remote,
+        jwt_secret: std::env::var("SMOKE_JWT_SECRET").ok(),
+        ..Options::default()
+    };
+    let outcome = rt.block_on(async {
+        let baseline = load_baseline(
+            std::env::var_os("SMOKE_R1_BASELINE")
+                .as_deref()
+                .map(Path::new),
+        )
+        .map_err(|e| e.to_string())?;
+        let t0 = std::time::Instant::now();
+        let fixture = Fixture::start(&opts).await.map_err(|e| e.to_string())?;
+        let startup = t0.elapsed();
+        let out = execute(&fixture.view, baseline, &chosen, None)
+            .await
+            .map_err(|e| e.to_string());
+        fixture.shutdown().await;
+        out.map(|o| (o, startup))
+    });
+    drop(rt);
+    let (out, startup) = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("smoke: {e}");
+            return ExitCode::from(3);
+        }
+    };
+
+    // reports/out/go-no-go.json always stands for a whole run: a filtered run does not overwrite it.
+    if chosen.len() == groups.len() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let report_dir = std::fs::canonicalize(&root)
+            .unwrap_or(root)
+            .join("reports/out");
+        match write(&out.report, &report_dir, &[]) {
+            Ok(paths) => paths
+                .iter()
+                .for_each(|p| eprintln!("smoke: report written to {}", p.display())),
+            Err(e) => eprintln!("smoke: {e}"),
+        }
+    } else {
+        eprintln!("smoke: partial selection, so reports/out/ is left as it was");
+    }
+    eprintln!(
+        "smoke: decision {:?}; suites took {:.2} s (fixture start-up {:.1} s, not counted); {} requests",
+        out.report.decision.verdict,
+        out.suites_time.as_secs_f64(),
+        startup.as_secs_f64(),
+        out.report.metrics.requests_total
+    );
+    for r in &out.report.decision.reasons {
+        eprintln!("smoke:   - {r}");
+    }
+
+    let mut trials: Vec<Trial> = out
+        .results
+        .into_iter()
+        .map(|(_, r)| {
+            let (outcome, msg) = (r.outcome, r.message.unwrap_or_default());
+            Trial::test(r.id, move || match outcome {
+                Outcome::Passed => Ok(()),
+                Outcome::Failed => Err(Failed::from(msg)),
+                // Not run is not a pass.
+                Outcome::Skipped => Err(Failed::from(format!("skipped: {msg}"))),
+            })
+        })
+        .collect();
+    let verdict = out.report.decision.verdict;
+    let reasons = out.report.decision.reasons.join("\n");
+    trials.push(Trial::test(DECISION, move || {
+        if verdict == Verdict::Go {
+            Ok(())
+        } else {
+            Err(Failed::from(format!("{verdict:?}:\n{reasons}")))
+        }
+    }));
+    libtest_mimic::run(&args, trials).exit_code()
+}

@@ -1,0 +1,126 @@
+//! Request builders for the knowledge API, so cases read as behaviour.
+
+use bytes::Bytes;
+use serde_json::json;
+
+use crate::tokens::Tenant;
+use crate::transport::{ApiRequest, Part};
+
+pub const FILES: &str = "/api/v1/knowledge/files";
+pub const SEARCH: &str = "/api/v1/knowledge/search";
+/// The declared MIME types the contract allows.
+pub const ALLOWED_MIME: [&str; 5] = [
+    "text/plain",
+    "text/markdown",
+    "text/csv",
+    "application/json",
+    "application/pdf",
+];
+
+/// `GET /api/v1/knowledge/files?limit=…` as `tenant` (the cheapest authenticated call).
+pub fn list(tenant: &Tenant, limit: u32) -> ApiRequest {
+    ApiRequest::get(format!("{FILES}?limit={limit}")).bearer(&tenant.token)
+}
+
+pub fn get_file(tenant: &Tenant, id: &str) -> ApiRequest {
+    ApiRequest::get(format!("{FILES}/{id}")).bearer(&tenant.token)
+}
+
+pub fn delete_file(tenant: &Tenant, id: &str) -> ApiRequest {
+    ApiRequest::delete(format!("{FILES}/{id}")).bearer(&tenant.token)
+}
+
+/// Multipart upload with a `file` part and a `metadata` part.
+pub fn upload(
+    tenant: &Tenant,
+    filename: &str,
+    content_type: &str,
+    data: impl Into<Bytes>,
+) -> ApiRequest {
+    ApiRequest::post(FILES)
+        .bearer(&tenant.token)
+        .multipart(vec![
+            Part {
+                name: "file".into(),
+                filename: Some(filename.into()),
+                content_type: Some(content_type.into()),
+                data: data.into(),
+            },
+            Part {
+                name: "metadata".into(),
+                filename: None,
+                content_type: Some("application/json".into()),
+                data: json!({"title": filename, "tags": ["gonogo-smoke"]})
+                    .to_string()
+                    .into(),
+            },
+        ])
+}
+
+pub fn search(tenant: &Tenant, query: &str) -> ApiRequest {
+    ApiRequest::post(SEARCH)
+        .bearer(&tenant.token)
+        .json(json!({"query": query, "limit": 50}))
+}
+
+/// A random lowercase word: a search term no other run or tenant uses.
+pub fn unique_word(prefix: &str) -> String {
+    let letters: String = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .map(|c| (b'a' + (c.to_digit(16).unwrap_or(0) as u8)) as char)
+        .take(10)
+        .collect();
+    format!("{prefix}{letters}")
+}
+
+/// The `id` of a FileInfo body.
+pub fn file_id(body: &serde_json::Value) -> Option<String> {
+    body.get("id")?.as_str().map(str::to_owned)
+}
+
+/// Checks the FileInfo shape of an upload response.
+pub fn fileinfo_mismatches(
+    body: &serde_json::Value,
+    filename: &str,
+    mime: &str,
+    size: usize,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in [
+        "id",
+        "filename",
+        "mime_type",
+        "size_bytes",
+        "sha256",
+        "metadata",
+        "created_at",
+    ] {
+        if body.get(key).is_none() {
+            out.push(format!("FileInfo lacks {key}"));
+        }
+    }
+    if body["filename"] != filename {
+        out.push(format!(
+            "filename {} instead of {filename:?}",
+            body["filename"]
+        ));
+    }
+    if body["mime_type"] != mime {
+        out.push(format!(
+            "mime_type {} instead of {mime:?}",
+            body["mime_type"]
+        ));
+    }
+    if body["size_bytes"].as_u64() != Some(size as u64) {
+        out.push(format!(
+            "size_bytes {} instead of {size}",
+            body["size_bytes"]
+        ));
+    }
+    if body["sha256"].as_str().is_none_or(|s| s.len() != 64) {
+        out.push("sha256 is not 64 hex digits".into());
+    }
+    out
+}

@@ -1,0 +1,333 @@
+//! The context every case runs in ([`Ctx`]), the per-case recorder ([`CaseRun`])
+//! and the results the harness turns into the report.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use crate::expect::Expect;
+use crate::tokens::{Tenant, TokenSource};
+use crate::transport::{ApiRequest, ApiResponse, Exchange, Transport};
+
+/// Result of one case or gate check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Not run: unsupported by the target, or a prerequisite failed.
+    Skipped,
+}
+
+/// One exchange with the verdict of the case that made it.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub exchange: Arc<Exchange>,
+    /// What the case expected, e.g. `401 missing_token + suggestion`.
+    pub expected: String,
+    pub matched: bool,
+    /// False for an exchange cited from the run log by a scanning check
+    /// (it was already counted by the case that sent it).
+    pub primary: bool,
+}
+
+/// What one case produced.
+#[derive(Debug, Clone)]
+pub struct CaseReport {
+    /// Trial name, e.g. `suite_a::no_jwt_returns_401`.
+    pub id: String,
+    pub title: String,
+    pub outcome: Outcome,
+    pub duration: Duration,
+    pub message: Option<String>,
+    /// Every exchange the case made, in order.
+    pub evidence: Vec<Judged>,
+    /// Security findings this case counted (accepted bad tokens, leaks, isolation breaks).
+    pub security_violations: u64,
+}
+
+/// Row-level-security facts read from the database as the server's role.
+#[derive(Debug, Clone, Default)]
+pub struct RlsFacts {
+    pub role: String,
+    pub superuser: bool,
+    pub bypassrls: bool,
+    /// Tables the role owns (or may act as owner of).
+    pub owned_tables: Vec<String>,
+    /// `(table, relrowsecurity, relforcerowsecurity)` for every application table.
+    pub tables: Vec<(String, bool, bool)>,
+    /// For each `sub`: the `knowledge_files` ids visible with its claims set.
+    pub visible: Vec<(Uuid, Vec<Uuid>)>,
+    /// Rows of `knowledge_files` visible with no claims at all.
+    pub visible_without_claims: u64,
+}
+
+/// Database access for the RLS gate (hermetic mode only).
+pub trait DbProbe: Send + Sync {
+    /// Reads [`RlsFacts`] as the app role, with claims for each of `subs`.
+    fn rls_facts(&self, subs: Vec<Uuid>) -> BoxFuture<'_, Result<RlsFacts, String>>;
+}
+
+/// What the target supports beyond the HTTP API.
+#[derive(Clone, Default)]
+pub struct Capabilities {
+    /// Present in hermetic mode: enables the database RLS gate.
+    pub db: Option<Arc<dyn DbProbe>>,
+}
+
+struct Inner {
+    transport: Arc<dyn Transport>,
+    tokens: TokenSource,
+    /// The R1 OpenAPI baseline, or why it could not be loaded.
+    r1_baseline: Result<serde_json::Value, String>,
+    caps: Capabilities,
+    /// Every exchange of the run, for the gates that scan them all.
+    log: Mutex<Vec<Arc<Exchange>>>,
+}
+
+/// Shared, cheap-to-clone context of one run.
+#[derive(Clone)]
+pub struct Ctx(Arc<Inner>);
+
+impl Ctx {
+    pub fn new(
+        transport: Arc<dyn Transport>,
+        tokens: TokenSource,
+        r1_baseline: Result<serde_json::Value, String>,
+        caps: Capabilities,
+    ) -> Self {
+        Ctx(Arc::new(Inner {
+            transport,
+            tokens,
+            r1_baseline,
+            caps,
+            log: Mutex::new(Vec::new()),
+        }))
+    }
+    pub fn tokens(&self) -> &TokenSource {
+        &self.0.tokens
+    }
+    pub fn r1_baseline(&self) -> &Result<serde_json::Value, String> {
+        &self.0.r1_baseline
+    }
+    pub fn caps(&self) -> &Capabilities {
+        &self.0.caps
+    }
+    /// A snapshot of every exchange so far.
+    pub fn log(&self) -> Vec<Arc<Exchange>> {
+        self.0.log.lock().unwrap().clone()
+    }
+    /// Sends and logs one request.
+    pub async fn send(&self, req: ApiRequest) -> Arc<Exchange> {
+        let ex = Arc::new(self.0.transport.send(req).await);
+        self.0.log.lock().unwrap().push(ex.clone());
+        ex
+    }
+    /// A fresh tenant with its own token and rate-limit bucket. Token requests
+    /// (remote mode) go through the run log, so the scans see them too.
+    pub async fn tenant(&self, label: &str) -> Result<Tenant, String> {
+        self.0.tokens.tenant(label, &Logged(self)).await
+    }
+    /// Two fresh tenants, both asked for in order; the first error if either is missing.
+    pub async fn tenant_pair(&self, a: &str, b: &str) -> Result<(Tenant, Tenant), String> {
+        let (a, b) = (self.tenant(a).await, self.tenant(b).await);
+        Ok((a?, b?))
+    }
+}
+
+/// The run's transport, logging what it carries.
+struct Logged<'a>(&'a Ctx);
+
+impl Transport for Logged<'_> {
+    fn send(&self, request: ApiRequest) -> BoxFuture<'_, Exchange> {
+        Box::pin(async move { self.0.send(request).await.as_ref().clone() })
+    }
+}
+
+/// Name and one-sentence description of a case, declared once per suite.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseSpec {
+    pub id: &'static str,
+    pub title: &'static str,
+}
+
+/// Records one case: its exchanges, failures and duration.
+pub struct CaseRun {
+    ctx: Ctx,
+    spec: CaseSpec,
+    started: Instant,
+    evidence: Vec<Judged>,
+    failures: Vec<String>,
+    skipped: Option<String>,
+    violations: u64,
+    /// What a passing check verified, when its evidence is not an HTTP exchange.
+    note: Option<String>,
+}
+
+impl CaseRun {
+    pub fn start(ctx: &Ctx, spec: CaseSpec) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            spec,
+            started: Instant::now(),
+            evidence: Vec::new(),
+            failures: Vec::new(),
+            skipped: None,
+            violations: 0,
+            note: None,
+        }
+    }
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// Sends `req` and checks it against `expect`; returns the response if one came.
+    pub async fn call(&mut self, req: ApiRequest, expect: Expect) -> Option<ApiResponse> {
+        let desc = expect.describe();
+        self.call_with(req, &desc, |r| expect.mismatches(r)).await
+    }
+
+    /// Sends `req` and checks the response with `check` (returns the mismatches).
+    pub async fn call_with(
+        &mut self,
+        req: ApiRequest,
+        expected: &str,
+        check: impl FnOnce(&ApiResponse) -> Vec<String>,
+    ) -> Option<ApiResponse> {
+        let ex = self.ctx.send(req).await;
+        self.judge(ex, expected, check)
+    }
+
+    /// Judges an exchange already sent through [`Ctx::send`] (e.g. a concurrent batch).
+    pub fn record(&mut self, ex: Arc<Exchange>, expect: Expect) {
+        let desc = expect.describe();
+        self.judge(ex, &desc, |r| expect.mismatches(r));
+    }
+
+    fn judge(
+        &mut self,
+        ex: Arc<Exchange>,
+        expected: &str,
+        check: impl FnOnce(&ApiResponse) -> Vec<String>,
+    ) -> Option<ApiResponse> {
+        let what = format!("{} {}", ex.request.method, ex.request.path);
+        let (mismatches, response) = match &ex.response {
+            Ok(r) => (check(r), Some(r.clone())),
+            Err(e) => (vec![format!("no response: {e}")], None),
+        };
+        let matched = mismatches.is_empty();
+        if !matched {
+            self.failures
+                .push(format!("{what}: {}", mismatches.join("; ")));
+        }
+        self.evidence.push(Judged {
+            exchange: ex,
+            expected: expected.to_owned(),
+            matched,
+            primary: true,
+        });
+        response
+    }
+
+    /// Cites an exchange another case made (scanning checks), without counting it again.
+    pub fn cite(&mut self, ex: Arc<Exchange>, expected: &str) {
+        self.evidence.push(Judged {
+            exchange: ex,
+            expected: expected.to_owned(),
+            matched: false,
+            primary: false,
+        });
+    }
+
+    /// Records a failure not tied to one response.
+    pub fn fail(&mut self, message: impl Into<String>) {
+        self.failures.push(message.into());
+    }
+    /// Records `message` as a failure when `ok` is false; returns `ok`.
+    pub fn check(&mut self, ok: bool, message: impl Into<String>) -> bool {
+        if !ok {
+            self.fail(message);
+        }
+        ok
+    }
+    /// Counts a security finding (and fails the case).
+    pub fn violation(&mut self, message: impl Into<String>) {
+        self.violations += 1;
+        self.fail(message);
+    }
+    pub fn skip(&mut self, reason: impl Into<String>) {
+        self.skipped = Some(reason.into());
+    }
+    /// Says what a pass rests on (e.g. the catalog facts read), shown as the message.
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.note = Some(note.into());
+    }
+    pub fn passed_so_far(&self) -> bool {
+        self.failures.is_empty() && self.skipped.is_none()
+    }
+
+    pub fn finish(self) -> CaseReport {
+        let (outcome, message) = if !self.failures.is_empty() {
+            (Outcome::Failed, Some(summarize(&self.failures)))
+        } else if let Some(reason) = self.skipped {
+            (Outcome::Skipped, Some(reason))
+        } else {
+            (Outcome::Passed, self.note)
+        };
+        CaseReport {
+            id: self.spec.id.to_owned(),
+            title: self.spec.title.to_owned(),
+            outcome,
+            duration: self.started.elapsed(),
+            message,
+            evidence: self.evidence,
+            security_violations: self.violations,
+        }
+    }
+}
+
+/// Failures shown in a case's message; a scan over a broken server can find hundreds.
+const MAX_LISTED_FAILURES: usize = 10;
+
+fn summarize(failures: &[String]) -> String {
+    let mut msg = failures[..failures.len().min(MAX_LISTED_FAILURES)].join(" | ");
+    if failures.len() > MAX_LISTED_FAILURES {
+        msg.push_str(&format!(
+            " | … and {} more",
+            failures.len() - MAX_LISTED_FAILURES
+        ));
+    }
+    msg
+}
+
+/// A case that could not run because an earlier one failed.
+pub fn skipped(spec: CaseSpec, reason: &str) -> CaseReport {
+    CaseReport {
+        id: spec.id.to_owned(),
+        title: spec.title.to_owned(),
+        outcome: Outcome::Skipped,
+        duration: Duration::ZERO,
+        message: Some(reason.to_owned()),
+        evidence: Vec::new(),
+        security_violations: 0,
+    }
+}
+
+/// A case that failed before sending anything (e.g. no token could be obtained).
+pub fn failed(spec: CaseSpec, reason: &str) -> CaseReport {
+    CaseReport {
+        outcome: Outcome::Failed,
+        ..skipped(spec, reason)
+    }
+}
+
+/// [`skipped`] for each of `specs`: the rest of a group after a prerequisite failed.
+pub fn skipped_all(specs: &[CaseSpec], reason: &str) -> Vec<CaseReport> {
+    specs.iter().map(|s| skipped(*s, reason)).collect()
+}
+
+/// [`failed`] for each of `specs`: a group that could not start.
+pub fn failed_all(specs: &[CaseSpec], reason: &str) -> Vec<CaseReport> {
+    specs.iter().map(|s| failed(*s, reason)).collect()
+}

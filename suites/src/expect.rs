@@ -1,0 +1,226 @@
+//! Declarative expectations: status, headers and problem body checked together,
+//! so every case asserts the contract the same, exact way.
+
+use crate::transport::ApiResponse;
+
+/// A check on one header.
+#[derive(Debug, Clone)]
+enum HeaderRule {
+    Present(&'static str),
+    Absent(&'static str),
+    Equals(&'static str, String),
+    Contains(&'static str, String),
+    /// Parses as an integer within the inclusive range.
+    IntIn(&'static str, i64, i64),
+}
+
+/// What a response must look like.
+#[derive(Debug, Clone)]
+pub struct Expect {
+    status: u16,
+    headers: Vec<HeaderRule>,
+    code: Option<&'static str>,
+    problem: bool,
+    suggestion_contains: Vec<String>,
+}
+
+impl Expect {
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            code: None,
+            problem: false,
+            suggestion_contains: Vec::new(),
+        }
+    }
+    /// An RFC 9457 error: status, `application/problem+json`, `code`, non-empty `suggestion`.
+    pub fn problem(status: u16, code: &'static str) -> Self {
+        Self {
+            code: Some(code),
+            problem: true,
+            ..Self::status(status)
+        }
+    }
+    pub fn header(mut self, name: &'static str) -> Self {
+        self.headers.push(HeaderRule::Present(name));
+        self
+    }
+    pub fn no_header(mut self, name: &'static str) -> Self {
+        self.headers.push(HeaderRule::Absent(name));
+        self
+    }
+    pub fn header_eq(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push(HeaderRule::Equals(name, value.into()));
+        self
+    }
+    pub fn header_contains(mut self, name: &'static str, part: impl Into<String>) -> Self {
+        self.headers.push(HeaderRule::Contains(name, part.into()));
+        self
+    }
+    pub fn header_int(mut self, name: &'static str, min: i64, max: i64) -> Self {
+        self.headers.push(HeaderRule::IntIn(name, min, max));
+        self
+    }
+    pub fn suggestion_mentions(mut self, part: impl Into<String>) -> Self {
+        self.suggestion_contains.push(part.into());
+        self
+    }
+
+    /// Short human form for the report, e.g. `401 missing_token + WWW-Authenticate`.
+    pub fn describe(&self) -> String {
+        let mut s = self.status.to_string();
+        if let Some(code) = self.code {
+            s.push_str(&format!(" {code} + suggestion"));
+        }
+        for rule in &self.headers {
+            s.push_str(&match rule {
+                HeaderRule::Present(n) => format!(" + {n}"),
+                HeaderRule::Absent(n) => format!(" + no {n}"),
+                HeaderRule::Equals(n, v) => format!(" + {n}: {v}"),
+                HeaderRule::Contains(n, v) => format!(" + {n} ~ {v}"),
+                HeaderRule::IntIn(n, a, b) => format!(" + {n} in {a}..={b}"),
+            });
+        }
+        s
+    }
+
+    /// Every way the response differs from the expectation (empty = match).
+    pub fn mismatches(&self, r: &ApiResponse) -> Vec<String> {
+        let mut out = Vec::new();
+        if r.status != self.status {
+            out.push(format!("status {} instead of {}", r.status, self.status));
+        }
+        for rule in &self.headers {
+            match rule {
+                HeaderRule::Present(n) if r.header(n).is_none_or(|v| v.trim().is_empty()) => {
+                    out.push(format!("header {n} missing"))
+                }
+                HeaderRule::Absent(n) if r.header(n).is_some() => {
+                    out.push(format!("header {n} present"))
+                }
+                HeaderRule::Equals(n, v) => match r.header(n) {
+                    Some(got) if got == v => {}
+                    got => out.push(format!("header {n} is {got:?}, expected {v:?}")),
+                },
+                HeaderRule::Contains(n, v) => match r.header(n) {
+                    Some(got) if got.contains(v.as_str()) => {}
+                    got => out.push(format!(
+                        "header {n} is {got:?}, expected it to contain {v:?}"
+                    )),
+                },
+                HeaderRule::IntIn(n, lo, hi) => {
+                    match r.header(n).map(|v| v.trim().parse::<i64>()) {
+                        Some(Ok(x)) if (*lo..=*hi).contains(&x) => {}
+                        Some(Ok(x)) => out.push(format!("header {n} = {x}, outside {lo}..={hi}")),
+                        Some(Err(_)) => out.push(format!("header {n} is not an integer")),
+                        None => out.push(format!("header {n} missing")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.problem {
+            out.extend(problem_mismatches(r, self.code));
+            if let Some(s) = r
+                .json()
+                .and_then(|j| j.get("suggestion")?.as_str().map(str::to_owned))
+            {
+                for part in &self.suggestion_contains {
+                    if !s.contains(part.as_str()) {
+                        out.push(format!("suggestion does not mention {part:?}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Checks an error response's problem-details shape (any status).
+pub fn problem_mismatches(r: &ApiResponse, code: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    let ct = r.header("content-type").unwrap_or("");
+    if !ct.starts_with("application/problem+json") {
+        out.push(format!(
+            "content-type {ct:?} instead of application/problem+json"
+        ));
+    }
+    let Some(body) = r.json() else {
+        out.push("body is not JSON".into());
+        return out;
+    };
+    match (code, body.get("code").and_then(|c| c.as_str())) {
+        (Some(want), Some(got)) if want != got => {
+            out.push(format!("code {got:?} instead of {want:?}"))
+        }
+        (_, None) => out.push("no code in body".into()),
+        _ => {}
+    }
+    if body
+        .get("suggestion")
+        .and_then(|s| s.as_str())
+        .is_none_or(|s| s.trim().is_empty())
+    {
+        out.push("no suggestion in body".into());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            body: body.to_owned().into(),
+        }
+    }
+
+    #[test]
+    fn a_problem_without_suggestion_is_a_mismatch() {
+        let r = resp(
+            401,
+            &[("content-type", "application/problem+json")],
+            r#"{"code":"missing_token"}"#,
+        );
+        let m = Expect::problem(401, "missing_token").mismatches(&r);
+        assert_eq!(m, vec!["no suggestion in body".to_string()]);
+    }
+
+    #[test]
+    fn status_header_and_code_are_checked_together() {
+        let r = resp(
+            429,
+            &[
+                ("content-type", "application/problem+json"),
+                ("retry-after", "0"),
+            ],
+            r#"{"code":"rate_limited","suggestion":"Wait 36 s."}"#,
+        );
+        let m = Expect::problem(429, "rate_limited")
+            .header_int("retry-after", 1, 3600)
+            .mismatches(&r);
+        assert_eq!(
+            m,
+            vec!["header retry-after = 0, outside 1..=3600".to_string()]
+        );
+        let ok = resp(
+            429,
+            &[
+                ("content-type", "application/problem+json"),
+                ("retry-after", "36"),
+            ],
+            r#"{"code":"rate_limited","suggestion":"Wait 36 s."}"#,
+        );
+        assert!(Expect::problem(429, "rate_limited")
+            .header_int("retry-after", 1, 3600)
+            .mismatches(&ok)
+            .is_empty());
+    }
+}

@@ -1,0 +1,349 @@
+//! An in-memory API that follows the contract, with switchable faults. It
+//! implements [`Transport`] directly (no sockets), so the suites' own tests can
+//! prove that a correct API passes and that each fault is caught by the
+//! expected cases ([`crate::faults`]); [`ctx`] wraps it in a run context for
+//! those tests and the harness's. It is deliberately small: it knows only what
+//! the suites ask.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use serde_json::{json, Value};
+
+use crate::ctx::{Capabilities, Ctx};
+use crate::tokens::TokenSource;
+use crate::transport::{ApiRequest, ApiResponse, Body, Exchange, Transport};
+
+/// The faults, and the cases each must fail, live in [`crate::faults`].
+pub use crate::faults::Fault;
+
+struct File {
+    id: String,
+    owner: String,
+    filename: String,
+    mime: String,
+    text: String,
+}
+
+/// The fake API.
+pub struct FakeApi {
+    secret: String,
+    limit: u64,
+    faults: HashSet<Fault>,
+    state: Mutex<(Vec<File>, HashMap<String, u64>)>,
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+fn resp(status: u16, body: Value) -> ApiResponse {
+    ApiResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.to_string().into(),
+    }
+}
+
+impl FakeApi {
+    pub fn new(secret: &str, faults: &[Fault]) -> Self {
+        Self {
+            secret: secret.into(),
+            limit: 100,
+            faults: faults.iter().copied().collect(),
+            state: Mutex::default(),
+        }
+    }
+    fn has(&self, f: Fault) -> bool {
+        self.faults.contains(&f)
+    }
+
+    fn problem(&self, status: u16, code: &str) -> ApiResponse {
+        let mut body = json!({"type": format!("https://knowledge.dev/problems/{code}"), "title": code, "status": status,
+            "code": code, "suggestion": format!("Fix the request ({code}); for example wait 36 seconds or upload one of: text/plain, text/markdown, text/csv, application/json, application/pdf.")});
+        if self.has(Fault::NoSuggestions) {
+            body.as_object_mut().unwrap().remove("suggestion");
+        }
+        if self.has(Fault::StackTraceInErrors) {
+            body["detail"] =
+                json!("thread 'tokio-runtime-worker' panicked at src/handlers.rs:42:7");
+        }
+        let mut r = resp(status, body);
+        r.headers[0].1 = "application/problem+json".into();
+        r
+    }
+
+    fn auth(&self, req: &ApiRequest) -> Result<String, ApiResponse> {
+        let challenge = |r: &mut ApiResponse, v: &str| {
+            if !self.has(Fault::NoChallengeOn401) {
+                r.headers.push(("www-authenticate".into(), v.into()));
+            }
+        };
+        let Some(token) = req.bearer_token() else {
+            let mut r = self.problem(401, "missing_token");
+            challenge(&mut r, "Bearer realm=\"knowledge\"");
+            return Err(r);
+        };
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_audience(&["authenticated"]);
+        match decode::<Value>(token, &DecodingKey::from_secret(self.secret.as_bytes()), &v) {
+            Ok(d) if Self::claims_ok(&d.claims) => {
+                Ok(d.claims["sub"].as_str().unwrap_or_default().to_owned())
+            }
+            _ => {
+                let mut r = self.problem(401, "invalid_token");
+                challenge(&mut r, "Bearer realm=\"knowledge\", error=\"invalid_token\", error_description=\"bad token\"");
+                Err(r)
+            }
+        }
+    }
+
+    /// Role, subject and time claims as the contract wants them (30 s leeway).
+    fn claims_ok(c: &Value) -> bool {
+        let future = |k: &str| {
+            c.get(k)
+                .and_then(Value::as_f64)
+                .is_some_and(|t| t > now() + 30.0)
+        };
+        c.get("role").is_none_or(|r| r == "authenticated")
+            && c["sub"]
+                .as_str()
+                .is_some_and(|s| s.parse::<uuid::Uuid>().is_ok())
+            && !future("iat")
+            && !future("nbf")
+    }
+
+    /// Counts the request; `Err` when over the limit. Returns rate headers either way.
+    fn count(&self, sub: &str) -> (Vec<(String, String)>, bool) {
+        let mut st = self.state.lock().unwrap();
+        let used = st.1.entry(sub.to_owned()).or_insert(0);
+        let refused = *used >= self.limit && !self.has(Fault::NeverRefuse);
+        if !refused {
+            *used += 1;
+        }
+        let shown_used = if self.has(Fault::RemainingNeverFalls) {
+            1
+        } else {
+            *used
+        };
+        let remaining = self.limit - shown_used.min(self.limit);
+        let interval = 3600 / self.limit;
+        let full_in = shown_used * interval;
+        let mut h = vec![
+            ("x-ratelimit-limit".into(), self.limit.to_string()),
+            ("x-ratelimit-remaining".into(), remaining.to_string()),
+            (
+                "x-ratelimit-reset".into(),
+                ((now() as u64) + full_in).to_string(),
+            ),
+            (
+                "ratelimit-policy".into(),
+                format!("\"hourly\";q={};w=3600", self.limit),
+            ),
+            (
+                "ratelimit".into(),
+                format!("\"hourly\";r={remaining};t={full_in}"),
+            ),
+        ];
+        if refused {
+            h.push(("retry-after".into(), interval.to_string()));
+        }
+        (h, refused)
+    }
+
+    fn files_route(&self, req: &ApiRequest, sub: &str) -> ApiResponse {
+        let path = req.path.split('?').next().unwrap_or_default();
+        let rest = path
+            .strip_prefix("/api/v1/knowledge/files")
+            .unwrap_or_default();
+        let info = |f: &File| {
+            json!({"id": f.id, "filename": f.filename, "mime_type": f.mime, "size_bytes": f.text.len(),
+            "sha256": "0".repeat(64), "metadata": {}, "created_at": "2026-01-01T00:00:00Z"})
+        };
+        let mut st = self.state.lock().unwrap();
+        let files = &mut st.0;
+        let visible = |f: &File, leak: bool| f.owner == sub || leak;
+        let limit = req
+            .path
+            .split_once("limit=")
+            .map(|(_, l)| l.split('&').next().unwrap_or_default());
+        if limit.is_some_and(|l| l.parse::<u32>().map_or(true, |n| !(1..=100).contains(&n))) {
+            return self.problem(400, "invalid_limit");
+        }
+        let id = rest.trim_start_matches('/').trim_end_matches("/content");
+        if !id.is_empty() && id.parse::<uuid::Uuid>().is_err() {
+            return self.problem(400, "invalid_id");
+        }
+        match (req.method.as_str(), rest) {
+            ("GET", "") => resp(
+                200,
+                json!({"items": files.iter().filter(|f| f.owner == sub).map(info).collect::<Vec<_>>(), "next_cursor": null}),
+            ),
+            ("POST", "") => {
+                let Body::Multipart(parts) = &req.body else {
+                    return self.problem(400, "invalid_multipart");
+                };
+                let Some(p) = parts.iter().find(|p| p.name == "file") else {
+                    return self.problem(400, "missing_file");
+                };
+                let mime = p.content_type.clone().unwrap_or_default();
+                if !crate::api::ALLOWED_MIME.contains(&mime.as_str()) {
+                    return self.problem(400, "invalid_mime_type");
+                }
+                let f = File {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    owner: sub.into(),
+                    filename: p.filename.clone().unwrap_or_default(),
+                    mime,
+                    text: String::from_utf8_lossy(&p.data).into(),
+                };
+                let mut r = resp(201, info(&f));
+                r.headers.push((
+                    "location".into(),
+                    format!("/api/v1/knowledge/files/{}", f.id),
+                ));
+                files.push(f);
+                r
+            }
+            (m, id) => {
+                let id = id.trim_start_matches('/').trim_end_matches("/content");
+                let leak = m == "GET" && self.has(Fault::GetLeaksOtherTenants);
+                match files.iter().position(|f| f.id == id && visible(f, leak)) {
+                    None => self.problem(404, "not_found"),
+                    Some(i) if m == "DELETE" => {
+                        files.remove(i);
+                        ApiResponse {
+                            status: 204,
+                            headers: vec![],
+                            body: Default::default(),
+                        }
+                    }
+                    Some(i) => resp(200, info(&files[i])),
+                }
+            }
+        }
+    }
+
+    fn search(&self, req: &ApiRequest, sub: &str) -> ApiResponse {
+        let Body::Json(b) = &req.body else {
+            return self.problem(400, "invalid_json");
+        };
+        let Some(q) = b["query"]
+            .as_str()
+            .filter(|q| (1..=512).contains(&q.chars().count()) && !q.trim().is_empty())
+        else {
+            return self.problem(400, "invalid_query");
+        };
+        let q = q.to_lowercase();
+        let st = self.state.lock().unwrap();
+        let results: Vec<Value> = st
+            .0
+            .iter()
+            .filter(|f| f.owner == sub || self.has(Fault::SearchIgnoresTenant))
+            .filter(|f| {
+                q.split_whitespace()
+                    .any(|w| f.text.to_lowercase().contains(w))
+            })
+            .map(|f| json!({"file_id": f.id, "filename": f.filename, "score": 1.0, "snippet": ""}))
+            .collect();
+        resp(200, json!({"results": results, "took_ms": 1}))
+    }
+
+    fn handle(&self, req: &ApiRequest) -> ApiResponse {
+        let path = req.path.split('?').next().unwrap_or_default();
+        if path == "/health" {
+            return resp(200, json!({"status": "ok"}));
+        }
+        if path == "/openapi.json" {
+            let mut paths = serde_json::Map::new();
+            for (m, p) in crate::openapi::KNOWLEDGE_OPERATIONS {
+                paths.entry(p).or_insert_with(|| json!({}))[m] =
+                    json!({"responses": {"200": {"description": "ok"}}});
+            }
+            return resp(200, json!({"openapi": "3.1.0", "paths": paths}));
+        }
+        if !path.starts_with("/api/v1/knowledge") {
+            return self.problem(404, "not_found");
+        }
+        let sub = match self.auth(req) {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        if path == crate::api::SEARCH && req.method != http::Method::POST {
+            return self.problem(405, "method_not_allowed");
+        }
+        let (rate, refused) = self.count(&sub);
+        let mut r = if refused {
+            self.problem(429, "rate_limited")
+        } else if path == crate::api::SEARCH {
+            self.search(req, &sub)
+        } else {
+            self.files_route(req, &sub)
+        };
+        r.headers.extend(rate);
+        r.headers.push(("cache-control".into(), "no-store".into()));
+        r
+    }
+}
+
+impl Transport for FakeApi {
+    fn send(&self, request: ApiRequest) -> BoxFuture<'_, Exchange> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let mut r = self.handle(&request);
+            r.headers
+                .push(("x-content-type-options".into(), "nosniff".into()));
+            let valid = |id: &str| {
+                (1..=128).contains(&id.len())
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            };
+            let id = request
+                .header_value("x-request-id")
+                .filter(|id| valid(id))
+                .map(str::to_owned);
+            if !(r.status >= 400 && self.has(Fault::DropRequestIdOnErrors)) {
+                r.headers.push((
+                    "x-request-id".into(),
+                    id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                ));
+            }
+            let latency = started.elapsed().max(Duration::from_micros(50));
+            Exchange {
+                request,
+                response: Ok(r),
+                latency,
+                received_at: now(),
+            }
+        })
+    }
+}
+
+/// A run context over a fresh fake with `faults`: tokens signed with `secret`,
+/// the fake's own OpenAPI document as the R1 baseline, no database.
+pub async fn ctx(secret: &str, faults: &[Fault]) -> Ctx {
+    let api = Arc::new(FakeApi::new(secret, faults));
+    let baseline = api
+        .send(ApiRequest::get("/openapi.json"))
+        .await
+        .response
+        .expect("the fake always answers")
+        .json()
+        .expect("the fake serves its OpenAPI document as JSON");
+    Ctx::new(
+        api,
+        TokenSource::Secret(secret.into()),
+        Ok(baseline),
+        Capabilities::default(),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,80 @@
+//! The suites against the fake: a correct API passes everything; each fault is
+//! caught by exactly the cases that check that part of the contract, as listed
+//! in [`crate::faults`].
+
+use super::Fault;
+use crate::ctx::Outcome;
+
+const SECRET: &str = "fake-secret-fake-secret-fake-secret!";
+
+/// Ids of the cases that did not pass.
+fn not_passing(faults: &[Fault]) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ctx = super::ctx(SECRET, faults).await;
+        let groups = crate::registry(false);
+        let results = crate::registry::run(&ctx, &groups).await;
+        assert_eq!(results.len(), crate::registry::case_ids(&groups).len());
+        results
+            .into_iter()
+            .filter(|(_, r)| r.outcome != Outcome::Passed)
+            .map(|(_, r)| {
+                eprintln!("{} {:?}: {:?}", r.id, r.outcome, r.message);
+                r.id
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn a_correct_api_passes_every_case() {
+    assert_eq!(not_passing(&[]), Vec::<String>::new());
+}
+
+/// Asserts that `fault` makes exactly its listed cases not pass, in registry order.
+fn caught_by(fault: Fault) {
+    assert_eq!(not_passing(&[fault]), fault.caught_by(), "{fault:?}");
+}
+
+#[test]
+fn dropping_request_ids_on_errors_is_caught() {
+    caught_by(Fault::DropRequestIdOnErrors);
+}
+
+#[test]
+fn a_401_without_challenge_is_caught() {
+    caught_by(Fault::NoChallengeOn401);
+}
+
+#[test]
+fn a_limiter_that_never_refuses_is_caught() {
+    caught_by(Fault::NeverRefuse);
+}
+
+#[test]
+fn remaining_that_never_falls_is_caught() {
+    caught_by(Fault::RemainingNeverFalls);
+}
+
+#[test]
+fn search_ignoring_the_tenant_is_caught() {
+    caught_by(Fault::SearchIgnoresTenant);
+}
+
+#[test]
+fn get_by_id_leaking_other_tenants_is_caught() {
+    caught_by(Fault::GetLeaksOtherTenants);
+}
+
+#[test]
+fn missing_suggestions_are_caught() {
+    caught_by(Fault::NoSuggestions);
+}
+
+#[test]
+fn a_stack_trace_in_errors_is_caught() {
+    caught_by(Fault::StackTraceInErrors);
+}

@@ -1,0 +1,92 @@
+//! The contract faults the suites must catch, and exactly which cases each one
+//! makes fail. One table serves both the in-memory fake's tests
+//! (`fake/tests.rs`) and the harness's mutant tests against the real server
+//! (`harness/tests/mutants`), so a new case is added to one list.
+//!
+//! Ids are listed in registry order: the fake's tests compare the lists as
+//! written with the run's not-passing cases, in order.
+
+/// A deliberate contract violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    DropRequestIdOnErrors,
+    NoChallengeOn401,
+    NeverRefuse,
+    RemainingNeverFalls,
+    SearchIgnoresTenant,
+    GetLeaksOtherTenants,
+    NoSuggestions,
+    StackTraceInErrors,
+}
+
+/// Suite A's 401 cases: each needs a challenge and a suggestion.
+const SUITE_A_401S: &[&str] = &[
+    "suite_a::no_jwt_returns_401",
+    "suite_a::invalid_jwt_returns_401",
+];
+
+/// Gate 2's rejected tokens: each 401 needs a challenge and a suggestion. (Public:
+/// without the JWT secret most of them cannot be forged, and the harness expects those
+/// to be inconclusive.)
+pub const GATE_2_401S: &[&str] = &[
+    "gate_2::alg_none_rejected",
+    "gate_2::expired_token_rejected",
+    "gate_2::bad_signature_rejected",
+    "gate_2::wrong_audience_rejected",
+    "gate_2::other_algorithm_rejected",
+    "gate_2::non_authenticated_role_rejected",
+    "gate_2::non_uuid_subject_rejected",
+    "gate_2::future_issued_token_rejected",
+    "gate_2::not_yet_valid_token_rejected",
+];
+
+impl Fault {
+    /// The ids of exactly the cases that must not pass when this fault is present.
+    pub fn caught_by(self) -> Vec<&'static str> {
+        let parts: &[&[&'static str]] = match self {
+            Fault::DropRequestIdOnErrors => &[&[
+                "suite_a::x_request_id_present",
+                "suite_c::user_a_request_101_returns_429",
+                "suite_d::invalid_mime_type_returns_400_with_suggestion",
+                "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
+                "gate_3::x_request_id_echoed",
+                "gate_3::unknown_route_and_wrong_method_are_problems",
+                "gate_3::x_request_id_on_every_response",
+            ]],
+            Fault::NoChallengeOn401 => &[SUITE_A_401S, GATE_2_401S],
+            Fault::NeverRefuse => &[&[
+                "suite_c::user_a_request_101_returns_429",
+                "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
+                "gate_3::retry_after_within_reset",
+            ]],
+            Fault::RemainingNeverFalls => &[&[
+                "suite_c::user_a_request_101_returns_429",
+                "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
+                "gate_3::rate_limit_remaining_falls_by_one",
+            ]],
+            Fault::SearchIgnoresTenant => &[&[
+                "suite_b::user_b_search_sees_only_own_file",
+                "gate_2::sql_like_search_text_is_not_5xx",
+            ]],
+            Fault::GetLeaksOtherTenants => &[&["gate_2::cross_tenant_get_by_id_returns_404"]],
+            Fault::NoSuggestions => &[
+                SUITE_A_401S,
+                &[
+                    "suite_c::user_a_request_101_returns_429",
+                    "suite_d::invalid_mime_type_returns_400_with_suggestion",
+                    "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
+                ],
+                GATE_2_401S,
+                &[
+                    "gate_2::cross_tenant_get_by_id_returns_404",
+                    "gate_2::cross_tenant_delete_by_id_returns_404",
+                    "gate_3::unknown_route_and_wrong_method_are_problems",
+                    "gate_3::malformed_input_gets_400_with_suggestion",
+                    "gate_3::suggestion_on_every_error",
+                ],
+            ],
+            Fault::StackTraceInErrors => &[&["gate_2::error_bodies_leak_nothing"]],
+        };
+        parts.concat()
+    }
+}

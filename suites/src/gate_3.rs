@@ -1,0 +1,298 @@
+//! Gate 3 — UX and telemetry: request ids everywhere (and echoed), rate-limit
+//! arithmetic, and a suggestion on every error.
+
+use crate::api;
+use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
+use crate::expect::{problem_mismatches, Expect};
+use crate::transport::{route_class, ApiRequest};
+
+pub const ECHOED: CaseSpec = CaseSpec {
+    id: "gate_3::x_request_id_echoed",
+    title: "A valid inbound X-Request-ID is echoed, an invalid one replaced, on success and error",
+};
+pub const ARITHMETIC: CaseSpec = CaseSpec { id: "gate_3::rate_limit_remaining_falls_by_one", title: "Remaining falls by exactly one per request; Limit constant; Reset in the future and within the window" };
+pub const EVERY_ID: CaseSpec = CaseSpec {
+    id: "gate_3::x_request_id_on_every_response",
+    title: "Every response the run saw, errors included, carried X-Request-ID",
+};
+pub const RETRY_AFTER: CaseSpec = CaseSpec {
+    id: "gate_3::retry_after_within_reset",
+    title: "Every 429 had Retry-After >= 1 and not past X-RateLimit-Reset",
+};
+pub const SUGGESTIONS: CaseSpec = CaseSpec {
+    id: "gate_3::suggestion_on_every_error",
+    title: "Every error the run saw was problem+json with a code and a suggestion",
+};
+pub const OUTSIDE: CaseSpec = CaseSpec { id: "gate_3::unknown_route_and_wrong_method_are_problems", title: "An unknown route (404) and a wrong method (405) answer problem+json with X-Request-ID and a suggestion" };
+pub const MALFORMED: CaseSpec = CaseSpec {
+    id: "gate_3::malformed_input_gets_400_with_suggestion",
+    title: "A bad id, bad limits, wrong JSON types, blank or oversized queries and broken JSON give a 4xx problem, never a 5xx",
+};
+pub const CASES: &[CaseSpec] = &[ECHOED, ARITHMETIC, OUTSIDE, MALFORMED];
+pub const RATE_EVERYWHERE: CaseSpec = CaseSpec { id: "gate_3::rate_limit_headers_on_every_api_response", title: "Every authenticated knowledge response the run saw, 2xx and 4xx alike, carried X-RateLimit-Limit/Remaining/Reset" };
+pub const SECURITY_HEADERS: CaseSpec = CaseSpec { id: "gate_3::security_headers_on_every_response", title: "Every response carried X-Content-Type-Options: nosniff; every authenticated one Cache-Control: no-store" };
+pub const FINAL_CASES: &[CaseSpec] = &[
+    EVERY_ID,
+    RETRY_AFTER,
+    SUGGESTIONS,
+    RATE_EVERYWHERE,
+    SECURITY_HEADERS,
+];
+
+/// Tolerance between our clock and the server's, in seconds.
+const SLACK: f64 = crate::suite_a::CLOCK_SLACK_S as f64;
+/// Sequential requests in the arithmetic probe.
+const PROBES: u64 = 4;
+
+pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
+    let t = match ctx.tenant("gate_3/user").await {
+        Ok(t) => t,
+        Err(e) => return failed_all(CASES, &e),
+    };
+    let mut c = CaseRun::start(&ctx, ECHOED);
+    let id = format!("gonogo-{}", uuid::Uuid::new_v4());
+    c.call(
+        api::list(&t, 1).header("x-request-id", &id),
+        Expect::status(200).header_eq("x-request-id", &id),
+    )
+    .await;
+    let id2 = format!("gonogo.err_{}", uuid::Uuid::new_v4().simple());
+    c.call(
+        ApiRequest::get(api::FILES).header("x-request-id", &id2),
+        Expect::status(401).header_eq("x-request-id", &id2),
+    )
+    .await;
+    for bad in ["not valid/id", &"x".repeat(129)] {
+        c.call_with(
+            ApiRequest::get("/health").header("x-request-id", bad),
+            "200 + a fresh X-Request-ID",
+            |r| match r.header("x-request-id") {
+                None => vec!["X-Request-ID missing".into()],
+                Some(got) if got == bad => vec![format!("invalid X-Request-ID {bad:?} was echoed")],
+                Some(_) => vec![],
+            },
+        )
+        .await;
+    }
+    let echoed = c.finish();
+
+    let mut c = CaseRun::start(&ctx, ARITHMETIC);
+    let mut seen: Vec<(u64, u64, u64, f64)> = Vec::new();
+    for _ in 0..PROBES {
+        let ex = ctx.send(api::list(&t, 1)).await;
+        if let Ok(r) = &ex.response {
+            match (
+                r.header_u64("x-ratelimit-limit"),
+                r.header_u64("x-ratelimit-remaining"),
+                r.header_u64("x-ratelimit-reset"),
+            ) {
+                (Some(l), Some(rem), Some(reset)) => seen.push((l, rem, reset, ex.received_at)),
+                _ => c.fail("a response lacked integer X-RateLimit-Limit/Remaining/Reset"),
+            }
+        }
+        c.record(ex, Expect::status(200));
+    }
+    for w in seen.windows(2) {
+        let ((l0, r0, _, _), (l1, r1, _, _)) = (w[0], w[1]);
+        c.check(
+            l0 == l1,
+            format!("X-RateLimit-Limit changed from {l0} to {l1}"),
+        );
+        c.check(
+            r0 == r1 + 1,
+            format!("X-RateLimit-Remaining went from {r0} to {r1}, not down by one"),
+        );
+    }
+    for (l, _, reset, at) in &seen {
+        let reset = *reset as f64;
+        // Reset is when the bucket is full again: not in the past, at most one window ahead.
+        c.check(
+            reset + SLACK >= *at,
+            format!("X-RateLimit-Reset {reset} is in the past"),
+        );
+        c.check(
+            reset <= at + 3600.0 + SLACK,
+            format!("X-RateLimit-Reset {reset} is beyond the {l}-request hour window"),
+        );
+    }
+    let arithmetic = c.finish();
+
+    // Errors the router produces before any handler runs still follow the conventions.
+    let mut c = CaseRun::start(&ctx, OUTSIDE);
+    let problem = |status| {
+        move |r: &crate::transport::ApiResponse| {
+            let mut m = Expect::status(status)
+                .header("x-request-id")
+                .header_eq("x-content-type-options", "nosniff")
+                .mismatches(r);
+            m.extend(problem_mismatches(r, None));
+            m
+        }
+    };
+    c.call_with(
+        ApiRequest::get("/api/v1/no-such-route").bearer(&t.token),
+        "404 problem + X-Request-ID",
+        problem(404),
+    )
+    .await;
+    c.call_with(
+        ApiRequest::new(http::Method::PUT, api::SEARCH).bearer(&t.token),
+        "405 problem + X-Request-ID",
+        problem(405),
+    )
+    .await;
+    let outside = c.finish();
+
+    let mut c = CaseRun::start(&ctx, MALFORMED);
+    let bad_id = format!("{}/not-a-uuid", api::FILES);
+    c.call(
+        ApiRequest::get(&bad_id).bearer(&t.token),
+        Expect::problem(400, "invalid_id"),
+    )
+    .await;
+    c.call(
+        ApiRequest::delete(&bad_id).bearer(&t.token),
+        Expect::problem(400, "invalid_id"),
+    )
+    .await;
+    let client_error = |r: &crate::transport::ApiResponse| {
+        let mut m = problem_mismatches(r, None);
+        if !(400..500).contains(&r.status) || matches!(r.status, 401 | 404 | 429) {
+            m.insert(
+                0,
+                format!("status {} instead of a 4xx for malformed input", r.status),
+            );
+        }
+        m
+    };
+    for limit in ["0", "101", "abc"] {
+        let req = ApiRequest::get(format!("{}?limit={limit}", api::FILES)).bearer(&t.token);
+        c.call_with(req, "4xx problem", client_error).await;
+    }
+    let long = "x".repeat(513);
+    for body in [
+        serde_json::json!(["fox", 5]),
+        serde_json::json!({"query": 5}),
+        serde_json::json!({"query": ""}),
+        serde_json::json!({"query": long}),
+    ] {
+        let req = ApiRequest::post(api::SEARCH).bearer(&t.token).json(body);
+        c.call_with(req, "4xx problem", client_error).await;
+    }
+    let broken = ApiRequest::post(api::SEARCH)
+        .bearer(&t.token)
+        .raw("application/json", &b"{\"query\": "[..]);
+    c.call_with(broken, "4xx problem", client_error).await;
+    vec![echoed, arithmetic, outside, c.finish()]
+}
+
+pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
+    let log = ctx.log();
+    let mut ids = CaseRun::start(&ctx, EVERY_ID);
+    let mut retry = CaseRun::start(&ctx, RETRY_AFTER);
+    let mut sugg = CaseRun::start(&ctx, SUGGESTIONS);
+    let mut rate = CaseRun::start(&ctx, RATE_EVERYWHERE);
+    let mut sec = CaseRun::start(&ctx, SECURITY_HEADERS);
+    let (mut responses, mut refusals, mut errors, mut counted) = (0, 0, 0, 0);
+    for ex in &log {
+        let Ok(r) = &ex.response else { continue };
+        responses += 1;
+        let what = format!("{} {} → {}", ex.request.method, ex.request.path, r.status);
+        if r.header("x-request-id").is_none_or(|v| v.is_empty()) {
+            ids.fail(format!("{what}: no X-Request-ID"));
+            ids.cite(ex.clone(), "X-Request-ID present");
+        }
+        // Authenticated API response: a token was sent and accepted, on a knowledge operation
+        // (router-level 404/405 for unknown routes never reach authentication or the limiter).
+        let api_route = matches!(
+            route_class(&ex.request.method, &ex.request.path),
+            "search" | "upload" | "files"
+        );
+        let authenticated = ex.request.bearer_token().is_some() && r.status != 401 && api_route;
+        if authenticated {
+            counted += 1;
+            let missing: Vec<&str> = [
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+            ]
+            .into_iter()
+            .filter(|h| r.header_u64(h).is_none())
+            .collect();
+            if !missing.is_empty() {
+                rate.fail(format!("{what}: missing {}", missing.join(", ")));
+                rate.cite(ex.clone(), "X-RateLimit-* present");
+            }
+        }
+        let mut bad = Vec::new();
+        if r.header("x-content-type-options") != Some("nosniff") {
+            bad.push("no X-Content-Type-Options: nosniff");
+        }
+        if authenticated
+            && !r
+                .header("cache-control")
+                .is_some_and(|v| v.contains("no-store"))
+        {
+            bad.push("no Cache-Control: no-store");
+        }
+        if !bad.is_empty() {
+            sec.fail(format!("{what}: {}", bad.join(", ")));
+            sec.cite(ex.clone(), "nosniff (+ no-store when authenticated)");
+        }
+        if r.status >= 400 {
+            errors += 1;
+            let m = problem_mismatches(r, None);
+            if !m.is_empty() {
+                sugg.fail(format!("{what}: {}", m.join("; ")));
+                sugg.cite(ex.clone(), "problem+json with code and suggestion");
+            }
+        }
+        if r.status == 429 {
+            refusals += 1;
+            let ra = r.header_u64("retry-after");
+            let reset = r.header_u64("x-ratelimit-reset");
+            let bad = match (ra, reset) {
+                (None, _) | (Some(0), _) => Some("Retry-After missing or below 1".to_string()),
+                (Some(ra), Some(reset)) if ex.received_at + ra as f64 > reset as f64 + SLACK => {
+                    Some(format!(
+                        "Retry-After {ra} s ends after X-RateLimit-Reset {reset}"
+                    ))
+                }
+                _ => None,
+            };
+            if let Some(bad) = bad {
+                retry.fail(format!("{what}: {bad}"));
+                retry.cite(ex.clone(), "Retry-After >= 1 and not past Reset");
+            }
+        }
+    }
+    ids.note(format!("checked {responses} responses"));
+    retry.note(format!("checked {refusals} 429 responses"));
+    sugg.note(format!("checked {errors} error responses"));
+    rate.note(format!(
+        "checked {counted} authenticated knowledge responses"
+    ));
+    sec.note(format!("checked {responses} responses"));
+    if responses == 0 {
+        ids.skip("the run saw no responses");
+    }
+    if refusals == 0 {
+        retry.skip("the run saw no 429 to check");
+    }
+    if errors == 0 {
+        sugg.skip("the run saw no error responses");
+    }
+    if counted == 0 {
+        rate.skip("the run saw no authenticated knowledge response");
+    }
+    if responses == 0 {
+        sec.skip("the run saw no responses");
+    }
+    vec![
+        ids.finish(),
+        retry.finish(),
+        sugg.finish(),
+        rate.finish(),
+        sec.finish(),
+    ]
+}
