@@ -14,7 +14,7 @@ use crate::auth::Claims;
 use crate::crypto::{Keyring, Sealed};
 use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::{page_limit, Cursor};
+use crate::routes::{next_cursor, page_limit, Cursor};
 use crate::state::SharedState;
 
 pub use crate::routes::upload::upload;
@@ -154,18 +154,10 @@ pub async fn list(
     .fetch_all(tx.conn())
     .await?;
     tx.commit().await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| {
-            Cursor {
-                created_at: r.created_at,
-                id: r.id,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next_cursor = next_cursor(&mut rows, limit, |r| Cursor {
+        created_at: r.created_at,
+        id: r.id,
+    });
     let items = rows
         .into_iter()
         .map(|r| r.into_info(&st.keys))

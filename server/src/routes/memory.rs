@@ -2,8 +2,8 @@
 //! caller's RLS transaction. Expired memories are invisible.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::auth::Claims;
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{page_limit, Cursor};
+use crate::routes::{created, next_cursor, page_limit, Cursor};
 use crate::state::SharedState;
 use crate::validate::{has_nul, json_has_nul};
 
@@ -230,13 +230,7 @@ pub async fn create(
     .fetch_one(tx.conn())
     .await?;
     tx.commit().await?;
-    let location = format!("/api/v1/memory/{id}");
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(memory),
-    )
-        .into_response())
+    Ok(created(format!("/api/v1/memory/{id}"), memory))
 }
 
 /// Lists the caller's memories, newest first.
@@ -266,18 +260,10 @@ pub async fn list(
     .fetch_all(tx.conn())
     .await?;
     tx.commit().await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|m| {
-            Cursor {
-                created_at: m.created_at,
-                id: m.id,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next_cursor = next_cursor(&mut items, limit, |m| Cursor {
+        created_at: m.created_at,
+        id: m.id,
+    });
     Ok(Json(MemoryPage { items, next_cursor }))
 }
 

@@ -7,8 +7,12 @@ pub mod ops;
 pub mod search;
 pub mod upload;
 
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -64,6 +68,31 @@ pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, App
             format!("Pass a limit from 1 to {max}, or omit it for {default}."),
         )),
     }
+}
+
+/// Cuts rows fetched with `LIMIT limit + 1` down to one page and returns the cursor after its
+/// last row; `None` when the extra row was not there, i.e. on the last page.
+pub fn next_cursor<T>(
+    rows: &mut Vec<T>,
+    limit: i64,
+    position: impl Fn(&T) -> Cursor,
+) -> Option<String> {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|row| position(row).encode())
+    } else {
+        None
+    }
+}
+
+/// A `201 Created` naming the new resource in `Location`, with its JSON description as the body.
+pub fn created(location: String, body: impl Serialize) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

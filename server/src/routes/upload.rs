@@ -5,9 +5,8 @@
 
 use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::http::StatusCode;
+use axum::response::Response;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
@@ -15,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::Claims;
 use crate::error::AppError;
 use crate::extract::ApiMultipart;
+use crate::routes::created;
 use crate::routes::files::{FileInfo, FileMetadata, FileRow, FILE_COLUMNS};
 use crate::state::SharedState;
 use crate::storage::TempFile;
@@ -336,13 +336,7 @@ pub async fn upload(
         }
     }
     let info = row.into_info(&st.keys)?;
-    let location = format!("/api/v1/knowledge/files/{id}");
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(info),
-    )
-        .into_response())
+    Ok(created(format!("/api/v1/knowledge/files/{id}"), info))
 }
 
 #[cfg(test)]

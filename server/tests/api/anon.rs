@@ -86,11 +86,7 @@ async fn the_anonymous_token_endpoint_issues_working_tokens_and_limits_each_ip_t
     }
     let refused = app.anon_token().await;
     refused.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-    let retry_after: u64 = refused
-        .header("retry-after")
-        .expect("Retry-After")
-        .parse()
-        .unwrap();
+    let retry_after = refused.retry_after();
     assert!(retry_after >= 1, "Retry-After {retry_after}");
 
     // The limit is on the peer address: a client cannot claim another IP to mint more tokens.

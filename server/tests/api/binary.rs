@@ -3,14 +3,11 @@
 //! sentence on stderr and no secret.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use reqwest::StatusCode;
 
-use crate::helpers::{Multipart, TestApp};
+use crate::helpers::{spawn_slow_upload, TestApp};
 
 /// The binary configured over the shared stack (same secret and key), on a free port.
 fn command(app: &TestApp, storage: &std::path::Path) -> (Command, String) {
@@ -78,27 +75,8 @@ async fn on_sigterm_the_binary_finishes_the_in_flight_upload_and_exits_0() {
     let mut guard = KillOnDrop(command.spawn().expect("the binary starts"));
     let child = &mut guard.0;
     wait_healthy(child, &base_url).await;
-    let form = Multipart::new();
-    let content_type = form.content_type();
-    let body = form
-        .into_streaming_file(
-            "slow.txt",
-            "text/plain",
-            256 * 1024,
-            Arc::new(AtomicU64::new(0)),
-        )
-        .then(|chunk| async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            chunk
-        });
-    let upload = tokio::spawn(
-        reqwest::Client::new()
-            .post(format!("{base_url}/api/v1/knowledge/files"))
-            .bearer_auth(&user.token)
-            .header("content-type", content_type)
-            .body(reqwest::Body::wrap_stream(body))
-            .send(),
-    );
+    let client = reqwest::Client::new();
+    let upload = spawn_slow_upload(&client, &base_url, &user, Duration::from_millis(100));
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let killed = Command::new("kill")

@@ -47,14 +47,41 @@ impl TestApp {
             .await
     }
 
+    pub async fn delete(&self, path: &str, user: &User) -> Reply {
+        self.request(Method::DELETE, path, Some(&user.token), &[], None)
+            .await
+    }
+
+    /// A GET as `user` with extra request headers.
+    pub async fn get_with_headers(
+        &self,
+        path: &str,
+        user: &User,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        self.request(Method::GET, path, Some(&user.token), headers, None)
+            .await
+    }
+
     pub async fn post_json(&self, path: &str, user: &User, body: &Value) -> Reply {
         let bytes = serde_json::to_vec(body).unwrap();
+        self.post_raw(path, user, "application/json", bytes).await
+    }
+
+    /// A POST as `user` of any bytes under any content type (malformed bodies, wrong types).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        user: &User,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
         self.request(
             Method::POST,
             path,
             Some(&user.token),
-            &[("content-type", "application/json")],
-            Some(bytes.into()),
+            &[("content-type", content_type)],
+            Some(body.into()),
         )
         .await
     }
@@ -128,14 +155,8 @@ impl TestApp {
             .await
     }
     pub async fn delete_file(&self, user: &User, id: &str) -> Reply {
-        self.request(
-            Method::DELETE,
-            &format!("/api/v1/knowledge/files/{id}"),
-            Some(&user.token),
-            &[],
-            None,
-        )
-        .await
+        self.delete(&format!("/api/v1/knowledge/files/{id}"), user)
+            .await
     }
     pub async fn search(&self, user: &User, body: &Value) -> Reply {
         self.post_json("/api/v1/knowledge/search", user, body).await
@@ -153,13 +174,6 @@ impl TestApp {
         self.get(&format!("/api/v1/memory/{id}"), user).await
     }
     pub async fn delete_memory(&self, user: &User, id: &str) -> Reply {
-        self.request(
-            Method::DELETE,
-            &format!("/api/v1/memory/{id}"),
-            Some(&user.token),
-            &[],
-            None,
-        )
-        .await
+        self.delete(&format!("/api/v1/memory/{id}"), user).await
     }
 }

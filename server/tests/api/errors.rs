@@ -43,16 +43,9 @@ async fn a_wrong_method_is_a_problem_405_with_allow() {
 async fn invalid_json_is_a_400_invalid_json() {
     let app = TestApp::shared();
     let user = app.new_user();
-    let headers = [("content-type", "application/json")];
     let body = r#"{"query": "unterminated"#;
     let reply = app
-        .request(
-            Method::POST,
-            "/api/v1/knowledge/search",
-            Some(&user.token),
-            &headers,
-            Some(body.into()),
-        )
+        .post_raw("/api/v1/knowledge/search", &user, "application/json", body)
         .await;
 
     reply.assert_problem(StatusCode::BAD_REQUEST, "invalid_json");
@@ -62,16 +55,9 @@ async fn invalid_json_is_a_400_invalid_json() {
 async fn a_json_body_sent_as_text_plain_is_a_415() {
     let app = TestApp::shared();
     let user = app.new_user();
-    let headers = [("content-type", "text/plain")];
     let body = r#"{"query": "hello"}"#;
     let reply = app
-        .request(
-            Method::POST,
-            "/api/v1/knowledge/search",
-            Some(&user.token),
-            &headers,
-            Some(body.into()),
-        )
+        .post_raw("/api/v1/knowledge/search", &user, "text/plain", body)
         .await;
 
     reply.assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
@@ -96,13 +82,7 @@ async fn oversized_headers_are_a_431_problem_never_a_5xx(#[case] headers: Vec<(S
         .collect();
 
     let reply = app
-        .request(
-            Method::GET,
-            "/api/v1/knowledge/files",
-            Some(&user.token),
-            &headers,
-            None,
-        )
+        .get_with_headers("/api/v1/knowledge/files", &user, &headers)
         .await;
 
     reply.assert_problem(
@@ -118,13 +98,7 @@ async fn a_16_kib_header_is_still_accepted() {
     let padding = "x".repeat(16 * 1024);
 
     let reply = app
-        .request(
-            Method::GET,
-            "/api/v1/knowledge/files",
-            Some(&user.token),
-            &[("x-padding", &padding)],
-            None,
-        )
+        .get_with_headers("/api/v1/knowledge/files", &user, &[("x-padding", &padding)])
         .await;
 
     assert_eq!(reply.status, StatusCode::OK);

@@ -7,7 +7,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::helpers::{Multipart, TestApp};
+use crate::helpers::{sorted_keys, Multipart, TestApp};
 
 pub const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -66,13 +66,7 @@ async fn uploading_a_file_returns_201_with_location_and_its_file_info() {
         location.ends_with(&format!("/api/v1/knowledge/files/{id}")),
         "Location {location}"
     );
-    let mut keys: Vec<&str> = info
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = sorted_keys(&info);
     assert_eq!(
         keys,
         [

@@ -72,13 +72,7 @@ async fn an_invalid_inbound_request_id_is_replaced_by_a_fresh_uuid(#[case] id: &
     let user = app.new_user();
 
     let reply = app
-        .request(
-            Method::GET,
-            FILES,
-            Some(&user.token),
-            &[("x-request-id", id)],
-            None,
-        )
+        .get_with_headers(FILES, &user, &[("x-request-id", id)])
         .await;
 
     assert_eq!(reply.status, StatusCode::OK);

@@ -7,8 +7,11 @@
 //! containers). Tests that break the infrastructure (Redis stopped) get an *isolated* server with its own
 //! containers, removed when the test ends.
 
-use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use futures::StreamExt;
 
 use jsonwebtoken::{EncodingKey, Header};
 use knowledge_server::embedded::EmbeddedServer;
@@ -17,7 +20,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 pub use crate::multipart::Multipart;
-pub use crate::reply::Reply;
+pub use crate::reply::{sorted_keys, Reply};
 
 /// What the tests need to know about the shared server; the server itself lives on its own thread.
 struct Shared {
@@ -276,6 +279,37 @@ impl TestApp {
             .unwrap();
         format!("{base}/{database}")
     }
+}
+
+/// Starts (spawned) a 256 KiB upload of `slow.txt` as `user`, streamed in 64 KiB chunks `pause`
+/// apart, so that it is still in flight when a test stops or starts a server next to it.
+pub fn spawn_slow_upload(
+    client: &reqwest::Client,
+    base_url: &str,
+    user: &User,
+    pause: Duration,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    let form = Multipart::new();
+    let content_type = form.content_type();
+    let body = form
+        .into_streaming_file(
+            "slow.txt",
+            "text/plain",
+            256 * 1024,
+            Arc::new(AtomicU64::new(0)),
+        )
+        .then(move |chunk| async move {
+            tokio::time::sleep(pause).await;
+            chunk
+        });
+    tokio::spawn(
+        client
+            .post(format!("{base_url}/api/v1/knowledge/files"))
+            .bearer_auth(&user.token)
+            .header("content-type", content_type)
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    )
 }
 
 /// Current unix time in seconds.

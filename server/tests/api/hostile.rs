@@ -236,17 +236,10 @@ async fn a_non_multipart_or_broken_upload_body_is_a_4xx_with_its_code(
 async fn a_hostile_json_body_is_answered_without_a_5xx(#[case] body: &[u8]) {
     let app = TestApp::shared();
     let user = app.new_user();
-    let headers = [("content-type", "application/json")];
 
     for path in ["/api/v1/knowledge/search", "/api/v1/memory"] {
         let reply = app
-            .request(
-                Method::POST,
-                path,
-                Some(&user.token),
-                &headers,
-                Some(body.to_vec().into()),
-            )
+            .post_raw(path, &user, "application/json", body.to_vec())
             .await;
         assert_handled(&app, &reply, path);
     }

@@ -1,7 +1,6 @@
 //! Operational endpoints: health, readiness with its four checks, Prometheus metrics and the
 //! generated OpenAPI 3.1 description. None needs a token or is rate-limited.
 
-use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use rstest::rstest;
 use serde_json::json;
@@ -145,24 +144,13 @@ async fn openapi_only_adds_to_the_committed_r1_baseline() {
 async fn graceful_shutdown_lets_an_in_flight_upload_finish() {
     let app = TestApp::variant(|_| {}).await;
     let user = app.new_user();
-    let form = crate::helpers::Multipart::new();
-    let content_type = form.content_type();
-    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     // A slow body: the upload is still streaming when shutdown begins.
-    let body = form
-        .into_streaming_file("slow.txt", "text/plain", 256 * 1024, sent)
-        .then(|chunk| async move {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            chunk
-        });
-    let request = app
-        .client
-        .post(format!("{}/api/v1/knowledge/files", app.base_url))
-        .bearer_auth(&user.token)
-        .header("content-type", content_type)
-        .body(reqwest::Body::wrap_stream(body))
-        .send();
-    let upload = tokio::spawn(request);
+    let upload = crate::helpers::spawn_slow_upload(
+        &app.client,
+        &app.base_url,
+        &user,
+        std::time::Duration::from_millis(100),
+    );
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
     let (app, running) = app.into_running();

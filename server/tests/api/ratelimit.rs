@@ -98,11 +98,7 @@ async fn the_101st_request_is_refused_with_retry_after_and_other_users_are_unaff
 
     refused.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert_eq!(refused.header("cache-control"), Some("no-store"));
-    let retry_after: u64 = refused
-        .header("retry-after")
-        .expect("Retry-After")
-        .parse()
-        .unwrap();
+    let retry_after = refused.retry_after();
     assert!(
         (1..=36).contains(&retry_after),
         "one request is admitted within 3600/100 s: {retry_after}"
@@ -199,7 +195,7 @@ async fn one_request_is_admitted_again_after_3600_over_limit_seconds() {
         refused = list(&app, &user).await;
     }
     refused.assert_problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    let retry_after = refused.retry_after();
     assert!(
         (1..=10).contains(&retry_after),
         "Retry-After {retry_after} after a burst of {elapsed:?}"
@@ -241,15 +237,8 @@ async fn four_xx(app: &TestApp, user: &User, case: &str) -> Reply {
                 .await
         }
         "unsupported_media_type" => {
-            let headers = [("content-type", "text/plain")];
-            app.request(
-                reqwest::Method::POST,
-                "/api/v1/knowledge/files",
-                Some(&user.token),
-                &headers,
-                Some("x".into()),
-            )
-            .await
+            app.post_raw("/api/v1/knowledge/files", user, "text/plain", "x")
+                .await
         }
         "content_mismatch" => {
             app.upload(

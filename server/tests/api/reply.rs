@@ -148,6 +148,15 @@ impl Reply {
             .to_owned()
     }
 
+    /// The `Retry-After` seconds, asserted present and numeric.
+    #[track_caller]
+    pub fn retry_after(&self) -> u64 {
+        self.header("retry-after")
+            .expect("Retry-After")
+            .parse()
+            .unwrap()
+    }
+
     /// The X-RateLimit-* headers, asserted present and numeric.
     #[track_caller]
     pub fn rate(&self) -> RateHeaders {
@@ -163,6 +172,19 @@ impl Reply {
             reset: number("x-ratelimit-reset"),
         }
     }
+}
+
+/// The keys of a JSON object, sorted (to compare a body's exact field set).
+#[track_caller]
+pub fn sorted_keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
 }
 
 /// Asserts `text` carries nothing internal (and not the secret, when given).

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use rstest::rstest;
 use serde_json::{json, Value};
 
-use crate::helpers::{Multipart, TestApp};
+use crate::helpers::{sorted_keys, Multipart, TestApp};
 
 /// A word no other test uploads, so results are exactly this test's files.
 fn unique_word() -> String {
@@ -44,13 +44,7 @@ async fn search_ranks_the_best_match_first_with_a_snippet() {
     let ids: Vec<&Value> = results.iter().map(|r| &r["file_id"]).collect();
     assert_eq!(ids, vec![&strong_id, &weak_id], "ranked: {body}");
     assert_eq!(results[0]["filename"], "strong.md");
-    let mut keys: Vec<&str> = results[0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
+    let keys = sorted_keys(&results[0]);
     assert_eq!(keys, ["file_id", "filename", "score", "snippet"]);
     let (first, second) = (
         results[0]["score"].as_f64().unwrap(),

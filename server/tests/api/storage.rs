@@ -2,41 +2,22 @@
 //! up must not disturb another's uploads in flight; and a download racing a delete of the same
 //! file ends as a 200 or a 404, never as a failure.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use reqwest::StatusCode;
 
-use crate::helpers::{Multipart, TestApp};
+use crate::helpers::{spawn_slow_upload, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_starting_on_the_same_storage_does_not_break_an_upload_in_flight() {
     let first = TestApp::variant(|_| {}).await;
     let user = first.new_user();
-    let form = Multipart::new();
-    let content_type = form.content_type();
     // 256 KiB in 64 KiB chunks, 150 ms apart: still streaming when the second replica starts.
-    let body = form
-        .into_streaming_file(
-            "slow.txt",
-            "text/plain",
-            256 * 1024,
-            Arc::new(AtomicU64::new(0)),
-        )
-        .then(|chunk| async move {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            chunk
-        });
-    let upload = tokio::spawn(
-        first
-            .client
-            .post(format!("{}/api/v1/knowledge/files", first.base_url))
-            .bearer_auth(&user.token)
-            .header("content-type", content_type)
-            .body(reqwest::Body::wrap_stream(body))
-            .send(),
+    let upload = spawn_slow_upload(
+        &first.client,
+        &first.base_url,
+        &user,
+        Duration::from_millis(150),
     );
     tokio::time::sleep(Duration::from_millis(250)).await;
 
