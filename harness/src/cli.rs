@@ -69,7 +69,6 @@ async fn run_inner(args: RunArgs) -> Result<u8, String> {
     let opts = Options {
         target: args.target,
         jwt_secret: args.jwt_secret,
-        r1_baseline: args.r1_baseline,
         label: args.label,
     };
     let fixture = Fixture::start(&opts).await.map_err(|e| e.to_string())?;

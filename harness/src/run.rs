@@ -20,8 +20,6 @@ pub struct Options {
     pub target: Option<String>,
     /// The target's JWT secret (remote mode); without it tokens come from the anonymous endpoint.
     pub jwt_secret: Option<String>,
-    /// R1 OpenAPI baseline; `None` = the committed one.
-    pub r1_baseline: Option<PathBuf>,
     pub label: Option<String>,
 }
 

@@ -56,7 +56,9 @@ impl App {
         let sweeper = storage.clone();
         tokio::spawn(async move {
             // Temp files older than an hour belong to uploads that died without cleanup.
-            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            // `Storage::open` has just swept, so the first tick waits a whole period.
+            let period = Duration::from_secs(600);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 tick.tick().await;
                 sweeper.sweep(crate::storage::ORPHAN_AGE).await;

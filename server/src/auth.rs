@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::validate::{canonical_sub, has_nul, json_has_nul};
+use crate::validate::{canonical_sub, map_has_nul};
 
 /// `nbf`/`iat` may be this far in the future (clock skew between issuer and server).
 pub const FUTURE_LEEWAY_SECS: i64 = 30;
@@ -116,7 +116,7 @@ impl JwtKeys {
             .and_then(canonical_sub)
             .ok_or("sub must be a UUID")?;
         // The claims become `request.jwt.claims::jsonb`, which refuses `\u0000` anywhere.
-        if payload.iter().any(|(k, v)| has_nul(k) || json_has_nul(v)) {
+        if map_has_nul(&payload) {
             return Err("claims must not contain NUL");
         }
         if payload.get("role").is_some_and(|r| r != "authenticated") {

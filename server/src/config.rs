@@ -118,44 +118,19 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
-/// Anything accepted as an optional URL by [`Config::for_tests`].
-pub trait MaybeUrl {
-    /// The URL, if any (an empty string counts as none).
-    fn into_url(self) -> Option<String>;
-}
-impl MaybeUrl for &str {
-    fn into_url(self) -> Option<String> {
-        (!self.is_empty()).then(|| self.to_owned())
-    }
-}
-impl MaybeUrl for String {
-    fn into_url(self) -> Option<String> {
-        self.as_str().into_url()
-    }
-}
-impl MaybeUrl for &String {
-    fn into_url(self) -> Option<String> {
-        self.as_str().into_url()
-    }
-}
-impl<T: MaybeUrl> MaybeUrl for Option<T> {
-    fn into_url(self) -> Option<String> {
-        self.and_then(MaybeUrl::into_url)
-    }
-}
-
 impl Config {
     /// A config with defaults, a random JWT secret and a random metadata key, listening on
     /// `127.0.0.1:0`.
     pub fn for_tests(
         database_url: impl Into<String>,
-        admin_url: impl MaybeUrl,
+        admin_url: Option<&str>,
         redis_url: impl Into<String>,
         storage_dir: impl Into<PathBuf>,
     ) -> Config {
         Config {
             database_url: database_url.into(),
-            database_admin_url: admin_url.into_url(),
+            // An empty URL counts as none, as it does from the environment.
+            database_admin_url: admin_url.filter(|u| !u.is_empty()).map(str::to_owned),
             redis_url: redis_url.into(),
             jwt_secret: random_secret(),
             metadata_key: random_metadata_key("k1"),
@@ -234,7 +209,7 @@ mod tests {
     fn debug_output_redacts_secrets_and_passwords() {
         let mut c = Config::for_tests(
             "postgres://app:hunter2@localhost/knowledge",
-            "postgres://owner:s3cret@localhost/knowledge",
+            Some("postgres://owner:s3cret@localhost/knowledge"),
             "redis://:rpass@localhost",
             "/tmp/x",
         );
@@ -254,7 +229,7 @@ mod tests {
 
     #[test]
     fn validate_refuses_a_short_jwt_secret() {
-        let mut c = Config::for_tests("postgres://a@b/c", None::<&str>, "redis://x", "/tmp");
+        let mut c = Config::for_tests("postgres://a@b/c", None, "redis://x", "/tmp");
         c.jwt_secret = "short".into();
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("JWT_SECRET"), "{err}");
@@ -262,7 +237,7 @@ mod tests {
 
     #[test]
     fn validate_accepts_the_test_config() {
-        let c = Config::for_tests("postgres://a@b/c", "", "redis://x", "/tmp");
+        let c = Config::for_tests("postgres://a@b/c", Some(""), "redis://x", "/tmp");
         assert!(c.database_admin_url.is_none());
         assert!(c.validate().is_ok());
     }

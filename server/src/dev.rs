@@ -6,7 +6,7 @@ use std::future::Future;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{now_secs, JwtKeys};
+use crate::auth::now_secs;
 use crate::config::Config;
 use crate::embedded::EmbeddedServer;
 
@@ -14,26 +14,30 @@ use crate::embedded::EmbeddedServer;
 pub async fn run(cli: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     eprintln!("knowledge-server --dev: starting PostgreSQL and Redis in containers...");
     let server = EmbeddedServer::start_with(|c| {
-        if !cli.jwt_secret.is_empty() {
-            c.jwt_secret = cli.jwt_secret.clone();
-        }
-        if !cli.metadata_key.is_empty() {
-            c.metadata_key = cli.metadata_key.clone();
-        }
-        c.bind_addr = cli.bind_addr;
-        c.rate_limit_per_hour = cli.rate_limit_per_hour;
-        c.anon_rate_limit_per_hour = cli.anon_rate_limit_per_hour;
-        c.max_upload_bytes = cli.max_upload_bytes;
-        c.redis_timeout_ms = cli.redis_timeout_ms;
-        c.rate_limit_fail_open = cli.rate_limit_fail_open;
-        c.database_max_connections = cli.database_max_connections;
-        c.log_format = cli.log_format;
-        c.dev = true;
+        // Every setting from the command line, except what the containers provide
+        // (and secrets left unset, which stay random).
+        let embedded = c.clone();
+        let or_random = |given: &str, random: String| {
+            if given.is_empty() {
+                random
+            } else {
+                given.to_owned()
+            }
+        };
+        *c = Config {
+            database_url: embedded.database_url,
+            database_admin_url: embedded.database_admin_url,
+            redis_url: embedded.redis_url,
+            storage_dir: embedded.storage_dir,
+            jwt_secret: or_random(&cli.jwt_secret, embedded.jwt_secret),
+            metadata_key: or_random(&cli.metadata_key, embedded.metadata_key),
+            dev: true,
+            ..cli.clone()
+        };
     })
     .await?;
-    let keys = JwtKeys::new(&server.config().jwt_secret);
     let now = now_secs();
-    let token = keys.sign(&json!({
+    let token = server.app().state().jwt.sign(&json!({
         "sub": Uuid::new_v4().to_string(), "aud": "authenticated", "role": "authenticated",
         "iat": now, "exp": now + 24 * 3600, "iss": "knowledge-server-dev",
     }));

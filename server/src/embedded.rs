@@ -39,7 +39,7 @@ impl EmbeddedServer {
             .context("creating the storage directory")?;
         let mut config = Config::for_tests(
             &urls.app_url,
-            &urls.admin_url,
+            Some(&urls.admin_url),
             stack.redis().url(),
             storage.path(),
         );

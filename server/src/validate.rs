@@ -2,7 +2,7 @@
 //! surface as a 500): NUL characters in text and `jsonb`, and UUID spellings its `uuid` cast
 //! does not read. Handlers and the token check call these before anything is bound.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// Whether `s` contains NUL, which PostgreSQL `text` cannot store (`invalid byte sequence`).
@@ -16,9 +16,22 @@ pub fn json_has_nul(v: &Value) -> bool {
     match v {
         Value::String(s) => has_nul(s),
         Value::Array(items) => items.iter().any(json_has_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| has_nul(k) || json_has_nul(v)),
+        Value::Object(map) => map_has_nul(map),
         Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
+}
+
+/// [`json_has_nul`] for a JSON object: any key or nested string.
+pub fn map_has_nul(map: &Map<String, Value>) -> bool {
+    map.iter().any(|(k, v)| has_nul(k) || json_has_nul(v))
+}
+
+/// The tag rule shared by file metadata and memories: at most 32 tags of 1–64 characters.
+pub fn tags_ok(tags: &[String]) -> bool {
+    tags.len() <= 32
+        && tags
+            .iter()
+            .all(|t| !t.is_empty() && t.chars().count() <= 64)
 }
 
 /// Reads a token's `sub`: only the hyphenated 8-4-4-4-12 spelling, in either letter case.

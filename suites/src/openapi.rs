@@ -22,7 +22,7 @@ pub struct Breaking {
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).
-pub fn esc(segment: &str) -> String {
+fn esc(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 

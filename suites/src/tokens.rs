@@ -132,6 +132,14 @@ pub fn bad_token(kind: BadToken, secret: Option<&str>) -> Option<String> {
 }
 
 impl TokenSource {
+    /// Minted tokens when a (non-empty) secret is known, else anonymous ones.
+    pub fn from_secret(secret: Option<&str>) -> TokenSource {
+        match secret {
+            Some(s) if !s.is_empty() => Self::Secret(s.to_owned()),
+            _ => Self::Anonymous,
+        }
+    }
+
     pub fn secret(&self) -> Option<&str> {
         match self {
             Self::Secret(s) => Some(s),

@@ -115,10 +115,6 @@ impl ApiResponse {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-    /// `code` of a problem-details body.
-    pub fn problem_code(&self) -> Option<String> {
-        self.json()?.get("code")?.as_str().map(str::to_owned)
-    }
     pub fn header_u64(&self, name: &str) -> Option<u64> {
         self.header(name)?.trim().parse().ok()
     }

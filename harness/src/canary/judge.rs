@@ -37,8 +37,7 @@ impl Default for PhaseStats {
             samples: 0,
             errors: 0,
             security_violations: 0,
-            latency_us: Histogram::new_with_bounds(1, 600_000_000, 3)
-                .expect("valid histogram bounds"),
+            latency_us: crate::metrics::histogram(),
         }
     }
 }

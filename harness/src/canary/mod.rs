@@ -18,7 +18,8 @@ use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::model::{CanaryOutcome, CanaryReport};
 
 pub use engine::{run_plan, EngineConfig, Prober};
-pub use probe::{HttpProber, TokenSource};
+pub use gonogo_suites::TokenSource;
+pub use probe::HttpProber;
 
 /// Why the canary could not be judged at all (exit code 3).
 #[derive(Debug, thiserror::Error)]

@@ -14,9 +14,11 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use gonogo_suites::TokenSource;
 use serde_json::{json, Value};
 use tokio::time::Instant;
+
+use crate::client::HttpTransport;
 
 use super::engine::Prober;
 use super::judge::Sample;
@@ -27,36 +29,6 @@ const RESERVE: i64 = 10;
 /// Tokens live an hour; tenants are retired before that.
 const MAX_TENANT_AGE: Duration = Duration::from_secs(50 * 60);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Where tenant tokens come from.
-#[derive(Clone)]
-pub enum TokenSource {
-    /// Mint HS256 tokens with the deployment's secret (`SMOKE_JWT_SECRET`).
-    Secret(Arc<EncodingKey>),
-    /// Ask the target's anonymous-token endpoint (30 per hour per client IP).
-    Anonymous,
-}
-
-impl std::fmt::Debug for TokenSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the key.
-        f.write_str(match self {
-            TokenSource::Secret(_) => "Secret(..)",
-            TokenSource::Anonymous => "Anonymous",
-        })
-    }
-}
-
-impl TokenSource {
-    pub fn from_secret(secret: Option<&str>) -> TokenSource {
-        match secret {
-            Some(s) if !s.is_empty() => {
-                TokenSource::Secret(Arc::new(EncodingKey::from_secret(s.as_bytes())))
-            }
-            _ => TokenSource::Anonymous,
-        }
-    }
-}
 
 struct Tenant {
     token: String,
@@ -76,6 +48,8 @@ impl Tenant {
 /// Probes a deployed (or in-process) Knowledge API.
 pub struct HttpProber {
     client: reqwest::Client,
+    /// For token set-up through the suites' [`TokenSource`].
+    transport: HttpTransport,
     base: String,
     source: TokenSource,
     want: usize,
@@ -105,8 +79,11 @@ impl HttpProber {
             .map_err(|_| {
                 CanaryError::Setup(format!("the target {base} is unreachable: check --target"))
             })?;
+        let transport = HttpTransport::new(&base)
+            .map_err(|e| CanaryError::Setup(format!("cannot build the HTTP client: {e}")))?;
         let prober = HttpProber {
             client,
+            transport,
             base,
             source,
             want: tenants.max(1),
@@ -131,44 +108,13 @@ impl HttpProber {
         Ok(prober)
     }
 
+    /// A fresh tenant's token: minted, or fetched from the anonymous endpoint,
+    /// exactly as the suites get theirs.
     async fn token(&self) -> Result<String, String> {
-        match &self.source {
-            TokenSource::Secret(key) => {
-                let now = chrono::Utc::now().timestamp();
-                let claims = json!({
-                    "sub": uuid::Uuid::new_v4().to_string(),
-                    "aud": "authenticated",
-                    "role": "authenticated",
-                    "iat": now,
-                    "exp": now + 3600,
-                });
-                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, key)
-                    .map_err(|e| e.to_string())
-            }
-            TokenSource::Anonymous => {
-                let resp = self
-                    .client
-                    .post(format!("{}/api/v1/stream/auth/anon", self.base))
-                    .json(&json!({}))
-                    .send()
-                    .await
-                    .map_err(|_| "the anonymous-token endpoint did not answer".to_string())?;
-                if !resp.status().is_success() {
-                    return Err(format!(
-                        "the anonymous-token endpoint answered {}",
-                        resp.status().as_u16()
-                    ));
-                }
-                let body: Value = resp
-                    .json()
-                    .await
-                    .map_err(|_| "the anonymous token response is not JSON".to_string())?;
-                body["token"]
-                    .as_str()
-                    .map(String::from)
-                    .ok_or_else(|| "no token in the anonymous token response".into())
-            }
-        }
+        self.source
+            .tenant("canary", &self.transport)
+            .await
+            .map(|t| t.token)
     }
 
     /// A token plus an uploaded seed file; retried, since a canary that fails

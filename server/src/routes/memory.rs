@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{created, next_cursor, page_limit, Cursor};
 use crate::state::SharedState;
-use crate::validate::{has_nul, json_has_nul};
+use crate::validate::{has_nul, map_has_nul, tags_ok};
 
 /// Who produced a memory.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, utoipa::ToSchema)]
@@ -142,31 +142,21 @@ fn validate(m: &NewMemory) -> Result<(), AppError> {
             "Send non-empty content of at most 65536 characters.",
         ));
     }
-    if m.session_id.contains('\0')
-        || m.content.contains('\0')
-        || m.source.as_deref().is_some_and(|s| s.contains('\0'))
-    {
+    if has_nul(&m.session_id) || has_nul(&m.content) || m.source.as_deref().is_some_and(has_nul) {
         return Err(invalid(
             "Text fields must not contain NUL characters.",
             "Remove \\u0000 from the text.",
         ));
     }
     // `metadata` is stored as jsonb, which refuses `\u0000` in any key or string, however deep.
-    if m.metadata
-        .as_ref()
-        .is_some_and(|meta| meta.iter().any(|(k, v)| has_nul(k) || json_has_nul(v)))
-    {
+    if m.metadata.as_ref().is_some_and(map_has_nul) {
         return Err(invalid(
             "metadata must not contain NUL characters.",
             "Remove \\u0000 from the keys and values of metadata.",
         ));
     }
     if let Some(tags) = &m.tags {
-        if tags.len() > 32
-            || tags
-                .iter()
-                .any(|t| t.is_empty() || t.chars().count() > 64 || t.contains('\0'))
-        {
+        if !tags_ok(tags) || tags.iter().any(|t| has_nul(t)) {
             return Err(invalid(
                 "tags must be at most 32 strings of 1-64 characters.",
                 "Send at most 32 short, non-empty tags.",

@@ -106,5 +106,14 @@ pub async fn metrics(State(st): State<SharedState>) -> Result<Response, AppError
 /// This API's OpenAPI 3.1 description.
 #[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi() -> Response {
-    Json(crate::openapi::ApiDoc::openapi()).into_response()
+    // Generated once: the description is fixed for the life of the process.
+    static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        serde_json::to_string(&crate::openapi::ApiDoc::openapi())
+            .expect("the OpenAPI document serialises")
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+        .into_response()
 }

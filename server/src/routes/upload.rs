@@ -18,6 +18,7 @@ use crate::routes::created;
 use crate::routes::files::{FileInfo, FileMetadata, FileRow, FILE_COLUMNS};
 use crate::state::SharedState;
 use crate::storage::TempFile;
+use crate::validate::tags_ok;
 use crate::ALLOWED_MIME_TYPES;
 
 /// Text kept for full-text indexing and snippets. Bounded so a tsvector stays far below
@@ -212,11 +213,7 @@ fn parse_metadata(buf: &[u8]) -> Result<FileMetadata, AppError> {
             "title is limited to 512 and description to 4096 characters.".into(),
         ));
     }
-    if meta
-        .tags
-        .as_ref()
-        .is_some_and(|t| t.len() > 32 || t.iter().any(|t| t.is_empty() || t.chars().count() > 64))
-    {
+    if meta.tags.as_ref().is_some_and(|t| !tags_ok(t)) {
         return Err(AppError::InvalidMetadata(
             "tags must be at most 32 strings of 1-64 characters.".into(),
         ));
