@@ -6,8 +6,17 @@
 #   containers/offline/build-images.sh            # build what is missing
 #   FORCE=1 containers/offline/build-images.sh    # rebuild both
 #
-# Needs root, docker and debootstrap, and Debian's package mirror
-# (MIRROR, default http://deb.debian.org/debian).
+# Needs root and docker; installs debootstrap from Debian's packages when it
+# is missing (running `apt-get update` first when the lists are empty or the
+# install fails), and needs Debian's package mirror (MIRROR, default
+# http://deb.debian.org/debian).
+#
+# Progress goes to stderr as it happens, one `build-images: ...` line a step.
+#
+# One build at a time: the script takes an exclusive lock on
+# ${TMPDIR:-/tmp}/gonogo-offline-images.lock. The containers crate takes that
+# same lock before it runs this script by itself and then sets
+# GONOGO_OFFLINE_LOCK_HELD=1, so the script does not wait for its own parent.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,16 +27,56 @@ REDIS_IMAGE="${OFFLINE_REDIS_IMAGE:-gonogo-offline/redis:7-bookworm}"
 WORK="${WORK_DIR:-/var/tmp/gonogo-offline}"
 CACHE="$WORK/debs"
 
-die() { echo "build-images: $*" >&2; exit 1; }
+say() { echo "build-images: $*" >&2; }
+die() { say "$*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap needs it); try: sudo $0"
 command -v docker >/dev/null || die "docker is not installed"
 docker info >/dev/null 2>&1 || die "the Docker daemon is not reachable"
-if ! command -v debootstrap >/dev/null; then
-  echo "build-images: installing debootstrap" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
-    || die "debootstrap is missing and could not be installed (apt-get install debootstrap)"
-fi
+
+# apt_lists_empty: true when `apt-get update` has never run (a fresh machine).
+apt_lists_empty() {
+  ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null
+}
+
+# need_debootstrap: installs debootstrap when missing; called only when an
+# image has to be built, so a machine with both images needs nothing.
+need_debootstrap() {
+  command -v debootstrap >/dev/null && return 0
+  command -v apt-get >/dev/null || die "debootstrap is missing and there is no apt-get to install it; install debootstrap"
+  export DEBIAN_FRONTEND=noninteractive
+  if apt_lists_empty; then
+    say "apt-get update (the package lists are empty)"
+    apt-get update -qq >/dev/null || die "apt-get update failed; check the network to Debian's mirror"
+  fi
+  say "installing debootstrap"
+  if ! apt-get install -y -qq debootstrap >/dev/null 2>&1; then
+    say "apt-get install failed; apt-get update, then again"
+    apt-get update -qq >/dev/null || die "apt-get update failed; check the network to Debian's mirror"
+    apt-get install -y -qq debootstrap >/dev/null \
+      || die "debootstrap is missing and could not be installed (apt-get install debootstrap)"
+  fi
+}
+
+# progress NAME: reads debootstrap's output, keeps it all in the log, and
+# passes its phase lines to stderr as they come (per-package lines are
+# counted, not printed, so a step shows without a wall of text).
+progress() {
+  local name="$1" log="$2" line n=0
+  : >"$log"
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$log"
+    if [[ $line =~ ^I:\ Retrieving\ [^\ ]+\ [^\ ]+$ ]]; then
+      n=$((n + 1))
+      if [ $((n % 50)) = 0 ]; then say "$name: $n packages retrieved"; fi
+    elif [[ $line =~ ^I:\ Validating\ [^\ ]+\ [^\ ]+$ || $line =~ ^I:\ (Extracting|Unpacking|Configuring)\ [^\ ]+\.\.\.$ ]]; then
+      :
+    elif [[ $line == "I: "* || $line == "E: "* || $line == "W: "* ]]; then
+      line="${line#I: }"
+      say "$name: ${line:0:120}"
+    fi
+  done
+}
 
 exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -36,9 +85,10 @@ rootfs() {
   local name="$1" pkgs="$2" dir="$WORK/$1"
   rm -rf "$dir"
   mkdir -p "$dir" "$CACHE"
-  echo "build-images: debootstrap $SUITE + $pkgs" >&2
+  need_debootstrap
+  say "debootstrap $SUITE + $pkgs"
   debootstrap --variant=minbase --include="$pkgs" --cache-dir="$CACHE" \
-    "$SUITE" "$dir" "$MIRROR" >"$WORK/$name.log" 2>&1 \
+    "$SUITE" "$dir" "$MIRROR" 2>&1 | progress "$name" "$WORK/$name.log" \
     || { tail -20 "$WORK/$name.log" >&2; die "debootstrap of $name failed (log: $WORK/$name.log)"; }
   # Keep images small: no apt lists, docs or man pages.
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/usr/share/doc/* \
@@ -47,7 +97,7 @@ rootfs() {
 
 import() {
   local name="$1" image="$2"; shift 2
-  echo "build-images: docker import $image" >&2
+  say "docker import $image"
   tar -C "$WORK/$name" -c . | docker import "$@" - "$image" >/dev/null
   rm -rf "${WORK:?}/$name"
 }
@@ -81,12 +131,15 @@ build_redis() {
 }
 
 mkdir -p "$WORK"
-# One build at a time: the containers crate takes the same lock when it
-# builds the images by itself, so `just offline-images` and a test never race.
 LOCK="${TMPDIR:-/tmp}/gonogo-offline-images.lock"
-exec 9>"$LOCK"
-flock 9
+if [ -z "${GONOGO_OFFLINE_LOCK_HELD:-}" ]; then
+  exec 9>"$LOCK"
+  if ! flock -n 9; then
+    say "another build holds $LOCK; waiting for it"
+    flock 9
+  fi
+fi
 start=$(date +%s)
-if [ -n "${FORCE:-}" ] || ! exists "$PG_IMAGE"; then build_postgres; else echo "build-images: $PG_IMAGE exists" >&2; fi
-if [ -n "${FORCE:-}" ] || ! exists "$REDIS_IMAGE"; then build_redis; else echo "build-images: $REDIS_IMAGE exists" >&2; fi
-echo "build-images: ready in $(( $(date +%s) - start ))s: $PG_IMAGE $REDIS_IMAGE" >&2
+if [ -n "${FORCE:-}" ] || ! exists "$PG_IMAGE"; then build_postgres; else say "$PG_IMAGE exists"; fi
+if [ -n "${FORCE:-}" ] || ! exists "$REDIS_IMAGE"; then build_redis; else say "$REDIS_IMAGE exists"; fi
+say "ready in $(( $(date +%s) - start ))s: $PG_IMAGE $REDIS_IMAGE"

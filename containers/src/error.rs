@@ -37,6 +37,9 @@ pub enum StackError {
         /// Why the stack did not build it itself (starts with "; ", or empty).
         reason: String,
     },
+    /// The offline images could not be built.
+    #[error("cannot build the offline images ({0}); run `sudo containers/offline/build-images.sh` to see every step")]
+    OfflineBuild(String),
     /// A Docker call failed.
     #[error("Docker could not {action} ({detail}); check `docker ps` and the daemon logs")]
     Docker {

@@ -151,7 +151,8 @@ pub async fn resolve(
                 facts.pulled.insert(image, ok);
             }
             Step::BuildOffline => {
-                facts.built = Some(build_offline(docker, &offline, daemon_socket).await);
+                let wanted = std::slice::from_ref(&offline);
+                facts.built = Some(build_offline(docker, wanted, daemon_socket).await);
                 let here = is_present(docker, &offline).await?;
                 facts.present.insert(offline.clone(), here);
             }
@@ -209,15 +210,52 @@ pub fn split_reference(image: &str) -> (&str, &str) {
     }
 }
 
-/// The offline build script, next to this crate's sources.
+/// Names a script to run instead of `containers/offline/build-images.sh`
+/// (the lock test points it at a stand-in).
+pub const BUILD_SCRIPT_VAR: &str = "GONOGO_OFFLINE_BUILD_SCRIPT";
+
+/// Set to `1` for the build script when this crate already holds the build
+/// lock, so the script does not wait for a lock its own parent holds.
+pub const LOCK_HELD_VAR: &str = "GONOGO_OFFLINE_LOCK_HELD";
+
+/// The build script: [`BUILD_SCRIPT_VAR`] if set, else the one next to this
+/// crate's sources.
 pub fn build_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("offline/build-images.sh")
+    match std::env::var_os(BUILD_SCRIPT_VAR) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("offline/build-images.sh"),
+    }
 }
 
-/// Runs the build script once at a time, across tasks (a mutex) and across
-/// processes (an exclusive lock on a file in the temp dir). A caller that
-/// waited finds `offline` built by the first and returns without running it.
-async fn build_offline(docker: &Docker, offline: &str, daemon_socket: &Path) -> Result<(), String> {
+/// The lock the crate and the build script share:
+/// `$TMPDIR/gonogo-offline-images.lock` (the script reads `${TMPDIR:-/tmp}`).
+pub fn lock_path() -> PathBuf {
+    std::env::temp_dir().join("gonogo-offline-images.lock")
+}
+
+/// Makes sure both offline images exist, building them at most once (see
+/// [`build_offline`]); returns their names.
+pub async fn ensure_offline(docker: &Docker, daemon_socket: &Path) -> Result<[String; 2], String> {
+    let wanted = [POSTGRES.offline_image(), REDIS.offline_image()];
+    build_offline(docker, &wanted, daemon_socket).await?;
+    for image in &wanted {
+        if !is_present(docker, image).await.map_err(|e| e.to_string())? {
+            return Err(format!("the build script ran but did not produce {image}"));
+        }
+    }
+    Ok(wanted)
+}
+
+/// Runs the build script unless every image in `wanted` is present, once at a
+/// time across tasks (a mutex) and across processes (an exclusive lock on
+/// [`lock_path`], which the script honours through [`LOCK_HELD_VAR`]). A
+/// caller that waited finds the images built by the first and returns without
+/// running the script. The script's step lines go to stderr as they come.
+async fn build_offline(
+    docker: &Docker,
+    wanted: &[String],
+    daemon_socket: &Path,
+) -> Result<(), String> {
     static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let script = build_script();
     if !script.exists() {
@@ -230,47 +268,88 @@ async fn build_offline(docker: &Docker, offline: &str, daemon_socket: &Path) -> 
         return Err("it needs root".into());
     }
     let _task_guard = IN_PROCESS.lock().await;
-    let lock_path = std::env::temp_dir().join("gonogo-offline-images.lock");
+    let lock_path = lock_path();
     let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)?;
-        fs4::FileExt::lock(&file)?;
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => {}
+            Err(fs4::TryLockError::WouldBlock) => {
+                progress_line(&format!(
+                    "gonogo-containers: another process is building the offline images; waiting for {}",
+                    lock_path.display()
+                ));
+                fs4::FileExt::lock(&file)?;
+            }
+            Err(fs4::TryLockError::Error(e)) => return Err(e),
+        }
         Ok(file)
     })
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| format!("cannot lock the build: {e}"))?;
-    if is_present(docker, offline).await.unwrap_or(false) {
+    let mut missing = false;
+    for image in wanted {
+        missing |= !is_present(docker, image).await.unwrap_or(false);
+    }
+    if !missing {
         return Ok(());
     }
-    eprintln!(
+    progress_line(&format!(
         "gonogo-containers: building the offline PostgreSQL/Redis images with {} (once; a few minutes)",
         script.display()
-    );
-    let output = tokio::process::Command::new("bash")
-        .arg(&script)
+    ));
+    let outcome = run_script(&script, daemon_socket).await;
+    drop(lock);
+    outcome
+}
+
+/// Runs the build script with the lock marked as held, streaming its stderr
+/// line by line; the last line is the reason when it fails.
+async fn run_script(script: &Path, daemon_socket: &Path) -> Result<(), String> {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new("bash")
+        .arg(script)
         // The script's docker CLI talks to the real daemon, not our shim.
         .env("DOCKER_HOST", format!("unix://{}", daemon_socket.display()))
+        .env(LOCK_HELD_VAR, "1")
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let stderr = child.stderr.take().expect("stderr was piped");
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let mut last = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if !line.trim().is_empty() {
+            progress_line(&line);
+            last = line;
+        }
+    }
+    let status = child
+        .wait()
         .await
-        .map_err(|e| format!("cannot run {}: {e}", script.display()));
-    drop(lock);
-    let output = output?;
-    if output.status.success() {
+        .map_err(|e| format!("cannot wait for {}: {e}", script.display()))?;
+    if status.success() {
         Ok(())
     } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        Err(format!("build-images.sh failed: {}", one_line(last)))
+        Err(format!("build-images.sh failed: {}", one_line(&last)))
     }
+}
+
+/// Writes one progress line to the process's real stderr: not through
+/// `eprintln!`, which the test harness captures, so a user watching
+/// `cargo test` sees the build as it goes.
+fn progress_line(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+    let _ = err.flush();
 }
 
 #[cfg(test)]

@@ -95,6 +95,17 @@ impl Stack {
     }
 }
 
+/// Makes sure both offline images exist, building them (at most once across
+/// processes, with progress on stderr) when either is missing; returns their
+/// names. `gonogo-stack --offline-images` calls this.
+pub async fn ensure_offline_images() -> Result<[String; 2], StackError> {
+    let endpoint = shim::ensure().await?;
+    let docker = direct_client(endpoint)?;
+    images::ensure_offline(&docker, &endpoint.daemon_socket)
+        .await
+        .map_err(StackError::OfflineBuild)
+}
+
 /// A bollard client for our own calls (images, cleanup), talking to the real
 /// daemon at its own API version, so it needs no shim.
 fn direct_client(endpoint: &shim::DockerEndpoint) -> Result<bollard::Docker, StackError> {

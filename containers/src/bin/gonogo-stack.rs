@@ -4,6 +4,10 @@
 //! `gonogo-stack --leak` keeps the stack in a `static` (never dropped), waits
 //! for a line or end-of-file on stdin, then exits: the reaper must remove the
 //! containers. The reaper test drives it that way.
+//!
+//! `gonogo-stack --offline-images` only makes sure the offline images exist
+//! (building them once, with progress on stderr), prints their names and
+//! exits: the lock test starts two of them at once.
 
 use std::io::BufRead;
 use std::sync::OnceLock;
@@ -15,6 +19,18 @@ static LEAKED: OnceLock<Stack> = OnceLock::new();
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let leak = std::env::args().any(|a| a == "--leak");
+    if std::env::args().any(|a| a == "--offline-images") {
+        return match gonogo_containers::ensure_offline_images().await {
+            Ok([postgres, redis]) => {
+                println!("postgres={postgres} redis={redis}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gonogo-stack: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let stack = match Stack::start().await {
         Ok(stack) => stack,
         Err(e) => {
