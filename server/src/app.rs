@@ -18,7 +18,7 @@ use crate::middleware::{panic_response, record_metrics, request_context};
 use crate::ratelimit::RateLimiter;
 use crate::routes::{anon, files, memory, ops, search};
 use crate::state::{AppState, SharedState};
-use crate::storage::Storage;
+use crate::storage::{Storage, Sweeper};
 use crate::{guard, JSON_BODY_LIMIT};
 
 /// Multipart framing allowance on top of `MAX_UPLOAD_BYTES` (boundaries, part headers, metadata).
@@ -53,17 +53,7 @@ impl App {
         )
         .await?;
         let storage = Storage::open(&config.storage_dir).await?;
-        let sweeper = storage.clone();
-        tokio::spawn(async move {
-            // Temp files older than an hour belong to uploads that died without cleanup.
-            // `Storage::open` has just swept, so the first tick waits a whole period.
-            let period = Duration::from_secs(600);
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-            loop {
-                tick.tick().await;
-                sweeper.sweep(crate::storage::ORPHAN_AGE).await;
-            }
-        });
+        let sweeper = Sweeper::start(storage.clone());
         let jwt = JwtKeys::new(&config.jwt_secret);
         Ok(App {
             state: Arc::new(AppState {
@@ -74,6 +64,7 @@ impl App {
                 limiter,
                 metrics,
                 storage,
+                sweeper,
             }),
         })
     }
@@ -128,7 +119,7 @@ impl App {
             .route("/health", get(ops::health))
             .route("/ready", get(ops::ready))
             .route("/metrics", get(ops::metrics))
-            .route("/openapi.json", get(ops::openapi))
+            .route("/openapi.json", get(crate::openapi::serve))
             .route("/api/v1/stream/auth/anon", post(anon::mint));
         let routes = Router::new()
             .merge(tenant)

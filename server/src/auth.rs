@@ -1,11 +1,7 @@
 //! Authentication: HS256 bearer tokens (Supabase style). [`JwtKeys::verify`] applies every
-//! claim rule of the contract; [`Claims`] is the extractor handlers take, so a handler cannot
-//! forget authentication; [`JwtKeys::mint_anonymous`] issues anonymous tokens.
+//! claim rule of the contract; [`Claims`] is what handlers take (its extractor lives in
+//! [`crate::extract`]), so a handler cannot forget authentication; [`JwtKeys::mint_anonymous`] issues anonymous tokens.
 
-use std::sync::Arc;
-
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
@@ -14,7 +10,6 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::validate::{canonical_sub, map_has_nul};
 
 /// `nbf`/`iat` may be this far in the future (clock skew between issuer and server).
@@ -168,25 +163,6 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, AppError> {
 /// Seconds since the epoch.
 pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-impl FromRequestParts<Arc<AppState>> for Claims {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
-        // The auth middleware of the protected routes verified (and counted) the token already.
-        if let Some(claims) = parts.extensions.get::<Claims>() {
-            return Ok(claims.clone());
-        }
-        let token = bearer(&parts.headers)?;
-        state
-            .jwt
-            .verify(token, now_secs())
-            .map_err(AppError::InvalidToken)
-    }
 }
 
 #[cfg(test)]

@@ -119,9 +119,10 @@ pub fn redact_url(raw: &str) -> String {
 }
 
 impl Config {
-    /// A config with defaults, a random JWT secret and a random metadata key, listening on
-    /// `127.0.0.1:0`.
-    pub fn for_tests(
+    /// A config for a server on local throwaway services (`--dev`, tests): defaults, a random
+    /// JWT secret and a random metadata key, listening on `127.0.0.1:0`.
+    #[cfg(any(test, feature = "embedded"))]
+    pub fn local(
         database_url: impl Into<String>,
         admin_url: Option<&str>,
         redis_url: impl Into<String>,
@@ -133,7 +134,7 @@ impl Config {
             database_admin_url: admin_url.filter(|u| !u.is_empty()).map(str::to_owned),
             redis_url: redis_url.into(),
             jwt_secret: random_secret(),
-            metadata_key: random_metadata_key("k1"),
+            metadata_key: crate::crypto::random_metadata_key("k1"),
             storage_dir: storage_dir.into(),
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             rate_limit_per_hour: 100,
@@ -191,23 +192,13 @@ pub fn random_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A fresh `kid:base64` metadata key.
-pub fn random_metadata_key(kid: &str) -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    format!(
-        "{kid}:{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn debug_output_redacts_secrets_and_passwords() {
-        let mut c = Config::for_tests(
+        let mut c = Config::local(
             "postgres://app:hunter2@localhost/knowledge",
             Some("postgres://owner:s3cret@localhost/knowledge"),
             "redis://:rpass@localhost",
@@ -229,7 +220,7 @@ mod tests {
 
     #[test]
     fn validate_refuses_a_short_jwt_secret() {
-        let mut c = Config::for_tests("postgres://a@b/c", None, "redis://x", "/tmp");
+        let mut c = Config::local("postgres://a@b/c", None, "redis://x", "/tmp");
         c.jwt_secret = "short".into();
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("JWT_SECRET"), "{err}");
@@ -237,7 +228,7 @@ mod tests {
 
     #[test]
     fn validate_accepts_the_test_config() {
-        let c = Config::for_tests("postgres://a@b/c", Some(""), "redis://x", "/tmp");
+        let c = Config::local("postgres://a@b/c", Some(""), "redis://x", "/tmp");
         assert!(c.database_admin_url.is_none());
         assert!(c.validate().is_ok());
     }

@@ -156,10 +156,19 @@ impl Keyring {
     }
 }
 
+/// A fresh `kid:base64` metadata key.
+pub fn random_metadata_key(kid: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!(
+        "{kid}:{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::random_metadata_key;
 
     #[test]
     fn round_trips_and_binds_to_file_and_owner() {

@@ -37,7 +37,7 @@ impl EmbeddedServer {
             .prefix("knowledge-files-")
             .tempdir()
             .context("creating the storage directory")?;
-        let mut config = Config::for_tests(
+        let mut config = Config::local(
             &urls.app_url,
             Some(&urls.admin_url),
             stack.redis().url(),

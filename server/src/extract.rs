@@ -1,12 +1,31 @@
 //! Extractors that wrap axum's own and turn every rejection into an [`AppError`] problem, so
-//! malformed input is always a 4xx with a code and a suggestion.
+//! malformed input is always a 4xx with a code and a suggestion; and the [`Claims`] extractor,
+//! which only reads what the tenant guard verified and counted.
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 
+use crate::auth::Claims;
 use crate::error::AppError;
+
+/// The caller's claims, as [`crate::guard::authenticate`] verified them and counted the request.
+/// Fails closed: on a route outside the guard there are none, and the request is refused
+/// (500, logged) rather than authenticated here without being rate-limited.
+impl<S: Send + Sync> FromRequestParts<S> for Claims {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        parts.extensions.get::<Claims>().cloned().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "a handler taking Claims is mounted outside the tenant guard ({})",
+                parts.uri.path()
+            ))
+        })
+    }
+}
 
 /// `axum::Json` with problem rejections; the body must be a JSON object (serde would otherwise
 /// accept an array for a struct, field by position).
@@ -110,6 +129,26 @@ impl From<MultipartRejection> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    /// A route that takes `Claims` but was mounted without the guard: even a well-formed
+    /// bearer token does not authenticate it.
+    #[tokio::test]
+    async fn claims_outside_the_guard_fail_closed() {
+        let app =
+            axum::Router::new().route("/x", get(|c: Claims| async move { c.sub.to_string() }));
+        let keys = crate::auth::JwtKeys::new("0123456789abcdef0123456789abcdef-test");
+        let now = crate::auth::now_secs();
+        let token = keys.sign(&serde_json::json!({"sub": uuid::Uuid::new_v4().to_string(), "aud": "authenticated", "exp": now + 60}));
+        let req = Request::get("/x")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     #[test]
     fn serde_reason_keeps_only_the_field_message() {

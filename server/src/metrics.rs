@@ -126,7 +126,12 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The Prometheus text exposition.
+    /// The registry can be gathered and holds our metrics (readiness), without encoding them.
+    pub fn ready(&self) -> bool {
+        !self.registry.gather().is_empty()
+    }
+
+    /// Every metric in the Prometheus text format.
     pub fn render(&self) -> Result<String, prometheus::Error> {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;

@@ -9,29 +9,21 @@ use utoipa::{Modify, OpenApi};
 use crate::error::Problem;
 use crate::routes::{anon, files, memory, ops, search, upload};
 
-/// The multipart upload form.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // documentation only
-pub struct UploadForm {
-    /// The file: needs a filename and a Content-Type from the allow-list.
-    #[schema(value_type = String, format = Binary)]
-    file: Vec<u8>,
-    /// Optional JSON object `{title, description, tags}`.
-    metadata: Option<files::FileMetadata>,
-}
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
 /// The whole API.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Knowledge API", version = "1.0.0", description = "Per-user knowledge files and memories, isolated by PostgreSQL row-level security."),
     paths(
-        ops::health, ops::ready, ops::metrics, ops::openapi,
+        ops::health, ops::ready, ops::metrics, serve,
         memory::create, memory::list, memory::get_one, memory::delete,
         anon::mint,
         upload::upload, files::list, files::get_one, files::delete, files::content,
         search::search,
     ),
-    components(schemas(Problem, UploadForm)),
+    components(schemas(Problem, upload::UploadForm)),
     modifiers(&Security, &ProblemResponses),
 )]
 pub struct ApiDoc;
@@ -40,11 +32,25 @@ pub struct ApiDoc;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Knowledge API", version = "1.0.0", description = "Per-user knowledge files and memories, isolated by PostgreSQL row-level security."),
-    paths(ops::health, ops::ready, ops::metrics, ops::openapi, memory::create, memory::list, memory::get_one, memory::delete),
+    paths(ops::health, ops::ready, ops::metrics, serve, memory::create, memory::list, memory::get_one, memory::delete),
     components(schemas(Problem)),
     modifiers(&Security, &ProblemResponses),
 )]
 pub struct R1Doc;
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn serve() -> Response {
+    // Generated once: the description is fixed for the life of the process.
+    static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        serde_json::to_string(&ApiDoc::openapi()).expect("the OpenAPI document serialises")
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+        .into_response()
+}
 
 /// Bearer JWT security scheme.
 struct Security;

@@ -8,7 +8,7 @@ use crate::crypto::Keyring;
 use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
-use crate::storage::Storage;
+use crate::storage::{Storage, Sweeper};
 
 /// Everything a request may need; built once by `App::build`, shared behind an `Arc`.
 pub struct AppState {
@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Where uploaded bytes live.
     pub storage: Storage,
+    /// The periodic orphan sweep of `storage`; stops when the state is dropped.
+    pub sweeper: Sweeper,
 }
 
 /// What handlers extract.

@@ -94,6 +94,35 @@ impl Storage {
     }
 }
 
+/// The periodic orphan sweep of one [`Storage`]; the task stops when this is dropped, so it
+/// lives exactly as long as the [`crate::state::AppState`] that holds it.
+pub struct Sweeper(tokio::task::JoinHandle<()>);
+
+/// How often [`Sweeper`] looks for orphans.
+const SWEEP_PERIOD: Duration = Duration::from_secs(600);
+
+impl Sweeper {
+    /// Sweeps `storage` every [`SWEEP_PERIOD`]. [`Storage::open`] has just swept, so the first
+    /// tick waits a whole period.
+    pub fn start(storage: Storage) -> Sweeper {
+        Sweeper(tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + SWEEP_PERIOD;
+            let mut tick = tokio::time::interval_at(start, SWEEP_PERIOD);
+            loop {
+                tick.tick().await;
+                // Temp files older than an hour belong to uploads that died without cleanup.
+                storage.sweep(ORPHAN_AGE).await;
+            }
+        }))
+    }
+}
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A temp file removed on drop unless [`TempFile::keep`] was called (after the rename).
 pub struct TempFile {
     path: Option<PathBuf>,

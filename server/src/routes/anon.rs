@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -11,7 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::{now_secs, ANON_TOKEN_TTL_SECS};
 use crate::error::AppError;
-use crate::ratelimit::{apply_headers, Unavailable};
+use crate::guard::{admit, no_store, with_limit_headers};
 use crate::state::SharedState;
 
 /// The minted token.
@@ -37,40 +36,24 @@ pub struct AnonToken {
         (status = 400, description = "The body is not empty and not a JSON object", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many tokens for this client IP", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Rate limiter unavailable", body = crate::error::Problem, content_type = "application/problem+json")))]
-pub async fn mint(State(st): State<SharedState>, req: Request) -> Result<Response, AppError> {
+pub async fn mint(State(st): State<SharedState>, req: Request) -> Response {
     // Keyed by the TCP peer: X-Forwarded-For is client-controlled, so it is not trusted.
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let limit = st.config.anon_rate_limit_per_hour;
-    let decision = match st.limiter.check(&format!("rl:anon:{ip}"), limit).await {
-        Ok(d) => Some(d),
-        Err(Unavailable) if st.config.rate_limit_fail_open => {
-            st.metrics.fail_open_admissions.inc();
-            tracing::warn!(
-                "rate limiter unavailable: minting anonymous token (RATE_LIMIT_FAIL_OPEN)"
-            );
-            None
-        }
-        Err(Unavailable) => return Err(AppError::RateLimiterUnavailable),
+    let key = format!("rl:anon:{ip}");
+    let res = match admit(&st, "anon", &key, st.config.anon_rate_limit_per_hour).await {
+        Ok(decision) => with_limit_headers(
+            issue(&st, req)
+                .await
+                .unwrap_or_else(IntoResponse::into_response),
+            decision.as_ref(),
+        ),
+        Err(refused) => refused,
     };
-    let mut res = match decision {
-        Some(d) if !d.allowed => {
-            st.metrics.rate_limited("anon");
-            AppError::RateLimited(d.retry_after_secs).into_response()
-        }
-        _ => issue(&st, req)
-            .await
-            .unwrap_or_else(IntoResponse::into_response),
-    };
-    if let Some(d) = decision {
-        apply_headers(res.headers_mut(), &d, now_secs());
-    }
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    no_store(res)
 }
 
 async fn issue(st: &SharedState, req: Request) -> Result<Response, AppError> {

@@ -1,5 +1,6 @@
-//! Operational endpoints: liveness, readiness with its four checks, Prometheus metrics and the
-//! OpenAPI document. No token, no per-user rate limit.
+//! Operational endpoints: liveness, readiness with its four checks and Prometheus metrics
+//! (the OpenAPI document is served by [`crate::openapi::serve`]). No token, no per-user rate
+//! limit.
 
 use std::time::Duration;
 
@@ -8,7 +9,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use utoipa::OpenApi;
 
 use crate::error::AppError;
 use crate::state::SharedState;
@@ -59,7 +59,7 @@ pub async fn ready(State(st): State<SharedState>) -> Response {
             .unwrap_or(false)
     };
     let (database, redis, storage) = tokio::join!(db, st.limiter.ping(), st.storage.writable());
-    let telemetry = st.metrics.render().is_ok();
+    let telemetry = st.metrics.ready();
     let ready = database && redis && storage && telemetry;
     let status = if ready {
         StatusCode::OK
@@ -101,19 +101,4 @@ pub async fn metrics(State(st): State<SharedState>) -> Result<Response, AppError
         text,
     )
         .into_response())
-}
-
-/// This API's OpenAPI 3.1 description.
-#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
-pub async fn openapi() -> Response {
-    // Generated once: the description is fixed for the life of the process.
-    static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        serde_json::to_string(&crate::openapi::ApiDoc::openapi())
-            .expect("the OpenAPI document serialises")
-    });
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
-    )
-        .into_response()
 }

@@ -232,8 +232,19 @@ async fn row_exists(st: &SharedState, claims: &Claims, id: Uuid) -> Result<bool,
 }
 
 /// Uploads a file.
+/// The multipart upload form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct UploadForm {
+    /// The file: needs a filename and a Content-Type from the allow-list.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Optional JSON object `{title, description, tags}`.
+    metadata: Option<crate::routes::files::FileMetadata>,
+}
+
 #[utoipa::path(post, path = "/api/v1/knowledge/files", operation_id = "uploadFile", tag = "knowledge", security(("bearer" = [])),
-    request_body(content = crate::openapi::UploadForm, content_type = "multipart/form-data"),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "Stored", body = FileInfo, headers(("Location" = String, description = "URL of the new file")))))]
 pub async fn upload(
     State(st): State<SharedState>,

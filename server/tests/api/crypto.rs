@@ -139,7 +139,7 @@ async fn a_rotated_key_ring_reads_old_metadata_and_seals_new_metadata_with_the_n
         .unwrap()
         .to_owned();
     let old = upload_with_title(&app, &user, "sealed under the old key").await;
-    let new_key = knowledge_server::config::random_metadata_key("rotated");
+    let new_key = knowledge_server::crypto::random_metadata_key("rotated");
     let rotated = app
         .replica(|config| config.metadata_key = format!("{new_key},{}", config.metadata_key))
         .await;
