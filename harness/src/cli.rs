@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use gonogo_reports::render::Format;
 
 use crate::decision::{exit_code, EXIT_INFRA};
-use crate::run::{execute, load_baseline, write, Fixture, Options};
+use crate::run::{Options, Session};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,20 +65,18 @@ pub async fn run(args: RunArgs) -> u8 {
 
 async fn run_inner(args: RunArgs) -> Result<u8, String> {
     let formats = Format::parse_list(&args.format).map_err(|e| e.to_string())?;
-    let baseline = load_baseline(args.r1_baseline.as_deref()).map_err(|e| e.to_string())?;
     let opts = Options {
         target: args.target,
         jwt_secret: args.jwt_secret,
         label: args.label,
+        r1_baseline: args.r1_baseline,
     };
-    let fixture = Fixture::start(&opts).await.map_err(|e| e.to_string())?;
-    let groups = gonogo_suites::registry(fixture.view.caps.db.is_some());
-    let out = execute(&fixture.view, baseline, &groups, opts.label.clone())
+    let out = Session::run_once(&opts, None)
         .await
-        .map_err(|e| e.to_string());
-    fixture.shutdown().await;
-    let out = out?;
-    let paths = write(&out.report, &args.report_dir, &formats).map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
+    let paths = out
+        .write(&args.report_dir, &formats)
+        .map_err(|e| e.to_string())?;
     let d = &out.report.decision;
     println!(
         "gonogo: {:?} — suites took {:.2} s",

@@ -1,7 +1,7 @@
 //! gonogo-harness: runs the suites against a target and decides GO / NO-GO.
 //!
 //! - [`client`]: the HTTP transport (reqwest, timed exchanges).
-//! - [`run`]: fixtures (hermetic: containers + in-process server; remote: a URL) and one run end to end.
+//! - [`run`]: the run session: fixture (hermetic: containers + in-process server; remote: a URL), suites, report.
 //! - `db` (hermetic): the database probe behind the RLS gate.
 //! - [`metrics`], [`decision`]: HDR latency, match rate, criteria and the verdict.
 //! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.

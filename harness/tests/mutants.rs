@@ -13,12 +13,12 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use gonogo_harness::decision::exit_code;
-use gonogo_harness::run::{execute, load_baseline, Fixture, Options};
+use gonogo_harness::run::{Options, Session};
 use gonogo_suites::Outcome;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use faults::{Mode, Mutant};
-use gonogo_suites::{Capabilities, TokenSource};
+use gonogo_suites::TokenSource;
 
 /// Runs `gonogo run --target url` (secret through the environment, never argv); returns its exit code.
 async fn run_binary(url: &str, secret: Option<String>) -> Option<i32> {
@@ -63,31 +63,29 @@ fn main() -> ExitCode {
     }
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let outcomes = rt.block_on(async {
-        let fixture = Fixture::start(&Options::default())
+        let session = Session::start(&Options::default())
             .await
             .map_err(|e| e.to_string())?;
-        let server = fixture.server().expect("hermetic fixture has a server");
-        let baseline = load_baseline(None).map_err(|e| e.to_string())?;
+        let server = session.server().expect("hermetic session has a server");
         let mut out = Vec::new();
         for m in &chosen {
             let running = faults::serve(m, server).await;
-            let mut view = fixture.view.clone();
+            let mut view = session.target().clone();
             view.base_url = running.base_url();
             if m.mode != Mode::Hermetic {
-                view.caps = Capabilities::default();
-                view.hermetic = false;
+                view = view.remote();
             }
             if m.mode == Mode::RemoteAnonymous {
                 view.tokens = TokenSource::Anonymous;
             }
-            let groups = gonogo_suites::registry(m.mode == Mode::Hermetic);
-            let run = execute(&view, baseline.clone(), &groups, None)
+            let run = session
+                .execute_on(&view, &view.groups())
                 .await
                 .map_err(|e| e.to_string())?;
             // The binary must agree: same verdict, documented exit code (remote modes, and one NO-GO).
             let binary_exit = if m.mode != Mode::Hermetic || m.name == "stack_trace_in_error_body" {
                 let secret = (m.mode != Mode::RemoteAnonymous)
-                    .then(|| fixture.view.tokens.secret().unwrap_or_default().to_owned());
+                    .then(|| session.target().tokens.secret().unwrap_or_default().to_owned());
                 Some(run_binary(&running.base_url(), secret).await)
             } else {
                 None
@@ -136,7 +134,7 @@ fn main() -> ExitCode {
                 binary_exit,
             ));
         }
-        fixture.shutdown().await;
+        session.shutdown().await;
         Ok::<_, String>(out)
     });
     drop(rt);
