@@ -1,5 +1,5 @@
-//! The `gonogo` command line. Exit codes: 0 GO, 1 NO-GO, 2 INCONCLUSIVE,
-//! 3 usage or infrastructure error (one clear sentence on stderr).
+//! The `gonogo` command line. Exit codes: see [`crate::exit`] (0 GO, 1 NO-GO,
+//! 2 INCONCLUSIVE, 3 usage or infrastructure error with one clear sentence on stderr).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use gonogo_reports::render::Format;
 
-use crate::decision::{exit_code, EXIT_INFRA};
+use crate::exit::Exit;
 use crate::run::{Options, Session};
 
 #[derive(Debug, Parser)]
@@ -52,18 +52,18 @@ pub struct RunArgs {
     pub label: Option<String>,
 }
 
-/// `gonogo run`: returns the exit code.
-pub async fn run(args: RunArgs) -> u8 {
+/// `gonogo run`: returns how it ended.
+pub async fn run(args: RunArgs) -> Exit {
     match run_inner(args).await {
-        Ok(code) => code,
+        Ok(exit) => exit,
         Err(e) => {
             eprintln!("gonogo: {e}");
-            EXIT_INFRA
+            Exit::Usage
         }
     }
 }
 
-async fn run_inner(args: RunArgs) -> Result<u8, String> {
+async fn run_inner(args: RunArgs) -> Result<Exit, String> {
     let formats = Format::parse_list(&args.format).map_err(|e| e.to_string())?;
     let opts = Options {
         target: args.target,
@@ -89,10 +89,10 @@ async fn run_inner(args: RunArgs) -> Result<u8, String> {
     for p in paths {
         println!("  report: {}", p.display());
     }
-    Ok(exit_code(d.verdict))
+    Ok(Exit::Verdict(d.verdict))
 }
 
-/// Parses `args` and runs the command. Usage errors exit 3 (clap's own 2 would read as INCONCLUSIVE).
+/// Parses `args` and runs the command. Usage errors exit 3 ([`Exit::Usage`]).
 pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -103,15 +103,15 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ) =>
         {
             let _ = e.print();
-            return ExitCode::SUCCESS;
+            return Exit::Done.into();
         }
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(EXIT_INFRA);
+            return Exit::Usage.into();
         }
     };
     match cli.command {
-        Command::Run(a) => ExitCode::from(run(a).await),
-        Command::Release(r) => crate::release_cli::run(r).await,
+        Command::Run(a) => run(a).await.into(),
+        Command::Release(r) => crate::release_cli::run(r).await.into(),
     }
 }

@@ -13,20 +13,6 @@ use serde_json::json;
 pub const MAX_SEARCH_P95_MS: f64 = 400.0;
 pub const MIN_SUCCESS_RATE: f64 = 0.99;
 
-/// Exit codes of `gonogo run` (and of the smoke binary's decision).
-pub const EXIT_GO: u8 = 0;
-pub const EXIT_NO_GO: u8 = 1;
-pub const EXIT_INCONCLUSIVE: u8 = 2;
-pub const EXIT_INFRA: u8 = 3;
-
-pub fn exit_code(v: Verdict) -> u8 {
-    match v {
-        Verdict::Go => EXIT_GO,
-        Verdict::NoGo => EXIT_NO_GO,
-        Verdict::Inconclusive => EXIT_INCONCLUSIVE,
-    }
-}
-
 fn criterion(
     name: &str,
     description: &str,

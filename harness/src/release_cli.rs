@@ -4,23 +4,21 @@
 //! logic lives in `gonogo_reports::signoff` and [`crate::canary`], this file maps
 //! arguments, prints one clear line per outcome and returns the exit code.
 //!
-//! Exit codes: `verify` 0 APPROVED, 1 REJECTED or an invalid signature,
-//! 2 PENDING; `canary` 0 PROMOTE, 1 ROLLBACK, 2 INCONCLUSIVE; `keygen` and
-//! `signoff` 0 on success; every command 3 on a usage or infrastructure error.
+//! Exit codes are [`crate::exit`]'s: `verify` 0 APPROVED, 1 REJECTED or an
+//! invalid signature, 2 PENDING; `canary` 0 PROMOTE, 1 ROLLBACK, 2 INCONCLUSIVE;
+//! `keygen` and `signoff` 0 on success; every command 3 on a usage or
+//! infrastructure error.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::render::{self, Format, RenderOptions};
-use gonogo_reports::signoff::{self, ApprovalState, CheckStatus, TrustStore};
+use gonogo_reports::signoff::{self, CheckStatus, TrustStore};
 use gonogo_reports::Report;
 use serde_json::Value;
 
 use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
-
-/// Exit code of a usage or infrastructure error.
-const USAGE: u8 = 3;
+use crate::exit::Exit;
 
 /// Release decision sub-commands (sign-off and canary).
 #[derive(Debug, clap::Subcommand)]
@@ -113,8 +111,8 @@ impl RolesArgs {
     }
 }
 
-/// Runs one release sub-command and maps its result to the documented exit code.
-pub async fn run(cmd: ReleaseCommand) -> ExitCode {
+/// Runs one release sub-command; how it ended maps to the documented exit code.
+pub async fn run(cmd: ReleaseCommand) -> Exit {
     let result = match cmd {
         ReleaseCommand::Keygen { out, name } => keygen(&out, &name),
         ReleaseCommand::Signoff {
@@ -141,15 +139,15 @@ pub async fn run(cmd: ReleaseCommand) -> ExitCode {
         } => canary_cmd(target, plan, time_scale, report, rps, tenants, jwt_secret).await,
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => exit,
         Err(message) => {
             eprintln!("gonogo: {message}");
-            ExitCode::from(USAGE)
+            Exit::Usage
         }
     }
 }
 
-fn keygen(out: &Path, name: &str) -> Result<u8, String> {
+fn keygen(out: &Path, name: &str) -> Result<Exit, String> {
     let files = signoff::keygen(out, name).map_err(|e| e.to_string())?;
     println!(
         "Wrote {} (private, 0600) and {} (public, key id {}). Share only the public key.",
@@ -157,7 +155,7 @@ fn keygen(out: &Path, name: &str) -> Result<u8, String> {
         files.public_key.display(),
         files.key_id
     );
-    Ok(0)
+    Ok(Exit::Done)
 }
 
 fn read_report(path: &Path) -> Result<(Value, Report), String> {
@@ -213,7 +211,7 @@ fn signoff_cmd(
     approver: &str,
     key: &Path,
     roles: &RolesArgs,
-) -> Result<u8, String> {
+) -> Result<Exit, String> {
     let required = roles.resolve()?;
     let (mut value, _) = read_report(path)?;
     let key = signoff::load_signing_key(key).map_err(|e| e.to_string())?;
@@ -246,7 +244,7 @@ fn signoff_cmd(
         entry.approver,
         entry.key_id
     );
-    Ok(0)
+    Ok(Exit::Done)
 }
 
 fn verify(
@@ -254,7 +252,7 @@ fn verify(
     trust: &Path,
     roles: &RolesArgs,
     render_dir: Option<&Path>,
-) -> Result<u8, String> {
+) -> Result<Exit, String> {
     let required = roles.resolve()?;
     let (value, report) = read_report(path)?;
     let trust = TrustStore::load_dir(trust).map_err(|e| e.to_string())?;
@@ -293,12 +291,7 @@ fn verify(
             write_rendering(&dir.join(format.file_name()), &report, format, &options)?;
         }
     }
-    Ok(match summary.state {
-        _ if summary.has_invalid() => 1,
-        ApprovalState::Approved => 0,
-        ApprovalState::Rejected => 1,
-        ApprovalState::Pending => 2,
-    })
+    Ok(Exit::approval(&summary))
 }
 
 async fn canary_cmd(
@@ -309,7 +302,7 @@ async fn canary_cmd(
     rps: f64,
     tenants: usize,
     jwt_secret: Option<String>,
-) -> Result<u8, String> {
+) -> Result<Exit, String> {
     let (plan, plan_label) = match &plan {
         Some(path) => (
             CanaryPlan::load(path).map_err(|e| e.to_string())?,
@@ -349,7 +342,6 @@ async fn canary_cmd(
         );
     }
     println!("Canary: {:?}: {}", result.outcome, result.reason);
-    let code = canary::exit_code(result.outcome);
     match (report_path, existing) {
         (Some(path), Some((mut value, _))) => {
             // The canary section is outside the signed content: approvals stay valid.
@@ -363,7 +355,7 @@ async fn canary_cmd(
             serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?
         ),
     }
-    Ok(code)
+    Ok(Exit::Canary(result.outcome))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use axum::extract::Request;
 use axum::middleware::{from_fn, Next};
 use axum::response::{IntoResponse, Response};
 use gonogo_harness::canary::{self, CanaryOptions, EngineConfig, TokenSource};
+use gonogo_harness::exit::Exit;
 use gonogo_harness::release_cli::{self, ReleaseCommand};
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::model::CanaryOutcome;
@@ -92,6 +93,7 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
             jwt_secret: Some(s.server.config().jwt_secret.clone()),
         })
         .await;
+        let code = ExitCode::from(code);
         let written: gonogo_reports::Report =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         let c = written.canary.expect("the canary section was written");
@@ -145,7 +147,7 @@ fn a_canary_with_900_ms_slower_search_rolls_back_in_phase_2() {
             result.reason
         );
         assert!(result.phases[1].p95_ms.unwrap() > 800.0);
-        assert_eq!(canary::exit_code(result.outcome), 1);
+        assert_eq!(Exit::Canary(result.outcome).code(), 1);
         server.shutdown().await;
     });
 }

@@ -12,7 +12,7 @@ mod faults;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use gonogo_harness::decision::exit_code;
+use gonogo_harness::exit::Exit;
 use gonogo_harness::run::{Options, Session};
 use gonogo_suites::Outcome;
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -142,15 +142,16 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(e) => {
             eprintln!("mutants: {e}");
-            return ExitCode::from(3);
+            return Exit::Usage.into();
         }
     };
     let trials = outcomes
         .into_iter()
         .map(|(n, expected, failing, want, verdict, scope_ok, messages, binary_exit)| {
             Trial::test(format!("mutant::{n}"), move || {
-                if let Some(code) = binary_exit.filter(|c| *c != Some(i32::from(exit_code(want)))) {
-                    return Err(Failed::from(format!("`gonogo run` exited {code:?}, not {}", exit_code(want))));
+                let want_code = Exit::Verdict(want).code();
+                if let Some(code) = binary_exit.filter(|c| *c != Some(i32::from(want_code))) {
+                    return Err(Failed::from(format!("`gonogo run` exited {code:?}, not {want_code}")));
                 }
                 if !scope_ok {
                     return Err(Failed::from("the report's isolation_scope does not match the mode"));

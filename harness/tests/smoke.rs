@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use gonogo_harness::exit::Exit;
 use gonogo_harness::run::{Options, Session};
 use gonogo_reports::Verdict;
 use gonogo_suites::{Group, Outcome, Phase};
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(e) => {
             eprintln!("smoke: {e}");
-            return ExitCode::from(3);
+            return Exit::Usage.into();
         }
     };
 

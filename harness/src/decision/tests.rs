@@ -119,15 +119,3 @@ fn a_skipped_smoke_case_is_inconclusive() {
     results[0].1.outcome = Outcome::Skipped;
     assert_eq!(verdict(&results).0, Verdict::Inconclusive);
 }
-
-#[test]
-fn exit_codes_follow_the_verdict() {
-    assert_eq!(
-        [
-            exit_code(Verdict::Go),
-            exit_code(Verdict::NoGo),
-            exit_code(Verdict::Inconclusive)
-        ],
-        [0, 1, 2]
-    );
-}

@@ -7,7 +7,12 @@ use gonogo_reports::model::Verdict;
 use gonogo_reports::render::{write_reports, Format};
 use gonogo_reports::test_support::ReportBuilder;
 
-use super::{run, ReleaseCommand, RolesArgs};
+use super::{ReleaseCommand, RolesArgs};
+
+/// The command's exit code, as the process would exit.
+async fn run(cmd: ReleaseCommand) -> ExitCode {
+    super::run(cmd).await.into()
+}
 
 struct Desk {
     dir: tempfile::TempDir,
