@@ -5,10 +5,12 @@
 //! - [`render`]: one module per format (JSON, Markdown, JUnit XML, HTML) over
 //!   the same model, after a final secret-masking pass ([`redact`]).
 //! - [`signoff`]: Ed25519 sign-offs by role over the RFC 8785 canonical report.
+//! - [`file`]: a report on disk: load, atomic save, re-render its siblings.
 //! - [`canary_plan`]: the canary schedule and rollback triggers (TOML).
 //! - [`test_support`]: a deterministic sample report for tests.
 
 pub mod canary_plan;
+pub mod file;
 pub mod model;
 pub mod redact;
 pub mod render;

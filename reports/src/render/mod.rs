@@ -138,28 +138,52 @@ pub fn write_reports_with(
     formats: &[Format],
     options: &RenderOptions,
 ) -> Result<Vec<PathBuf>, RenderError> {
-    let report = redact_report(report)?;
-    std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let mut wanted = vec![Format::Json];
     for f in formats {
         if !wanted.contains(f) {
             wanted.push(*f);
         }
     }
-    let mut written = Vec::with_capacity(wanted.len());
-    for format in wanted {
-        let text = render(&report, format, options)?;
+    write_documents(report, dir, &wanted, &options.approval(report), options)
+}
+
+/// Writes exactly `formats` into `dir` (created if missing) after a final
+/// redaction pass, every file atomically, with one sign-off summary shown by
+/// all of them. Returns the paths written.
+pub fn write_documents(
+    report: &Report,
+    dir: &Path,
+    formats: &[Format],
+    approval: &ApprovalSummary,
+    options: &RenderOptions,
+) -> Result<Vec<PathBuf>, RenderError> {
+    let report = redact_report(report)?;
+    std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::with_capacity(formats.len());
+    for format in formats {
+        let text = render_with(&report, *format, approval, options)?;
         let path = dir.join(format.file_name());
-        std::fs::write(&path, text).map_err(|source| RenderError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        write_atomic(&path, &text)?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// Writes `text` to a sibling temporary file, then renames it over `path`,
+/// so a reader never sees half a file.
+pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<(), RenderError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Io { path, source }
+    };
+    std::fs::write(&tmp, text).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// Renders one format to a string. The caller is responsible for redaction
@@ -169,11 +193,21 @@ pub fn render(
     format: Format,
     options: &RenderOptions,
 ) -> Result<String, RenderError> {
+    render_with(report, format, &options.approval(report), options)
+}
+
+/// [`render`] with the sign-off summary already computed.
+pub fn render_with(
+    report: &Report,
+    format: Format,
+    approval: &ApprovalSummary,
+    _options: &RenderOptions,
+) -> Result<String, RenderError> {
     Ok(match format {
         Format::Json => json::render(report)?,
-        Format::Markdown => markdown::render(report, &options.approval(report)),
+        Format::Markdown => markdown::render(report, approval),
         Format::Junit => junit::render(report)?,
-        Format::Html => html::render(report, &options.approval(report)),
+        Format::Html => html::render(report, approval),
     })
 }
 
