@@ -4,9 +4,11 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use gonogo_reports::render::Format;
+use gonogo_reports::Verdict;
 
 use crate::exit::Exit;
 use crate::run::{Options, Session};
@@ -78,11 +80,7 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
         .write(&args.report_dir, &formats)
         .map_err(|e| e.to_string())?;
     let d = &out.report.decision;
-    println!(
-        "gonogo: {:?} — suites took {:.2} s",
-        d.verdict,
-        out.suites_time.as_secs_f64()
-    );
+    println!("{}", verdict_line(d.verdict, out.suites_time));
     for r in &d.reasons {
         println!("  - {r}");
     }
@@ -90,6 +88,14 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
         println!("  report: {}", p.display());
     }
     Ok(Exit::Verdict(d.verdict))
+}
+
+/// The first line `gonogo run` prints: the verdict exactly as the JSON spells it.
+fn verdict_line(verdict: Verdict, suites_time: Duration) -> String {
+    format!(
+        "gonogo: {verdict} — suites took {:.2} s",
+        suites_time.as_secs_f64()
+    )
 }
 
 /// Parses `args` and runs the command. Usage errors exit 3 ([`Exit::Usage`]).
@@ -113,5 +119,26 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match cli.command {
         Command::Run(a) => run(a).await.into(),
         Command::Release(r) => crate::release_cli::run(r).await.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_prints_the_verdict_exactly_as_the_json_spells_it() {
+        for verdict in [Verdict::Go, Verdict::NoGo, Verdict::Inconclusive] {
+            let json = serde_json::to_value(verdict).unwrap();
+            let line = verdict_line(verdict, Duration::from_millis(1500));
+            assert_eq!(
+                line,
+                format!("gonogo: {} — suites took 1.50 s", json.as_str().unwrap())
+            );
+        }
+        assert_eq!(
+            verdict_line(Verdict::NoGo, Duration::ZERO),
+            "gonogo: NO-GO — suites took 0.00 s"
+        );
     }
 }

@@ -303,7 +303,7 @@ async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
                 .unwrap_or_default()
         );
     }
-    println!("Canary: {:?}: {}", result.outcome, result.reason);
+    println!("Canary: {}: {}", result.outcome, result.reason);
     match existing {
         Some(mut file) => {
             // The canary section is outside the signed content: approvals stay valid.

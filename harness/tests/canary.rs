@@ -120,7 +120,7 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
         }
         let md = std::fs::read_to_string(dir.path().join("go-no-go.md")).unwrap();
         assert!(
-            md.contains("**Promote**: all 3 phases passed their triggers"),
+            md.contains("**PROMOTE**: all 3 phases passed their triggers"),
             "the Markdown was not re-rendered"
         );
         server.shutdown().await;

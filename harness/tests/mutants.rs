@@ -98,7 +98,7 @@ fn main() -> ExitCode {
                 .map(|(_, r)| r.id.clone())
                 .collect();
             eprintln!(
-                "mutants: {} → {:?}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}",
+                "mutants: {} → {}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}",
                 m.name,
                 run.report.decision.verdict,
                 run.suites_time.as_secs_f64(),
@@ -158,7 +158,7 @@ fn main() -> ExitCode {
                 }
                 if verdict != want || failing != expected {
                     return Err(Failed::from(format!(
-                        "verdict {verdict:?} (want {want:?})\nunexpectedly failing: {:?}\nexpected but passing: {:?}\n{}",
+                        "verdict {verdict} (want {want})\nunexpectedly failing: {:?}\nexpected but passing: {:?}\n{}",
                         failing.difference(&expected).collect::<Vec<_>>(),
                         expected.difference(&failing).collect::<Vec<_>>(),
                         messages.join("\n")

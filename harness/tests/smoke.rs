@@ -82,7 +82,7 @@ fn main() -> ExitCode {
         eprintln!("smoke: partial selection, so reports/out/ is left as it was");
     }
     eprintln!(
-        "smoke: decision {:?}; suites took {:.2} s (fixture start-up {:.1} s, not counted); {} requests",
+        "smoke: decision {}; suites took {:.2} s (fixture start-up {:.1} s, not counted); {} requests",
         out.report.decision.verdict,
         out.suites_time.as_secs_f64(),
         out.startup.as_secs_f64(),
@@ -111,7 +111,7 @@ fn main() -> ExitCode {
         if verdict == Verdict::Go {
             Ok(())
         } else {
-            Err(Failed::from(format!("{verdict:?}:\n{reasons}")))
+            Err(Failed::from(format!("{verdict}:\n{reasons}")))
         }
     }));
     libtest_mimic::run(&args, trials).exit_code()

@@ -1,6 +1,7 @@
 //! gonogo-reports: the go/no-go report model, its renderings and its sign-offs.
 //!
 //! - [`model`]: the versioned, serde-serialisable report (key order is format).
+//! - [`label`]: the words for the model's enums (their JSON spelling) and evidence text.
 //! - [`schema`]: its JSON Schema (committed as `reports/schema/report.schema.json`).
 //! - [`render`]: one module per format (JSON, Markdown, JUnit XML, HTML) over
 //!   the same model, after a final secret-masking pass ([`redact`]).
@@ -11,6 +12,7 @@
 
 pub mod canary_plan;
 pub mod file;
+pub mod label;
 pub mod model;
 pub mod redact;
 pub mod render;

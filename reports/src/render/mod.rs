@@ -14,7 +14,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::model::{Outcome, Report, Verdict};
+use crate::model::{Outcome, Report};
 use crate::redact::redact_report;
 use crate::signoff::{self, ApprovalSummary, TrustStore};
 
@@ -211,21 +211,11 @@ pub fn render_with(
     })
 }
 
-/// Short human label of a verdict.
-pub(crate) fn verdict_label(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Go => "GO",
-        Verdict::NoGo => "NO-GO",
-        Verdict::Inconclusive => "INCONCLUSIVE",
-    }
-}
-
-/// Short human label of an outcome.
+/// An outcome's label, a failure in capitals so it stands out.
 pub(crate) fn outcome_label(o: Outcome) -> &'static str {
     match o {
-        Outcome::Passed => "passed",
         Outcome::Failed => "FAILED",
-        Outcome::Skipped => "skipped",
+        other => other.label(),
     }
 }
 

@@ -91,9 +91,7 @@ pub fn sign(
     required_roles: &[String],
 ) -> Result<Signoff, SignoffError> {
     if report.decision.verdict != Verdict::Go {
-        return Err(SignoffError::NotGo(crate::render::verdict_label(
-            report.decision.verdict,
-        )));
+        return Err(SignoffError::NotGo(report.decision.verdict.label()));
     }
     let role = resolve_role(role, required_roles).ok_or_else(|| {
         SignoffError::Usage(format!(
@@ -157,10 +155,7 @@ pub fn verify_signoff(
         Verdict::Go => Ok(()),
         other => Err(format!(
             "approves a report whose decision is {}, not GO",
-            serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
+            other
         )),
     }
 }
@@ -180,6 +175,12 @@ impl ApprovalState {
             ApprovalState::Pending => "PENDING",
             ApprovalState::Rejected => "REJECTED",
         }
+    }
+}
+
+impl std::fmt::Display for ApprovalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
     }
 }
 
@@ -283,7 +284,7 @@ pub fn summarize(
     let state = if report.decision.verdict != Verdict::Go {
         reasons.push(format!(
             "the decision is {}: a report that is not GO cannot be approved",
-            crate::render::verdict_label(report.decision.verdict)
+            report.decision.verdict
         ));
         ApprovalState::Rejected
     } else {

@@ -235,7 +235,7 @@ fn a_valid_signature_over_a_no_go_report_is_still_rejected_at_verification() {
     let s = summary(&doc, &signers.trust());
     assert_eq!(s.state, ApprovalState::Rejected);
     assert!(
-        matches!(&s.checks[0].status, CheckStatus::Invalid(r) if r.contains("decision is NO_GO, not GO")),
+        matches!(&s.checks[0].status, CheckStatus::Invalid(r) if r.contains("decision is NO-GO, not GO")),
         "{:?}",
         s.checks[0].status
     );
