@@ -8,7 +8,8 @@
 //! - [`signoff`]: Ed25519 sign-offs by role over the RFC 8785 canonical report.
 //! - [`file`]: a report on disk: load, atomic save, re-render its siblings.
 //! - [`canary_plan`]: the canary schedule and rollback triggers (TOML).
-//! - [`test_support`]: a deterministic sample report for tests.
+//! - `test_support` (feature `testing`): a deterministic sample report for tests;
+//!   release builds leave it out.
 
 pub mod canary_plan;
 pub mod file;
@@ -18,6 +19,7 @@ pub mod redact;
 pub mod render;
 pub mod schema;
 pub mod signoff;
+#[cfg(feature = "testing")]
 pub mod test_support;
 
 pub use model::*;
