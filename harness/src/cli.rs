@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// Free-form label of the deployment, shown in the report.
     #[arg(long)]
     pub label: Option<String>,
+    /// The sign-off roles and canary schedule the Markdown and HTML show.
+    #[command(flatten)]
+    pub documents: crate::release_cli::RolesArgs,
 }
 
 /// `gonogo run`: returns how it ended.
@@ -67,6 +70,7 @@ pub async fn run(args: RunArgs) -> Exit {
 
 async fn run_inner(args: RunArgs) -> Result<Exit, String> {
     let formats = Format::parse_list(&args.format).map_err(|e| e.to_string())?;
+    let options = args.documents.render_options(None)?;
     let opts = Options {
         target: args.target,
         jwt_secret: args.jwt_secret,
@@ -77,7 +81,7 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
         .await
         .map_err(|e| e.to_string())?;
     let paths = out
-        .write(&args.report_dir, &formats)
+        .write_with(&args.report_dir, &formats, options)
         .map_err(|e| e.to_string())?;
     let d = &out.report.decision;
     println!("{}", verdict_line(d.verdict, out.suites_time));

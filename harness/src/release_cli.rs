@@ -94,7 +94,8 @@ pub struct CanaryArgs {
     pub roles: RolesArgs,
 }
 
-/// Where the required roles come from: `--required-roles`, else `--config`, else the default.
+/// What the documents show: the required roles (`--required-roles`, else
+/// `--config`, else the default) and the canary schedule (`--canary-plan`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RolesArgs {
     /// Roles that must sign, comma-separated (default: Tech Lead, Security, DevOps/SRE, Product).
@@ -103,6 +104,9 @@ pub struct RolesArgs {
     /// TOML file with `[signoff] required_roles = [...]`.
     #[arg(long, env = "GONOGO_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Canary plan (TOML) whose schedule a report shows before any canary ran.
+    #[arg(long, env = "GONOGO_CANARY_PLAN")]
+    pub canary_plan: Option<PathBuf>,
 }
 
 impl RolesArgs {
@@ -116,11 +120,18 @@ impl RolesArgs {
         }
     }
 
-    /// What the Markdown and HTML show: these roles, checked against `trust` when given.
-    fn render_options(&self, trust: Option<TrustStore>) -> Result<RenderOptions, String> {
+    /// What the Markdown and HTML show: these roles (checked against `trust`
+    /// when given) and the configured canary schedule.
+    pub fn render_options(&self, trust: Option<TrustStore>) -> Result<RenderOptions, String> {
+        let canary_plan = match &self.canary_plan {
+            Some(path) => CanaryPlan::load(path).map_err(|e| e.to_string())?,
+            None => CanaryPlan::default(),
+        };
         Ok(RenderOptions {
             required_roles: self.resolve()?,
             trust,
+            canary_plan,
+            ..RenderOptions::default()
         })
     }
 }

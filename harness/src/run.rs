@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "hermetic")]
 use futures::FutureExt;
+use gonogo_reports::redact::Secrets;
+use gonogo_reports::render::{Format, RenderOptions};
 use gonogo_reports::Report;
-use gonogo_reports::render::Format;
 use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};
 
 use crate::client::HttpTransport;
@@ -58,30 +59,28 @@ pub enum InfraError {
     Write(String),
 }
 
-/// The committed R1 baseline, found from the working directory or the source tree.
-pub fn default_baseline() -> PathBuf {
-    let rel = Path::new("server/openapi/r1-baseline.json");
-    if rel.exists() {
-        return rel.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/openapi/r1-baseline.json")
-}
+/// The committed R1 baseline, built into the binary: it runs from any
+/// directory and names no path of the machine that built it.
+pub const DEFAULT_BASELINE: &str = include_str!("../../server/openapi/r1-baseline.json");
 
-/// Loads the baseline: a named file that cannot be read is a usage error;
-/// a missing default only makes Gate 1's diff inconclusive.
+/// Loads the baseline: `named` (`--r1-baseline`, `SMOKE_R1_BASELINE`) when
+/// given, where a file that cannot be read is a usage error; else the built-in
+/// one, which could only fail by not being JSON (Gate 1's diff is then skipped).
 pub fn load_baseline(
     named: Option<&Path>,
 ) -> Result<Result<serde_json::Value, String>, InfraError> {
-    let path = named
-        .map(Path::to_path_buf)
-        .unwrap_or_else(default_baseline);
-    let parsed = std::fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not JSON: {e}")));
-    match (parsed, named) {
-        (Ok(v), _) => Ok(Ok(v)),
-        (Err(cause), Some(_)) => Err(InfraError::Baseline { path, cause }),
-        (Err(cause), None) => Ok(Err(format!("{}: {cause}", path.display()))),
+    let not_json = |e: serde_json::Error| format!("not JSON: {e}");
+    match named {
+        None => Ok(serde_json::from_str(DEFAULT_BASELINE)
+            .map_err(|e| format!("the built-in R1 baseline: {}", not_json(e)))),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(not_json))
+            .map(Ok)
+            .map_err(|cause| InfraError::Baseline {
+                path: path.to_path_buf(),
+                cause,
+            }),
     }
 }
 
@@ -215,12 +214,29 @@ pub struct RunOutput {
     pub suites_time: Duration,
     /// Wall time of starting the fixture (containers, server), not counted above.
     pub startup: Duration,
+    /// The target's JWT secret, masked again by the final pass before writing.
+    secret: Option<String>,
 }
 
 impl RunOutput {
     /// Writes the report (JSON always, plus `formats`) into `dir`.
     pub fn write(&self, dir: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, InfraError> {
-        gonogo_reports::render::write_reports(&self.report, dir, formats)
+        self.write_with(dir, formats, RenderOptions::default())
+    }
+
+    /// [`RunOutput::write`] with the documents' options (required roles,
+    /// canary plan); the final redaction pass also masks the target's secret.
+    pub fn write_with(
+        &self,
+        dir: &Path,
+        formats: &[Format],
+        options: RenderOptions,
+    ) -> Result<Vec<PathBuf>, InfraError> {
+        let options = RenderOptions {
+            secrets: Secrets::new(self.secret.clone()),
+            ..options
+        };
+        gonogo_reports::render::write_reports_with(&self.report, dir, formats, &options)
             .map_err(|e| InfraError::Write(e.to_string()))
     }
 }
@@ -313,12 +329,14 @@ impl Session {
             label: self.label.clone(),
             secret: view.tokens.secret().map(str::to_owned),
         };
+        let secret = facts.secret.clone();
         let report = build(&results, &facts);
         Ok(RunOutput {
             report,
             results,
             suites_time,
             startup: self.startup,
+            secret,
         })
     }
 

@@ -94,6 +94,7 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
             roles: RolesArgs {
                 required_roles: Vec::new(),
                 config: None,
+                canary_plan: None,
             },
         }))
         .await;
@@ -285,7 +286,7 @@ fn the_documents_re_rendered_after_a_canary_keep_the_configured_required_roles()
         std::fs::write(&plan, one_phase_plan_toml()).unwrap();
         let options = gonogo_reports::render::RenderOptions {
             required_roles: vec!["Security".into(), "QA".into()],
-            trust: None,
+            ..Default::default()
         };
         gonogo_reports::render::write_reports_with(
             &ReportBuilder::go().build(),

@@ -62,6 +62,7 @@ impl Desk {
         RolesArgs {
             required_roles: required.iter().map(|r| r.to_string()).collect(),
             config: None,
+            canary_plan: None,
         }
     }
 
@@ -132,6 +133,7 @@ async fn a_missing_role_is_pending_with_exit_2_unless_the_configuration_drops_it
     let roles = RolesArgs {
         required_roles: Vec::new(),
         config: Some(config),
+        canary_plan: None,
     };
     assert_eq!(desk.verify(roles).await, ExitCode::from(0));
 }

@@ -55,7 +55,7 @@ fn outcome_badge(o: Outcome) -> Markup {
 }
 
 /// Renders the HTML document.
-pub fn render(report: &Report, approval: &ApprovalSummary) -> String {
+pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) -> String {
     let verdict = report.decision.verdict.label();
     let page = html! {
         (DOCTYPE)
@@ -88,7 +88,7 @@ pub fn render(report: &Report, approval: &ApprovalSummary) -> String {
                     (cases(&s.cases))
                 }
                 (metrics(report))
-                (canary(report))
+                (canary(report, plan))
                 (signoff(approval))
                 p.id { "Report schema " (report.schema_version) " · written by " (report.tool.name) " " (report.tool.version) }
             } }
@@ -195,12 +195,11 @@ fn metrics(report: &Report) -> Markup {
     }
 }
 
-fn canary(report: &Report) -> Markup {
+fn canary(report: &Report, plan: &CanaryPlan) -> Markup {
     html! {
         h2 { "Canary" }
         @match &report.canary {
             None => {
-                @let plan = CanaryPlan::default();
                 p { "Not run yet. Schedule (" (plan.name) "):" }
                 table {
                     thead { tr { th { "Phase" } th { "Traffic" } th { "Duration" } th { "Roll back on" } } }

@@ -53,14 +53,14 @@ fn icon(outcome: Outcome) -> &'static str {
 }
 
 /// Renders the decision document.
-pub fn render(report: &Report, approval: &ApprovalSummary) -> String {
+pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) -> String {
     let mut md = String::new();
     status(&mut md, report, approval);
     deployment(&mut md, report);
     gates(&mut md, report);
     suites(&mut md, report);
     metrics(&mut md, report);
-    canary(&mut md, report);
+    canary(&mut md, report, plan);
     signoff(&mut md, approval);
     md
 }
@@ -237,11 +237,10 @@ fn metrics(md: &mut String, report: &Report) {
     md.push('\n');
 }
 
-fn canary(md: &mut String, report: &Report) {
+fn canary(md: &mut String, report: &Report, plan: &CanaryPlan) {
     let _ = writeln!(md, "## Canary\n");
     match &report.canary {
         None => {
-            let plan = CanaryPlan::default();
             let _ = writeln!(md, "Not run yet. Schedule ({}):\n", cell(&plan.name));
             let _ = writeln!(
                 md,

@@ -14,8 +14,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::canary_plan::CanaryPlan;
 use crate::model::{Outcome, Report};
-use crate::redact::redact_report;
+use crate::redact::{redact_report_with, Secrets};
 use crate::signoff::{self, ApprovalSummary, TrustStore};
 
 /// An output format of the go/no-go report.
@@ -103,6 +104,10 @@ pub struct RenderOptions {
     pub required_roles: Vec<String>,
     /// Trusted public keys; without them signatures are shown as not verified.
     pub trust: Option<TrustStore>,
+    /// The schedule shown while no canary has run (the configured plan).
+    pub canary_plan: CanaryPlan,
+    /// Literal secrets the final redaction pass masks (the target's JWT secret).
+    pub secrets: Secrets,
 }
 
 impl Default for RenderOptions {
@@ -110,6 +115,8 @@ impl Default for RenderOptions {
         RenderOptions {
             required_roles: signoff::default_required_roles(),
             trust: None,
+            canary_plan: CanaryPlan::default(),
+            secrets: Secrets::default(),
         }
     }
 }
@@ -157,7 +164,7 @@ pub fn write_documents(
     approval: &ApprovalSummary,
     options: &RenderOptions,
 ) -> Result<Vec<PathBuf>, RenderError> {
-    let report = redact_report(report)?;
+    let report = redact_report_with(report, &options.secrets)?;
     std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
         path: dir.to_path_buf(),
         source,
@@ -201,13 +208,13 @@ pub fn render_with(
     report: &Report,
     format: Format,
     approval: &ApprovalSummary,
-    _options: &RenderOptions,
+    options: &RenderOptions,
 ) -> Result<String, RenderError> {
     Ok(match format {
         Format::Json => json::render(report)?,
-        Format::Markdown => markdown::render(report, approval),
+        Format::Markdown => markdown::render(report, approval, &options.canary_plan),
         Format::Junit => junit::render(report)?,
-        Format::Html => html::render(report, approval),
+        Format::Html => html::render(report, approval, &options.canary_plan),
     })
 }
 
