@@ -1,15 +1,17 @@
-//! The `gonogo` command line. Exit codes: 0 GO, 1 NO-GO, 2 INCONCLUSIVE,
-//! 3 usage or infrastructure error (one clear sentence on stderr).
+//! The `gonogo` command line. Exit codes: see [`crate::exit`] (0 GO, 1 NO-GO,
+//! 2 INCONCLUSIVE, 3 usage or infrastructure error with one clear sentence on stderr).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use gonogo_reports::render::Format;
+use gonogo_reports::Verdict;
 
-use crate::decision::{exit_code, EXIT_INFRA};
-use crate::run::{execute, load_baseline, write, Fixture, Options};
+use crate::exit::Exit;
+use crate::run::{Options, Session};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,51 +52,57 @@ pub struct RunArgs {
     /// Free-form label of the deployment, shown in the report.
     #[arg(long)]
     pub label: Option<String>,
+    /// The sign-off roles and canary schedule the Markdown and HTML show.
+    #[command(flatten)]
+    pub documents: crate::release_cli::RolesArgs,
 }
 
-/// `gonogo run`: returns the exit code.
-pub async fn run(args: RunArgs) -> u8 {
+/// `gonogo run`: returns how it ended.
+pub async fn run(args: RunArgs) -> Exit {
     match run_inner(args).await {
-        Ok(code) => code,
+        Ok(exit) => exit,
         Err(e) => {
             eprintln!("gonogo: {e}");
-            EXIT_INFRA
+            Exit::Usage
         }
     }
 }
 
-async fn run_inner(args: RunArgs) -> Result<u8, String> {
+async fn run_inner(args: RunArgs) -> Result<Exit, String> {
     let formats = Format::parse_list(&args.format).map_err(|e| e.to_string())?;
-    let baseline = load_baseline(args.r1_baseline.as_deref()).map_err(|e| e.to_string())?;
+    let options = args.documents.render_options(None)?;
     let opts = Options {
         target: args.target,
         jwt_secret: args.jwt_secret,
         label: args.label,
+        r1_baseline: args.r1_baseline,
     };
-    let fixture = Fixture::start(&opts).await.map_err(|e| e.to_string())?;
-    let groups = gonogo_suites::registry(fixture.view.caps.db.is_some());
-    let out = execute(&fixture.view, baseline, &groups, opts.label.clone())
+    let out = Session::run_once(&opts, None)
         .await
-        .map_err(|e| e.to_string());
-    fixture.shutdown().await;
-    let out = out?;
-    let paths = write(&out.report, &args.report_dir, &formats).map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
+    let paths = out
+        .write_with(&args.report_dir, &formats, options)
+        .map_err(|e| e.to_string())?;
     let d = &out.report.decision;
-    println!(
-        "gonogo: {:?} — suites took {:.2} s",
-        d.verdict,
-        out.suites_time.as_secs_f64()
-    );
+    println!("{}", verdict_line(d.verdict, out.suites_time));
     for r in &d.reasons {
         println!("  - {r}");
     }
     for p in paths {
         println!("  report: {}", p.display());
     }
-    Ok(exit_code(d.verdict))
+    Ok(Exit::Verdict(d.verdict))
 }
 
-/// Parses `args` and runs the command. Usage errors exit 3 (clap's own 2 would read as INCONCLUSIVE).
+/// The first line `gonogo run` prints: the verdict exactly as the JSON spells it.
+fn verdict_line(verdict: Verdict, suites_time: Duration) -> String {
+    format!(
+        "gonogo: {verdict} — suites took {:.2} s",
+        suites_time.as_secs_f64()
+    )
+}
+
+/// Parses `args` and runs the command. Usage errors exit 3 ([`Exit::Usage`]).
 pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -105,15 +113,36 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ) =>
         {
             let _ = e.print();
-            return ExitCode::SUCCESS;
+            return Exit::Done.into();
         }
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(EXIT_INFRA);
+            return Exit::Usage.into();
         }
     };
     match cli.command {
-        Command::Run(a) => ExitCode::from(run(a).await),
-        Command::Release(r) => crate::release_cli::run(r).await,
+        Command::Run(a) => run(a).await.into(),
+        Command::Release(r) => crate::release_cli::run(r).await.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_prints_the_verdict_exactly_as_the_json_spells_it() {
+        for verdict in [Verdict::Go, Verdict::NoGo, Verdict::Inconclusive] {
+            let json = serde_json::to_value(verdict).unwrap();
+            let line = verdict_line(verdict, Duration::from_millis(1500));
+            assert_eq!(
+                line,
+                format!("gonogo: {} — suites took 1.50 s", json.as_str().unwrap())
+            );
+        }
+        assert_eq!(
+            verdict_line(Verdict::NoGo, Duration::ZERO),
+            "gonogo: NO-GO — suites took 0.00 s"
+        );
     }
 }

@@ -18,10 +18,19 @@ pub struct HttpTransport {
     base_url: String,
 }
 
+/// How long one exchange may take unless the caller says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl HttpTransport {
     pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
+        Self::with_timeout(base_url, DEFAULT_TIMEOUT)
+    }
+
+    /// A transport whose exchanges give up after `timeout` (the canary's
+    /// probes wait less than a suite does).
+    pub fn with_timeout(base_url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(timeout)
             .pool_max_idle_per_host(32)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;

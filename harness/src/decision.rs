@@ -9,23 +9,11 @@ use gonogo_reports::{Criterion, CriterionStatus, Decision, Metrics, Verdict};
 use gonogo_suites::{CaseReport, Outcome, Section};
 use serde_json::json;
 
+use crate::metrics::Isolation;
+
 /// Thresholds from the contract.
 pub const MAX_SEARCH_P95_MS: f64 = 400.0;
 pub const MIN_SUCCESS_RATE: f64 = 0.99;
-
-/// Exit codes of `gonogo run` (and of the smoke binary's decision).
-pub const EXIT_GO: u8 = 0;
-pub const EXIT_NO_GO: u8 = 1;
-pub const EXIT_INCONCLUSIVE: u8 = 2;
-pub const EXIT_INFRA: u8 = 3;
-
-pub fn exit_code(v: Verdict) -> u8 {
-    match v {
-        Verdict::Go => EXIT_GO,
-        Verdict::NoGo => EXIT_NO_GO,
-        Verdict::Inconclusive => EXIT_INCONCLUSIVE,
-    }
-}
 
 fn criterion(
     name: &str,
@@ -62,7 +50,11 @@ fn all_pass(cases: &[&CaseReport]) -> Option<bool> {
 }
 
 /// The criteria table for a run.
-pub fn criteria(results: &[(Section, CaseReport)], m: &Metrics, hermetic: bool) -> Vec<Criterion> {
+pub fn criteria(
+    results: &[(Section, CaseReport)],
+    m: &Metrics,
+    isolation: &Isolation,
+) -> Vec<Criterion> {
     let suites: Vec<&CaseReport> = results
         .iter()
         .filter(|(s, _)| matches!(s, Section::Suite { .. }))
@@ -80,7 +72,6 @@ pub fn criteria(results: &[(Section, CaseReport)], m: &Metrics, hermetic: bool) 
             *s == gonogo_suites::registry::GATE_2 || *s == gonogo_suites::registry::RLS
         })
         .count() as u64;
-    let (_, scope, isolation_samples) = crate::metrics::isolation(results, hermetic);
     vec![
         criterion(
             "smoke_suites",
@@ -124,10 +115,10 @@ pub fn criteria(results: &[(Section, CaseReport)], m: &Metrics, hermetic: bool) 
         ),
         criterion(
             "rls_isolation_verified",
-            &format!("Tenant isolation proven (scope: {scope})"),
+            &format!("Tenant isolation proven (scope: {})", isolation.scope),
             "true",
             Some(json!(m.rls_isolation_verified)),
-            isolation_samples,
+            isolation.samples,
             Some(m.rls_isolation_verified),
         ),
     ]

@@ -1,10 +1,11 @@
 //! gonogo-harness: runs the suites against a target and decides GO / NO-GO.
 //!
 //! - [`client`]: the HTTP transport (reqwest, timed exchanges).
-//! - [`run`]: fixtures (hermetic: containers + in-process server; remote: a URL) and one run end to end.
+//! - [`run`]: the run session: fixture (hermetic: containers + in-process server; remote: a URL), suites, report.
 //! - `db` (hermetic): the database probe behind the RLS gate.
 //! - [`metrics`], [`decision`]: HDR latency, match rate, criteria and the verdict.
 //! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.
+//! - [`exit`]: every outcome's process exit code.
 //! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
 
 pub mod canary;
@@ -13,6 +14,7 @@ pub mod client;
 #[cfg(feature = "hermetic")]
 pub mod db;
 pub mod decision;
+pub mod exit;
 pub mod metrics;
 pub mod redact;
 pub mod release_cli;

@@ -53,8 +53,20 @@ pub fn stats(h: &Histogram<u64>) -> LatencyStats {
     }
 }
 
-/// Whether isolation was proven, and how (`database` or `api_only`).
-pub fn isolation(results: &[(Section, CaseReport)], hermetic: bool) -> (bool, String, u64) {
+/// How tenant isolation was checked, and whether it was proven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Isolation {
+    /// Every isolation case passed (and there were some).
+    pub verified: bool,
+    /// `database` (hermetic: RLS at the database, and the API agreeing) or `api_only`.
+    pub scope: &'static str,
+    /// How many cases the verdict stands on.
+    pub samples: u64,
+}
+
+/// Whether isolation was proven, and how. Computed once per run; the metrics
+/// and the criteria both read it.
+pub fn isolation(results: &[(Section, CaseReport)], hermetic: bool) -> Isolation {
     let api: Vec<&CaseReport> = results
         .iter()
         .map(|(_, r)| r)
@@ -69,18 +81,22 @@ pub fn isolation(results: &[(Section, CaseReport)], hermetic: bool) -> (bool, St
         |v: &[&CaseReport]| !v.is_empty() && v.iter().all(|r| r.outcome == Outcome::Passed);
     if hermetic {
         // At the database, and the API must agree.
-        (
-            passed(&db) && passed(&api),
-            "database".into(),
-            (db.len() + api.len()) as u64,
-        )
+        Isolation {
+            verified: passed(&db) && passed(&api),
+            scope: "database",
+            samples: (db.len() + api.len()) as u64,
+        }
     } else {
-        (passed(&api), "api_only".into(), api.len() as u64)
+        Isolation {
+            verified: passed(&api),
+            scope: "api_only",
+            samples: api.len() as u64,
+        }
     }
 }
 
-/// Computes the report's metrics from the case results.
-pub fn compute(results: &[(Section, CaseReport)], hermetic: bool) -> Metrics {
+/// Computes the report's metrics from the case results and their [`Isolation`].
+pub fn compute(results: &[(Section, CaseReport)], isolation: &Isolation) -> Metrics {
     let (mut all, mut search) = (histogram(), histogram());
     let (mut total, mut matching) = (0u64, 0u64);
     for (_, case) in results {
@@ -98,7 +114,6 @@ pub fn compute(results: &[(Section, CaseReport)], hermetic: bool) -> Metrics {
             }
         }
     }
-    let (verified, scope, _) = isolation(results, hermetic);
     let search_latency = stats(&search);
     Metrics {
         query_latency_p95_ms: search_latency.p95_ms,
@@ -106,8 +121,8 @@ pub fn compute(results: &[(Section, CaseReport)], hermetic: bool) -> Metrics {
         requests_total: total,
         requests_matching: matching,
         security_violations: results.iter().map(|(_, r)| r.security_violations).sum(),
-        rls_isolation_verified: verified,
-        isolation_scope: scope,
+        rls_isolation_verified: isolation.verified,
+        isolation_scope: isolation.scope.into(),
         search_latency,
         all_latency: stats(&all),
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gonogo_reports::redact::mask_secrets;
+use gonogo_reports::redact::mask_with;
 
 /// Longest body kept as evidence, in characters.
 pub const MAX_EVIDENCE_BODY: usize = 512;
@@ -28,11 +28,7 @@ const RELEVANT: [&str; 14] = [
 
 /// Masks JWTs, bearer credentials and `secret` (when known) in `text`.
 pub fn redact(text: &str, secret: Option<&str>) -> String {
-    let mut out = mask_secrets(text);
-    if let Some(s) = secret.filter(|s| !s.is_empty()) {
-        out = out.replace(s, "[REDACTED:secret]");
-    }
-    out
+    mask_with(text, secret)
 }
 
 /// [`redact`], then cut to [`MAX_EVIDENCE_BODY`] characters.

@@ -4,23 +4,20 @@
 //! logic lives in `gonogo_reports::signoff` and [`crate::canary`], this file maps
 //! arguments, prints one clear line per outcome and returns the exit code.
 //!
-//! Exit codes: `verify` 0 APPROVED, 1 REJECTED or an invalid signature,
-//! 2 PENDING; `canary` 0 PROMOTE, 1 ROLLBACK, 2 INCONCLUSIVE; `keygen` and
-//! `signoff` 0 on success; every command 3 on a usage or infrastructure error.
+//! Exit codes are [`crate::exit`]'s: `verify` 0 APPROVED, 1 REJECTED or an
+//! invalid signature, 2 PENDING; `canary` 0 PROMOTE, 1 ROLLBACK, 2 INCONCLUSIVE;
+//! `keygen` and `signoff` 0 on success; every command 3 on a usage or
+//! infrastructure error.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use gonogo_reports::canary_plan::CanaryPlan;
+use gonogo_reports::file::ReportFile;
 use gonogo_reports::render::{self, Format, RenderOptions};
-use gonogo_reports::signoff::{self, ApprovalState, CheckStatus, TrustStore};
-use gonogo_reports::Report;
-use serde_json::Value;
+use gonogo_reports::signoff::{self, CheckStatus, TrustStore};
 
 use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
-
-/// Exit code of a usage or infrastructure error.
-const USAGE: u8 = 3;
+use crate::exit::Exit;
 
 /// Release decision sub-commands (sign-off and canary).
 #[derive(Debug, clap::Subcommand)]
@@ -64,33 +61,41 @@ pub enum ReleaseCommand {
         render_dir: Option<PathBuf>,
     },
     /// Watch a canary deployment with probe traffic and decide PROMOTE or ROLLBACK.
-    Canary {
-        /// Base URL of the canary deployment.
-        #[arg(long)]
-        target: String,
-        /// Canary plan (TOML); the release plan's schedule when omitted.
-        #[arg(long)]
-        plan: Option<PathBuf>,
-        /// Multiply every phase duration by this (0.01 turns 12 h into 7.2 min).
-        #[arg(long, default_value_t = 1.0)]
-        time_scale: f64,
-        /// A `go-no-go.json` to write the canary section into (with its `.md`/`.html`
-        /// siblings); without it the section is printed as JSON.
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Probes started per second.
-        #[arg(long, default_value_t = 2.0)]
-        rps: f64,
-        /// Tenants probing at once (each stays within its own rate limit).
-        #[arg(long, default_value_t = 4)]
-        tenants: usize,
-        /// HS256 secret to mint tenant tokens; the anonymous-token endpoint is used without it.
-        #[arg(long, env = "SMOKE_JWT_SECRET", hide_env_values = true)]
-        jwt_secret: Option<String>,
-    },
+    Canary(CanaryArgs),
 }
 
-/// Where the required roles come from: `--required-roles`, else `--config`, else the default.
+/// `gonogo canary`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct CanaryArgs {
+    /// Base URL of the canary deployment.
+    #[arg(long)]
+    pub target: String,
+    /// Canary plan (TOML); the release plan's schedule when omitted.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// Multiply every phase duration by this (0.01 turns 12 h into 7.2 min).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// A `go-no-go.json` to write the canary section into (with its `.md`/`.html`
+    /// siblings); without it the section is printed as JSON.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Probes started per second.
+    #[arg(long, default_value_t = 2.0)]
+    pub rps: f64,
+    /// Tenants probing at once (each stays within its own rate limit).
+    #[arg(long, default_value_t = 4)]
+    pub tenants: usize,
+    /// HS256 secret to mint tenant tokens; the anonymous-token endpoint is used without it.
+    #[arg(long, env = "SMOKE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// The sign-off roles the re-rendered Markdown and HTML show.
+    #[command(flatten)]
+    pub roles: RolesArgs,
+}
+
+/// What the documents show: the required roles (`--required-roles`, else
+/// `--config`, else the default) and the canary schedule (`--canary-plan`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RolesArgs {
     /// Roles that must sign, comma-separated (default: Tech Lead, Security, DevOps/SRE, Product).
@@ -99,6 +104,9 @@ pub struct RolesArgs {
     /// TOML file with `[signoff] required_roles = [...]`.
     #[arg(long, env = "GONOGO_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Canary plan (TOML) whose schedule a report shows before any canary ran.
+    #[arg(long, env = "GONOGO_CANARY_PLAN")]
+    pub canary_plan: Option<PathBuf>,
 }
 
 impl RolesArgs {
@@ -111,10 +119,25 @@ impl RolesArgs {
             None => Ok(signoff::default_required_roles()),
         }
     }
+
+    /// What the Markdown and HTML show: these roles (checked against `trust`
+    /// when given) and the configured canary schedule.
+    pub fn render_options(&self, trust: Option<TrustStore>) -> Result<RenderOptions, String> {
+        let canary_plan = match &self.canary_plan {
+            Some(path) => CanaryPlan::load(path).map_err(|e| e.to_string())?,
+            None => CanaryPlan::default(),
+        };
+        Ok(RenderOptions {
+            required_roles: self.resolve()?,
+            trust,
+            canary_plan,
+            ..RenderOptions::default()
+        })
+    }
 }
 
-/// Runs one release sub-command and maps its result to the documented exit code.
-pub async fn run(cmd: ReleaseCommand) -> ExitCode {
+/// Runs one release sub-command; how it ended maps to the documented exit code.
+pub async fn run(cmd: ReleaseCommand) -> Exit {
     let result = match cmd {
         ReleaseCommand::Keygen { out, name } => keygen(&out, &name),
         ReleaseCommand::Signoff {
@@ -130,26 +153,18 @@ pub async fn run(cmd: ReleaseCommand) -> ExitCode {
             roles,
             render_dir,
         } => verify(&report, &trust, &roles, render_dir.as_deref()),
-        ReleaseCommand::Canary {
-            target,
-            plan,
-            time_scale,
-            report,
-            rps,
-            tenants,
-            jwt_secret,
-        } => canary_cmd(target, plan, time_scale, report, rps, tenants, jwt_secret).await,
+        ReleaseCommand::Canary(args) => canary_cmd(args).await,
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => exit,
         Err(message) => {
             eprintln!("gonogo: {message}");
-            ExitCode::from(USAGE)
+            Exit::Usage
         }
     }
 }
 
-fn keygen(out: &Path, name: &str) -> Result<u8, String> {
+fn keygen(out: &Path, name: &str) -> Result<Exit, String> {
     let files = signoff::keygen(out, name).map_err(|e| e.to_string())?;
     println!(
         "Wrote {} (private, 0600) and {} (public, key id {}). Share only the public key.",
@@ -157,54 +172,7 @@ fn keygen(out: &Path, name: &str) -> Result<u8, String> {
         files.public_key.display(),
         files.key_id
     );
-    Ok(0)
-}
-
-fn read_report(path: &Path) -> Result<(Value, Report), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let value: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
-    let report: Report = serde_json::from_value(value.clone())
-        .map_err(|e| format!("{} is not a go/no-go report: {e}", path.display()))?;
-    Ok((value, report))
-}
-
-fn write_json(path: &Path, value: &Value) -> Result<(), String> {
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    text.push('\n');
-    // Write then rename, so an interrupted write never leaves half a report.
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
-}
-
-/// Re-renders the Markdown and HTML next to `report_path` when they exist, so
-/// the documents people read show the new sign-off or canary section.
-fn rerender_siblings(
-    report_path: &Path,
-    report: &Report,
-    options: &RenderOptions,
-) -> Result<(), String> {
-    let dir = report_path.parent().unwrap_or(Path::new("."));
-    for format in [Format::Markdown, Format::Html] {
-        let path = dir.join(format.file_name());
-        if path.exists() {
-            write_rendering(&path, report, format, options)?;
-        }
-    }
-    Ok(())
-}
-
-fn write_rendering(
-    path: &Path,
-    report: &Report,
-    format: Format,
-    options: &RenderOptions,
-) -> Result<(), String> {
-    let redacted = gonogo_reports::redact::redact_report(report).map_err(|e| e.to_string())?;
-    let text = render::render(&redacted, format, options).map_err(|e| e.to_string())?;
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    Ok(Exit::Done)
 }
 
 fn signoff_cmd(
@@ -213,27 +181,23 @@ fn signoff_cmd(
     approver: &str,
     key: &Path,
     roles: &RolesArgs,
-) -> Result<u8, String> {
-    let required = roles.resolve()?;
-    let (mut value, _) = read_report(path)?;
+) -> Result<Exit, String> {
+    let options = roles.render_options(None)?;
+    let mut file = ReportFile::load(path).map_err(|e| e.to_string())?;
     let key = signoff::load_signing_key(key).map_err(|e| e.to_string())?;
     let entry = signoff::sign(
-        &mut value,
+        &mut file.report,
         &key,
         role,
         approver,
         chrono::Utc::now(),
-        &required,
+        &options.required_roles,
     )
     .map_err(|e| e.to_string())?;
-    write_json(path, &value)?;
-    let (_, report) = read_report(path)?;
-    let options = RenderOptions {
-        required_roles: required.clone(),
-        trust: None,
-    };
-    rerender_siblings(path, &report, &options)?;
-    let summary = options.approval(&report);
+    file.save().map_err(|e| e.to_string())?;
+    let summary = options.approval(&file.report);
+    file.rerender_with(&summary, &options)
+        .map_err(|e| e.to_string())?;
     let missing = if summary.missing_roles.is_empty() {
         "every required role has signed; run `gonogo verify` to check the signatures".to_string()
     } else {
@@ -246,7 +210,7 @@ fn signoff_cmd(
         entry.approver,
         entry.key_id
     );
-    Ok(0)
+    Ok(Exit::Done)
 }
 
 fn verify(
@@ -254,11 +218,12 @@ fn verify(
     trust: &Path,
     roles: &RolesArgs,
     render_dir: Option<&Path>,
-) -> Result<u8, String> {
-    let required = roles.resolve()?;
-    let (value, report) = read_report(path)?;
+) -> Result<Exit, String> {
+    let file = ReportFile::load(path).map_err(|e| e.to_string())?;
     let trust = TrustStore::load_dir(trust).map_err(|e| e.to_string())?;
-    let summary = signoff::summarize_value(&value, &report, &required, Some(&trust));
+    let options = roles.render_options(Some(trust))?;
+    // Checked once: the documents below show this very summary.
+    let summary = options.approval(&file.report);
     for check in &summary.checks {
         let s = &check.signoff;
         match &check.status {
@@ -283,33 +248,29 @@ fn verify(
         println!("  - {reason}");
     }
     if let Some(dir) = render_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let options = RenderOptions {
-            required_roles: required,
-            trust: Some(trust),
-        };
-        for format in [Format::Markdown, Format::Html] {
-            write_rendering(&dir.join(format.file_name()), &report, format, &options)?;
-        }
+        render::write_documents(
+            &file.report,
+            dir,
+            &[Format::Markdown, Format::Html],
+            &summary,
+            &options,
+        )
+        .map_err(|e| e.to_string())?;
     }
-    Ok(match summary.state {
-        _ if summary.has_invalid() => 1,
-        ApprovalState::Approved => 0,
-        ApprovalState::Rejected => 1,
-        ApprovalState::Pending => 2,
-    })
+    Ok(Exit::approval(&summary))
 }
 
-async fn canary_cmd(
-    target: String,
-    plan: Option<PathBuf>,
-    time_scale: f64,
-    report_path: Option<PathBuf>,
-    rps: f64,
-    tenants: usize,
-    jwt_secret: Option<String>,
-) -> Result<u8, String> {
+async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
+    let CanaryArgs {
+        target,
+        plan,
+        time_scale,
+        report: report_path,
+        rps,
+        tenants,
+        jwt_secret,
+        roles,
+    } = args;
     let (plan, plan_label) = match &plan {
         Some(path) => (
             CanaryPlan::load(path).map_err(|e| e.to_string())?,
@@ -318,7 +279,12 @@ async fn canary_cmd(
         None => (CanaryPlan::default(), "default (release plan)".to_string()),
     };
     // Read the report first: a bad path should fail before minutes of probing.
-    let existing = report_path.as_deref().map(read_report).transpose()?;
+    let existing = report_path
+        .as_deref()
+        .map(ReportFile::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let render_options = roles.render_options(None)?;
     let options = CanaryOptions {
         target,
         plan,
@@ -348,22 +314,20 @@ async fn canary_cmd(
                 .unwrap_or_default()
         );
     }
-    println!("Canary: {:?}: {}", result.outcome, result.reason);
-    let code = canary::exit_code(result.outcome);
-    match (report_path, existing) {
-        (Some(path), Some((mut value, _))) => {
+    println!("Canary: {}: {}", result.outcome, result.reason);
+    match existing {
+        Some(mut file) => {
             // The canary section is outside the signed content: approvals stay valid.
-            value["canary"] = serde_json::to_value(&result).map_err(|e| e.to_string())?;
-            write_json(&path, &value)?;
-            let (_, report) = read_report(&path)?;
-            rerender_siblings(&path, &report, &RenderOptions::default())?;
+            file.report.canary = Some(result.clone());
+            file.save().map_err(|e| e.to_string())?;
+            file.rerender(&render_options).map_err(|e| e.to_string())?;
         }
-        _ => println!(
+        None => println!(
             "{}",
             serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?
         ),
     }
-    Ok(code)
+    Ok(Exit::Canary(result.outcome))
 }
 
 #[cfg(test)]

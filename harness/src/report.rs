@@ -134,8 +134,9 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
             model::Outcome::Passed
         };
     }
-    let metrics = crate::metrics::compute(results, facts.hermetic);
-    let criteria = crate::decision::criteria(results, &metrics, facts.hermetic);
+    let isolation = crate::metrics::isolation(results, facts.hermetic);
+    let metrics = crate::metrics::compute(results, &isolation);
+    let criteria = crate::decision::criteria(results, &metrics, &isolation);
     let mut decision = crate::decision::decide(&criteria, results, &metrics);
     decision.reasons = decision
         .reasons

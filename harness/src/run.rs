@@ -1,5 +1,8 @@
-//! One run end to end: the fixture (in-process server on containers, or a
-//! remote URL), the suites, timings and the report.
+//! One run end to end: the [`Session`] owns the fixture (in-process server on
+//! containers, or a remote URL), the R1 baseline and the target's
+//! capabilities; it runs the suites, times them and builds the report.
+//! `gonogo run`, `cargo test --test smoke` and the mutation tests all go
+//! through it: baseline → fixture → execute → shut down → write.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,6 +10,8 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "hermetic")]
 use futures::FutureExt;
+use gonogo_reports::redact::Secrets;
+use gonogo_reports::render::{Format, RenderOptions};
 use gonogo_reports::Report;
 use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};
 
@@ -21,6 +26,16 @@ pub struct Options {
     /// The target's JWT secret (remote mode); without it tokens come from the anonymous endpoint.
     pub jwt_secret: Option<String>,
     pub label: Option<String>,
+    /// The R1 OpenAPI baseline Gate 1 compares against; `None` = the committed one.
+    pub r1_baseline: Option<PathBuf>,
+}
+
+impl Options {
+    /// The groups a session started from these options runs (the database
+    /// gate only in hermetic mode). Known before anything starts, for `--list`.
+    pub fn groups(&self) -> Vec<Group> {
+        gonogo_suites::registry(self.target.is_none())
+    }
 }
 
 /// Why a run could not happen at all (exit code 3). Display is one sentence.
@@ -44,30 +59,28 @@ pub enum InfraError {
     Write(String),
 }
 
-/// The committed R1 baseline, found from the working directory or the source tree.
-pub fn default_baseline() -> PathBuf {
-    let rel = Path::new("server/openapi/r1-baseline.json");
-    if rel.exists() {
-        return rel.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/openapi/r1-baseline.json")
-}
+/// The committed R1 baseline, built into the binary: it runs from any
+/// directory and names no path of the machine that built it.
+pub const DEFAULT_BASELINE: &str = include_str!("../../server/openapi/r1-baseline.json");
 
-/// Loads the baseline: a named file that cannot be read is a usage error;
-/// a missing default only makes Gate 1's diff inconclusive.
+/// Loads the baseline: `named` (`--r1-baseline`, `SMOKE_R1_BASELINE`) when
+/// given, where a file that cannot be read is a usage error; else the built-in
+/// one, which could only fail by not being JSON (Gate 1's diff is then skipped).
 pub fn load_baseline(
     named: Option<&Path>,
 ) -> Result<Result<serde_json::Value, String>, InfraError> {
-    let path = named
-        .map(Path::to_path_buf)
-        .unwrap_or_else(default_baseline);
-    let parsed = std::fs::read_to_string(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("not JSON: {e}")));
-    match (parsed, named) {
-        (Ok(v), _) => Ok(Ok(v)),
-        (Err(cause), Some(_)) => Err(InfraError::Baseline { path, cause }),
-        (Err(cause), None) => Ok(Err(format!("{}: {cause}", path.display()))),
+    let not_json = |e: serde_json::Error| format!("not JSON: {e}");
+    match named {
+        None => Ok(serde_json::from_str(DEFAULT_BASELINE)
+            .map_err(|e| format!("the built-in R1 baseline: {}", not_json(e)))),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(not_json))
+            .map(Ok)
+            .map_err(|cause| InfraError::Baseline {
+                path: path.to_path_buf(),
+                cause,
+            }),
     }
 }
 
@@ -77,20 +90,39 @@ pub fn load_baseline(
 pub struct TargetView {
     pub base_url: String,
     pub tokens: TokenSource,
+    /// What the target offers beyond HTTP; the one source of "is this hermetic?".
     pub caps: Capabilities,
-    pub hermetic: bool,
+}
+
+impl TargetView {
+    /// Hermetic means the database is reachable: the RLS gate runs and
+    /// isolation is proven at the database.
+    pub fn hermetic(&self) -> bool {
+        self.caps.db.is_some()
+    }
+
+    /// The groups this target supports.
+    pub fn groups(&self) -> Vec<Group> {
+        gonogo_suites::registry(self.hermetic())
+    }
+
+    /// The same target seen as a deployed URL: no database access.
+    pub fn remote(mut self) -> TargetView {
+        self.caps = Capabilities::default();
+        self
+    }
 }
 
 /// A started target; dropping it stops the server and removes the containers.
-pub struct Fixture {
-    pub view: TargetView,
+struct Fixture {
+    view: TargetView,
     #[cfg(feature = "hermetic")]
     server: Option<knowledge_server::embedded::EmbeddedServer>,
 }
 
 impl Fixture {
     /// Remote: check the URL answers. Hermetic: containers + in-process server.
-    pub async fn start(opts: &Options) -> Result<Fixture, InfraError> {
+    async fn start(opts: &Options) -> Result<Fixture, InfraError> {
         match &opts.target {
             Some(url) => Self::remote(url, opts.jwt_secret.clone()).await,
             None => Self::hermetic().await,
@@ -115,7 +147,6 @@ impl Fixture {
                 .map(TokenSource::Secret)
                 .unwrap_or(TokenSource::Anonymous),
             caps: Capabilities::default(),
-            hermetic: false,
         };
         Ok(Fixture {
             view,
@@ -146,7 +177,6 @@ impl Fixture {
             caps: Capabilities {
                 db: Some(Arc::new(probe)),
             },
-            hermetic: true,
         };
         Ok(Fixture {
             view,
@@ -159,14 +189,8 @@ impl Fixture {
         Err(InfraError::NoHermetic)
     }
 
-    /// The in-process server (hermetic mode).
-    #[cfg(feature = "hermetic")]
-    pub fn server(&self) -> Option<&knowledge_server::embedded::EmbeddedServer> {
-        self.server.as_ref()
-    }
-
     /// Stops the server gracefully, then removes the containers.
-    pub async fn shutdown(self) {
+    async fn shutdown(self) {
         #[cfg(feature = "hermetic")]
         if let Some(s) = self.server {
             s.shutdown().await;
@@ -188,50 +212,136 @@ pub struct RunOutput {
     pub results: Vec<(Section, CaseReport)>,
     /// Wall time of the suites alone (fixture start-up excluded).
     pub suites_time: Duration,
+    /// Wall time of starting the fixture (containers, server), not counted above.
+    pub startup: Duration,
+    /// The target's JWT secret, masked again by the final pass before writing.
+    secret: Option<String>,
 }
 
-/// Runs `groups` against the fixture and builds the report.
-pub async fn execute(
-    fixture: &TargetView,
+impl RunOutput {
+    /// Writes the report (JSON always, plus `formats`) into `dir`.
+    pub fn write(&self, dir: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, InfraError> {
+        self.write_with(dir, formats, RenderOptions::default())
+    }
+
+    /// [`RunOutput::write`] with the documents' options (required roles,
+    /// canary plan); the final redaction pass also masks the target's secret.
+    pub fn write_with(
+        &self,
+        dir: &Path,
+        formats: &[Format],
+        options: RenderOptions,
+    ) -> Result<Vec<PathBuf>, InfraError> {
+        let options = RenderOptions {
+            secrets: Secrets::new(self.secret.clone()),
+            ..options
+        };
+        gonogo_reports::render::write_reports_with(&self.report, dir, formats, &options)
+            .map_err(|e| InfraError::Write(e.to_string()))
+    }
+}
+
+/// One run's target, baseline and label: start it, execute groups against it
+/// (or against a view of it), shut it down.
+pub struct Session {
+    fixture: Fixture,
     baseline: Result<serde_json::Value, String>,
-    groups: &[Group],
     label: Option<String>,
-) -> Result<RunOutput, InfraError> {
-    let transport =
-        HttpTransport::new(&fixture.base_url).map_err(|e| InfraError::BadUrl(e.to_string()))?;
-    let transport: Arc<dyn Transport> = Arc::new(transport);
-    let ctx = Ctx::new(
-        transport,
-        fixture.tokens.clone(),
-        baseline,
-        fixture.caps.clone(),
-    );
-    let started_at = chrono::Utc::now();
-    let t0 = Instant::now();
-    let results = gonogo_suites::registry::run(&ctx, groups).await;
-    let suites_time = t0.elapsed();
-    let facts = RunFacts {
-        started_at,
-        finished_at: chrono::Utc::now(),
-        hermetic: fixture.hermetic,
-        base_url: fixture.base_url.clone(),
-        label,
-        secret: fixture.tokens.secret().map(str::to_owned),
-    };
-    let report = build(&results, &facts);
-    Ok(RunOutput {
-        report,
-        results,
-        suites_time,
-    })
+    startup: Duration,
 }
 
-/// Writes the report (JSON always, plus `formats`) into `dir`.
-pub fn write(
-    report: &Report,
-    dir: &Path,
-    formats: &[gonogo_reports::render::Format],
-) -> Result<Vec<PathBuf>, InfraError> {
-    gonogo_reports::render::write_reports(report, dir, formats)
-        .map_err(|e| InfraError::Write(e.to_string()))
+impl Session {
+    /// Loads the baseline (a bad named file fails before anything starts),
+    /// then starts the fixture.
+    pub async fn start(opts: &Options) -> Result<Session, InfraError> {
+        let baseline = load_baseline(opts.r1_baseline.as_deref())?;
+        let t0 = Instant::now();
+        let fixture = Fixture::start(opts).await?;
+        Ok(Session {
+            fixture,
+            baseline,
+            label: opts.label.clone(),
+            startup: t0.elapsed(),
+        })
+    }
+
+    /// Starts a session, runs `groups` (all the target supports when `None`)
+    /// and shuts down, whatever the run's result.
+    pub async fn run_once(
+        opts: &Options,
+        groups: Option<&[Group]>,
+    ) -> Result<RunOutput, InfraError> {
+        let session = Session::start(opts).await?;
+        let all;
+        let groups = match groups {
+            Some(g) => g,
+            None => {
+                all = session.target().groups();
+                &all
+            }
+        };
+        let out = session.execute(groups).await;
+        session.shutdown().await;
+        out
+    }
+
+    /// How the suites reach the started target.
+    pub fn target(&self) -> &TargetView {
+        &self.fixture.view
+    }
+
+    /// The in-process server (hermetic mode).
+    #[cfg(feature = "hermetic")]
+    pub fn server(&self) -> Option<&knowledge_server::embedded::EmbeddedServer> {
+        self.fixture.server.as_ref()
+    }
+
+    /// Runs `groups` against the session's own target.
+    pub async fn execute(&self, groups: &[Group]) -> Result<RunOutput, InfraError> {
+        self.execute_on(self.target(), groups).await
+    }
+
+    /// Runs `groups` against `view` (e.g. a faulty front of the session's
+    /// server) with the session's baseline and label, and builds the report.
+    pub async fn execute_on(
+        &self,
+        view: &TargetView,
+        groups: &[Group],
+    ) -> Result<RunOutput, InfraError> {
+        let transport =
+            HttpTransport::new(&view.base_url).map_err(|e| InfraError::BadUrl(e.to_string()))?;
+        let transport: Arc<dyn Transport> = Arc::new(transport);
+        let ctx = Ctx::new(
+            transport,
+            view.tokens.clone(),
+            self.baseline.clone(),
+            view.caps.clone(),
+        );
+        let started_at = chrono::Utc::now();
+        let t0 = Instant::now();
+        let results = gonogo_suites::registry::run(&ctx, groups).await;
+        let suites_time = t0.elapsed();
+        let facts = RunFacts {
+            started_at,
+            finished_at: chrono::Utc::now(),
+            hermetic: view.hermetic(),
+            base_url: view.base_url.clone(),
+            label: self.label.clone(),
+            secret: view.tokens.secret().map(str::to_owned),
+        };
+        let secret = facts.secret.clone();
+        let report = build(&results, &facts);
+        Ok(RunOutput {
+            report,
+            results,
+            suites_time,
+            startup: self.startup,
+            secret,
+        })
+    }
+
+    /// Stops the server gracefully, then removes the containers.
+    pub async fn shutdown(self) {
+        self.fixture.shutdown().await;
+    }
 }

@@ -16,7 +16,8 @@ use axum::extract::Request;
 use axum::middleware::{from_fn, Next};
 use axum::response::{IntoResponse, Response};
 use gonogo_harness::canary::{self, CanaryOptions, EngineConfig, TokenSource};
-use gonogo_harness::release_cli::{self, ReleaseCommand};
+use gonogo_harness::exit::Exit;
+use gonogo_harness::release_cli::{self, CanaryArgs, ReleaseCommand, RolesArgs};
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::model::CanaryOutcome;
 use gonogo_reports::test_support::ReportBuilder;
@@ -82,7 +83,7 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
             &[gonogo_reports::render::Format::Markdown],
         )
         .unwrap();
-        let code = release_cli::run(ReleaseCommand::Canary {
+        let code = release_cli::run(ReleaseCommand::Canary(CanaryArgs {
             target: server.base_url(),
             plan: None,
             time_scale: TIME_SCALE,
@@ -90,8 +91,14 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
             rps: RPS,
             tenants: 4,
             jwt_secret: Some(s.server.config().jwt_secret.clone()),
-        })
+            roles: RolesArgs {
+                required_roles: Vec::new(),
+                config: None,
+                canary_plan: None,
+            },
+        }))
         .await;
+        let code = ExitCode::from(code);
         let written: gonogo_reports::Report =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
         let c = written.canary.expect("the canary section was written");
@@ -114,7 +121,7 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
         }
         let md = std::fs::read_to_string(dir.path().join("go-no-go.md")).unwrap();
         assert!(
-            md.contains("**Promote**: all 3 phases passed their triggers"),
+            md.contains("**PROMOTE**: all 3 phases passed their triggers"),
             "the Markdown was not re-rendered"
         );
         server.shutdown().await;
@@ -145,7 +152,7 @@ fn a_canary_with_900_ms_slower_search_rolls_back_in_phase_2() {
             result.reason
         );
         assert!(result.phases[1].p95_ms.unwrap() > 800.0);
-        assert_eq!(canary::exit_code(result.outcome), 1);
+        assert_eq!(Exit::Canary(result.outcome).code(), 1);
         server.shutdown().await;
     });
 }
@@ -205,18 +212,18 @@ async fn an_unreachable_target_is_a_usage_error_with_one_sentence() {
 /// One short phase at full traffic: enough to exercise a token source or a
 /// security trigger without running the whole release schedule.
 fn one_phase_plan() -> CanaryPlan {
-    CanaryPlan::from_toml(
-        r#"
+    CanaryPlan::from_toml(one_phase_plan_toml(), "test").unwrap()
+}
+
+fn one_phase_plan_toml() -> &'static str {
+    r#"
         name = "one phase"
         [[phase]]
         traffic_percent = 100
         duration = "10m"
         rollback_on_security_violation = true
         min_success_rate = 0.99
-        "#,
-        "test",
-    )
-    .unwrap()
+        "#
 }
 
 #[test]
@@ -265,6 +272,55 @@ fn a_server_that_answers_without_a_token_is_rolled_back_for_a_security_violation
         assert_eq!(result.outcome, CanaryOutcome::Rollback);
         assert_eq!(result.reason, "phase 100%: 1 security violation(s)");
         assert_eq!(result.phases[0].security_violations, 1);
+        server.shutdown().await;
+    });
+}
+
+#[test]
+fn the_documents_re_rendered_after_a_canary_keep_the_configured_required_roles() {
+    let s = shared();
+    s.runtime.block_on(async {
+        let server = serve_with(|r| r).await;
+        let dir = tempfile::tempdir().unwrap();
+        let plan = dir.path().join("plan.toml");
+        std::fs::write(&plan, one_phase_plan_toml()).unwrap();
+        let options = gonogo_reports::render::RenderOptions {
+            required_roles: vec!["Security".into(), "QA".into()],
+            ..Default::default()
+        };
+        gonogo_reports::render::write_reports_with(
+            &ReportBuilder::go().build(),
+            dir.path(),
+            &[gonogo_reports::render::Format::Markdown],
+            &options,
+        )
+        .unwrap();
+        let report = dir.path().join("go-no-go.json");
+        let args: Vec<std::ffi::OsString> = vec![
+            "gonogo".into(),
+            "canary".into(),
+            "--target".into(),
+            server.base_url().into(),
+            "--plan".into(),
+            plan.into(),
+            "--time-scale".into(),
+            "0.002".into(),
+            "--rps".into(),
+            RPS.to_string().into(),
+            "--report".into(),
+            report.into(),
+            "--jwt-secret".into(),
+            s.server.config().jwt_secret.clone().into(),
+            "--required-roles".into(),
+            "Security,QA".into(),
+        ];
+        let code = gonogo_harness::cli::main_with(args).await;
+        assert_eq!(code, ExitCode::from(0));
+        let md = std::fs::read_to_string(dir.path().join("go-no-go.md")).unwrap();
+        assert!(
+            md.contains("| QA |") && !md.contains("Tech Lead"),
+            "the re-rendered sign-off table lost the configured roles:\n{md}"
+        );
         server.shutdown().await;
     });
 }

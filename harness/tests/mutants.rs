@@ -12,13 +12,13 @@ mod faults;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use gonogo_harness::decision::exit_code;
-use gonogo_harness::run::{execute, load_baseline, Fixture, Options};
+use gonogo_harness::exit::Exit;
+use gonogo_harness::run::{Options, Session};
 use gonogo_suites::Outcome;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use faults::{Mode, Mutant};
-use gonogo_suites::{Capabilities, TokenSource};
+use gonogo_suites::TokenSource;
 
 /// Runs `gonogo run --target url` (secret through the environment, never argv); returns its exit code.
 async fn run_binary(url: &str, secret: Option<String>) -> Option<i32> {
@@ -63,31 +63,29 @@ fn main() -> ExitCode {
     }
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let outcomes = rt.block_on(async {
-        let fixture = Fixture::start(&Options::default())
+        let session = Session::start(&Options::default())
             .await
             .map_err(|e| e.to_string())?;
-        let server = fixture.server().expect("hermetic fixture has a server");
-        let baseline = load_baseline(None).map_err(|e| e.to_string())?;
+        let server = session.server().expect("hermetic session has a server");
         let mut out = Vec::new();
         for m in &chosen {
             let running = faults::serve(m, server).await;
-            let mut view = fixture.view.clone();
+            let mut view = session.target().clone();
             view.base_url = running.base_url();
             if m.mode != Mode::Hermetic {
-                view.caps = Capabilities::default();
-                view.hermetic = false;
+                view = view.remote();
             }
             if m.mode == Mode::RemoteAnonymous {
                 view.tokens = TokenSource::Anonymous;
             }
-            let groups = gonogo_suites::registry(m.mode == Mode::Hermetic);
-            let run = execute(&view, baseline.clone(), &groups, None)
+            let run = session
+                .execute_on(&view, &view.groups())
                 .await
                 .map_err(|e| e.to_string())?;
             // The binary must agree: same verdict, documented exit code (remote modes, and one NO-GO).
             let binary_exit = if m.mode != Mode::Hermetic || m.name == "stack_trace_in_error_body" {
                 let secret = (m.mode != Mode::RemoteAnonymous)
-                    .then(|| fixture.view.tokens.secret().unwrap_or_default().to_owned());
+                    .then(|| session.target().tokens.secret().unwrap_or_default().to_owned());
                 Some(run_binary(&running.base_url(), secret).await)
             } else {
                 None
@@ -100,7 +98,7 @@ fn main() -> ExitCode {
                 .map(|(_, r)| r.id.clone())
                 .collect();
             eprintln!(
-                "mutants: {} → {:?}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}",
+                "mutants: {} → {}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}",
                 m.name,
                 run.report.decision.verdict,
                 run.suites_time.as_secs_f64(),
@@ -136,7 +134,7 @@ fn main() -> ExitCode {
                 binary_exit,
             ));
         }
-        fixture.shutdown().await;
+        session.shutdown().await;
         Ok::<_, String>(out)
     });
     drop(rt);
@@ -144,22 +142,23 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(e) => {
             eprintln!("mutants: {e}");
-            return ExitCode::from(3);
+            return Exit::Usage.into();
         }
     };
     let trials = outcomes
         .into_iter()
         .map(|(n, expected, failing, want, verdict, scope_ok, messages, binary_exit)| {
             Trial::test(format!("mutant::{n}"), move || {
-                if let Some(code) = binary_exit.filter(|c| *c != Some(i32::from(exit_code(want)))) {
-                    return Err(Failed::from(format!("`gonogo run` exited {code:?}, not {}", exit_code(want))));
+                let want_code = Exit::Verdict(want).code();
+                if let Some(code) = binary_exit.filter(|c| *c != Some(i32::from(want_code))) {
+                    return Err(Failed::from(format!("`gonogo run` exited {code:?}, not {want_code}")));
                 }
                 if !scope_ok {
                     return Err(Failed::from("the report's isolation_scope does not match the mode"));
                 }
                 if verdict != want || failing != expected {
                     return Err(Failed::from(format!(
-                        "verdict {verdict:?} (want {want:?})\nunexpectedly failing: {:?}\nexpected but passing: {:?}\n{}",
+                        "verdict {verdict} (want {want})\nunexpectedly failing: {:?}\nexpected but passing: {:?}\n{}",
                         failing.difference(&expected).collect::<Vec<_>>(),
                         expected.difference(&failing).collect::<Vec<_>>(),
                         messages.join("\n")

@@ -9,9 +9,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use gonogo_harness::run::{execute, load_baseline, write, Fixture, Options};
+use gonogo_harness::exit::Exit;
+use gonogo_harness::run::{Options, Session};
 use gonogo_reports::Verdict;
-use gonogo_suites::{registry, Group, Outcome, Phase};
+use gonogo_suites::{Group, Outcome, Phase};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// Name of the trial that fails unless the whole run decided GO.
@@ -19,10 +20,15 @@ const DECISION: &str = "decision::verdict_is_go";
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    let remote = std::env::var("SMOKE_TARGET_URL")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let groups = registry(remote.is_none());
+    let opts = Options {
+        target: std::env::var("SMOKE_TARGET_URL")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        jwt_secret: std::env::var("SMOKE_JWT_SECRET").ok(),
+        r1_baseline: std::env::var_os("SMOKE_R1_BASELINE").map(Into::into),
+        ..Options::default()
+    };
+    let groups = opts.groups();
     let names: Vec<String> = gonogo_suites::registry::case_ids(&groups)
         .into_iter()
         .map(str::to_owned)
@@ -50,33 +56,13 @@ fn main() -> ExitCode {
     }
 
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let opts = Options {
-        target: remote,
-        jwt_secret: std::env::var("SMOKE_JWT_SECRET").ok(),
-        ..Options::default()
-    };
-    let outcome = rt.block_on(async {
-        let baseline = load_baseline(
-            std::env::var_os("SMOKE_R1_BASELINE")
-                .as_deref()
-                .map(Path::new),
-        )
-        .map_err(|e| e.to_string())?;
-        let t0 = std::time::Instant::now();
-        let fixture = Fixture::start(&opts).await.map_err(|e| e.to_string())?;
-        let startup = t0.elapsed();
-        let out = execute(&fixture.view, baseline, &chosen, None)
-            .await
-            .map_err(|e| e.to_string());
-        fixture.shutdown().await;
-        out.map(|o| (o, startup))
-    });
+    let outcome = rt.block_on(Session::run_once(&opts, Some(&chosen)));
     drop(rt);
-    let (out, startup) = match outcome {
+    let out = match outcome {
         Ok(o) => o,
         Err(e) => {
             eprintln!("smoke: {e}");
-            return ExitCode::from(3);
+            return Exit::Usage.into();
         }
     };
 
@@ -86,7 +72,7 @@ fn main() -> ExitCode {
         let report_dir = std::fs::canonicalize(&root)
             .unwrap_or(root)
             .join("reports/out");
-        match write(&out.report, &report_dir, &[]) {
+        match out.write(&report_dir, &[]) {
             Ok(paths) => paths
                 .iter()
                 .for_each(|p| eprintln!("smoke: report written to {}", p.display())),
@@ -96,10 +82,10 @@ fn main() -> ExitCode {
         eprintln!("smoke: partial selection, so reports/out/ is left as it was");
     }
     eprintln!(
-        "smoke: decision {:?}; suites took {:.2} s (fixture start-up {:.1} s, not counted); {} requests",
+        "smoke: decision {}; suites took {:.2} s (fixture start-up {:.1} s, not counted); {} requests",
         out.report.decision.verdict,
         out.suites_time.as_secs_f64(),
-        startup.as_secs_f64(),
+        out.startup.as_secs_f64(),
         out.report.metrics.requests_total
     );
     for r in &out.report.decision.reasons {
@@ -125,7 +111,7 @@ fn main() -> ExitCode {
         if verdict == Verdict::Go {
             Ok(())
         } else {
-            Err(Failed::from(format!("{verdict:?}:\n{reasons}")))
+            Err(Failed::from(format!("{verdict}:\n{reasons}")))
         }
     }));
     libtest_mimic::run(&args, trials).exit_code()

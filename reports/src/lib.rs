@@ -1,19 +1,25 @@
 //! gonogo-reports: the go/no-go report model, its renderings and its sign-offs.
 //!
 //! - [`model`]: the versioned, serde-serialisable report (key order is format).
+//! - [`label`]: the words for the model's enums (their JSON spelling) and evidence text.
 //! - [`schema`]: its JSON Schema (committed as `reports/schema/report.schema.json`).
 //! - [`render`]: one module per format (JSON, Markdown, JUnit XML, HTML) over
 //!   the same model, after a final secret-masking pass ([`redact`]).
 //! - [`signoff`]: Ed25519 sign-offs by role over the RFC 8785 canonical report.
+//! - [`file`]: a report on disk: load, atomic save, re-render its siblings.
 //! - [`canary_plan`]: the canary schedule and rollback triggers (TOML).
-//! - [`test_support`]: a deterministic sample report for tests.
+//! - `test_support` (feature `testing`): a deterministic sample report for tests;
+//!   release builds leave it out.
 
 pub mod canary_plan;
+pub mod file;
+pub mod label;
 pub mod model;
 pub mod redact;
 pub mod render;
 pub mod schema;
 pub mod signoff;
+#[cfg(feature = "testing")]
 pub mod test_support;
 
 pub use model::*;

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the report format (semver: minor = additive, major = breaking).
-pub const SCHEMA_VERSION: &str = "1.0.0";
+pub const SCHEMA_VERSION: &str = "1.1.0";
 
 /// One run of the release gate against one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -80,8 +80,10 @@ pub struct Target {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+// `NO-GO` as the contract words it; `NO_GO` (before schema 1.1.0) is still read.
 pub enum Verdict {
     Go,
+    #[serde(rename = "NO-GO", alias = "NO_GO")]
     NoGo,
     Inconclusive,
 }

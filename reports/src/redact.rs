@@ -45,28 +45,70 @@ pub fn mask_secrets(text: &str) -> String {
     out.into_owned()
 }
 
+/// What a known literal secret is replaced with.
+pub const REDACTED_SECRET: &str = "[REDACTED:secret]";
+
+/// [`mask_secrets`], then every known literal secret (the target's JWT
+/// secret) replaced by [`REDACTED_SECRET`].
+pub fn mask_with<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = mask_secrets(text);
+    for s in secrets.into_iter().filter(|s| !s.is_empty()) {
+        if out.contains(s) {
+            out = out.replace(s, REDACTED_SECRET);
+        }
+    }
+    out
+}
+
+/// Literal secrets the final pass masks besides anything token-shaped.
+/// `Debug` never prints them.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets(Vec<String>);
+
+impl Secrets {
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Secrets {
+        Secrets(secrets.into_iter().filter(|s| !s.is_empty()).collect())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets([{} redacted])", self.0.len())
+    }
+}
+
 /// Returns a copy of `report` with [`mask_secrets`] applied to every string in it
 /// (map keys included), whatever field it sits in.
 pub fn redact_report(report: &Report) -> Result<Report, serde_json::Error> {
+    redact_report_with(report, &Secrets::default())
+}
+
+/// [`redact_report`] that also masks the literal `secrets` (as the harness
+/// does field by field), so the last pass is at least as strict as the first.
+pub fn redact_report_with(report: &Report, secrets: &Secrets) -> Result<Report, serde_json::Error> {
     let mut value = serde_json::to_value(report)?;
-    mask_value(&mut value);
+    mask_value(&mut value, secrets);
     serde_json::from_value(value)
 }
 
-fn mask_value(value: &mut serde_json::Value) {
+fn mask_value(value: &mut serde_json::Value, secrets: &Secrets) {
     match value {
         serde_json::Value::String(s) => {
-            let masked = mask_secrets(s);
+            let masked = mask_with(s, secrets.iter());
             if masked != *s {
                 *s = masked;
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_value),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_value(v, secrets)),
         serde_json::Value::Object(map) => {
             let entries = std::mem::take(map);
             for (key, mut v) in entries {
-                mask_value(&mut v);
-                map.insert(mask_secrets(&key), v);
+                mask_value(&mut v, secrets);
+                map.insert(mask_with(&key, secrets.iter()), v);
             }
         }
         _ => {}
@@ -76,6 +118,16 @@ fn mask_value(value: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_literal_secret_is_masked_as_well_as_token_shaped_text() {
+        let secrets = Secrets::new(["s3cr3t-value-0123".to_string()]);
+        assert_eq!(
+            mask_with("key s3cr3t-value-0123 leaked", secrets.iter()),
+            "key [REDACTED:secret] leaked"
+        );
+        assert_eq!(format!("{secrets:?}"), "Secrets([1 redacted])");
+    }
 
     #[test]
     fn a_jwt_anywhere_in_a_string_is_masked() {

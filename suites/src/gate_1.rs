@@ -20,28 +20,27 @@ pub const CASES: &[CaseSpec] = &[SERVED, NO_BREAKING, KNOWLEDGE_PRESENT];
 
 pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     let mut c = CaseRun::start(&ctx, SERVED);
-    let doc = c
-        .call_with(
-            ApiRequest::get("/openapi.json"),
-            "200 OpenAPI 3.x JSON",
-            |r| {
-                let ok = r.status == 200
-                    && r.json()
-                        .and_then(|j| j["openapi"].as_str().map(|v| v.starts_with("3.")))
-                        .unwrap_or(false);
-                if ok {
-                    vec![]
-                } else {
-                    vec![format!(
-                        "status {} without an OpenAPI 3.x document",
-                        r.status
-                    )]
-                }
-            },
-        )
-        .await
-        .and_then(|r| r.json())
-        .filter(|_| c.passed_so_far());
+    // Parsed once, inside the check; kept only when the check passed.
+    let mut parsed = None;
+    c.call_with(
+        ApiRequest::get("/openapi.json"),
+        "200 OpenAPI 3.x JSON",
+        |r| {
+            parsed = r.json().filter(|j| {
+                r.status == 200 && j["openapi"].as_str().is_some_and(|v| v.starts_with("3."))
+            });
+            if parsed.is_some() {
+                vec![]
+            } else {
+                vec![format!(
+                    "status {} without an OpenAPI 3.x document",
+                    r.status
+                )]
+            }
+        },
+    )
+    .await;
+    let doc = parsed.filter(|_| c.passed_so_far());
     let served = c.finish();
 
     let mut nb = CaseRun::start(&ctx, NO_BREAKING);

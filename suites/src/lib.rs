@@ -9,14 +9,17 @@
 //! - [`registry`]: the one place cases are registered, and the runner.
 //! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases.
 //! - [`openapi`]: the R1 breaking-change diff; [`leaks`]: the error-body scanner.
-//! - [`fake`]: an in-memory contract-following API with switchable faults,
-//!   used to test the suites themselves; [`faults`]: each fault and exactly
-//!   the cases it must fail, shared with the harness's mutant tests.
+//! - `fake` (feature `testing`): an in-memory contract-following API with
+//!   switchable faults, used to test the suites themselves; `faults`
+//!   (feature `testing`): each fault and exactly the cases it must fail,
+//!   shared with the harness's mutant tests. Release builds leave both out.
 
 pub mod api;
 pub mod ctx;
 pub mod expect;
+#[cfg(feature = "testing")]
 pub mod fake;
+#[cfg(feature = "testing")]
 pub mod faults;
 pub mod gate_1;
 pub mod gate_2;

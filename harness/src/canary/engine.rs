@@ -65,10 +65,28 @@ pub async fn run_plan<P: Prober>(
     for phase in &plan.phases {
         let started = Instant::now();
         let (stats, end) = run_phase(phase, &prober, config, &mut seq).await;
-        let (verdict, reason) = match &end {
-            PhaseEnd::Pass => ("pass", None),
-            PhaseEnd::Rollback(b) => ("rollback", Some(b.to_string())),
-            PhaseEnd::Inconclusive(r) => ("inconclusive", Some(r.clone())),
+        // One match: the phase's verdict and reason, and the outcome when it ends the plan.
+        let (verdict, reason, stop) = match end {
+            PhaseEnd::Pass => ("pass", None, None),
+            PhaseEnd::Rollback(b) => (
+                "rollback",
+                Some(b.to_string()),
+                Some((
+                    CanaryOutcome::Rollback,
+                    format!("phase {}: {b}", phase.display_name()),
+                )),
+            ),
+            PhaseEnd::Inconclusive(r) => (
+                "inconclusive",
+                Some(r.clone()),
+                Some((
+                    CanaryOutcome::Inconclusive,
+                    format!(
+                        "phase {}: {r}; not promoted without data",
+                        phase.display_name()
+                    ),
+                )),
+            ),
         };
         phases.push(CanaryPhase {
             name: phase.display_name(),
@@ -81,28 +99,12 @@ pub async fn run_plan<P: Prober>(
             success_rate: stats.success_rate(),
             p95_ms: stats.p95_ms(),
             verdict: verdict.into(),
-            reason: reason.clone(),
+            reason,
             triggers: phase.trigger_descriptions(),
         });
-        match end {
-            PhaseEnd::Pass => {}
-            PhaseEnd::Rollback(b) => {
-                outcome = (
-                    CanaryOutcome::Rollback,
-                    format!("phase {}: {b}", phase.display_name()),
-                );
-                break;
-            }
-            PhaseEnd::Inconclusive(r) => {
-                outcome = (
-                    CanaryOutcome::Inconclusive,
-                    format!(
-                        "phase {}: {r}; not promoted without data",
-                        phase.display_name()
-                    ),
-                );
-                break;
-            }
+        if let Some(end) = stop {
+            outcome = end;
+            break;
         }
     }
     CanaryReport {

@@ -5,8 +5,9 @@
 //! - [`engine`]: the phase loop over a [`engine::Prober`], on tokio's clock.
 //! - [`probe`]: the HTTP prober (tenants, tokens, read/search mix, leak checks).
 //!
-//! Exit codes of `gonogo canary`: 0 PROMOTE, 1 ROLLBACK, 2 INCONCLUSIVE,
-//! 3 usage or infrastructure error (bad plan, target unreachable, no tenants).
+//! `gonogo canary` exits as [`crate::exit`] says: 0 PROMOTE, 1 ROLLBACK,
+//! 2 INCONCLUSIVE, 3 usage or infrastructure error (bad plan, target
+//! unreachable, no tenants).
 
 pub mod engine;
 pub mod judge;
@@ -15,7 +16,7 @@ pub mod probe;
 use std::sync::Arc;
 
 use gonogo_reports::canary_plan::CanaryPlan;
-use gonogo_reports::model::{CanaryOutcome, CanaryReport};
+use gonogo_reports::model::CanaryReport;
 
 pub use engine::{run_plan, EngineConfig, Prober};
 pub use gonogo_suites::TokenSource;
@@ -62,13 +63,4 @@ pub async fn run(options: &CanaryOptions) -> Result<CanaryReport, CanaryError> {
         &options.engine,
     )
     .await)
-}
-
-/// The documented exit code of an outcome.
-pub fn exit_code(outcome: CanaryOutcome) -> u8 {
-    match outcome {
-        CanaryOutcome::Promote => 0,
-        CanaryOutcome::Rollback => 1,
-        CanaryOutcome::Inconclusive => 2,
-    }
 }

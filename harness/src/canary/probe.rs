@@ -1,21 +1,26 @@
 //! The HTTP prober: a mix of the suites' read and search requests across
 //! several tenants, each kept inside its own rate limit.
 //!
-//! Every tenant uploads one small seed file, then probes cycle through: list
-//! files, get the seed by id, search for the seed's marker, and (one in eight)
-//! a request without a token that must be refused. Another tenant's file in a
-//! list or search result, or a tokenless request that succeeds, is a security
-//! violation. A tenant is retired when `X-RateLimit-Remaining` falls to a small
-//! reserve or its token nears expiry, and a fresh one takes its place; when none
-//! can be had the tick sends nothing rather than exceed a limit.
+//! Every tenant uploads one small seed file, then probes cycle through the
+//! [`MIX`]: list files, get the seed by id, search for the seed's marker, and
+//! (one in eight) a request without a token that must be refused. Another
+//! tenant's file in a list or search result, or a tokenless request that
+//! succeeds, is a security violation. A tenant is retired when
+//! `X-RateLimit-Remaining` falls to a small reserve or its token nears expiry,
+//! and a fresh one takes its place; when none can be had the tick sends nothing
+//! rather than exceed a limit.
+//!
+//! Requests are the suites' own ([`gonogo_suites::api`]) sent through the
+//! harness's [`HttpTransport`], so paths, multipart and header parsing live in
+//! one place.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use gonogo_suites::TokenSource;
-use serde_json::{json, Value};
+use gonogo_suites::{api, ApiRequest, ApiResponse, Tenant, TokenSource, Transport};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::client::HttpTransport;
@@ -28,10 +33,45 @@ use super::CanaryError;
 const RESERVE: i64 = 10;
 /// Tokens live an hour; tenants are retired before that.
 const MAX_TENANT_AGE: Duration = Duration::from_secs(50 * 60);
+/// A probe slower than this is an error, not a latency sample.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Files listed per list probe.
+const LIST_LIMIT: u32 = 20;
 
-struct Tenant {
-    token: String,
+/// One kind of probe request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// `GET /files`: must list the tenant's seed and nobody else's file.
+    List,
+    /// `GET /files/{seed}`: must return the seed.
+    GetSeed,
+    /// Search for the seed's marker: must find the seed and nobody else's file.
+    Search,
+    /// `GET /files` without a token: must be refused (success is an open door).
+    NoToken,
+}
+
+/// The traffic mix, cycled by probe number: reads and searches, with one
+/// unauthenticated request in eight.
+const MIX: [Probe; 8] = [
+    Probe::List,
+    Probe::GetSeed,
+    Probe::Search,
+    Probe::Search,
+    Probe::List,
+    Probe::GetSeed,
+    Probe::Search,
+    Probe::NoToken,
+];
+
+impl Probe {
+    fn nth(seq: u64) -> Probe {
+        MIX[(seq % MIX.len() as u64) as usize]
+    }
+}
+
+struct ProbeTenant {
+    tenant: Tenant,
     file_id: String,
     marker: String,
     /// Last `X-RateLimit-Remaining` seen; unknown until the first response.
@@ -39,21 +79,24 @@ struct Tenant {
     born: Instant,
 }
 
-impl Tenant {
+impl ProbeTenant {
     fn usable(&self) -> bool {
         self.remaining.load(Ordering::Relaxed) > RESERVE && self.born.elapsed() < MAX_TENANT_AGE
+    }
+
+    fn note_remaining(&self, response: &ApiResponse) {
+        if let Some(r) = remaining(response) {
+            self.remaining.store(r, Ordering::Relaxed);
+        }
     }
 }
 
 /// Probes a deployed (or in-process) Knowledge API.
 pub struct HttpProber {
-    client: reqwest::Client,
-    /// For token set-up through the suites' [`TokenSource`].
     transport: HttpTransport,
-    base: String,
     source: TokenSource,
     want: usize,
-    tenants: tokio::sync::Mutex<Vec<Arc<Tenant>>>,
+    tenants: tokio::sync::Mutex<Vec<Arc<ProbeTenant>>>,
     /// Seed file ids of every tenant ever created: any of them in another
     /// tenant's response is a leak.
     all_files: RwLock<HashSet<String>>,
@@ -67,24 +110,21 @@ impl HttpProber {
         source: TokenSource,
         tenants: usize,
     ) -> Result<HttpProber, CanaryError> {
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
+        let transport = HttpTransport::with_timeout(base, REQUEST_TIMEOUT)
             .map_err(|e| CanaryError::Setup(format!("cannot build the HTTP client: {e}")))?;
-        let base = base.trim_end_matches('/').to_string();
-        client
-            .get(format!("{base}/health"))
-            .send()
+        let base = transport.base_url().to_owned();
+        if transport
+            .send(ApiRequest::get("/health"))
             .await
-            .map_err(|_| {
-                CanaryError::Setup(format!("the target {base} is unreachable: check --target"))
-            })?;
-        let transport = HttpTransport::new(&base)
-            .map_err(|e| CanaryError::Setup(format!("cannot build the HTTP client: {e}")))?;
+            .response
+            .is_err()
+        {
+            return Err(CanaryError::Setup(format!(
+                "the target {base} is unreachable: check --target"
+            )));
+        }
         let prober = HttpProber {
-            client,
             transport,
-            base,
             source,
             want: tenants.max(1),
             tenants: tokio::sync::Mutex::new(Vec::new()),
@@ -98,8 +138,7 @@ impl HttpProber {
                     Ok(t) => pool.push(Arc::new(t)),
                     Err(e) => {
                         return Err(CanaryError::Setup(format!(
-                            "cannot set up probe tenants on {}: {e}",
-                            prober.base
+                            "cannot set up probe tenants on {base}: {e}"
                         )))
                     }
                 }
@@ -108,18 +147,9 @@ impl HttpProber {
         Ok(prober)
     }
 
-    /// A fresh tenant's token: minted, or fetched from the anonymous endpoint,
-    /// exactly as the suites get theirs.
-    async fn token(&self) -> Result<String, String> {
-        self.source
-            .tenant("canary", &self.transport)
-            .await
-            .map(|t| t.token)
-    }
-
     /// A token plus an uploaded seed file; retried, since a canary that fails
     /// some requests (the thing being judged) must still get its tenants.
-    async fn new_tenant(&self) -> Result<Tenant, String> {
+    async fn new_tenant(&self) -> Result<ProbeTenant, String> {
         let mut last = String::new();
         for _ in 0..5 {
             match self.try_new_tenant().await {
@@ -130,50 +160,45 @@ impl HttpProber {
         Err(last)
     }
 
-    async fn try_new_tenant(&self) -> Result<Tenant, String> {
-        let token = self.token().await?;
+    async fn try_new_tenant(&self) -> Result<ProbeTenant, String> {
+        // Minted, or fetched from the anonymous endpoint, exactly as the suites get theirs.
+        let tenant = self.source.tenant("canary", &self.transport).await?;
         let marker = format!("canaryprobe{}", uuid::Uuid::new_v4().simple());
-        let part =
-            reqwest::multipart::Part::bytes(format!("canary probe seed {marker}\n").into_bytes())
-                .file_name(format!("{marker}.txt"))
-                .mime_str("text/plain")
-                .map_err(|e| e.to_string())?;
-        let resp = self
-            .client
-            .post(format!("{}/api/v1/knowledge/files", self.base))
-            .bearer_auth(&token)
-            .multipart(reqwest::multipart::Form::new().part("file", part))
-            .send()
+        let upload = api::upload(
+            &tenant,
+            &format!("{marker}.txt"),
+            "text/plain",
+            format!("canary probe seed {marker}\n"),
+        );
+        let response = self
+            .transport
+            .send(upload)
             .await
+            .response
             .map_err(|_| "the seed upload got no response".to_string())?;
-        let status = resp.status().as_u16();
-        let remaining = remaining(&resp);
-        if status != 201 {
-            return Err(format!("the seed upload answered {status}, expected 201"));
+        if response.status != 201 {
+            return Err(format!(
+                "the seed upload answered {}, expected 201",
+                response.status
+            ));
         }
-        let body: Value = resp
-            .json()
-            .await
-            .map_err(|_| "the upload response is not JSON".to_string())?;
-        let file_id = body["id"]
-            .as_str()
-            .ok_or("no id in the upload response")?
-            .to_string();
+        let body = response.json().ok_or("the upload response is not JSON")?;
+        let file_id = api::file_id(&body).ok_or("no id in the upload response")?;
         self.all_files
             .write()
             .expect("lock")
             .insert(file_id.clone());
-        Ok(Tenant {
-            token,
+        Ok(ProbeTenant {
+            tenant,
             file_id,
             marker,
-            remaining: AtomicI64::new(remaining.unwrap_or(i64::MAX)),
+            remaining: AtomicI64::new(remaining(&response).unwrap_or(i64::MAX)),
             born: Instant::now(),
         })
     }
 
     /// A tenant with budget left, replacing retired ones; `None` if none can be had.
-    async fn acquire(&self) -> Option<Arc<Tenant>> {
+    async fn acquire(&self) -> Option<Arc<ProbeTenant>> {
         let mut pool = self.tenants.lock().await;
         pool.retain(|t| t.usable());
         while pool.len() < self.want {
@@ -189,17 +214,55 @@ impl HttpProber {
         Some(Arc::clone(&pool[i]))
     }
 
-    fn leaked(&self, own: &str, ids: impl Iterator<Item = String>) -> bool {
+    fn leaked(&self, own: &str, ids: Vec<String>) -> bool {
         let all = self.all_files.read().expect("lock");
-        ids.filter(|id| id != own).any(|id| all.contains(&id))
+        ids.into_iter()
+            .filter(|id| id != own)
+            .any(|id| all.contains(&id))
+    }
+
+    /// Whether a probe's answer is right, and whether it is a security violation.
+    fn judge(&self, probe: Probe, tenant: Option<&ProbeTenant>, r: &ApiResponse) -> (bool, bool) {
+        let Some(tenant) = tenant.filter(|_| probe != Probe::NoToken) else {
+            return (r.status == 401, r.status / 100 == 2);
+        };
+        let body = r.json().unwrap_or(Value::Null);
+        let own = &tenant.file_id;
+        match probe {
+            Probe::GetSeed => (
+                r.status == 200 && api::file_id(&body).as_ref() == Some(own),
+                false,
+            ),
+            Probe::List | Probe::Search => {
+                let found = match probe {
+                    Probe::List => ids(&body, "items", "id"),
+                    _ => ids(&body, "results", "file_id"),
+                };
+                (
+                    r.status == 200 && found.contains(own),
+                    self.leaked(own, found),
+                )
+            }
+            Probe::NoToken => unreachable!("handled above"),
+        }
+    }
+
+    /// The request for `probe` as `tenant` (`None` for the tokenless probe).
+    fn request(probe: Probe, tenant: Option<&ProbeTenant>) -> ApiRequest {
+        match (probe, tenant) {
+            (Probe::List, Some(t)) => api::list(&t.tenant, LIST_LIMIT),
+            (Probe::GetSeed, Some(t)) => api::get_file(&t.tenant, &t.file_id),
+            (Probe::Search, Some(t)) => api::search(&t.tenant, &t.marker),
+            (Probe::NoToken, _) | (_, None) => ApiRequest::get(api::FILES),
+        }
     }
 }
 
-fn remaining(resp: &reqwest::Response) -> Option<i64> {
-    resp.headers()
-        .get("x-ratelimit-remaining")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
+/// `X-RateLimit-Remaining`, as the suites read it.
+fn remaining(response: &ApiResponse) -> Option<i64> {
+    response
+        .header_u64("x-ratelimit-remaining")
+        .and_then(|v| i64::try_from(v).ok())
 }
 
 fn ids(body: &Value, list: &str, key: &str) -> Vec<String> {
@@ -216,87 +279,30 @@ fn ids(body: &Value, list: &str, key: &str) -> Vec<String> {
 
 impl Prober for HttpProber {
     async fn probe(&self, seq: u64) -> Option<Sample> {
-        let kind = seq % 8;
-        if kind == 7 {
-            // No token: must be refused; success would be an open door.
-            let started = Instant::now();
-            let resp = self
-                .client
-                .get(format!("{}/api/v1/knowledge/files", self.base))
-                .send()
-                .await;
-            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            return Some(match resp {
-                Ok(r) => Sample {
-                    ok: r.status().as_u16() == 401,
-                    latency_ms,
-                    security_violation: r.status().is_success(),
-                },
-                Err(_) => Sample {
-                    ok: false,
-                    latency_ms,
-                    security_violation: false,
-                },
-            });
-        }
-        let tenant = self.acquire().await?;
-        let request = match kind {
-            0 | 4 => self
-                .client
-                .get(format!("{}/api/v1/knowledge/files?limit=20", self.base)),
-            1 | 5 => self.client.get(format!(
-                "{}/api/v1/knowledge/files/{}",
-                self.base, tenant.file_id
-            )),
-            _ => self
-                .client
-                .post(format!("{}/api/v1/knowledge/search", self.base))
-                .json(&json!({ "query": tenant.marker, "limit": 10 })),
+        let probe = Probe::nth(seq);
+        let tenant = match probe {
+            Probe::NoToken => None,
+            _ => Some(self.acquire().await?),
         };
-        let started = Instant::now();
-        let resp = request.bearer_auth(&tenant.token).send().await;
-        let resp = match resp {
-            Ok(r) => r,
-            Err(_) => {
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-                return Some(Sample {
-                    ok: false,
-                    latency_ms,
-                    security_violation: false,
-                });
+        let ex = self
+            .transport
+            .send(Self::request(probe, tenant.as_deref()))
+            .await;
+        let (ok, security_violation) = match &ex.response {
+            // No response is an error, never a leak.
+            Err(_) => (false, false),
+            Ok(r) => {
+                if let Some(t) = &tenant {
+                    t.note_remaining(r);
+                }
+                self.judge(probe, tenant.as_deref(), r)
             }
         };
-        if let Some(r) = remaining(&resp) {
-            tenant.remaining.store(r, Ordering::Relaxed);
-        }
-        let status = resp.status().as_u16();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        // Latency includes reading the body: that is what a client waits for.
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let (ok, leak) = match kind {
-            0 | 4 => {
-                let listed = ids(&body, "items", "id");
-                (
-                    status == 200 && listed.contains(&tenant.file_id),
-                    self.leaked(&tenant.file_id, listed.into_iter()),
-                )
-            }
-            1 | 5 => (
-                status == 200 && body["id"].as_str() == Some(&tenant.file_id),
-                false,
-            ),
-            _ => {
-                let found = ids(&body, "results", "file_id");
-                (
-                    status == 200 && found.contains(&tenant.file_id),
-                    self.leaked(&tenant.file_id, found.into_iter()),
-                )
-            }
-        };
+        // The transport's latency includes reading the body: what a client waits for.
         Some(Sample {
             ok,
-            latency_ms,
-            security_violation: leak,
+            latency_ms: ex.latency.as_secs_f64() * 1000.0,
+            security_violation,
         })
     }
 }

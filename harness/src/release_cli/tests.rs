@@ -7,7 +7,12 @@ use gonogo_reports::model::Verdict;
 use gonogo_reports::render::{write_reports, Format};
 use gonogo_reports::test_support::ReportBuilder;
 
-use super::{run, ReleaseCommand, RolesArgs};
+use super::{ReleaseCommand, RolesArgs};
+
+/// The command's exit code, as the process would exit.
+async fn run(cmd: ReleaseCommand) -> ExitCode {
+    super::run(cmd).await.into()
+}
 
 struct Desk {
     dir: tempfile::TempDir,
@@ -57,6 +62,7 @@ impl Desk {
         RolesArgs {
             required_roles: required.iter().map(|r| r.to_string()).collect(),
             config: None,
+            canary_plan: None,
         }
     }
 
@@ -127,6 +133,7 @@ async fn a_missing_role_is_pending_with_exit_2_unless_the_configuration_drops_it
     let roles = RolesArgs {
         required_roles: Vec::new(),
         config: Some(config),
+        canary_plan: None,
     };
     assert_eq!(desk.verify(roles).await, ExitCode::from(0));
 }

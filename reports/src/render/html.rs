@@ -9,8 +9,8 @@ use crate::model::{CaseResult, CriterionStatus, Outcome, Report, Verdict};
 use crate::signoff::{ApprovalSummary, CheckStatus};
 
 use super::html_chart::{chart, Series};
-use super::markdown::evidence_text;
-use super::{fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label, verdict_label};
+use super::{fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
+use crate::label::evidence_text;
 
 const CSS: &str = r#"
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
@@ -55,8 +55,8 @@ fn outcome_badge(o: Outcome) -> Markup {
 }
 
 /// Renders the HTML document.
-pub fn render(report: &Report, approval: &ApprovalSummary) -> String {
-    let verdict = verdict_label(report.decision.verdict);
+pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) -> String {
+    let verdict = report.decision.verdict.label();
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -88,7 +88,7 @@ pub fn render(report: &Report, approval: &ApprovalSummary) -> String {
                     (cases(&s.cases))
                 }
                 (metrics(report))
-                (canary(report))
+                (canary(report, plan))
                 (signoff(approval))
                 p.id { "Report schema " (report.schema_version) " · written by " (report.tool.name) " " (report.tool.version) }
             } }
@@ -106,7 +106,7 @@ fn deployment(report: &Report) -> Markup {
             tr { th { "Label" } td { (run.target.label.as_deref().unwrap_or("—")) } }
             tr { th { "Commit" } td { code { (run.target.git_commit.as_deref().unwrap_or("unknown")) } } }
             tr { th { "Tool" } td { (report.tool.name) " " (report.tool.version) } }
-            tr { th { "Mode" } td { (format!("{:?}", run.mode).to_lowercase()) } }
+            tr { th { "Mode" } td { (run.mode.label()) } }
             tr { th { "Started" } td { (run.started_at.to_rfc3339()) } }
             tr { th { "Duration" } td { (fmt_ms(run.duration_ms as f64)) } }
             tr { th { "Run id" } td { code { (run.id) } } }
@@ -195,12 +195,11 @@ fn metrics(report: &Report) -> Markup {
     }
 }
 
-fn canary(report: &Report) -> Markup {
+fn canary(report: &Report, plan: &CanaryPlan) -> Markup {
     html! {
         h2 { "Canary" }
         @match &report.canary {
             None => {
-                @let plan = CanaryPlan::default();
                 p { "Not run yet. Schedule (" (plan.name) "):" }
                 table {
                     thead { tr { th { "Phase" } th { "Traffic" } th { "Duration" } th { "Roll back on" } } }
@@ -211,8 +210,8 @@ fn canary(report: &Report) -> Markup {
                 }
             }
             Some(c) => {
-                @let class = format!("{:?}", c.outcome).to_lowercase();
-                p { (badge(&class, &format!("{:?}", c.outcome).to_uppercase())) " " (c.reason)
+                @let class = c.outcome.label().to_lowercase();
+                p { (badge(&class, c.outcome.label())) " " (c.reason)
                     " (plan " (c.plan) ", time scale " (c.time_scale) ")" }
                 table {
                     thead { tr { th { "Phase" } th { "Traffic" } th { "Planned" } th { "Observed" } th { "Samples" }

@@ -10,8 +10,8 @@ use quick_xml::Writer;
 
 use crate::model::{CaseResult, CriterionStatus, Outcome, Report, Verdict};
 
-use super::markdown::evidence_text;
-use super::{fmt_observed, verdict_label, RenderError};
+use super::{fmt_observed, RenderError};
+use crate::label::evidence_text;
 
 /// Replaces characters that are not allowed anywhere in an XML 1.0 document.
 fn xml_safe(text: &str) -> String {
@@ -64,7 +64,7 @@ fn groups(report: &Report) -> Vec<Group> {
     let decision_failure = (report.decision.verdict != Verdict::Go).then(|| {
         (
             "decision",
-            format!("decision is {}", verdict_label(report.decision.verdict)),
+            format!("decision is {}", report.decision.verdict),
             report.decision.reasons.join("\n"),
         )
     });

@@ -10,10 +10,11 @@
 use std::fmt::Write as _;
 
 use crate::canary_plan::CanaryPlan;
-use crate::model::{CaseResult, CriterionStatus, Evidence, Outcome, Report};
+use crate::model::{CaseResult, CriterionStatus, Outcome, Report};
 use crate::signoff::{ApprovalState, ApprovalSummary, CheckStatus};
 
-use super::{fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label, verdict_label};
+use super::{fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
+use crate::label::evidence_text;
 
 /// Escapes text for a Markdown table cell or paragraph.
 pub(crate) fn cell(text: &str) -> String {
@@ -52,20 +53,20 @@ fn icon(outcome: Outcome) -> &'static str {
 }
 
 /// Renders the decision document.
-pub fn render(report: &Report, approval: &ApprovalSummary) -> String {
+pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) -> String {
     let mut md = String::new();
     status(&mut md, report, approval);
     deployment(&mut md, report);
     gates(&mut md, report);
     suites(&mut md, report);
     metrics(&mut md, report);
-    canary(&mut md, report);
+    canary(&mut md, report, plan);
     signoff(&mut md, approval);
     md
 }
 
 fn status(md: &mut String, report: &Report, approval: &ApprovalSummary) {
-    let verdict = verdict_label(report.decision.verdict);
+    let verdict = report.decision.verdict;
     let mark = match report.decision.verdict {
         crate::model::Verdict::Go => "🟢",
         crate::model::Verdict::NoGo => "🔴",
@@ -107,7 +108,7 @@ fn deployment(md: &mut String, report: &Report) {
             "Tool",
             format!("{} {}", report.tool.name, report.tool.version),
         ),
-        ("Mode", format!("{:?}", run.mode).to_lowercase()),
+        ("Mode", run.mode.to_string()),
         ("Started", run.started_at.to_rfc3339()),
         ("Duration", fmt_ms(run.duration_ms as f64)),
         ("Run id", run.id.clone()),
@@ -146,29 +147,6 @@ fn case_table(md: &mut String, cases: &[CaseResult]) {
         }
         md.push_str("\n</details>\n\n");
     }
-}
-
-/// Evidence as plain text (also used by the JUnit failure bodies).
-pub(crate) fn evidence_text(e: &Evidence) -> String {
-    let mut t = format!("{} {}\n", e.request.method, e.request.path);
-    for (k, v) in &e.request.headers {
-        let _ = writeln!(t, "{k}: {v}");
-    }
-    let _ = writeln!(t, "expected: {} (matched: {})", e.expected, e.matched);
-    match (&e.response, &e.error) {
-        (Some(r), _) => {
-            let _ = writeln!(t, "-> {} in {:.1} ms", r.status, e.latency_ms);
-            for (k, v) in &r.headers {
-                let _ = writeln!(t, "{k}: {v}");
-            }
-            t.push_str(&r.body);
-        }
-        (None, Some(err)) => {
-            let _ = write!(t, "-> no response: {err}");
-        }
-        (None, None) => t.push_str("-> no response"),
-    }
-    t
 }
 
 fn gates(md: &mut String, report: &Report) {
@@ -259,11 +237,10 @@ fn metrics(md: &mut String, report: &Report) {
     md.push('\n');
 }
 
-fn canary(md: &mut String, report: &Report) {
+fn canary(md: &mut String, report: &Report, plan: &CanaryPlan) {
     let _ = writeln!(md, "## Canary\n");
     match &report.canary {
         None => {
-            let plan = CanaryPlan::default();
             let _ = writeln!(md, "Not run yet. Schedule ({}):\n", cell(&plan.name));
             let _ = writeln!(
                 md,
@@ -283,7 +260,7 @@ fn canary(md: &mut String, report: &Report) {
         Some(c) => {
             let _ = writeln!(
                 md,
-                "**{:?}**: {} (plan {}, time scale {})\n",
+                "**{}**: {} (plan {}, time scale {})\n",
                 c.outcome,
                 cell(&c.reason),
                 cell(&c.plan),

@@ -14,8 +14,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::model::{Outcome, Report, Verdict};
-use crate::redact::redact_report;
+use crate::canary_plan::CanaryPlan;
+use crate::model::{Outcome, Report};
+use crate::redact::{redact_report_with, Secrets};
 use crate::signoff::{self, ApprovalSummary, TrustStore};
 
 /// An output format of the go/no-go report.
@@ -103,6 +104,10 @@ pub struct RenderOptions {
     pub required_roles: Vec<String>,
     /// Trusted public keys; without them signatures are shown as not verified.
     pub trust: Option<TrustStore>,
+    /// The schedule shown while no canary has run (the configured plan).
+    pub canary_plan: CanaryPlan,
+    /// Literal secrets the final redaction pass masks (the target's JWT secret).
+    pub secrets: Secrets,
 }
 
 impl Default for RenderOptions {
@@ -110,6 +115,8 @@ impl Default for RenderOptions {
         RenderOptions {
             required_roles: signoff::default_required_roles(),
             trust: None,
+            canary_plan: CanaryPlan::default(),
+            secrets: Secrets::default(),
         }
     }
 }
@@ -138,28 +145,52 @@ pub fn write_reports_with(
     formats: &[Format],
     options: &RenderOptions,
 ) -> Result<Vec<PathBuf>, RenderError> {
-    let report = redact_report(report)?;
-    std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let mut wanted = vec![Format::Json];
     for f in formats {
         if !wanted.contains(f) {
             wanted.push(*f);
         }
     }
-    let mut written = Vec::with_capacity(wanted.len());
-    for format in wanted {
-        let text = render(&report, format, options)?;
+    write_documents(report, dir, &wanted, &options.approval(report), options)
+}
+
+/// Writes exactly `formats` into `dir` (created if missing) after a final
+/// redaction pass, every file atomically, with one sign-off summary shown by
+/// all of them. Returns the paths written.
+pub fn write_documents(
+    report: &Report,
+    dir: &Path,
+    formats: &[Format],
+    approval: &ApprovalSummary,
+    options: &RenderOptions,
+) -> Result<Vec<PathBuf>, RenderError> {
+    let report = redact_report_with(report, &options.secrets)?;
+    std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::with_capacity(formats.len());
+    for format in formats {
+        let text = render_with(&report, *format, approval, options)?;
         let path = dir.join(format.file_name());
-        std::fs::write(&path, text).map_err(|source| RenderError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        write_atomic(&path, &text)?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// Writes `text` to a sibling temporary file, then renames it over `path`,
+/// so a reader never sees half a file.
+pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<(), RenderError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RenderError::Io { path, source }
+    };
+    std::fs::write(&tmp, text).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// Renders one format to a string. The caller is responsible for redaction
@@ -169,29 +200,29 @@ pub fn render(
     format: Format,
     options: &RenderOptions,
 ) -> Result<String, RenderError> {
+    render_with(report, format, &options.approval(report), options)
+}
+
+/// [`render`] with the sign-off summary already computed.
+pub fn render_with(
+    report: &Report,
+    format: Format,
+    approval: &ApprovalSummary,
+    options: &RenderOptions,
+) -> Result<String, RenderError> {
     Ok(match format {
         Format::Json => json::render(report)?,
-        Format::Markdown => markdown::render(report, &options.approval(report)),
+        Format::Markdown => markdown::render(report, approval, &options.canary_plan),
         Format::Junit => junit::render(report)?,
-        Format::Html => html::render(report, &options.approval(report)),
+        Format::Html => html::render(report, approval, &options.canary_plan),
     })
 }
 
-/// Short human label of a verdict.
-pub(crate) fn verdict_label(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Go => "GO",
-        Verdict::NoGo => "NO-GO",
-        Verdict::Inconclusive => "INCONCLUSIVE",
-    }
-}
-
-/// Short human label of an outcome.
+/// An outcome's label, a failure in capitals so it stands out.
 pub(crate) fn outcome_label(o: Outcome) -> &'static str {
     match o {
-        Outcome::Passed => "passed",
         Outcome::Failed => "FAILED",
-        Outcome::Skipped => "skipped",
+        other => other.label(),
     }
 }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use chrono::{DateTime, SubsecRound, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::model::{Report, Signoff, Verdict};
 
@@ -61,8 +61,8 @@ impl SignoffError {
 }
 
 /// The bytes a sign-off signs: canonical JSON of the statement.
-pub fn signed_bytes(report: &Value, signoff: &Signoff) -> Result<Vec<u8>, serde_json::Error> {
-    let mut content = report.clone();
+pub fn signed_bytes(report: &Report, signoff: &Signoff) -> Result<Vec<u8>, serde_json::Error> {
+    let mut content = serde_json::to_value(report)?;
     if let Some(map) = content.as_object_mut() {
         map.remove("signoffs");
         map.remove("canary");
@@ -79,22 +79,19 @@ pub fn signed_bytes(report: &Value, signoff: &Signoff) -> Result<Vec<u8>, serde_
     serde_json_canonicalizer::to_vec(&statement)
 }
 
-/// Signs `report` (as JSON) for `role` and appends the sign-off to its
-/// `signoffs`, replacing an earlier one by the same key for the same role.
+/// Signs `report` for `role` and appends the sign-off to its `signoffs`,
+/// replacing an earlier one by the same key for the same role.
 /// Refuses a report whose decision is not GO and a role that is not required.
 pub fn sign(
-    report: &mut Value,
+    report: &mut Report,
     key: &SigningKey,
     role: &str,
     approver: &str,
     signed_at: DateTime<Utc>,
     required_roles: &[String],
 ) -> Result<Signoff, SignoffError> {
-    let typed: Report = serde_json::from_value(report.clone())?;
-    if typed.decision.verdict != Verdict::Go {
-        return Err(SignoffError::NotGo(crate::render::verdict_label(
-            typed.decision.verdict,
-        )));
+    if report.decision.verdict != Verdict::Go {
+        return Err(SignoffError::NotGo(report.decision.verdict.label()));
     }
     let role = resolve_role(role, required_roles).ok_or_else(|| {
         SignoffError::Usage(format!(
@@ -118,21 +115,19 @@ pub fn sign(
     let signature = key.sign(&signed_bytes(report, &signoff)?);
     signoff.signature = base64::engine::general_purpose::STANDARD.encode(signature.to_bytes());
 
-    let mut list: Vec<Signoff> = typed
-        .signoffs
-        .into_iter()
-        .filter(|s| {
-            !(s.key_id == signoff.key_id && normalize_role(&s.role) == normalize_role(role))
-        })
-        .collect();
-    list.push(signoff.clone());
-    report["signoffs"] = serde_json::to_value(&list)?;
+    report.signoffs.retain(|s| {
+        !(s.key_id == signoff.key_id && normalize_role(&s.role) == normalize_role(role))
+    });
+    report.signoffs.push(signoff.clone());
     Ok(signoff)
 }
 
-/// Checks one sign-off of `report` (as JSON) against `trust`; `Err` names why it
-/// is not valid.
-pub fn verify_signoff(report: &Value, signoff: &Signoff, trust: &TrustStore) -> Result<(), String> {
+/// Checks one sign-off of `report` against `trust`; `Err` names why it is not valid.
+pub fn verify_signoff(
+    report: &Report,
+    signoff: &Signoff,
+    trust: &TrustStore,
+) -> Result<(), String> {
     if signoff.algorithm != ALGORITHM {
         return Err(format!("unsupported algorithm `{}`", signoff.algorithm));
     }
@@ -156,11 +151,11 @@ pub fn verify_signoff(report: &Value, signoff: &Signoff, trust: &TrustStore) -> 
     })?;
     // Checked after the signature: a valid signature over a non-GO report means
     // someone approved a NO-GO (the signing tool refuses to; another did not).
-    match report.pointer("/decision/verdict").and_then(Value::as_str) {
-        Some("GO") => Ok(()),
+    match report.decision.verdict {
+        Verdict::Go => Ok(()),
         other => Err(format!(
             "approves a report whose decision is {}, not GO",
-            other.unwrap_or("missing")
+            other
         )),
     }
 }
@@ -180,6 +175,12 @@ impl ApprovalState {
             ApprovalState::Pending => "PENDING",
             ApprovalState::Rejected => "REJECTED",
         }
+    }
+}
+
+impl std::fmt::Display for ApprovalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
     }
 }
 
@@ -249,28 +250,8 @@ impl ApprovalSummary {
     }
 }
 
-/// Summarises the sign-offs of a typed report.
+/// Summarises the sign-offs of `report`: checked against `trust` when given.
 pub fn summarize(
-    report: &Report,
-    required: &[String],
-    trust: Option<&TrustStore>,
-) -> ApprovalSummary {
-    match serde_json::to_value(report) {
-        Ok(value) => summarize_value(&value, report, required, trust),
-        Err(e) => ApprovalSummary {
-            state: ApprovalState::Pending,
-            required_roles: required.to_vec(),
-            checks: Vec::new(),
-            missing_roles: required.to_vec(),
-            verified: false,
-            reasons: vec![format!("the report cannot be serialised: {e}")],
-        },
-    }
-}
-
-/// Summarises the sign-offs of a report read as JSON (`value`) and typed (`report`).
-pub fn summarize_value(
-    value: &Value,
     report: &Report,
     required: &[String],
     trust: Option<&TrustStore>,
@@ -282,7 +263,7 @@ pub fn summarize_value(
             signoff: s.clone(),
             status: match trust {
                 None => CheckStatus::Unverified,
-                Some(t) => match verify_signoff(value, s, t) {
+                Some(t) => match verify_signoff(report, s, t) {
                     Ok(()) => CheckStatus::Valid,
                     Err(reason) => CheckStatus::Invalid(reason),
                 },
@@ -303,7 +284,7 @@ pub fn summarize_value(
     let state = if report.decision.verdict != Verdict::Go {
         reasons.push(format!(
             "the decision is {}: a report that is not GO cannot be approved",
-            crate::render::verdict_label(report.decision.verdict)
+            report.decision.verdict
         ));
         ApprovalState::Rejected
     } else {

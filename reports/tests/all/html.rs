@@ -6,7 +6,7 @@ use gonogo_reports::Report;
 
 pub fn render(report: &Report) -> String {
     let options = RenderOptions::default();
-    html::render(report, &options.approval(report))
+    html::render(report, &options.approval(report), &options.canary_plan)
 }
 
 /// A NO-GO report with hostile text in it, for the escaping and offline checks.

@@ -5,7 +5,7 @@ use gonogo_reports::test_support::{sample_canary_rollback, ReportBuilder};
 
 fn render(report: &gonogo_reports::Report) -> String {
     let options = RenderOptions::default();
-    markdown::render(report, &options.approval(report))
+    markdown::render(report, &options.approval(report), &options.canary_plan)
 }
 
 #[test]

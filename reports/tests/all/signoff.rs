@@ -38,20 +38,26 @@ fn sign(
     role: &str,
 ) -> Result<(), signoff::SignoffError> {
     let at = Utc.with_ymd_and_hms(2026, 11, 29, 11, 0, 0).unwrap();
+    let mut report: Report = serde_json::from_value(doc.clone()).unwrap();
     signoff::sign(
-        doc,
+        &mut report,
         &signers.key(name),
         role,
         name,
         at,
         &default_required_roles(),
-    )
-    .map(|_| ())
+    )?;
+    *doc = serde_json::to_value(report).unwrap();
+    Ok(())
 }
 
 fn summary(doc: &Value, trust: &TrustStore) -> signoff::ApprovalSummary {
     let report: Report = serde_json::from_value(doc.clone()).unwrap();
-    signoff::summarize_value(doc, &report, &default_required_roles(), Some(trust))
+    signoff::summarize(&report, &default_required_roles(), Some(trust))
+}
+
+fn typed(doc: &Value) -> Report {
+    serde_json::from_value(doc.clone()).unwrap()
 }
 
 fn go_doc() -> Value {
@@ -223,13 +229,13 @@ fn a_valid_signature_over_a_no_go_report_is_still_rejected_at_verification() {
     };
     use base64::Engine as _;
     use ed25519_dalek::Signer as _;
-    let sig = key.sign(&signoff::signed_bytes(&doc, &entry).unwrap());
+    let sig = key.sign(&signoff::signed_bytes(&typed(&doc), &entry).unwrap());
     entry.signature = base64::engine::general_purpose::STANDARD.encode(sig.to_bytes());
     doc["signoffs"] = serde_json::to_value(vec![entry]).unwrap();
     let s = summary(&doc, &signers.trust());
     assert_eq!(s.state, ApprovalState::Rejected);
     assert!(
-        matches!(&s.checks[0].status, CheckStatus::Invalid(r) if r.contains("decision is NO_GO, not GO")),
+        matches!(&s.checks[0].status, CheckStatus::Invalid(r) if r.contains("decision is NO-GO, not GO")),
         "{:?}",
         s.checks[0].status
     );
@@ -265,7 +271,7 @@ fn the_signed_bytes_are_rfc_8785_canonical() {
         algorithm: "ed25519".into(),
         signature: String::new(),
     };
-    let bytes = String::from_utf8(signoff::signed_bytes(&doc, &entry).unwrap()).unwrap();
+    let bytes = String::from_utf8(signoff::signed_bytes(&typed(&doc), &entry).unwrap()).unwrap();
     // Sorted keys, no whitespace, signoffs left out.
     assert!(
         bytes.starts_with(

@@ -1,0 +1,108 @@
+//! Every exit code of the `gonogo` binary, in one place: what each outcome
+//! (GO, NO-GO, INCONCLUSIVE, PROMOTE, ROLLBACK, sign-off states, usage or
+//! infrastructure errors) exits with. The decision and canary code return
+//! outcomes; only this module knows they become process exit codes.
+//!
+//! | code | `run` | `canary` | `verify` | others |
+//! |---|---|---|---|---|
+//! | 0 | GO | PROMOTE | APPROVED | done |
+//! | 1 | NO-GO | ROLLBACK | REJECTED or an invalid signature | |
+//! | 2 | INCONCLUSIVE | INCONCLUSIVE | PENDING | |
+//! | 3 | usage or infrastructure error | same | same | same |
+//!
+//! 3 rather than clap's own 2 for usage errors: 2 would read as INCONCLUSIVE.
+
+use std::process::ExitCode;
+
+use gonogo_reports::signoff::{ApprovalState, ApprovalSummary};
+use gonogo_reports::{CanaryOutcome, Verdict};
+
+/// What a command ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `gonogo run` (and the smoke binary's decision).
+    Verdict(Verdict),
+    /// `gonogo canary`.
+    Canary(CanaryOutcome),
+    /// `gonogo verify`: the state, and whether some signature was invalid.
+    Approval(ApprovalState, bool),
+    /// A command that did what it was asked (`keygen`, `signoff`, `--help`).
+    Done,
+    /// A usage or infrastructure error: nothing was decided.
+    Usage,
+}
+
+impl Exit {
+    /// The sign-off state of `summary` as an exit.
+    pub fn approval(summary: &ApprovalSummary) -> Exit {
+        Exit::Approval(summary.state, summary.has_invalid())
+    }
+
+    /// The documented process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Done
+            | Exit::Verdict(Verdict::Go)
+            | Exit::Canary(CanaryOutcome::Promote)
+            | Exit::Approval(ApprovalState::Approved, false) => 0,
+            Exit::Verdict(Verdict::NoGo)
+            | Exit::Canary(CanaryOutcome::Rollback)
+            | Exit::Approval(ApprovalState::Rejected, _)
+            | Exit::Approval(_, true) => 1,
+            Exit::Verdict(Verdict::Inconclusive)
+            | Exit::Canary(CanaryOutcome::Inconclusive)
+            | Exit::Approval(ApprovalState::Pending, false) => 2,
+            Exit::Usage => 3,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_exit_0_1_2() {
+        let codes =
+            [Verdict::Go, Verdict::NoGo, Verdict::Inconclusive].map(|v| Exit::Verdict(v).code());
+        assert_eq!(codes, [0, 1, 2]);
+    }
+
+    #[test]
+    fn canary_outcomes_exit_0_1_2() {
+        let codes = [
+            CanaryOutcome::Promote,
+            CanaryOutcome::Rollback,
+            CanaryOutcome::Inconclusive,
+        ]
+        .map(|o| Exit::Canary(o).code());
+        assert_eq!(codes, [0, 1, 2]);
+    }
+
+    #[test]
+    fn an_invalid_signature_exits_1_whatever_the_state() {
+        let codes = [
+            ApprovalState::Approved,
+            ApprovalState::Pending,
+            ApprovalState::Rejected,
+        ]
+        .map(|s| {
+            (
+                Exit::Approval(s, false).code(),
+                Exit::Approval(s, true).code(),
+            )
+        });
+        assert_eq!(codes, [(0, 1), (2, 1), (1, 1)]);
+    }
+
+    #[test]
+    fn usage_errors_exit_3_and_success_0() {
+        assert_eq!((Exit::Usage.code(), Exit::Done.code()), (3, 0));
+    }
+}
