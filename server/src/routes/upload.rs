@@ -231,7 +231,6 @@ async fn row_exists(st: &SharedState, claims: &Claims, id: Uuid) -> Result<bool,
     Ok(found.is_some())
 }
 
-/// Uploads a file.
 /// The multipart upload form.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // documentation only
@@ -243,6 +242,7 @@ pub struct UploadForm {
     metadata: Option<crate::routes::files::FileMetadata>,
 }
 
+/// Uploads a file.
 #[utoipa::path(post, path = "/api/v1/knowledge/files", operation_id = "uploadFile", tag = "knowledge", security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, description = "Stored", body = FileInfo, headers(("Location" = String, description = "URL of the new file")))))]
