@@ -150,6 +150,8 @@ impl Transport for Logged<'_> {
 pub struct CaseSpec {
     pub id: &'static str,
     pub title: &'static str,
+    /// The contract clauses this check covers ([`crate::contract::CLAUSES`] ids).
+    pub clauses: &'static [&'static str],
 }
 
 /// Records one case: its exchanges, failures and duration.

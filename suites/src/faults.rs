@@ -41,6 +41,32 @@ pub const GATE_2_401S: &[&str] = &[
 ];
 
 impl Fault {
+    /// Every fault, for the traceability matrix.
+    pub const ALL: &'static [Fault] = &[
+        Fault::DropRequestIdOnErrors,
+        Fault::NoChallengeOn401,
+        Fault::NeverRefuse,
+        Fault::RemainingNeverFalls,
+        Fault::SearchIgnoresTenant,
+        Fault::GetLeaksOtherTenants,
+        Fault::NoSuggestions,
+        Fault::StackTraceInErrors,
+    ];
+
+    /// The contract clauses ([`crate::contract`]) this fault breaks.
+    pub fn clauses(self) -> &'static [&'static str] {
+        match self {
+            Fault::DropRequestIdOnErrors => &["headers.request-id.every"],
+            Fault::NoChallengeOn401 => &["auth.missing-token", "auth.invalid-token"],
+            Fault::NeverRefuse => &["ratelimit.per-user", "ratelimit.429"],
+            Fault::RemainingNeverFalls => &["ratelimit.remaining"],
+            Fault::SearchIgnoresTenant => &["files.own-data-only"],
+            Fault::GetLeaksOtherTenants => &["files.not-found"],
+            Fault::NoSuggestions => &["errors.suggestion"],
+            Fault::StackTraceInErrors => &["errors.no-leak"],
+        }
+    }
+
     /// The ids of exactly the cases that must not pass when this fault is present.
     pub fn caught_by(self) -> Vec<&'static str> {
         let parts: &[&[&'static str]] = match self {

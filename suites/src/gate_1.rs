@@ -6,14 +6,17 @@ use crate::transport::ApiRequest;
 
 pub const SERVED: CaseSpec = CaseSpec {
     id: "gate_1::openapi_document_is_served",
+    clauses: &["ops.openapi"],
     title: "GET /openapi.json returns an OpenAPI 3.x document",
 };
 pub const NO_BREAKING: CaseSpec = CaseSpec {
     id: "gate_1::no_breaking_change_to_r1",
+    clauses: &["r1.spec-additive"],
     title: "Nothing in the R1 baseline was removed or changed type (additions are fine)",
 };
 pub const KNOWLEDGE_PRESENT: CaseSpec = CaseSpec {
     id: "gate_1::knowledge_paths_present",
+    clauses: &["ops.openapi"],
     title: "The R2 knowledge operations are described",
 };
 pub const CASES: &[CaseSpec] = &[SERVED, NO_BREAKING, KNOWLEDGE_PRESENT];

@@ -10,54 +10,66 @@ use crate::transport::ApiRequest;
 
 pub const ALG_NONE: CaseSpec = CaseSpec {
     id: "gate_2::alg_none_rejected",
+    clauses: &["auth.hs256-only", "auth.invalid-token"],
     title: "An unsigned (alg: none) token is rejected with 401 invalid_token",
 };
 pub const EXPIRED: CaseSpec = CaseSpec {
     id: "gate_2::expired_token_rejected",
+    clauses: &["auth.expired"],
     title: "A correctly signed but expired token is rejected with 401 invalid_token",
 };
 pub const BAD_SIG: CaseSpec = CaseSpec {
     id: "gate_2::bad_signature_rejected",
+    clauses: &["auth.signature"],
     title: "A token signed with another secret is rejected with 401 invalid_token",
 };
 pub const WRONG_AUD: CaseSpec = CaseSpec {
     id: "gate_2::wrong_audience_rejected",
+    clauses: &["auth.audience"],
     title: "A correctly signed token for another audience is rejected with 401 invalid_token",
 };
 pub const OTHER_ALG: CaseSpec = CaseSpec {
     id: "gate_2::other_algorithm_rejected",
+    clauses: &["auth.hs256-only"],
     title: "A token signed with the right secret but HS512 is rejected: only HS256 is accepted",
 };
 pub const SERVICE_ROLE: CaseSpec = CaseSpec {
     id: "gate_2::non_authenticated_role_rejected",
+    clauses: &["auth.role"],
     title: "A correctly signed token with role service_role is rejected with 401 invalid_token",
 };
 pub const BAD_SUB: CaseSpec = CaseSpec {
     id: "gate_2::non_uuid_subject_rejected",
+    clauses: &["auth.sub-uuid"],
     title: "A correctly signed token whose sub is not a UUID is rejected with 401 invalid_token",
 };
 pub const FUTURE_IAT: CaseSpec = CaseSpec {
     id: "gate_2::future_issued_token_rejected",
+    clauses: &["auth.future-iat-nbf"],
     title: "A token issued ten minutes in the future (beyond the 30 s leeway) is rejected",
 };
 pub const FUTURE_NBF: CaseSpec = CaseSpec {
     id: "gate_2::not_yet_valid_token_rejected",
+    clauses: &["auth.future-iat-nbf"],
     title: "A token not valid before ten minutes from now is rejected",
 };
 pub const CROSS_GET: CaseSpec = CaseSpec {
     id: "gate_2::cross_tenant_get_by_id_returns_404",
+    clauses: &["files.not-found", "files.own-data-only"],
     title: "Another tenant's file id gives 404 not_found for metadata and content",
 };
 pub const CROSS_DELETE: CaseSpec = CaseSpec {
     id: "gate_2::cross_tenant_delete_by_id_returns_404",
+    clauses: &["files.not-found", "files.own-data-only"],
     title: "Deleting another tenant's file gives 404 not_found and the file survives",
 };
 pub const SQLISH: CaseSpec = CaseSpec {
     id: "gate_2::sql_like_search_text_is_not_5xx",
+    clauses: &["search.bound-parameter", "files.own-data-only"],
     title:
         "SQL-ish and odd search text gives 200 or 400, never 5xx, and never another tenant's file",
 };
-pub const SCAN: CaseSpec = CaseSpec { id: "gate_2::error_bodies_leak_nothing", title: "No error body or header the run saw carries a stack trace, path, SQL, driver text, URL or secret" };
+pub const SCAN: CaseSpec = CaseSpec { id: "gate_2::error_bodies_leak_nothing", clauses: &["errors.no-leak"], title: "No error body or header the run saw carries a stack trace, path, SQL, driver text, URL or secret" };
 /// Run with the other suites.
 pub const CASES: &[CaseSpec] = &[
     ALG_NONE,

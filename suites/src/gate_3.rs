@@ -8,29 +8,33 @@ use crate::transport::{route_class, ApiRequest};
 
 pub const ECHOED: CaseSpec = CaseSpec {
     id: "gate_3::x_request_id_echoed",
+    clauses: &["headers.request-id.echo"],
     title: "A valid inbound X-Request-ID is echoed, an invalid one replaced, on success and error",
 };
-pub const ARITHMETIC: CaseSpec = CaseSpec { id: "gate_3::rate_limit_remaining_falls_by_one", title: "Remaining falls by exactly one per request; Limit constant; Reset in the future and within the window" };
+pub const ARITHMETIC: CaseSpec = CaseSpec { id: "gate_3::rate_limit_remaining_falls_by_one", clauses: &["ratelimit.remaining"], title: "Remaining falls by exactly one per request; Limit constant; Reset in the future and within the window" };
 pub const EVERY_ID: CaseSpec = CaseSpec {
     id: "gate_3::x_request_id_on_every_response",
+    clauses: &["headers.request-id.every"],
     title: "Every response the run saw, errors included, carried X-Request-ID",
 };
 pub const RETRY_AFTER: CaseSpec = CaseSpec {
     id: "gate_3::retry_after_within_reset",
+    clauses: &["ratelimit.429"],
     title: "Every 429 had Retry-After >= 1 and not past X-RateLimit-Reset",
 };
 pub const SUGGESTIONS: CaseSpec = CaseSpec {
     id: "gate_3::suggestion_on_every_error",
+    clauses: &["errors.suggestion", "errors.problem-json", "errors.code"],
     title: "Every error the run saw was problem+json with a code and a suggestion",
 };
-pub const OUTSIDE: CaseSpec = CaseSpec { id: "gate_3::unknown_route_and_wrong_method_are_problems", title: "An unknown route (404) and a wrong method (405) answer problem+json with X-Request-ID and a suggestion" };
+pub const OUTSIDE: CaseSpec = CaseSpec { id: "gate_3::unknown_route_and_wrong_method_are_problems", clauses: &["headers.request-id.every", "errors.problem-json"], title: "An unknown route (404) and a wrong method (405) answer problem+json with X-Request-ID and a suggestion" };
 pub const MALFORMED: CaseSpec = CaseSpec {
-    id: "gate_3::malformed_input_gets_400_with_suggestion",
+    id: "gate_3::malformed_input_gets_400_with_suggestion", clauses: &["errors.malformed-4xx", "files.invalid-id", "files.list.limit", "search.limits"],
     title: "A bad id, bad limits, wrong JSON types, blank or oversized queries and broken JSON give a 4xx problem, never a 5xx",
 };
 pub const CASES: &[CaseSpec] = &[ECHOED, ARITHMETIC, OUTSIDE, MALFORMED];
-pub const RATE_EVERYWHERE: CaseSpec = CaseSpec { id: "gate_3::rate_limit_headers_on_every_api_response", title: "Every authenticated knowledge response the run saw, 2xx and 4xx alike, carried X-RateLimit-Limit/Remaining/Reset" };
-pub const SECURITY_HEADERS: CaseSpec = CaseSpec { id: "gate_3::security_headers_on_every_response", title: "Every response carried X-Content-Type-Options: nosniff; every authenticated one Cache-Control: no-store" };
+pub const RATE_EVERYWHERE: CaseSpec = CaseSpec { id: "gate_3::rate_limit_headers_on_every_api_response", clauses: &["ratelimit.headers"], title: "Every authenticated knowledge response the run saw, 2xx and 4xx alike, carried X-RateLimit-Limit/Remaining/Reset" };
+pub const SECURITY_HEADERS: CaseSpec = CaseSpec { id: "gate_3::security_headers_on_every_response", clauses: &["headers.nosniff", "headers.no-store"], title: "Every response carried X-Content-Type-Options: nosniff; every authenticated one Cache-Control: no-store" };
 pub const FINAL_CASES: &[CaseSpec] = &[
     EVERY_ID,
     RETRY_AFTER,

@@ -15,6 +15,7 @@
 //!   shared with the harness's mutant tests. Release builds leave both out.
 
 pub mod api;
+pub mod contract;
 pub mod ctx;
 pub mod expect;
 #[cfg(feature = "testing")]

@@ -8,13 +8,15 @@ use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
 
 pub const FORCED: CaseSpec = CaseSpec {
     id: "rls::every_tenant_table_forces_rls",
+    clauses: &["rls.enable-force"],
     title: "Every application table has ENABLE and FORCE ROW LEVEL SECURITY",
 };
 pub const ROLE: CaseSpec = CaseSpec {
     id: "rls::app_role_is_unprivileged",
+    clauses: &["rls.role-unprivileged"],
     title: "The server's role is not superuser, not BYPASSRLS and owns no table",
 };
-pub const SCOPED: CaseSpec = CaseSpec { id: "rls::claims_scoped_query_sees_only_own_rows", title: "As the app role, each tenant's claims see its own files and no other's; no claims see nothing" };
+pub const SCOPED: CaseSpec = CaseSpec { id: "rls::claims_scoped_query_sees_only_own_rows", clauses: &["rls.guard-not-handler"], title: "As the app role, each tenant's claims see its own files and no other's; no claims see nothing" };
 pub const CASES: &[CaseSpec] = &[FORCED, ROLE, SCOPED];
 /// Tables the contract names; each must exist and be protected.
 pub const TENANT_TABLES: [&str; 2] = ["knowledge_files", "memories"];

@@ -8,23 +8,27 @@ use crate::transport::ApiRequest;
 
 pub const NO_JWT: CaseSpec = CaseSpec {
     id: "suite_a::no_jwt_returns_401",
+    clauses: &["auth.missing-token", "errors.suggestion"],
     title: "No Authorization header gives 401 missing_token with a bare Bearer challenge",
 };
 pub const INVALID_JWT: CaseSpec = CaseSpec {
     id: "suite_a::invalid_jwt_returns_401",
+    clauses: &["auth.invalid-token"],
     title:
         "A malformed token gives 401 invalid_token with error=\"invalid_token\" in the challenge",
 };
 pub const VALID_JWT: CaseSpec = CaseSpec {
     id: "suite_a::valid_jwt_returns_200",
+    clauses: &["files.list", "headers.no-store", "headers.nosniff"],
     title: "A valid token lists files with 200, no-store and nosniff",
 };
 pub const REQUEST_ID: CaseSpec = CaseSpec {
     id: "suite_a::x_request_id_present",
+    clauses: &["headers.request-id.every"],
     title: "X-Request-ID is present on a success and on an error",
 };
 pub const RATE_HEADERS: CaseSpec = CaseSpec {
-    id: "suite_a::rate_limit_headers_well_formed",
+    id: "suite_a::rate_limit_headers_well_formed", clauses: &["ratelimit.headers"],
     title: "X-RateLimit-Limit/Remaining/Reset and RateLimit/RateLimit-Policy are present and consistent",
 };
 pub const CASES: &[CaseSpec] = &[NO_JWT, INVALID_JWT, VALID_JWT, REQUEST_ID, RATE_HEADERS];

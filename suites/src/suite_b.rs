@@ -8,18 +8,22 @@ use crate::tokens::Tenant;
 
 pub const A_UPLOADS: CaseSpec = CaseSpec {
     id: "suite_b::user_a_uploads_file",
+    clauses: &["files.upload"],
     title: "User A uploads a text file: 201, Location and a complete FileInfo",
 };
 pub const B_LIST_EXCLUDES: CaseSpec = CaseSpec {
     id: "suite_b::user_b_list_excludes_user_a_file",
+    clauses: &["files.own-data-only"],
     title: "User B's file list does not contain user A's file",
 };
 pub const B_UPLOADS: CaseSpec = CaseSpec {
     id: "suite_b::user_b_uploads_file",
+    clauses: &["files.upload"],
     title: "User B uploads a file with the same search term: 201",
 };
 pub const B_SEARCH_OWN: CaseSpec = CaseSpec {
     id: "suite_b::user_b_search_sees_only_own_file",
+    clauses: &["files.own-data-only", "search.coverage"],
     title: "User B's search for the shared term returns B's file and never A's",
 };
 pub const CASES: &[CaseSpec] = &[A_UPLOADS, B_LIST_EXCLUDES, B_UPLOADS, B_SEARCH_OWN];

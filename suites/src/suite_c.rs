@@ -8,14 +8,17 @@ use crate::tokens::Tenant;
 
 pub const FIRST_100: CaseSpec = CaseSpec {
     id: "suite_c::user_a_requests_1_to_100_succeed",
+    clauses: &["ratelimit.per-user"],
     title: "User A's first 100 (the advertised limit) requests within the hour succeed",
 };
 pub const REQUEST_101: CaseSpec = CaseSpec {
     id: "suite_c::user_a_request_101_returns_429",
+    clauses: &["ratelimit.per-user", "ratelimit.429"],
     title: "User A's request 101 is refused with 429 rate_limited and Retry-After",
 };
 pub const B_NEXT: CaseSpec = CaseSpec {
     id: "suite_c::user_b_next_request_succeeds",
+    clauses: &["ratelimit.per-user"],
     title: "User B's next request succeeds: limits are per user",
 };
 pub const CASES: &[CaseSpec] = &[FIRST_100, REQUEST_101, B_NEXT];

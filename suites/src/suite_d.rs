@@ -6,11 +6,12 @@ use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
 
 pub const INVALID_MIME: CaseSpec = CaseSpec {
-    id: "suite_d::invalid_mime_type_returns_400_with_suggestion",
+    id: "suite_d::invalid_mime_type_returns_400_with_suggestion", clauses: &["files.mime-allowed", "errors.suggestion"],
     title: "An unsupported MIME type gives 400 invalid_mime_type with a suggestion listing the allowed types",
 };
 pub const EXHAUSTION: CaseSpec = CaseSpec {
     id: "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
+    clauses: &["ratelimit.429", "errors.suggestion"],
     title: "An exhausted allowance gives 429 with Retry-After and a suggestion naming the wait",
 };
 pub const CASES: &[CaseSpec] = &[INVALID_MIME, EXHAUSTION];

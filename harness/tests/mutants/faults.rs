@@ -24,6 +24,8 @@ type Uploads = Arc<Mutex<Vec<(String, String, HeaderValue)>>>;
 
 pub struct Mutant {
     pub name: &'static str,
+    /// The contract clauses this mutant breaks (none for the controls that must be GO).
+    pub clauses: &'static [&'static str],
     /// Cases that must not pass.
     pub expected: Vec<&'static str>,
     pub verdict: Verdict,
@@ -51,11 +53,13 @@ const FORGED_WITHOUT_SECRET: [&str; 2] = [
 /// A fault layer in hermetic mode, which must be NO-GO.
 fn broken(
     name: &'static str,
+    clauses: &'static [&'static str],
     expected: Vec<&'static str>,
     build: fn(Router, Router) -> Router,
 ) -> Mutant {
     Mutant {
         name,
+        clauses,
         expected,
         verdict: Verdict::NoGo,
         mode: Mode::Hermetic,
@@ -67,6 +71,7 @@ pub fn all() -> Vec<Mutant> {
     vec![
         Mutant {
             name: "correct_server_is_go",
+            clauses: &[],
             expected: Vec::new(),
             verdict: Verdict::Go,
             mode: Mode::Hermetic,
@@ -74,6 +79,7 @@ pub fn all() -> Vec<Mutant> {
         },
         Mutant {
             name: "remote_mode_with_secret_is_go_with_api_only_isolation",
+            clauses: &[],
             expected: Vec::new(),
             verdict: Verdict::Go,
             mode: Mode::RemoteWithSecret,
@@ -83,6 +89,7 @@ pub fn all() -> Vec<Mutant> {
             // Without the secret only alg=none and a wrong signature can be forged; every
             // other rejected-token case is not a pass.
             name: "remote_mode_without_secret_is_inconclusive",
+            clauses: &[],
             expected: GATE_2_401S
                 .iter()
                 .copied()
@@ -94,26 +101,31 @@ pub fn all() -> Vec<Mutant> {
         },
         broken(
             "drops_request_id_on_errors",
+            Fault::DropRequestIdOnErrors.clauses(),
             Fault::DropRequestIdOnErrors.caught_by(),
             |r, _| r.layer(from_fn(drop_request_id_on_errors)),
         ),
         broken(
             "401_without_www_authenticate",
+            Fault::NoChallengeOn401.clauses(),
             Fault::NoChallengeOn401.caught_by(),
             |r, _| r.layer(from_fn(no_challenge)),
         ),
         broken(
             "rate_limiter_never_refuses",
+            Fault::NeverRefuse.clauses(),
             Fault::NeverRefuse.caught_by(),
             |r, _| r.layer(from_fn(never_refuse)),
         ),
         broken(
             "remaining_never_falls",
+            Fault::RemainingNeverFalls.clauses(),
             Fault::RemainingNeverFalls.caught_by(),
             |r, _| r.layer(from_fn(remaining_never_falls)),
         ),
         broken(
             "search_ignores_the_tenant",
+            Fault::SearchIgnoresTenant.clauses(),
             Fault::SearchIgnoresTenant.caught_by(),
             |r, _| {
                 let seen = Uploads::default();
@@ -123,6 +135,7 @@ pub fn all() -> Vec<Mutant> {
         ),
         broken(
             "get_by_id_leaks_other_tenants_files",
+            Fault::GetLeaksOtherTenants.clauses(),
             Fault::GetLeaksOtherTenants.caught_by(),
             |r, inner| {
                 let seen = Uploads::default();
@@ -132,11 +145,13 @@ pub fn all() -> Vec<Mutant> {
         ),
         broken(
             "errors_without_suggestion",
+            Fault::NoSuggestions.clauses(),
             Fault::NoSuggestions.caught_by(),
             |r, _| r.layer(from_fn(no_suggestions)),
         ),
         broken(
             "openapi_breaks_r1_and_drops_search",
+            &["r1.spec-additive", "ops.openapi"],
             // The fake has no such fault, so this list lives here only.
             vec![
                 "gate_1::no_breaking_change_to_r1",
@@ -146,6 +161,7 @@ pub fn all() -> Vec<Mutant> {
         ),
         broken(
             "stack_trace_in_error_body",
+            Fault::StackTraceInErrors.clauses(),
             Fault::StackTraceInErrors.caught_by(),
             |r, _| r.layer(from_fn(stack_trace)),
         ),
