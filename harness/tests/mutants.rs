@@ -98,8 +98,9 @@ fn main() -> ExitCode {
                 .map(|(_, r)| r.id.clone())
                 .collect();
             eprintln!(
-                "mutants: {} → {}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}",
+                "mutants: {} (breaks {:?}) → {}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}",
                 m.name,
+                m.clauses,
                 run.report.decision.verdict,
                 run.suites_time.as_secs_f64(),
                 binary_exit.flatten(),
