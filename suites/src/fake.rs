@@ -34,6 +34,8 @@ pub struct FakeApi {
     limit: u64,
     faults: HashSet<Fault>,
     state: Mutex<(Vec<File>, HashMap<String, u64>)>,
+    /// Anonymous tokens issued (one client IP: the test).
+    anon_issued: std::sync::atomic::AtomicU64,
 }
 
 fn now() -> f64 {
@@ -58,6 +60,7 @@ impl FakeApi {
             limit: 100,
             faults: faults.iter().copied().collect(),
             state: Mutex::default(),
+            anon_issued: Default::default(),
         }
     }
     fn has(&self, f: Fault) -> bool {
@@ -257,8 +260,8 @@ impl FakeApi {
 
     fn handle(&self, req: &ApiRequest) -> ApiResponse {
         let path = req.path.split('?').next().unwrap_or_default();
-        if path == "/health" {
-            return resp(200, json!({"status": "ok"}));
+        if let Some(r) = self.operational(req, path) {
+            return r;
         }
         if path == "/openapi.json" {
             let mut paths = serde_json::Map::new();
@@ -289,6 +292,56 @@ impl FakeApi {
         r.headers.extend(rate);
         r.headers.push(("cache-control".into(), "no-store".into()));
         r
+    }
+}
+
+impl FakeApi {
+    /// `/health`, `/ready`, `/metrics` and the anonymous-token endpoint: no token, not counted.
+    fn operational(&self, req: &ApiRequest, path: &str) -> Option<ApiResponse> {
+        Some(match path {
+            "/health" => resp(200, json!({"status": "ok"})),
+            "/ready" => resp(
+                200,
+                json!({"ready": true, "checks": {"database": true, "redis": true, "storage": true, "telemetry": true}}),
+            ),
+            "/metrics" => {
+                let st = self.state.lock().unwrap();
+                let requests: u64 = st.1.values().sum();
+                let refused = u64::from(st.1.values().any(|u| *u >= self.limit));
+                let text = format!(
+                    "# TYPE http_requests_total counter\n\
+                     http_requests_total{{route=\"/api/v1/knowledge/files\",status=\"200\"}} {requests}\n\
+                     http_request_duration_seconds_bucket{{route=\"/api/v1/knowledge/files\",status=\"200\",le=\"+Inf\"}} {requests}\n\
+                     rate_limit_rejections_total{{scope=\"user\"}} {refused}\n\
+                     rate_limit_fail_open_admissions_total 0\n\
+                     db_operation_duration_seconds_count 1\n\
+                     redis_command_duration_seconds_count 1\n"
+                );
+                ApiResponse {
+                    status: 200,
+                    headers: vec![("content-type".into(), "text/plain; version=0.0.4".into())],
+                    body: text.into(),
+                }
+            }
+            "/api/v1/stream/auth/anon" if req.method == http::Method::POST => {
+                use std::sync::atomic::Ordering;
+                if self.anon_issued.fetch_add(1, Ordering::SeqCst) >= 30 && !self.has(Fault::NeverRefuse) {
+                    let mut r = self.problem(429, "rate_limited");
+                    r.headers.push(("retry-after".into(), "120".into()));
+                    return Some(r);
+                }
+                let sub = uuid::Uuid::new_v4();
+                let mut claims = crate::tokens::claims(sub);
+                claims["is_anonymous"] = json!(true);
+                let exp = claims["exp"].clone();
+                resp(
+                    200,
+                    json!({"token": crate::tokens::sign(&claims, &self.secret), "token_type": "bearer",
+                           "user_id": sub, "expires_at": exp, "expires_in": 3600}),
+                )
+            }
+            _ => return None,
+        })
     }
 }
 

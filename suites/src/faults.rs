@@ -83,12 +83,17 @@ impl Fault {
             Fault::NeverRefuse => &[&[
                 "suite_c::user_a_request_101_returns_429",
                 "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
+                "gate_2::anonymous_tokens_are_limited_per_ip",
                 "gate_3::retry_after_within_reset",
             ]],
             Fault::RemainingNeverFalls => &[&[
                 "suite_c::user_a_request_101_returns_429",
                 "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
+                "gate_2::two_tokens_of_one_user_share_one_bucket",
                 "gate_3::rate_limit_remaining_falls_by_one",
+                "gate_3::operational_endpoints_are_not_rate_limited",
+                "gate_3::every_outcome_counts_against_the_limit",
+                "gate_3::time_to_full_grows_by_one_emission_interval",
             ]],
             Fault::SearchIgnoresTenant => &[&[
                 "suite_b::user_b_search_sees_only_own_file",
@@ -106,8 +111,10 @@ impl Fault {
                 &[
                     "gate_2::cross_tenant_get_by_id_returns_404",
                     "gate_2::cross_tenant_delete_by_id_returns_404",
+                    "gate_2::anonymous_tokens_are_limited_per_ip",
                     "gate_3::unknown_route_and_wrong_method_are_problems",
                     "gate_3::malformed_input_gets_400_with_suggestion",
+                    "gate_3::every_outcome_counts_against_the_limit",
                     "gate_3::suggestion_on_every_error",
                 ],
             ],

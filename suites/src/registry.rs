@@ -5,7 +5,9 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use crate::ctx::{failed, CaseReport, CaseSpec, Ctx};
-use crate::{gate_1, gate_2, gate_3, rls, suite_a, suite_b, suite_c, suite_d};
+use crate::{
+    gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, rls, suite_a, suite_b, suite_c, suite_d,
+};
 
 /// Where a group's results go in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,14 +102,23 @@ pub fn registry(has_database: bool) -> Vec<Group> {
         g(GATE_2, Phase::Main, gate_2::CASES, |c| {
             gate_2::run(c).boxed()
         }),
+        g(GATE_2, Phase::Main, gate_2_auth::CASES, |c| {
+            gate_2_auth::run(c).boxed()
+        }),
         g(GATE_2, Phase::Final, gate_2::FINAL_CASES, |c| {
             gate_2::run_final(c).boxed()
         }),
         g(GATE_3, Phase::Main, gate_3::CASES, |c| {
             gate_3::run(c).boxed()
         }),
+        g(GATE_3, Phase::Main, gate_3_ops::CASES, |c| {
+            gate_3_ops::run(c).boxed()
+        }),
         g(GATE_3, Phase::Final, gate_3::FINAL_CASES, |c| {
             gate_3::run_final(c).boxed()
+        }),
+        g(GATE_3, Phase::Final, gate_3_ops::FINAL_CASES, |c| {
+            gate_3_ops::run_final(c).boxed()
         }),
     ];
     // The database gate needs database access: hermetic mode only.

@@ -1,0 +1,252 @@
+//! Gate 2, authentication beyond refusals: the token variants the contract
+//! requires to be *accepted* (an implementation that rejects too much is as
+//! broken as one that accepts too much), one bucket per user rather than per
+//! token, and the anonymous-token endpoint: its token, and its per-IP limit.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::api;
+use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
+use crate::expect::Expect;
+use crate::tokens::{claims, sign};
+use crate::transport::{ApiRequest, ApiResponse};
+
+pub const ACCEPTED: CaseSpec = CaseSpec {
+    id: "gate_2::valid_token_variants_accepted",
+    clauses: &["auth.audience", "auth.role", "auth.future-iat-nbf"],
+    title: "Tokens the contract allows are accepted: aud as an array, no role claim, iat and nbf within the 30 s leeway",
+};
+pub const PER_USER: CaseSpec = CaseSpec {
+    id: "gate_2::two_tokens_of_one_user_share_one_bucket",
+    clauses: &["ratelimit.per-user"],
+    title:
+        "The limit is per user (sub), not per token: two tokens of one user draw on one allowance",
+};
+pub const ANON_TOKEN: CaseSpec = CaseSpec {
+    id: "gate_2::anonymous_token_is_a_fresh_one_hour_user",
+    clauses: &["auth.anon.token"],
+    title: "POST /api/v1/stream/auth/anon ({} or empty) gives a working 1 h bearer token for a new anonymous user",
+};
+pub const ANON_LIMIT: CaseSpec = CaseSpec {
+    id: "gate_2::anonymous_tokens_are_limited_per_ip",
+    clauses: &["auth.anon.ip-limit", "ratelimit.429"],
+    title: "The anonymous endpoint refuses the 31st token an IP asks for within the hour with the 429 shape",
+};
+pub const CASES: &[CaseSpec] = &[ACCEPTED, PER_USER, ANON_TOKEN, ANON_LIMIT];
+
+pub const ANON: &str = "/api/v1/stream/auth/anon";
+/// The contract's default per-IP allowance of the anonymous endpoint.
+pub const ANON_PER_IP: usize = 30;
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The payload of a JWT, unverified (the server's signature is its own business).
+pub fn jwt_payload(token: &str) -> Option<Value> {
+    let part = token.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?).ok()
+}
+
+pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
+    let mut out = Vec::new();
+    let secret = ctx.tokens().secret().map(str::to_owned);
+
+    let mut c = CaseRun::start(&ctx, ACCEPTED);
+    match &secret {
+        None => c.skip("needs the target's JWT secret (SMOKE_JWT_SECRET) to mint these tokens"),
+        Some(s) => {
+            let variants: [(&str, fn(&mut Value)); 4] = [
+                ("aud as an array", |c| {
+                    c["aud"] = json!(["authenticated", "other"])
+                }),
+                ("no role claim", |c| {
+                    c.as_object_mut().map(|o| o.remove("role"));
+                }),
+                ("iat 10 s ahead", |c| c["iat"] = json!(now() + 10)),
+                ("nbf 10 s ahead", |c| c["nbf"] = json!(now() + 10)),
+            ];
+            for (what, edit) in variants {
+                let mut claims = claims(Uuid::new_v4());
+                edit(&mut claims);
+                let req =
+                    ApiRequest::get(format!("{}?limit=1", api::FILES)).bearer(&sign(&claims, s));
+                c.call_with(req, &format!("200 for a token with {what}"), |r| {
+                    Expect::status(200).mismatches(r)
+                })
+                .await;
+            }
+        }
+    }
+    out.push(c.finish());
+
+    let mut c = CaseRun::start(&ctx, PER_USER);
+    match &secret {
+        None => c.skip(
+            "needs the target's JWT secret (SMOKE_JWT_SECRET) to mint two tokens for one user",
+        ),
+        Some(s) => {
+            let sub = Uuid::new_v4();
+            let first = sign(&claims(sub), s);
+            let mut other = claims(sub);
+            other["iat"] = json!(now() - 60);
+            other["jti"] = json!(Uuid::new_v4().to_string());
+            let second = sign(&other, s);
+            let list = |t: &str| ApiRequest::get(format!("{}?limit=1", api::FILES)).bearer(t);
+            let a = c.call(list(&first), Expect::status(200)).await;
+            let b = c.call(list(&second), Expect::status(200)).await;
+            let remaining = |r: &Option<ApiResponse>| {
+                r.as_ref()
+                    .and_then(|r| r.header_u64("x-ratelimit-remaining"))
+            };
+            match (remaining(&a), remaining(&b)) {
+                (Some(ra), Some(rb)) => {
+                    c.check(
+                        rb + 1 == ra,
+                        format!("the second token of the same sub saw Remaining {rb} after {ra}: the bucket is not the user's"),
+                    );
+                }
+                _ => c.fail("X-RateLimit-Remaining missing"),
+            }
+        }
+    }
+    out.push(c.finish());
+
+    let mut c = CaseRun::start(&ctx, ANON_TOKEN);
+    let first = c.ctx().send(ApiRequest::post(ANON).json(json!({}))).await;
+    if first.response.as_ref().is_ok_and(|r| r.status == 429) {
+        // An earlier run from this IP within the hour spent the allowance: nothing to judge yet.
+        c.skip("this client IP's anonymous-token allowance is spent (an earlier run within the hour); run again after Retry-After");
+        out.push(c.finish());
+        out.push(crate::ctx::skipped(
+            ANON_LIMIT,
+            "the anonymous endpoint's allowance is already spent",
+        ));
+        return out;
+    }
+    let json_body = c
+        .call_with(
+            ApiRequest::post(ANON).json(json!({})),
+            "200 {token, token_type: bearer, user_id, expires_at, expires_in: 3600}",
+            anon_mismatches,
+        )
+        .await;
+    let empty_body = c
+        .call_with(
+            ApiRequest::post(ANON),
+            "200 for an empty body",
+            anon_mismatches,
+        )
+        .await;
+    let subs: Vec<String> = [&json_body, &empty_body]
+        .iter()
+        .filter_map(|r| r.as_ref()?.json()?["user_id"].as_str().map(str::to_owned))
+        .collect();
+    if subs.len() == 2 && subs[0] == subs[1] {
+        c.violation("two anonymous tokens were given the same user_id");
+    }
+    if let Some(token) = json_body
+        .as_ref()
+        .and_then(|r| r.json()?["token"].as_str().map(str::to_owned))
+    {
+        c.call(
+            ApiRequest::get(format!("{}?limit=1", api::FILES)).bearer(&token),
+            Expect::status(200),
+        )
+        .await;
+    }
+    out.push(c.finish());
+
+    let mut c = CaseRun::start(&ctx, ANON_LIMIT);
+    if secret.is_none() {
+        // The run's own tenants come from this endpoint: exhausting it would starve them.
+        c.skip("the run's tenants come from the anonymous endpoint; exhausting its per-IP allowance needs the JWT secret");
+    } else {
+        let mut refused = None;
+        for _ in 0..=ANON_PER_IP {
+            let ex = c.ctx().send(ApiRequest::post(ANON).json(json!({}))).await;
+            match &ex.response {
+                Ok(r) if r.status == 200 => continue,
+                _ => {
+                    refused = Some(ex);
+                    break;
+                }
+            }
+        }
+        match refused {
+            None => c.fail(format!(
+                "{} anonymous tokens in a row from one IP were all granted (limit 30/hour)",
+                ANON_PER_IP + 1
+            )),
+            Some(ex) => c.record(
+                ex,
+                Expect::problem(429, "rate_limited").header("retry-after"),
+            ),
+        }
+    }
+    out.push(c.finish());
+    out
+}
+
+/// The anonymous endpoint's answer and the token's claims.
+fn anon_mismatches(r: &ApiResponse) -> Vec<String> {
+    let mut m = Expect::status(200).mismatches(r);
+    if !m.is_empty() {
+        return m;
+    }
+    let b = r.json().unwrap_or_default();
+    let user = b["user_id"].as_str().and_then(|s| s.parse::<Uuid>().ok());
+    if user.is_none() {
+        m.push(format!("user_id {} is not a UUID", b["user_id"]));
+    }
+    if !b["token_type"]
+        .as_str()
+        .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+    {
+        m.push(format!("token_type {} is not bearer", b["token_type"]));
+    }
+    let expires_in = b["expires_in"].as_i64();
+    if !expires_in.is_some_and(|e| (3590..=3600).contains(&e)) {
+        m.push(format!("expires_in {} is not one hour", b["expires_in"]));
+    }
+    let expires_at = b["expires_at"].as_i64().or_else(|| {
+        b["expires_at"]
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.timestamp())
+    });
+    if !expires_at.is_some_and(|e| (e - now() - 3600).abs() <= 60) {
+        m.push(format!(
+            "expires_at {} is not about an hour from now",
+            b["expires_at"]
+        ));
+    }
+    let Some(claims) = b["token"].as_str().and_then(jwt_payload) else {
+        m.push("token is not a JWT".into());
+        return m;
+    };
+    if user.is_some() && claims["sub"].as_str() != b["user_id"].as_str() {
+        m.push("the token's sub is not user_id".into());
+    }
+    if claims["role"] != "authenticated" {
+        m.push(format!("the token's role is {}", claims["role"]));
+    }
+    let aud_ok = claims["aud"] == "authenticated"
+        || claims["aud"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == "authenticated"));
+    if !aud_ok {
+        m.push(format!("the token's aud is {}", claims["aud"]));
+    }
+    if claims["is_anonymous"] != true {
+        m.push("the token does not say is_anonymous: true".into());
+    }
+    let lifetime = claims["exp"].as_i64().unwrap_or(0) - now();
+    if !(3500..=3660).contains(&lifetime) {
+        m.push(format!("the token expires in {lifetime} s, not one hour"));
+    }
+    m
+}
