@@ -325,7 +325,9 @@ impl FakeApi {
             }
             "/api/v1/stream/auth/anon" if req.method == http::Method::POST => {
                 use std::sync::atomic::Ordering;
-                if self.anon_issued.fetch_add(1, Ordering::SeqCst) >= 30 && !self.has(Fault::NeverRefuse) {
+                if self.anon_issued.fetch_add(1, Ordering::SeqCst) >= 30
+                    && !self.has(Fault::NeverRefuse)
+                {
                     let mut r = self.problem(429, "rate_limited");
                     r.headers.push(("retry-after".into(), "120".into()));
                     return Some(r);

@@ -37,6 +37,9 @@ pub const ANON_LIMIT: CaseSpec = CaseSpec {
 };
 pub const CASES: &[CaseSpec] = &[ACCEPTED, PER_USER, ANON_TOKEN, ANON_LIMIT];
 
+/// An edit to a valid token's claims.
+type EditClaims = fn(&mut Value);
+
 pub const ANON: &str = "/api/v1/stream/auth/anon";
 /// The contract's default per-IP allowance of the anonymous endpoint.
 pub const ANON_PER_IP: usize = 30;
@@ -59,7 +62,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     match &secret {
         None => c.skip("needs the target's JWT secret (SMOKE_JWT_SECRET) to mint these tokens"),
         Some(s) => {
-            let variants: [(&str, fn(&mut Value)); 4] = [
+            let variants: [(&str, EditClaims); 4] = [
                 ("aud as an array", |c| {
                     c["aud"] = json!(["authenticated", "other"])
                 }),
@@ -218,7 +221,7 @@ fn anon_mismatches(r: &ApiResponse) -> Vec<String> {
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
             .map(|d| d.timestamp())
     });
-    if !expires_at.is_some_and(|e| (e - now() - 3600).abs() <= 60) {
+    if expires_at.is_none_or(|e| (e - now() - 3600).abs() > 60) {
         m.push(format!(
             "expires_at {} is not about an hour from now",
             b["expires_at"]

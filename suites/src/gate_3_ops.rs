@@ -215,8 +215,11 @@ fn ready_mismatches(r: &ApiResponse) -> Vec<String> {
     m
 }
 
-/// One sample line of the text exposition: name, labels, value.
-fn parse_sample(line: &str) -> Option<(&str, Vec<(&str, &str)>, f64)> {
+/// A sample of the text exposition: name, labels, value.
+type Sample<'a> = (&'a str, Vec<(&'a str, &'a str)>, f64);
+
+/// Parses one sample line of the text exposition.
+fn parse_sample(line: &str) -> Option<Sample<'_>> {
     let (head, value) = match line.rfind('}') {
         Some(close) => (&line[..=close], line[close + 1..].trim()),
         None => line.split_once(' ').map(|(h, v)| (h, v.trim()))?,
