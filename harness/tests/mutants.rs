@@ -67,8 +67,14 @@ fn main() -> ExitCode {
             .await
             .map_err(|e| e.to_string())?;
         let server = session.server().expect("hermetic session has a server");
+        faults::ops_auth::set_secret(&server.config().jwt_secret);
+        let redis = redis::Client::open(server.config().redis_url.as_str()).map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         for m in &chosen {
+            // Every mutant starts from empty buckets: the per-IP anonymous allowance
+            // (one client, 127.0.0.1, for every mutant) must not carry over.
+            let mut conn = redis.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
+            redis::cmd("FLUSHDB").query_async::<()>(&mut conn).await.map_err(|e| e.to_string())?;
             let running = faults::serve(m, server).await;
             let mut view = session.target().clone();
             view.base_url = running.base_url();
@@ -86,6 +92,8 @@ fn main() -> ExitCode {
             let binary_exit = if m.mode != Mode::Hermetic || m.name == "stack_trace_in_error_body" {
                 let secret = (m.mode != Mode::RemoteAnonymous)
                     .then(|| session.target().tokens.secret().unwrap_or_default().to_owned());
+                // The binary's run is another run: it starts from empty buckets too.
+                redis::cmd("FLUSHDB").query_async::<()>(&mut conn).await.map_err(|e| e.to_string())?;
                 Some(run_binary(&running.base_url(), secret).await)
             } else {
                 None

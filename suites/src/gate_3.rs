@@ -210,7 +210,7 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
         // (router-level 404/405 for unknown routes never reach authentication or the limiter).
         let api_route = matches!(
             route_class(&ex.request.method, &ex.request.path),
-            "search" | "upload" | "files"
+            "search" | "upload" | "files" | "memory"
         );
         let authenticated = ex.request.bearer_token().is_some() && r.status != 401 && api_route;
         if authenticated {
@@ -222,6 +222,11 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
             ]
             .into_iter()
             .filter(|h| r.header_u64(h).is_none())
+            .chain(
+                ["ratelimit-policy", "ratelimit"]
+                    .into_iter()
+                    .filter(|h| r.header(h).is_none_or(|v| v.trim().is_empty())),
+            )
             .collect();
             if !missing.is_empty() {
                 rate.fail(format!("{what}: missing {}", missing.join(", ")));

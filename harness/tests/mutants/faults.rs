@@ -22,6 +22,9 @@ use tower::ServiceExt;
 /// Uploads seen by the fake layers: (id, filename, the uploader's Authorization).
 type Uploads = Arc<Mutex<Vec<(String, String, HeaderValue)>>>;
 
+#[path = "ops_auth.rs"]
+pub mod ops_auth;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -48,6 +51,13 @@ pub enum Mode {
 const FORGED_WITHOUT_SECRET: [&str; 2] = [
     "gate_2::alg_none_rejected",
     "gate_2::bad_signature_rejected",
+];
+
+/// The other checks that mint tokens, or would starve the run's anonymous tenants.
+const NEED_THE_SECRET: [&str; 3] = [
+    "gate_2::valid_token_variants_accepted",
+    "gate_2::two_tokens_of_one_user_share_one_bucket",
+    "gate_2::anonymous_tokens_are_limited_per_ip",
 ];
 
 /// A fault layer in hermetic mode, which must be NO-GO.
@@ -94,6 +104,7 @@ pub fn all() -> Vec<Mutant> {
                 .iter()
                 .copied()
                 .filter(|id| !FORGED_WITHOUT_SECRET.contains(id))
+                .chain(NEED_THE_SECRET)
                 .collect(),
             verdict: Verdict::Inconclusive,
             mode: Mode::RemoteAnonymous,
@@ -166,6 +177,9 @@ pub fn all() -> Vec<Mutant> {
             |r, _| r.layer(from_fn(stack_trace)),
         ),
     ]
+    .into_iter()
+    .chain(ops_auth::all())
+    .collect()
 }
 
 /// Serves the mutant over the shared server's state on a fresh port.
@@ -197,6 +211,11 @@ async fn never_refuse(req: Request, next: Next) -> Response {
     if r.status() != StatusCode::TOO_MANY_REQUESTS {
         return r;
     }
+    admitted(r, r#"{"items":[],"next_cursor":null}"#.into())
+}
+
+/// Turns a 429 into a 200 with `body` (other headers kept): a refusal that never happened.
+pub fn admitted(r: Response, body: String) -> Response {
     let (mut parts, _) = r.into_parts();
     parts.status = StatusCode::OK;
     parts.headers.remove(header::RETRY_AFTER);
@@ -205,7 +224,7 @@ async fn never_refuse(req: Request, next: Next) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Response::from_parts(parts, Body::from(r#"{"items":[],"next_cursor":null}"#))
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// Always reports one request used.
