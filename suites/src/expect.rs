@@ -155,7 +155,27 @@ pub fn problem_mismatches(r: &ApiResponse, code: Option<&str>) -> Vec<String> {
             out.push(format!("code {got:?} instead of {want:?}"))
         }
         (_, None) => out.push("no code in body".into()),
+        (_, Some(got)) if !is_snake_case(got) => {
+            out.push(format!("code {got:?} is not a snake_case machine code"))
+        }
         _ => {}
+    }
+    // RFC 9457: `status`, when present, is the HTTP status; `type` and `title` describe the kind.
+    if body.get("status").and_then(|s| s.as_u64()) != Some(u64::from(r.status)) {
+        out.push(format!(
+            "problem status {} is not the HTTP status {}",
+            body.get("status").cloned().unwrap_or_default(),
+            r.status
+        ));
+    }
+    for member in ["type", "title"] {
+        if body
+            .get(member)
+            .and_then(|v| v.as_str())
+            .is_none_or(|v| v.trim().is_empty())
+        {
+            out.push(format!("problem has no {member}"));
+        }
     }
     if body
         .get("suggestion")
@@ -165,6 +185,16 @@ pub fn problem_mismatches(r: &ApiResponse, code: Option<&str>) -> Vec<String> {
         out.push("no suggestion in body".into());
     }
     out
+}
+
+/// `rate_limited`, `invalid_mime_type`: lower case words joined by underscores.
+fn is_snake_case(code: &str) -> bool {
+    code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !code.ends_with('_')
+        && !code.contains("__")
 }
 
 #[cfg(test)]
@@ -183,11 +213,30 @@ mod tests {
     }
 
     #[test]
+    fn a_problem_must_be_rfc_9457_with_a_snake_case_code() {
+        let r = resp(
+            404,
+            &[("content-type", "application/problem+json")],
+            r#"{"status":500,"code":"NotFound","suggestion":"Check the id."}"#,
+        );
+        let m = Expect::problem(404, "NotFound").mismatches(&r);
+        assert_eq!(
+            m,
+            vec![
+                "code \"NotFound\" is not a snake_case machine code".to_string(),
+                "problem status 500 is not the HTTP status 404".to_string(),
+                "problem has no type".to_string(),
+                "problem has no title".to_string(),
+            ]
+        );
+    }
+
+    #[test]
     fn a_problem_without_suggestion_is_a_mismatch() {
         let r = resp(
             401,
             &[("content-type", "application/problem+json")],
-            r#"{"code":"missing_token"}"#,
+            r#"{"type":"about:blank","title":"Missing token","status":401,"code":"missing_token"}"#,
         );
         let m = Expect::problem(401, "missing_token").mismatches(&r);
         assert_eq!(m, vec!["no suggestion in body".to_string()]);
@@ -201,7 +250,7 @@ mod tests {
                 ("content-type", "application/problem+json"),
                 ("retry-after", "0"),
             ],
-            r#"{"code":"rate_limited","suggestion":"Wait 36 s."}"#,
+            r#"{"type":"about:blank","title":"Too many","status":429,"code":"rate_limited","suggestion":"Wait 36 s."}"#,
         );
         let m = Expect::problem(429, "rate_limited")
             .header_int("retry-after", 1, 3600)
@@ -216,7 +265,7 @@ mod tests {
                 ("content-type", "application/problem+json"),
                 ("retry-after", "36"),
             ],
-            r#"{"code":"rate_limited","suggestion":"Wait 36 s."}"#,
+            r#"{"type":"about:blank","title":"Too many","status":429,"code":"rate_limited","suggestion":"Wait 36 s."}"#,
         );
         assert!(Expect::problem(429, "rate_limited")
             .header_int("retry-after", 1, 3600)

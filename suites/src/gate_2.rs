@@ -100,6 +100,7 @@ const SEARCH_PROBES: [&str; 6] = [
 fn rejected() -> Expect {
     Expect::problem(401, "invalid_token")
         .header_contains("www-authenticate", "error=\"invalid_token\"")
+        .header_contains("www-authenticate", "error_description=\"")
 }
 
 async fn forged(ctx: &Ctx, spec: CaseSpec, kind: BadToken) -> CaseReport {

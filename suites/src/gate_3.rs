@@ -73,6 +73,11 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
             |r| match r.header("x-request-id") {
                 None => vec!["X-Request-ID missing".into()],
                 Some(got) if got == bad => vec![format!("invalid X-Request-ID {bad:?} was echoed")],
+                Some(got) if got.parse::<uuid::Uuid>().is_err() => {
+                    vec![format!(
+                        "the replacement X-Request-ID {got:?} is not a fresh UUID"
+                    )]
+                }
                 Some(_) => vec![],
             },
         )

@@ -61,7 +61,8 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         ApiRequest::get(format!("{}?limit=1", api::FILES)).bearer(&garbage),
         Expect::problem(401, "invalid_token")
             .header_contains("www-authenticate", BARE_CHALLENGE)
-            .header_contains("www-authenticate", "error=\"invalid_token\""),
+            .header_contains("www-authenticate", "error=\"invalid_token\"")
+            .header_contains("www-authenticate", "error_description=\""),
     )
     .await;
     out.push(c.finish());

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use super::{broken, Mutant};
+use super::{broken, Mutant, GATE_2_401S};
 
 /// The shared server's JWT secret, set once the session has started.
 static SECRET: OnceLock<String> = OnceLock::new();
@@ -65,6 +65,12 @@ pub fn all() -> Vec<Mutant> {
                     strip_on_errors(req, next, "cache-control")
                 }))
             },
+        ),
+        broken(
+            "challenge_without_error_description",
+            &["auth.invalid-token"],
+            [&["suite_a::invalid_jwt_returns_401"][..], GATE_2_401S].concat(),
+            |r, _| r.layer(from_fn(bare_invalid_token_challenge)),
         ),
         broken(
             "alg_none_accepted",
@@ -257,6 +263,23 @@ async fn fresh_request_id(req: Request, next: Next) -> Response {
         "x-request-id",
         HeaderValue::from_str(&Uuid::new_v4().to_string()).unwrap(),
     );
+    r
+}
+
+async fn bare_invalid_token_challenge(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let bare = r
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(", error_description=")
+                .map(|(head, _)| head.to_owned())
+        });
+    if let Some(v) = bare {
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&v).unwrap());
+    }
     r
 }
 
