@@ -9,7 +9,7 @@ use regex::Regex;
 const PATTERNS: &[(&str, &str)] = &[
     (
         "stack trace",
-        r"panicked at|stack backtrace|Traceback \(most recent call last\)|\.rs:\d+(:\d+)?|\bat [\w.$<>]+\([\w.]*:\d+\)",
+        r#"panicked at|stack backtrace|Traceback \(most recent call last\)|\.rs:\d+(:\d+)?|\bat [\w.$<>]+\([\w.]*:\d+\)|File "[^"]+", line \d+|goroutine \d+ \[|\bat [\w.<>]+ \(?[\w/.-]+\.(js|ts|mjs):\d+|node_modules/|Exception in thread|\b(java|javax)\.[\w.]+Exception|NullPointerException|\bpanic: "#,
     ),
     (
         "file-system path",
@@ -17,11 +17,11 @@ const PATTERNS: &[(&str, &str)] = &[
     ),
     (
         "SQL text",
-        r"(?i)syntax error at or near|SQLSTATE|\bselect\s+[\w*,\s.()]+\s+from\s|\binsert\s+into\s|\bupdate\s+\w+\s+set\s|relation \\?.\w+\\?. does not exist|violates [\w\s-]*constraint",
+        r"(?i)syntax error at or near|syntax error in tsquery|invalid input syntax for (type )?\w+|operator does not exist|column \\?.\w+\\?. does not exist|duplicate key value|null value in column|SQLSTATE|\bselect\s+[\w*,\s.()]+\s+from\s|\binsert\s+into\s|\bupdate\s+\w+\s+set\s|relation \\?.\w+\\?. does not exist|violates [\w\s-]*constraint",
     ),
     (
         "driver text",
-        r"sqlx::|tokio_postgres|deadpool::|bb8::|redis::|RedisError|error returned from database|pool timed out|hyper::|reqwest::|serde_json::|called `(Option|Result)::unwrap\(\)`|thread '[^']*' panicked",
+        r"sqlx::|tokio_postgres|deadpool::|bb8::|redis::|RedisError|psycopg|asyncpg|sqlalchemy|\bpgx\b|\bpq: |PG::|ActiveRecord|ECONNREFUSED|ConnectionRefusedError|redis\.exceptions|ioredis|error returned from database|pool timed out|hyper::|reqwest::|serde_json::|called `(Option|Result)::unwrap\(\)`|thread '[^']*' panicked",
     ),
     (
         "connection URL",
@@ -66,6 +66,28 @@ mod tests {
             scan(body, Some("super-secret-value-of-32-bytes!!")),
             Vec::<&str>::new()
         );
+    }
+
+    #[test]
+    fn leaks_of_other_stacks_than_ours_are_found() {
+        for (text, kind) in [
+            (r#"File "/app/main.py", line 42, in search"#, "stack trace"),
+            ("goroutine 17 [running]:", "stack trace"),
+            (
+                "at Object.<anonymous> (/srv/app/index.js:10:5)",
+                "stack trace",
+            ),
+            ("java.lang.IllegalStateException: boom", "stack trace"),
+            ("syntax error in tsquery: \"a & | b\"", "SQL text"),
+            ("invalid input syntax for type uuid: \"abc\"", "SQL text"),
+            ("asyncpg.exceptions.UndefinedTableError", "driver text"),
+            ("pq: password authentication failed", "driver text"),
+        ] {
+            assert!(
+                scan(text, None).contains(&kind),
+                "{text:?} should be a {kind}"
+            );
+        }
     }
 
     #[test]
