@@ -19,8 +19,8 @@ pub const EVERY_ID: CaseSpec = CaseSpec {
 };
 pub const RETRY_AFTER: CaseSpec = CaseSpec {
     id: "gate_3::retry_after_within_reset",
-    clauses: &["ratelimit.429"],
-    title: "Every 429 had Retry-After >= 1 and not past X-RateLimit-Reset",
+    clauses: &["ratelimit.429", "ratelimit.gcra"],
+    title: "Every 429 had Retry-After >= 1, at most one emission interval (3600/limit s) and not past X-RateLimit-Reset",
 };
 pub const SUGGESTIONS: CaseSpec = CaseSpec {
     id: "gate_3::suggestion_on_every_error",
@@ -265,8 +265,17 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
             refusals += 1;
             let ra = r.header_u64("retry-after");
             let reset = r.header_u64("x-ratelimit-reset");
+            // GCRA with burst = limit admits one request again one emission interval later.
+            let interval = r
+                .header_u64("x-ratelimit-limit")
+                .filter(|l| *l > 0)
+                .map(|l| 3600_u64.div_ceil(l));
             let bad = match (ra, reset) {
                 (None, _) | (Some(0), _) => Some("Retry-After missing or below 1".to_string()),
+                (Some(ra), _) if interval.is_some_and(|i| ra > i + 1) => Some(format!(
+                    "Retry-After {ra} s is longer than one emission interval ({} s): one request is admitted again after that",
+                    interval.unwrap_or_default()
+                )),
                 (Some(ra), Some(reset)) if ex.received_at + ra as f64 > reset as f64 + SLACK => {
                     Some(format!(
                         "Retry-After {ra} s ends after X-RateLimit-Reset {reset}"

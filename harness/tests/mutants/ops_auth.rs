@@ -228,7 +228,13 @@ pub fn all() -> Vec<Mutant> {
                 "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
                 "gate_3::retry_after_within_reset",
             ],
-            |r, _| r.layer(from_fn(retry_after_zero)),
+            |r, _| r.layer(from_fn(|req, next| retry_after(req, next, "0"))),
+        ),
+        broken(
+            "retry_after_a_full_hour",
+            &["ratelimit.gcra"],
+            vec!["gate_3::retry_after_within_reset"],
+            |r, _| r.layer(from_fn(|req, next| retry_after(req, next, "3600"))),
         ),
         broken(
             "health_needs_a_token",
@@ -515,11 +521,11 @@ async fn fixed_window(req: Request, next: Next) -> Response {
     r
 }
 
-async fn retry_after_zero(req: Request, next: Next) -> Response {
+async fn retry_after(req: Request, next: Next, seconds: &'static str) -> Response {
     let mut r = next.run(req).await;
     if r.status() == StatusCode::TOO_MANY_REQUESTS {
         r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+            .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
     }
     r
 }
