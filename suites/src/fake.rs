@@ -401,4 +401,6 @@ pub async fn ctx(secret: &str, faults: &[Fault]) -> Ctx {
 }
 
 #[cfg(test)]
+mod budget;
+#[cfg(test)]
 mod tests;
