@@ -34,6 +34,7 @@ pub struct FakeApi {
     limit: u64,
     faults: HashSet<Fault>,
     state: Mutex<(Vec<File>, HashMap<String, u64>)>,
+    memories: Mutex<Vec<memory::Memory>>,
 }
 
 fn now() -> f64 {
@@ -58,6 +59,7 @@ impl FakeApi {
             limit: 100,
             faults: faults.iter().copied().collect(),
             state: Mutex::default(),
+            memories: Mutex::default(),
         }
     }
     fn has(&self, f: Fault) -> bool {
@@ -66,7 +68,7 @@ impl FakeApi {
 
     fn problem(&self, status: u16, code: &str) -> ApiResponse {
         let mut body = json!({"type": format!("https://knowledge.dev/problems/{code}"), "title": code, "status": status,
-            "code": code, "suggestion": format!("Fix the request ({code}); for example wait 36 seconds or upload one of: text/plain, text/markdown, text/csv, application/json, application/pdf.")});
+            "detail": code, "request_id": uuid::Uuid::new_v4().to_string(), "code": code, "suggestion": format!("Fix the request ({code}); for example wait 36 seconds or upload one of: text/plain, text/markdown, text/csv, application/json, application/pdf.")});
         if self.has(Fault::NoSuggestions) {
             body.as_object_mut().unwrap().remove("suggestion");
         }
@@ -261,14 +263,10 @@ impl FakeApi {
             return resp(200, json!({"status": "ok"}));
         }
         if path == "/openapi.json" {
-            let mut paths = serde_json::Map::new();
-            for (m, p) in crate::openapi::KNOWLEDGE_OPERATIONS {
-                paths.entry(p).or_insert_with(|| json!({}))[m] =
-                    json!({"responses": {"200": {"description": "ok"}}});
-            }
-            return resp(200, json!({"openapi": "3.1.0", "paths": paths}));
+            return resp(200, memory::openapi());
         }
-        if !path.starts_with("/api/v1/knowledge") {
+        let is_memory = path == crate::api::MEMORY || path.starts_with("/api/v1/memory/");
+        if !path.starts_with("/api/v1/knowledge") && !is_memory {
             return self.problem(404, "not_found");
         }
         let sub = match self.auth(req) {
@@ -281,6 +279,8 @@ impl FakeApi {
         let (rate, refused) = self.count(&sub);
         let mut r = if refused {
             self.problem(429, "rate_limited")
+        } else if is_memory {
+            self.memory_route(req, &sub)
         } else if path == crate::api::SEARCH {
             self.search(req, &sub)
         } else {
@@ -345,5 +345,6 @@ pub async fn ctx(secret: &str, faults: &[Fault]) -> Ctx {
     )
 }
 
+mod memory;
 #[cfg(test)]
 mod tests;
