@@ -8,6 +8,7 @@ use crate::transport::{ApiRequest, Part};
 
 pub const FILES: &str = "/api/v1/knowledge/files";
 pub const SEARCH: &str = "/api/v1/knowledge/search";
+pub const MEMORY: &str = "/api/v1/memory";
 /// The declared MIME types the contract allows.
 pub const ALLOWED_MIME: [&str; 5] = [
     "text/plain",
@@ -123,4 +124,25 @@ pub fn fileinfo_mismatches(
         out.push("sha256 is not 64 hex digits".into());
     }
     out
+}
+
+/// `POST /api/v1/memory` with the R1 body's required fields, one tag and some metadata.
+pub fn create_memory(tenant: &Tenant, session_id: &str, content: &str) -> ApiRequest {
+    ApiRequest::post(MEMORY).bearer(&tenant.token).json(json!({
+        "session_id": session_id, "role": "user", "content": content,
+        "tags": ["gonogo-smoke"], "metadata": {"by": "gonogo"}
+    }))
+}
+
+/// `GET /api/v1/memory?…` with `query` (`session_id=…&limit=…&cursor=…`, already encoded).
+pub fn list_memories(tenant: &Tenant, query: &str) -> ApiRequest {
+    ApiRequest::get(format!("{MEMORY}?{query}")).bearer(&tenant.token)
+}
+
+pub fn get_memory(tenant: &Tenant, id: &str) -> ApiRequest {
+    ApiRequest::get(format!("{MEMORY}/{id}")).bearer(&tenant.token)
+}
+
+pub fn delete_memory(tenant: &Tenant, id: &str) -> ApiRequest {
+    ApiRequest::delete(format!("{MEMORY}/{id}")).bearer(&tenant.token)
 }

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::expect::Expect;
+use crate::spec::Spec;
 use crate::tokens::{Tenant, TokenSource};
 use crate::transport::{ApiRequest, ApiResponse, Exchange, Transport};
 
@@ -84,6 +85,16 @@ struct Inner {
     caps: Capabilities,
     /// Every exchange of the run, for the gates that scan them all.
     log: Mutex<Vec<Arc<Exchange>>>,
+    /// The target's `/openapi.json`, fetched and parsed once (Gate 1 and the conformance scan).
+    served: tokio::sync::OnceCell<Served>,
+}
+
+/// The target's own OpenAPI document as the run fetched it.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub exchange: Arc<Exchange>,
+    /// The parsed document, or why the response is not one.
+    pub spec: Result<Arc<Spec>, String>,
 }
 
 /// Shared, cheap-to-clone context of one run.
@@ -103,6 +114,7 @@ impl Ctx {
             r1_baseline,
             caps,
             log: Mutex::new(Vec::new()),
+            served: tokio::sync::OnceCell::new(),
         }))
     }
     pub fn tokens(&self) -> &TokenSource {
@@ -117,6 +129,25 @@ impl Ctx {
     /// A snapshot of every exchange so far.
     pub fn log(&self) -> Vec<Arc<Exchange>> {
         self.0.log.lock().unwrap().clone()
+    }
+    /// `GET /openapi.json`, sent once per run whoever asks first.
+    pub async fn served_openapi(&self) -> &Served {
+        self.0
+            .served
+            .get_or_init(|| async {
+                let exchange = self.send(ApiRequest::get("/openapi.json")).await;
+                let spec = match &exchange.response {
+                    Err(e) => Err(format!("no response: {e}")),
+                    Ok(r) if r.status != 200 => Err(format!("status {}", r.status)),
+                    Ok(r) => r
+                        .json()
+                        .ok_or_else(|| "the body is not JSON".to_owned())
+                        .and_then(Spec::new)
+                        .map(Arc::new),
+                };
+                Served { exchange, spec }
+            })
+            .await
     }
     /// Sends and logs one request.
     pub async fn send(&self, req: ApiRequest) -> Arc<Exchange> {
@@ -205,6 +236,16 @@ impl CaseRun {
     pub fn record(&mut self, ex: Arc<Exchange>, expect: Expect) {
         let desc = expect.describe();
         self.judge(ex, &desc, |r| expect.mismatches(r));
+    }
+
+    /// [`CaseRun::record`] with a custom check (returns the mismatches).
+    pub fn record_with(
+        &mut self,
+        ex: Arc<Exchange>,
+        expected: &str,
+        check: impl FnOnce(&ApiResponse) -> Vec<String>,
+    ) -> Option<ApiResponse> {
+        self.judge(ex, expected, check)
     }
 
     fn judge(

@@ -36,6 +36,7 @@ pub struct FakeApi {
     state: Mutex<(Vec<File>, HashMap<String, u64>)>,
     /// Anonymous tokens issued (one client IP: the test).
     anon_issued: std::sync::atomic::AtomicU64,
+    memories: Mutex<Vec<memory::Memory>>,
 }
 
 fn now() -> f64 {
@@ -61,6 +62,7 @@ impl FakeApi {
             faults: faults.iter().copied().collect(),
             state: Mutex::default(),
             anon_issued: Default::default(),
+            memories: Mutex::default(),
         }
     }
     fn has(&self, f: Fault) -> bool {
@@ -69,7 +71,7 @@ impl FakeApi {
 
     fn problem(&self, status: u16, code: &str) -> ApiResponse {
         let mut body = json!({"type": format!("https://knowledge.dev/problems/{code}"), "title": code, "status": status,
-            "code": code, "suggestion": format!("Fix the request ({code}); for example wait 36 seconds or upload one of: text/plain, text/markdown, text/csv, application/json, application/pdf.")});
+            "detail": code, "request_id": uuid::Uuid::new_v4().to_string(), "code": code, "suggestion": format!("Fix the request ({code}); for example wait 36 seconds or upload one of: text/plain, text/markdown, text/csv, application/json, application/pdf.")});
         if self.has(Fault::NoSuggestions) {
             body.as_object_mut().unwrap().remove("suggestion");
         }
@@ -264,14 +266,10 @@ impl FakeApi {
             return r;
         }
         if path == "/openapi.json" {
-            let mut paths = serde_json::Map::new();
-            for (m, p) in crate::openapi::KNOWLEDGE_OPERATIONS {
-                paths.entry(p).or_insert_with(|| json!({}))[m] =
-                    json!({"responses": {"200": {"description": "ok"}}});
-            }
-            return resp(200, json!({"openapi": "3.1.0", "paths": paths}));
+            return resp(200, memory::openapi());
         }
-        if !path.starts_with("/api/v1/knowledge") {
+        let is_memory = path == crate::api::MEMORY || path.starts_with("/api/v1/memory/");
+        if !path.starts_with("/api/v1/knowledge") && !is_memory {
             return self.problem(404, "not_found");
         }
         let sub = match self.auth(req) {
@@ -284,6 +282,8 @@ impl FakeApi {
         let (rate, refused) = self.count(&sub);
         let mut r = if refused {
             self.problem(429, "rate_limited")
+        } else if is_memory {
+            self.memory_route(req, &sub)
         } else if path == crate::api::SEARCH {
             self.search(req, &sub)
         } else {
@@ -402,5 +402,6 @@ pub async fn ctx(secret: &str, faults: &[Fault]) -> Ctx {
 
 #[cfg(test)]
 mod budget;
+mod memory;
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,9 @@
-//! Gate 1 — no regression to R1: the target's `/openapi.json` against the R1 baseline.
+//! Gate 1 — no regression to R1: the target's `/openapi.json` against the R1
+//! baseline, and (run last) every response of the run against that document.
 
 use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::openapi::{breaking_changes, missing_operations, KNOWLEDGE_OPERATIONS};
-use crate::transport::ApiRequest;
+use crate::spec::Route;
 
 pub const SERVED: CaseSpec = CaseSpec {
     id: "gate_1::openapi_document_is_served",
@@ -20,30 +21,37 @@ pub const KNOWLEDGE_PRESENT: CaseSpec = CaseSpec {
     title: "The R2 knowledge operations are described",
 };
 pub const CASES: &[CaseSpec] = &[SERVED, NO_BREAKING, KNOWLEDGE_PRESENT];
+pub const CONFORMS: CaseSpec = CaseSpec {
+    id: "gate_1::responses_conform_to_the_served_spec",
+    clauses: &["ops.responses-documented"],
+    title: "Every response the run saw to a documented operation has a status, content type and body the target's /openapi.json documents for it",
+};
+/// Run last, over every exchange of the run.
+pub const FINAL_CASES: &[CaseSpec] = &[CONFORMS];
+/// Non-conforming exchanges cited as evidence, at most (the message counts them all).
+const MAX_CITED: usize = 25;
 
 pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     let mut c = CaseRun::start(&ctx, SERVED);
-    // Parsed once, inside the check; kept only when the check passed.
-    let mut parsed = None;
-    c.call_with(
-        ApiRequest::get("/openapi.json"),
+    // Fetched and parsed once per run; the conformance scan reads the same document.
+    let served = ctx.served_openapi().await;
+    c.record_with(
+        served.exchange.clone(),
         "200 OpenAPI 3.x JSON",
-        |r| {
-            parsed = r.json().filter(|j| {
-                r.status == 200 && j["openapi"].as_str().is_some_and(|v| v.starts_with("3."))
-            });
-            if parsed.is_some() {
-                vec![]
-            } else {
-                vec![format!(
-                    "status {} without an OpenAPI 3.x document",
-                    r.status
-                )]
-            }
+        |r| match &served.spec {
+            Ok(_) => vec![],
+            Err(why) => vec![format!(
+                "status {} without an OpenAPI 3.x document: {why}",
+                r.status
+            )],
         },
-    )
-    .await;
-    let doc = parsed.filter(|_| c.passed_so_far());
+    );
+    let doc = served
+        .spec
+        .as_ref()
+        .ok()
+        .filter(|_| c.passed_so_far())
+        .map(|s| s.document());
     let served = c.finish();
 
     let mut nb = CaseRun::start(&ctx, NO_BREAKING);
@@ -79,4 +87,66 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         }
     }
     vec![served, nb.finish(), kp.finish()]
+}
+
+/// Judges every response the run saw against the target's own document
+/// ([`crate::spec`]). Only documented operations are judged; a route the
+/// document does not describe has nothing to be held to here (unknown routes
+/// are Gate 3's), but a documented path answering an undocumented method with
+/// anything but a 4xx serves an operation the document hides.
+pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
+    let mut c = CaseRun::start(&ctx, CONFORMS);
+    let spec = match &ctx.served_openapi().await.spec {
+        Ok(spec) => spec.clone(),
+        Err(why) => {
+            c.skip(format!(
+                "the target's /openapi.json could not be read: {why}"
+            ));
+            return vec![c.finish()];
+        }
+    };
+    let (mut judged, mut elsewhere, mut cited) = (0, 0, 0);
+    for ex in ctx.log() {
+        let Ok(r) = &ex.response else { continue };
+        let (method, path) = (ex.request.method.as_str(), &ex.request.path);
+        let findings = match spec.route(method, path) {
+            Route::Documented(op) => {
+                judged += 1;
+                spec.check(&op, r)
+            }
+            Route::OtherMethod { path: template } => {
+                judged += 1;
+                if (400..500).contains(&r.status) {
+                    vec![]
+                } else {
+                    vec![format!(
+                        "{method} is not documented for {template}, yet it answered {}",
+                        r.status
+                    )]
+                }
+            }
+            Route::Unknown => {
+                elsewhere += 1;
+                vec![]
+            }
+        };
+        if !findings.is_empty() {
+            c.fail(format!(
+                "{method} {path} → {}: {}",
+                r.status,
+                findings.join("; ")
+            ));
+            if cited < MAX_CITED {
+                cited += 1;
+                c.cite(ex.clone(), "status, content type and body as documented");
+            }
+        }
+    }
+    c.note(format!(
+        "checked {judged} responses against the served document ({elsewhere} to undocumented routes not judged)"
+    ));
+    if judged == 0 {
+        c.skip("the run saw no response to a documented operation");
+    }
+    vec![c.finish()]
 }

@@ -8,7 +8,9 @@
 //! - [`expect`]: declarative checks of status + headers + problem body.
 //! - [`registry`]: the one place cases are registered, and the runner.
 //! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases.
-//! - [`openapi`]: the R1 breaking-change diff; [`leaks`]: the error-body scanner.
+//! - [`openapi`]: the R1 breaking-change diff; [`spec`]: response conformance to an
+//!   OpenAPI document (JSON Schema); [`leaks`]: the error-body scanner.
+//! - [`r1_memory`]: the R1 memory API's behaviour, shapes and isolation.
 //! - `fake` (feature `testing`): an in-memory contract-following API with
 //!   switchable faults, used to test the suites themselves; `faults`
 //!   (feature `testing`): each fault and exactly the cases it must fail,
@@ -29,8 +31,10 @@ pub mod gate_3;
 pub mod gate_3_ops;
 pub mod leaks;
 pub mod openapi;
+pub mod r1_memory;
 pub mod registry;
 pub mod rls;
+pub mod spec;
 pub mod suite_a;
 pub mod suite_b;
 pub mod suite_c;

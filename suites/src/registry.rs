@@ -6,7 +6,8 @@ use futures::FutureExt;
 
 use crate::ctx::{failed, CaseReport, CaseSpec, Ctx};
 use crate::{
-    gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, rls, suite_a, suite_b, suite_c, suite_d,
+    gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, r1_memory, rls, suite_a, suite_b, suite_c,
+    suite_d,
 };
 
 /// Where a group's results go in the report.
@@ -98,6 +99,12 @@ pub fn registry(has_database: bool) -> Vec<Group> {
         }),
         g(GATE_1, Phase::Main, gate_1::CASES, |c| {
             gate_1::run(c).boxed()
+        }),
+        g(GATE_1, Phase::Main, r1_memory::CASES, |c| {
+            r1_memory::run(c).boxed()
+        }),
+        g(GATE_1, Phase::Final, gate_1::FINAL_CASES, |c| {
+            gate_1::run_final(c).boxed()
         }),
         g(GATE_2, Phase::Main, gate_2::CASES, |c| {
             gate_2::run(c).boxed()

@@ -53,6 +53,10 @@ const FORGED_WITHOUT_SECRET: [&str; 2] = [
     "gate_2::bad_signature_rejected",
 ];
 
+/// The scan of every response against the served spec: a fault that changes a
+/// documented response's shape shows there too.
+pub const CONFORMANCE: &str = "gate_1::responses_conform_to_the_served_spec";
+
 /// The other checks that mint tokens, or would starve the run's anonymous tenants.
 const NEED_THE_SECRET: [&str; 3] = [
     "gate_2::valid_token_variants_accepted",
@@ -125,7 +129,7 @@ pub fn all() -> Vec<Mutant> {
         broken(
             "rate_limiter_never_refuses",
             Fault::NeverRefuse.clauses(),
-            Fault::NeverRefuse.caught_by(),
+            [Fault::NeverRefuse.caught_by(), vec![CONFORMANCE]].concat(),
             |r, _| r.layer(from_fn(never_refuse)),
         ),
         broken(
@@ -147,7 +151,7 @@ pub fn all() -> Vec<Mutant> {
         broken(
             "get_by_id_leaks_other_tenants_files",
             Fault::GetLeaksOtherTenants.clauses(),
-            Fault::GetLeaksOtherTenants.caught_by(),
+            [Fault::GetLeaksOtherTenants.caught_by(), vec![CONFORMANCE]].concat(),
             |r, inner| {
                 let seen = Uploads::default();
                 r.layer(from_fn_with_state((seen.clone(), inner), get_leaks))
@@ -167,6 +171,7 @@ pub fn all() -> Vec<Mutant> {
             vec![
                 "gate_1::no_breaking_change_to_r1",
                 "gate_1::knowledge_paths_present",
+                CONFORMANCE,
             ],
             |r, _| r.layer(from_fn(break_openapi)),
         ),

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use super::{broken, Mutant, GATE_2_401S};
+use super::{broken, Mutant, CONFORMANCE, GATE_2_401S};
 
 /// The shared server's JWT secret, set once the session has started.
 static SECRET: OnceLock<String> = OnceLock::new();
@@ -239,13 +239,13 @@ pub fn all() -> Vec<Mutant> {
         broken(
             "health_needs_a_token",
             &["ops.health"],
-            vec!["gate_3::health_answers_without_a_token"],
+            vec!["gate_3::health_answers_without_a_token", CONFORMANCE],
             |r, inner| r.layer(from_fn_with_state(inner, health_needs_token)),
         ),
         broken(
             "ready_without_telemetry",
             &["ops.ready"],
-            vec!["gate_3::ready_reports_every_dependency"],
+            vec!["gate_3::ready_reports_every_dependency", CONFORMANCE],
             |r, _| r.layer(from_fn(ready_without_telemetry)),
         ),
         broken(
