@@ -8,6 +8,7 @@
 //! - [`expect`]: declarative checks of status + headers + problem body.
 //! - [`registry`]: the one place cases are registered, and the runner.
 //! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases.
+//! - [`latency`]: the latency phase and the p95's confidence interval.
 //! - [`openapi`]: the R1 breaking-change diff; [`leaks`]: the error-body scanner.
 //! - `fake` (feature `testing`): an in-memory contract-following API with
 //!   switchable faults, used to test the suites themselves; `faults`
@@ -25,6 +26,7 @@ pub mod faults;
 pub mod gate_1;
 pub mod gate_2;
 pub mod gate_3;
+pub mod latency;
 pub mod leaks;
 pub mod openapi;
 pub mod registry;
