@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// Free-form label of the deployment, shown in the report.
     #[arg(long)]
     pub label: Option<String>,
+    /// Searches the latency phase sends (default 200; at least 72 for the p95's
+    /// 95 % interval to exist, else `query_latency_p95_ms` is inconclusive).
+    #[arg(long, env = "SMOKE_LATENCY_SAMPLES")]
+    pub latency_samples: Option<usize>,
     /// The sign-off roles and canary schedule the Markdown and HTML show.
     #[command(flatten)]
     pub documents: crate::release_cli::RolesArgs,
@@ -76,6 +80,7 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
         jwt_secret: args.jwt_secret,
         label: args.label,
         r1_baseline: args.r1_baseline,
+        latency_samples: args.latency_samples,
     };
     let out = Session::run_once(&opts, None)
         .await

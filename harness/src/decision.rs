@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::metrics::Isolation;
 
 /// Thresholds from the contract.
-pub const MAX_SEARCH_P95_MS: f64 = 400.0;
+pub const MAX_SEARCH_P95_MS: f64 = gonogo_suites::latency::MAX_P95_MS;
 pub const MIN_SUCCESS_RATE: f64 = 0.99;
 
 fn criterion(
@@ -47,6 +47,32 @@ fn all_pass(cases: &[&CaseReport]) -> Option<bool> {
     } else {
         Some(true)
     }
+}
+
+/// `query_latency_p95_ms`, judged on the latency phase alone: a pass needs
+/// the upper bound of the p95's 95 % interval within the threshold, so a pass
+/// is confident and not a lucky draw; below the fewest samples an interval
+/// needs it is inconclusive (see harness/README.md, "Latency").
+fn search_p95(l: &gonogo_reports::LatencyStats) -> Criterion {
+    let observed = l.p95_ms.map(|p95| match &l.p95_ci {
+        Some(ci) => json!(format!(
+            "p95 {p95:.1} ms, 95 % CI [{:.1}, {:.1}] ms, n = {}",
+            ci.low_ms, ci.high_ms, l.count
+        )),
+        None => json!(format!(
+            "p95 {p95:.1} ms, n = {} (no interval below n = {})",
+            l.count,
+            gonogo_suites::latency::min_samples()
+        )),
+    });
+    criterion(
+        "query_latency_p95_ms",
+        "p95 latency of the latency phase's searches (upper bound of its 95 % CI judged)",
+        &format!("<= {MAX_SEARCH_P95_MS}"),
+        observed,
+        l.count,
+        l.p95_ci.as_ref().map(|ci| ci.high_ms <= MAX_SEARCH_P95_MS),
+    )
 }
 
 /// The criteria table for a run.
@@ -89,14 +115,7 @@ pub fn criteria(
             gates.len() as u64,
             all_pass(&gates),
         ),
-        criterion(
-            "query_latency_p95_ms",
-            "p95 latency of search requests",
-            &format!("<= {MAX_SEARCH_P95_MS}"),
-            m.query_latency_p95_ms.map(|v| json!(v)),
-            m.search_latency.count,
-            m.query_latency_p95_ms.map(|p| p <= MAX_SEARCH_P95_MS),
-        ),
+        search_p95(&m.latency_phase),
         criterion(
             "success_rate",
             "Share of responses matching their case's expectation",

@@ -28,6 +28,8 @@ pub struct Options {
     pub label: Option<String>,
     /// The R1 OpenAPI baseline Gate 1 compares against; `None` = the committed one.
     pub r1_baseline: Option<PathBuf>,
+    /// Searches the latency phase sends; `None` = [`gonogo_suites::latency::DEFAULT_SAMPLES`].
+    pub latency_samples: Option<usize>,
 }
 
 impl Options {
@@ -247,6 +249,7 @@ pub struct Session {
     fixture: Fixture,
     baseline: Result<serde_json::Value, String>,
     label: Option<String>,
+    latency_samples: usize,
     startup: Duration,
 }
 
@@ -261,6 +264,9 @@ impl Session {
             fixture,
             baseline,
             label: opts.label.clone(),
+            latency_samples: opts
+                .latency_samples
+                .unwrap_or(gonogo_suites::latency::DEFAULT_SAMPLES),
             startup: t0.elapsed(),
         })
     }
@@ -316,7 +322,8 @@ impl Session {
             view.tokens.clone(),
             self.baseline.clone(),
             view.caps.clone(),
-        );
+        )
+        .with_latency_samples(self.latency_samples);
         let started_at = chrono::Utc::now();
         let t0 = Instant::now();
         let results = gonogo_suites::registry::run(&ctx, groups).await;

@@ -123,12 +123,17 @@ fn main() -> ExitCode {
                         .map(|msg| format!("{}: {msg}", r.id))
                 })
                 .collect();
-            let scope_ok = run.report.metrics.isolation_scope
+            let report_ok = run.report.metrics.isolation_scope
                 == if m.mode == Mode::Hermetic {
                     "database"
                 } else {
                     "api_only"
                 };
+            // The latency criterion fails exactly when the mutant breaks the p95 clause.
+            let p95_failed = run.report.criteria.iter().any(|c| {
+                c.name == "query_latency_p95_ms" && c.status == gonogo_reports::CriterionStatus::Fail
+            });
+            let report_ok = report_ok && p95_failed == m.clauses.contains(&"criteria.search-p95");
             out.push((
                 m.name,
                 m.expected
@@ -138,7 +143,7 @@ fn main() -> ExitCode {
                 failing,
                 m.verdict,
                 run.report.decision.verdict,
-                scope_ok,
+                report_ok,
                 messages,
                 binary_exit,
             ));
@@ -156,14 +161,14 @@ fn main() -> ExitCode {
     };
     let trials = outcomes
         .into_iter()
-        .map(|(n, expected, failing, want, verdict, scope_ok, messages, binary_exit)| {
+        .map(|(n, expected, failing, want, verdict, report_ok, messages, binary_exit)| {
             Trial::test(format!("mutant::{n}"), move || {
                 let want_code = Exit::Verdict(want).code();
                 if let Some(code) = binary_exit.filter(|c| *c != Some(i32::from(want_code))) {
                     return Err(Failed::from(format!("`gonogo run` exited {code:?}, not {want_code}")));
                 }
-                if !scope_ok {
-                    return Err(Failed::from("the report's isolation_scope does not match the mode"));
+                if !report_ok {
+                    return Err(Failed::from("the report's isolation_scope does not match the mode, or query_latency_p95_ms failed without the mutant breaking criteria.search-p95 (or passed with it)"));
                 }
                 if verdict != want || failing != expected {
                     return Err(Failed::from(format!(

@@ -26,6 +26,9 @@ fn main() -> ExitCode {
             .filter(|s| !s.is_empty()),
         jwt_secret: std::env::var("SMOKE_JWT_SECRET").ok(),
         r1_baseline: std::env::var_os("SMOKE_R1_BASELINE").map(Into::into),
+        latency_samples: std::env::var("SMOKE_LATENCY_SAMPLES")
+            .ok()
+            .map(|n| n.parse().expect("SMOKE_LATENCY_SAMPLES is a whole number")),
         ..Options::default()
     };
     let groups = opts.groups();

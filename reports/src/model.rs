@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the report format (semver: minor = additive, major = breaking).
-pub const SCHEMA_VERSION: &str = "1.1.0";
+pub const SCHEMA_VERSION: &str = "1.2.0";
 
 /// One run of the release gate against one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -120,7 +120,8 @@ pub struct Criterion {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Metrics {
-    /// p95 of search requests, in milliseconds; `null` without samples.
+    /// p95 of the latency phase's searches (`latency_phase`), in milliseconds;
+    /// `null` without samples. (Before schema 1.2.0: of every search the run made.)
     pub query_latency_p95_ms: Option<f64>,
     /// Share of responses that matched their case's expectation (0..1).
     pub success_rate: Option<f64>,
@@ -136,6 +137,11 @@ pub struct Metrics {
     pub search_latency: LatencyStats,
     /// Latency of every request.
     pub all_latency: LatencyStats,
+    /// The latency phase's searches, from exact order statistics: the sample
+    /// `query_latency_p95_ms` is judged on, with the 95 % interval of its p95
+    /// (added in schema 1.2.0).
+    #[serde(default)]
+    pub latency_phase: LatencyStats,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -149,6 +155,23 @@ pub struct LatencyStats {
     pub max_ms: Option<f64>,
     /// Percentile curve (percentile, ms) for charts, ascending.
     pub curve: Vec<PercentilePoint>,
+    /// Distribution-free confidence interval of the p95, from order
+    /// statistics; `null` when the sample is too small or not kept exactly.
+    #[serde(default)]
+    pub p95_ci: Option<QuantileInterval>,
+}
+
+/// `[low_ms, high_ms]` holds the true quantile with at least `confidence`,
+/// whatever the latency distribution: they are the samples of ranks
+/// `low_rank` and `high_rank` (1-based, ascending), chosen from the binomial
+/// distribution of how many samples fall below the quantile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct QuantileInterval {
+    pub confidence: f64,
+    pub low_ms: f64,
+    pub high_ms: f64,
+    pub low_rank: u64,
+    pub high_rank: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

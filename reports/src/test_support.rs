@@ -78,6 +78,7 @@ fn curve(scale: f64) -> LatencyStats {
                 ms: ms * scale,
             })
             .collect(),
+        p95_ci: None,
     }
 }
 
@@ -340,6 +341,17 @@ impl ReportBuilder {
                     ..curve(3.0)
                 },
                 all_latency: curve(1.0),
+                latency_phase: LatencyStats {
+                    count: 200,
+                    p95_ci: Some(QuantileInterval {
+                        confidence: 0.95,
+                        low_ms: 28.0,
+                        high_ms: 41.0,
+                        low_rank: 184,
+                        high_rank: 197,
+                    }),
+                    ..curve(3.0)
+                },
             },
             suites: suites(),
             gates: gates(),

@@ -85,6 +85,8 @@ struct Inner {
     caps: Capabilities,
     /// Every exchange of the run, for the gates that scan them all.
     log: Mutex<Vec<Arc<Exchange>>>,
+    /// Searches the latency phase sends ([`crate::latency`]).
+    latency_samples: usize,
     /// The target's `/openapi.json`, fetched and parsed once (Gate 1 and the conformance scan).
     served: tokio::sync::OnceCell<Served>,
 }
@@ -114,8 +116,21 @@ impl Ctx {
             r1_baseline,
             caps,
             log: Mutex::new(Vec::new()),
+            latency_samples: crate::latency::DEFAULT_SAMPLES,
             served: tokio::sync::OnceCell::new(),
         }))
+    }
+    /// Sets how many searches the latency phase sends. A setting of the run,
+    /// so it is made before the context is shared with any case.
+    pub fn with_latency_samples(mut self, samples: usize) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("the latency sample count is set before the context is shared")
+            .latency_samples = samples;
+        self
+    }
+    /// Searches the latency phase sends.
+    pub fn latency_samples(&self) -> usize {
+        self.0.latency_samples
     }
     pub fn tokens(&self) -> &TokenSource {
         &self.0.tokens

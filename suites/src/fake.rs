@@ -37,6 +37,22 @@ pub struct FakeApi {
     /// Anonymous tokens issued (one client IP: the test).
     anon_issued: std::sync::atomic::AtomicU64,
     memories: Mutex<Vec<memory::Memory>>,
+    /// State of the generator that picks the slow searches ([`Fault::SlowSearchTail`]).
+    rng: Mutex<u64>,
+}
+
+/// [`Fault::SlowSearchTail`]: this share of answered searches takes this long.
+pub const SLOW_SEARCH_SHARE: f64 = 0.10;
+pub const SLOW_SEARCH: Duration = Duration::from_millis(800);
+
+/// splitmix64: a uniform draw in [0, 1) from `state` (the fake's faults and
+/// the real-router mutants draw their slow searches alike).
+pub fn uniform(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as f64 / (u64::MAX as f64 + 1.0)
 }
 
 fn now() -> f64 {
@@ -63,7 +79,24 @@ impl FakeApi {
             state: Mutex::default(),
             anon_issued: Default::default(),
             memories: Mutex::default(),
+            rng: Mutex::new(0),
         }
+    }
+    /// Seeds the generator behind randomised faults (a different run, different slow searches).
+    pub fn seeded(self, seed: u64) -> Self {
+        *self.rng.lock().unwrap() = seed;
+        self
+    }
+    /// The latency the fake reports for `request`'s answer: synthetic, never slept.
+    fn latency(&self, request: &ApiRequest, r: &ApiResponse, measured: Duration) -> Duration {
+        let search = request.path == crate::api::SEARCH && r.status == 200;
+        if search
+            && self.has(Fault::SlowSearchTail)
+            && uniform(&mut self.rng.lock().unwrap()) < SLOW_SEARCH_SHARE
+        {
+            return SLOW_SEARCH;
+        }
+        measured.max(Duration::from_micros(50))
     }
     fn has(&self, f: Fault) -> bool {
         self.faults.contains(&f)
@@ -370,7 +403,7 @@ impl Transport for FakeApi {
                     id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
                 ));
             }
-            let latency = started.elapsed().max(Duration::from_micros(50));
+            let latency = self.latency(&request, &r, started.elapsed());
             Exchange {
                 request,
                 response: Ok(r),
@@ -384,7 +417,13 @@ impl Transport for FakeApi {
 /// A run context over a fresh fake with `faults`: tokens signed with `secret`,
 /// the fake's own OpenAPI document as the R1 baseline, no database.
 pub async fn ctx(secret: &str, faults: &[Fault]) -> Ctx {
-    let api = Arc::new(FakeApi::new(secret, faults));
+    ctx_over(FakeApi::new(secret, faults)).await
+}
+
+/// [`ctx`] over a fake built by the caller (e.g. [`FakeApi::seeded`]).
+pub async fn ctx_over(api: FakeApi) -> Ctx {
+    let secret = api.secret.clone();
+    let api = Arc::new(api);
     let baseline = api
         .send(ApiRequest::get("/openapi.json"))
         .await
@@ -394,7 +433,7 @@ pub async fn ctx(secret: &str, faults: &[Fault]) -> Ctx {
         .expect("the fake serves its OpenAPI document as JSON");
     Ctx::new(
         api,
-        TokenSource::Secret(secret.into()),
+        TokenSource::Secret(secret),
         Ok(baseline),
         Capabilities::default(),
     )

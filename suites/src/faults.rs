@@ -17,6 +17,8 @@ pub enum Fault {
     GetLeaksOtherTenants,
     NoSuggestions,
     StackTraceInErrors,
+    /// One answered search in ten takes 800 ms (twice the threshold); the rest are fast.
+    SlowSearchTail,
 }
 
 /// Suite A's 401 cases: each needs a challenge and a suggestion.
@@ -51,6 +53,7 @@ impl Fault {
         Fault::GetLeaksOtherTenants,
         Fault::NoSuggestions,
         Fault::StackTraceInErrors,
+        Fault::SlowSearchTail,
     ];
 
     /// The contract clauses ([`crate::contract`]) this fault breaks.
@@ -64,6 +67,7 @@ impl Fault {
             Fault::GetLeaksOtherTenants => &["files.not-found"],
             Fault::NoSuggestions => &["errors.suggestion"],
             Fault::StackTraceInErrors => &["errors.no-leak"],
+            Fault::SlowSearchTail => &["criteria.search-p95"],
         }
     }
 
@@ -122,6 +126,7 @@ impl Fault {
                 ],
             ],
             Fault::StackTraceInErrors => &[&["gate_2::error_bodies_leak_nothing"]],
+            Fault::SlowSearchTail => &[&[crate::latency::SEARCH_P95.id]],
         };
         parts.concat()
     }

@@ -11,6 +11,8 @@
 //! - [`openapi`]: the R1 breaking-change diff; [`spec`]: response conformance to an
 //!   OpenAPI document (JSON Schema); [`leaks`]: the error-body scanner.
 //! - [`r1_memory`]: the R1 memory API's behaviour, shapes and isolation.
+//! - [`latency`]: the latency phase and the p95's confidence interval.
+//! - [`openapi`]: the R1 breaking-change diff; [`leaks`]: the error-body scanner.
 //! - `fake` (feature `testing`): an in-memory contract-following API with
 //!   switchable faults, used to test the suites themselves; `faults`
 //!   (feature `testing`): each fault and exactly the cases it must fail,
@@ -29,6 +31,7 @@ pub mod gate_2;
 pub mod gate_2_auth;
 pub mod gate_3;
 pub mod gate_3_ops;
+pub mod latency;
 pub mod leaks;
 pub mod openapi;
 pub mod r1_memory;

@@ -6,8 +6,8 @@ use futures::FutureExt;
 
 use crate::ctx::{failed, CaseReport, CaseSpec, Ctx};
 use crate::{
-    gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, r1_memory, rls, suite_a, suite_b, suite_c,
-    suite_d,
+    gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, latency, r1_memory, rls, suite_a, suite_b,
+    suite_c, suite_d,
 };
 
 /// Where a group's results go in the report.
@@ -71,6 +71,10 @@ pub const GATE_3: Section = Section::Gate {
     id: "gate_3_ux_telemetry",
     name: "Gate 3: UX and telemetry",
 };
+pub const LATENCY: Section = Section::Gate {
+    id: "latency",
+    name: "Latency: search p95 with 95 % confidence",
+};
 pub const RLS: Section = Section::Gate {
     id: "rls_database",
     name: "Row-level security at the database",
@@ -126,6 +130,9 @@ pub fn registry(has_database: bool) -> Vec<Group> {
         }),
         g(GATE_3, Phase::Final, gate_3_ops::FINAL_CASES, |c| {
             gate_3_ops::run_final(c).boxed()
+        }),
+        g(LATENCY, Phase::Main, latency::CASES, |c| {
+            latency::run(c).boxed()
         }),
     ];
     // The database gate needs database access: hermetic mode only.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use gonogo_reports::{CriterionStatus, Verdict};
 use gonogo_suites::ctx::Judged;
-use gonogo_suites::registry::{GATE_2, SUITE_A, SUITE_B};
+use gonogo_suites::registry::{GATE_2, LATENCY, SUITE_A, SUITE_B};
 use gonogo_suites::{ApiRequest, ApiResponse, CaseReport, Exchange, Outcome, Section};
 
 use super::*;
@@ -42,7 +42,15 @@ fn case(id: &str, outcome: Outcome, search_ms: u64) -> CaseReport {
     }
 }
 
-/// A remote-mode run where every case passed.
+/// The latency phase's case with one search per entry of `ms`.
+fn latency_phase(ms: impl IntoIterator<Item = u64>) -> (Section, CaseReport) {
+    let mut c = case(gonogo_suites::latency::SEARCH_P95.id, Outcome::Passed, 0);
+    c.evidence = ms.into_iter().map(search_exchange).collect();
+    (LATENCY, c)
+}
+
+/// A remote-mode run where every case passed, with a latency phase of 200
+/// searches all taking `search_ms`.
 fn passing(search_ms: u64) -> Vec<(Section, CaseReport)> {
     let mut v = vec![(
         SUITE_A,
@@ -56,6 +64,7 @@ fn passing(search_ms: u64) -> Vec<(Section, CaseReport)> {
         };
         v.push((section, case(id, Outcome::Passed, search_ms)));
     }
+    v.push(latency_phase(std::iter::repeat_n(search_ms, 200)));
     v
 }
 
@@ -92,6 +101,44 @@ fn slow_search_is_no_go_and_named_first() {
         reasons[0].starts_with("query_latency_p95_ms failed"),
         "{reasons:?}"
     );
+}
+
+fn p95_criterion(results: &[(Section, CaseReport)]) -> Criterion {
+    let isolation = metrics::isolation(results, false);
+    let m = metrics::compute(results, &isolation);
+    criteria(results, &m, &isolation)
+        .into_iter()
+        .find(|c| c.name == "query_latency_p95_ms")
+        .unwrap()
+}
+
+#[test]
+fn the_p95_is_judged_on_the_upper_bound_of_its_interval() {
+    // 200 searches with 4 at 800 ms: the sample p95 (rank 190) is 20 ms, but
+    // the interval's upper bound (rank 197) is 800 ms: not confidently fast.
+    let mut results = passing(20);
+    *results.last_mut().unwrap() = latency_phase(std::iter::repeat_n(20, 196).chain([800; 4]));
+    let c = p95_criterion(&results);
+    assert_eq!((c.status, c.samples), (CriterionStatus::Fail, 200));
+    assert_eq!(
+        c.observed,
+        Some(json!("p95 20.0 ms, 95 % CI [20.0, 800.0] ms, n = 200"))
+    );
+    // Three slow ones stay below rank 197: a pass.
+    *results.last_mut().unwrap() = latency_phase(std::iter::repeat_n(20, 197).chain([800; 3]));
+    assert_eq!(p95_criterion(&results).status, CriterionStatus::Pass);
+}
+
+#[test]
+fn too_few_latency_samples_are_inconclusive_whatever_else_searched() {
+    // 71 fast searches have no 95 % interval for p95; other cases' searches do not count.
+    let mut results = passing(20);
+    *results.last_mut().unwrap() = latency_phase(std::iter::repeat_n(20, 71));
+    let c = p95_criterion(&results);
+    assert_eq!((c.status, c.samples), (CriterionStatus::Inconclusive, 71));
+    assert_eq!(verdict(&results).0, Verdict::Inconclusive);
+    *results.last_mut().unwrap() = latency_phase(std::iter::repeat_n(20, 72));
+    assert_eq!(p95_criterion(&results).status, CriterionStatus::Pass);
 }
 
 #[test]

@@ -7,12 +7,17 @@ use super::*;
 const SECRET: &str = "report-test-secret-report-test-secret";
 
 fn fake_run() -> gonogo_reports::Report {
+    run_against(gonogo_suites::fake::FakeApi::new(SECRET, &[]))
+}
+
+/// Runs every remote-mode group against `api` and builds the report.
+fn run_against(api: gonogo_suites::fake::FakeApi) -> gonogo_reports::Report {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let ctx = gonogo_suites::fake::ctx(SECRET, &[]).await;
+        let ctx = gonogo_suites::fake::ctx_over(api).await;
         let groups = gonogo_suites::registry(false);
         let started_at = chrono::Utc::now();
         let results = gonogo_suites::registry::run(&ctx, &groups).await;
@@ -44,6 +49,9 @@ fn the_report_shape_is_stable() {
         ".metrics.query_latency_p95_ms" => "[ms]",
         ".metrics.search_latency" => "[latency]",
         ".metrics.all_latency" => "[latency]",
+        ".metrics.latency_phase" => "[latency]",
+        // The latency phase's figures (gate 4 of the report).
+        ".gates[3].checks[0].message" => "[latency figures]",
         ".criteria[2].observed" => "[ms]",
     });
 }
@@ -73,4 +81,38 @@ fn the_report_validates_against_the_committed_schema() {
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect();
     assert_eq!(errors, Vec::<String>::new());
+}
+
+/// Issue 10: a 10 % search tail at twice the threshold is NO-GO in every one
+/// of 20 runs (each drawing its slow searches from a different seed), and a
+/// uniformly fast server GO in every one: the verdict is not a coin toss.
+#[test]
+fn a_ten_percent_tail_at_800_ms_is_no_go_20_times_out_of_20_and_a_fast_server_go() {
+    use gonogo_reports::{CriterionStatus, Verdict};
+    use gonogo_suites::fake::{FakeApi, Fault};
+    let p95 = |r: &gonogo_reports::Report| {
+        let c = r.criteria.iter().find(|c| c.name == "query_latency_p95_ms");
+        c.map(|c| c.status)
+    };
+    let (mut no_go, mut go) = (0, 0);
+    for seed in 1..=20u64 {
+        let slow = run_against(FakeApi::new(SECRET, &[Fault::SlowSearchTail]).seeded(seed));
+        let phase = &slow.metrics.latency_phase;
+        eprintln!(
+            "seed {seed}: tail → {} (n {}, p95 {:?}, CI {:?})",
+            slow.decision.verdict,
+            phase.count,
+            phase.p95_ms,
+            phase.p95_ci.as_ref().map(|c| (c.low_ms, c.high_ms))
+        );
+        if slow.decision.verdict == Verdict::NoGo && p95(&slow) == Some(CriterionStatus::Fail) {
+            no_go += 1;
+        }
+        let fast = run_against(FakeApi::new(SECRET, &[]).seeded(seed));
+        if fast.decision.verdict == Verdict::Go && p95(&fast) == Some(CriterionStatus::Pass) {
+            go += 1;
+        }
+    }
+    eprintln!("latency tail: NO-GO {no_go}/20; fast server: GO {go}/20");
+    assert_eq!((no_go, go), (20, 20));
 }

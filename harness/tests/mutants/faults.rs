@@ -176,6 +176,21 @@ pub fn all() -> Vec<Mutant> {
             |r, _| r.layer(from_fn(break_openapi)),
         ),
         broken(
+            "search_tail_of_10_percent_at_800_ms",
+            Fault::SlowSearchTail.clauses(),
+            Fault::SlowSearchTail.caught_by(),
+            |r, _| {
+                // Seeded from the clock: each run draws different slow searches.
+                let seed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64);
+                r.layer(from_fn_with_state(
+                    Arc::new(Mutex::new(seed)),
+                    slow_search_tail,
+                ))
+            },
+        ),
+        broken(
             "stack_trace_in_error_body",
             Fault::StackTraceInErrors.clauses(),
             Fault::StackTraceInErrors.caught_by(),
@@ -396,4 +411,21 @@ async fn get_leaks(
         again.extensions_mut().insert(c);
     }
     inner.oneshot(again).await.unwrap_or(r)
+}
+
+/// Sleeps 800 ms (twice the threshold) before one search in ten, drawn at random
+/// as the fake's [`Fault::SlowSearchTail`] draws them.
+async fn slow_search_tail(
+    State(rng): State<Arc<Mutex<u64>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.uri().path() == "/api/v1/knowledge/search" {
+        let slow = gonogo_suites::fake::uniform(&mut rng.lock().unwrap())
+            < gonogo_suites::fake::SLOW_SEARCH_SHARE;
+        if slow {
+            tokio::time::sleep(gonogo_suites::fake::SLOW_SEARCH).await;
+        }
+    }
+    next.run(req).await
 }

@@ -9,7 +9,7 @@ use crate::model::{CaseResult, CriterionStatus, Outcome, Report, Verdict};
 use crate::signoff::{ApprovalSummary, CheckStatus};
 
 use super::html_chart::{chart, Series};
-use super::{fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
+use super::{fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
 use crate::label::evidence_text;
 
 const CSS: &str = r#"
@@ -162,6 +162,11 @@ fn metrics(report: &Report) -> Markup {
             stats: &m.search_latency,
         },
     ];
+    let rows = [
+        ("latency phase (judged)", &m.latency_phase),
+        ("search", &m.search_latency),
+        ("all requests", &m.all_latency),
+    ];
     html! {
         h2 { "Metrics against thresholds" }
         table {
@@ -184,13 +189,14 @@ fn metrics(report: &Report) -> Markup {
         p { (m.requests_total) " requests, " (m.requests_matching) " as expected (" (fmt_rate(m.success_rate))
             "); isolation checked at: " (m.isolation_scope) "." }
         table {
-            thead { tr { th { "Latency" } th { "n" } th { "p50" } th { "p95" } th { "p99" } th { "max" } } }
-            tbody { @for s in &series {
-                tr { td { (s.label) } td.num { (s.stats.count) } td.num { (fmt_opt_ms(s.stats.p50_ms)) }
-                     td.num { (fmt_opt_ms(s.stats.p95_ms)) } td.num { (fmt_opt_ms(s.stats.p99_ms)) }
-                     td.num { (fmt_opt_ms(s.stats.max_ms)) } }
+            thead { tr { th { "Latency" } th { "n" } th { "p50" } th { "p95" } th { "p99" } th { "max" } th { "p95 95 % CI" } } }
+            tbody { @for (label, stats) in rows {
+                tr { td { (label) } td.num { (stats.count) } td.num { (fmt_opt_ms(stats.p50_ms)) }
+                     td.num { (fmt_opt_ms(stats.p95_ms)) } td.num { (fmt_opt_ms(stats.p99_ms)) }
+                     td.num { (fmt_opt_ms(stats.max_ms)) } td.num { (fmt_ci(&stats.p95_ci)) } }
             } }
         }
+        p { code { "query_latency_p95_ms" } " is judged on the latency phase alone: it passes only when the upper bound of the p95's 95 % interval is within the threshold." }
         figure id="latency-chart" { (chart(&series, threshold)) figcaption { "Latency by percentile (ms)" } }
     }
 }

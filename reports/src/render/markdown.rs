@@ -13,7 +13,7 @@ use crate::canary_plan::CanaryPlan;
 use crate::model::{CaseResult, CriterionStatus, Outcome, Report};
 use crate::signoff::{ApprovalState, ApprovalSummary, CheckStatus};
 
-use super::{fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
+use super::{fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
 use crate::label::evidence_text;
 
 /// Escapes text for a Markdown table cell or paragraph.
@@ -218,22 +218,28 @@ fn metrics(md: &mut String, report: &Report) {
     );
     let _ = writeln!(
         md,
-        "| Latency | n | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|"
+        "| Latency | n | p50 | p95 | p99 | max | p95 95 % CI |\n|---|---|---|---|---|---|---|"
     );
     for (name, l) in [
+        ("latency phase (judged)", &m.latency_phase),
         ("search", &m.search_latency),
         ("all requests", &m.all_latency),
     ] {
         let _ = writeln!(
             md,
-            "| {name} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} |",
             l.count,
             fmt_opt_ms(l.p50_ms),
             fmt_opt_ms(l.p95_ms),
             fmt_opt_ms(l.p99_ms),
-            fmt_opt_ms(l.max_ms)
+            fmt_opt_ms(l.max_ms),
+            fmt_ci(&l.p95_ci)
         );
     }
+    let _ = writeln!(
+        md,
+        "\n`query_latency_p95_ms` is judged on the latency phase alone: it passes only when the upper bound of the p95's 95 % interval is within the threshold."
+    );
     md.push('\n');
 }
 

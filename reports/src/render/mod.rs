@@ -247,6 +247,22 @@ pub(crate) fn fmt_opt_ms(ms: Option<f64>) -> String {
     ms.map_or_else(|| "n/a".to_string(), fmt_ms)
 }
 
+/// `[28 ms, 41 ms] (ranks 184–197)`, or `n/a` without an interval.
+pub(crate) fn fmt_ci(ci: &Option<crate::model::QuantileInterval>) -> String {
+    ci.as_ref().map_or_else(
+        || "n/a".to_string(),
+        |c| {
+            format!(
+                "[{}, {}] (ranks {}–{})",
+                fmt_ms(c.low_ms),
+                fmt_ms(c.high_ms),
+                c.low_rank,
+                c.high_rank
+            )
+        },
+    )
+}
+
 /// A criterion's observed value for people (`null` → `no samples`).
 pub(crate) fn fmt_observed(value: &Option<serde_json::Value>) -> String {
     match value {

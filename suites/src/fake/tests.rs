@@ -78,3 +78,8 @@ fn missing_suggestions_are_caught() {
 fn a_stack_trace_in_errors_is_caught() {
     caught_by(Fault::StackTraceInErrors);
 }
+
+#[test]
+fn a_ten_percent_search_tail_at_800_ms_is_caught() {
+    caught_by(Fault::SlowSearchTail);
+}
