@@ -119,7 +119,7 @@ pub fn criteria(
             "true",
             Some(json!(m.rls_isolation_verified)),
             isolation.samples,
-            Some(m.rls_isolation_verified),
+            isolation.proven,
         ),
     ]
 }

@@ -26,6 +26,12 @@ fn main() -> ExitCode {
             .filter(|s| !s.is_empty()),
         jwt_secret: std::env::var("SMOKE_JWT_SECRET").ok(),
         r1_baseline: std::env::var_os("SMOKE_R1_BASELINE").map(Into::into),
+        database_url: std::env::var("SMOKE_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        accept_api_only_isolation: std::env::var("SMOKE_ACCEPT_API_ONLY_ISOLATION")
+            .ok()
+            .filter(|s| !s.trim().is_empty()),
         ..Options::default()
     };
     let groups = opts.groups();

@@ -344,6 +344,7 @@ impl ReportBuilder {
             suites: suites(),
             gates: gates(),
             canary: None,
+            waivers: Vec::new(),
             signoffs: Vec::new(),
         };
         ReportBuilder { report }

@@ -8,6 +8,7 @@ use crate::transport::{ApiRequest, Part};
 
 pub const FILES: &str = "/api/v1/knowledge/files";
 pub const SEARCH: &str = "/api/v1/knowledge/search";
+pub const MEMORY: &str = "/api/v1/memory";
 /// The declared MIME types the contract allows.
 pub const ALLOWED_MIME: [&str; 5] = [
     "text/plain",
@@ -37,6 +38,18 @@ pub fn upload(
     content_type: &str,
     data: impl Into<Bytes>,
 ) -> ApiRequest {
+    let metadata = json!({"title": filename, "tags": ["gonogo-smoke"]});
+    upload_with_metadata(tenant, filename, content_type, data, metadata)
+}
+
+/// [`upload`] with the given `metadata` object.
+pub fn upload_with_metadata(
+    tenant: &Tenant,
+    filename: &str,
+    content_type: &str,
+    data: impl Into<Bytes>,
+    metadata: serde_json::Value,
+) -> ApiRequest {
     ApiRequest::post(FILES)
         .bearer(&tenant.token)
         .multipart(vec![
@@ -50,11 +63,16 @@ pub fn upload(
                 name: "metadata".into(),
                 filename: None,
                 content_type: Some("application/json".into()),
-                data: json!({"title": filename, "tags": ["gonogo-smoke"]})
-                    .to_string()
-                    .into(),
+                data: metadata.to_string().into(),
             },
         ])
+}
+
+/// `POST /api/v1/memory` (R1): a `user` memory in `session`.
+pub fn create_memory(tenant: &Tenant, session: &str, content: &str) -> ApiRequest {
+    ApiRequest::post(MEMORY)
+        .bearer(&tenant.token)
+        .json(json!({"session_id": session, "role": "user", "content": content}))
 }
 
 pub fn search(tenant: &Tenant, query: &str) -> ApiRequest {
