@@ -46,6 +46,19 @@ pub struct RunArgs {
     /// Report formats, comma-separated (json is always written): json,md,junit,html.
     #[arg(long, default_value = "json")]
     pub format: String,
+    /// PostgreSQL URL of the target's database as its application role (remote runs):
+    /// the RLS gate runs, read-only, and isolation is proven at the database. Never printed.
+    #[arg(
+        long,
+        env = "SMOKE_DATABASE_URL",
+        hide_env_values = true,
+        requires = "target"
+    )]
+    pub database_url: Option<String>,
+    /// Without --database-url, accept tenant isolation proven through the API alone,
+    /// for this (mandatory) reason; the waiver is recorded in the report and signed with it.
+    #[arg(long, env = "SMOKE_ACCEPT_API_ONLY_ISOLATION", value_name = "REASON", value_parser = non_empty_reason)]
+    pub accept_api_only_isolation: Option<String>,
     /// The R1 OpenAPI baseline Gate 1 compares against (default: the committed one).
     #[arg(long, env = "SMOKE_R1_BASELINE")]
     pub r1_baseline: Option<PathBuf>,
@@ -81,6 +94,8 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
         label: args.label,
         r1_baseline: args.r1_baseline,
         latency_samples: args.latency_samples,
+        database_url: args.database_url,
+        accept_api_only_isolation: args.accept_api_only_isolation,
     };
     let out = Session::run_once(&opts, None)
         .await
@@ -97,6 +112,15 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
         println!("  report: {}", p.display());
     }
     Ok(Exit::Verdict(d.verdict))
+}
+
+/// A waiver's reason: something a reviewer can read, not an empty string.
+fn non_empty_reason(s: &str) -> Result<String, String> {
+    let reason = s.trim();
+    if reason.is_empty() {
+        return Err("give the reason API-only isolation is acceptable, e.g. --accept-api-only-isolation \"staging has no database access; RLS proven in CI\"".into());
+    }
+    Ok(reason.to_owned())
 }
 
 /// The first line `gonogo run` prints: the verdict exactly as the JSON spells it.
@@ -134,6 +158,41 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let argv = ["gonogo", "run"].iter().chain(args);
+        Cli::try_parse_from(argv).map(|c| match c.command {
+            Command::Run(a) => a,
+            Command::Release(_) => unreachable!("parsed `run`"),
+        })
+    }
+
+    #[test]
+    fn a_waiver_needs_a_non_empty_reason() {
+        let err =
+            parse(&["--target", "http://x", "--accept-api-only-isolation", "  "]).unwrap_err();
+        assert!(err.to_string().contains("give the reason"), "{err}");
+        let ok = parse(&[
+            "--target",
+            "http://x",
+            "--accept-api-only-isolation",
+            " no db ",
+        ])
+        .unwrap();
+        assert_eq!(ok.accept_api_only_isolation.as_deref(), Some("no db"));
+    }
+
+    #[test]
+    fn the_database_url_needs_a_target_and_is_never_shown_in_help() {
+        assert!(parse(&["--database-url", "postgres://a:b@h/d"]).is_err());
+        let help = Cli::try_parse_from(["gonogo", "run", "--help"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            help.contains("--database-url") && help.contains("SMOKE_DATABASE_URL"),
+            "{help}"
+        );
+    }
 
     #[test]
     fn the_cli_prints_the_verdict_exactly_as_the_json_spells_it() {

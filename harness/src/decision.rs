@@ -138,7 +138,7 @@ pub fn criteria(
             "true",
             Some(json!(m.rls_isolation_verified)),
             isolation.samples,
-            Some(m.rls_isolation_verified),
+            isolation.proven,
         ),
     ]
 }

@@ -2,7 +2,7 @@
 //!
 //! - [`client`]: the HTTP transport (reqwest, timed exchanges).
 //! - [`run`]: the run session: fixture (hermetic: containers + in-process server; remote: a URL), suites, report.
-//! - `db` (hermetic): the database probe behind the RLS gate.
+//! - [`db`]: the read-only database probe behind the RLS gate (hermetic, or `--database-url`).
 //! - [`metrics`], [`decision`]: HDR latency, match rate, criteria and the verdict.
 //! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.
 //! - [`exit`]: every outcome's process exit code.
@@ -11,7 +11,6 @@
 pub mod canary;
 pub mod cli;
 pub mod client;
-#[cfg(feature = "hermetic")]
 pub mod db;
 pub mod decision;
 pub mod exit;

@@ -60,17 +60,25 @@ pub fn stats(h: &Histogram<u64>) -> LatencyStats {
 /// How tenant isolation was checked, and whether it was proven.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Isolation {
-    /// Every isolation case passed (and there were some).
+    /// Isolation was proven (`proven == Some(true)`).
     pub verified: bool,
-    /// `database` (hermetic: RLS at the database, and the API agreeing) or `api_only`.
+    /// The criterion's verdict: `None` when the evidence cannot prove it either way
+    /// (the API agreed, but there was no database access and no waiver).
+    pub proven: Option<bool>,
+    /// `database` (RLS at the database, and the API agreeing) or `api_only`.
     pub scope: &'static str,
     /// How many cases the verdict stands on.
     pub samples: u64,
 }
 
 /// Whether isolation was proven, and how. Computed once per run; the metrics
-/// and the criteria both read it.
-pub fn isolation(results: &[(Section, CaseReport)], hermetic: bool) -> Isolation {
+/// and the criteria both read it. Without database access the API cases can
+/// disprove isolation but prove it only under `waiver` (API-only accepted).
+pub fn isolation(
+    results: &[(Section, CaseReport)],
+    database: bool,
+    waiver: Option<&str>,
+) -> Isolation {
     let api: Vec<&CaseReport> = results
         .iter()
         .map(|(_, r)| r)
@@ -83,19 +91,20 @@ pub fn isolation(results: &[(Section, CaseReport)], hermetic: bool) -> Isolation
         .collect();
     let passed =
         |v: &[&CaseReport]| !v.is_empty() && v.iter().all(|r| r.outcome == Outcome::Passed);
-    if hermetic {
+    let (proven, scope, samples) = if database {
         // At the database, and the API must agree.
-        Isolation {
-            verified: passed(&db) && passed(&api),
-            scope: "database",
-            samples: (db.len() + api.len()) as u64,
-        }
+        let ok = passed(&db) && passed(&api);
+        (Some(ok), "database", db.len() + api.len())
     } else {
-        Isolation {
-            verified: passed(&api),
-            scope: "api_only",
-            samples: api.len() as u64,
-        }
+        let ok = passed(&api);
+        let proven = (!ok || waiver.is_some()).then_some(ok);
+        (proven, "api_only", api.len())
+    };
+    Isolation {
+        verified: proven == Some(true),
+        proven,
+        scope,
+        samples: samples as u64,
     }
 }
 

@@ -17,6 +17,10 @@ pub struct RunFacts {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub hermetic: bool,
+    /// The RLS gate had database access (hermetic, or a remote run with a database URL).
+    pub database: bool,
+    /// Remote without database access: API-only isolation accepted, for this reason.
+    pub api_only_waiver: Option<String>,
     pub base_url: String,
     pub label: Option<String>,
     /// Masked wherever it appears in evidence.
@@ -134,7 +138,8 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
             model::Outcome::Passed
         };
     }
-    let isolation = crate::metrics::isolation(results, facts.hermetic);
+    let waiver = facts.api_only_waiver.as_deref().filter(|_| !facts.database);
+    let isolation = crate::metrics::isolation(results, facts.database, waiver);
     let metrics = crate::metrics::compute(results, &isolation);
     let criteria = crate::decision::criteria(results, &metrics, &isolation);
     let mut decision = crate::decision::decide(&criteria, results, &metrics);
@@ -143,9 +148,16 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
         .iter()
         .map(|r| redact::redact(r, secret))
         .collect();
-    if !facts.hermetic {
-        decision.reasons.push("Remote target: tenant isolation was verified through the API only (isolation_scope = api_only).".into());
+    if let Some(reason) = isolation_note(facts, waiver) {
+        decision.reasons.push(reason);
     }
+    let waivers = waiver
+        .map(|reason| model::Waiver {
+            criterion: "rls_isolation_verified".into(),
+            reason: redact::redact(reason, secret),
+        })
+        .into_iter()
+        .collect();
     model::Report {
         schema_version: model::SCHEMA_VERSION.into(),
         tool: model::Tool {
@@ -176,7 +188,18 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
         suites,
         gates,
         canary: None,
+        waivers,
         signoffs: Vec::new(),
+    }
+}
+
+/// How a remote run's isolation was judged, and how to prove it at the database.
+fn isolation_note(facts: &RunFacts, waiver: Option<&str>) -> Option<String> {
+    match (facts.hermetic, facts.database, waiver) {
+        (true, _, _) => None,
+        (false, true, _) => Some("Remote target: tenant isolation was checked at the database as the application role of --database-url (isolation_scope = database).".into()),
+        (false, false, Some(_)) => Some("Remote target: tenant isolation was accepted on the API cases alone by the waiver --accept-api-only-isolation (isolation_scope = api_only); see waivers.".into()),
+        (false, false, None) => Some("Remote target without a database URL: tenant isolation cannot be proven at the database, so rls_isolation_verified is inconclusive. Pass --database-url (or SMOKE_DATABASE_URL) with a PostgreSQL URL of the target's application role, or accept API-only isolation with --accept-api-only-isolation REASON (or SMOKE_ACCEPT_API_ONLY_ISOLATION).".into()),
     }
 }
 

@@ -30,13 +30,33 @@ pub struct Options {
     pub r1_baseline: Option<PathBuf>,
     /// Searches the latency phase sends; `None` = [`gonogo_suites::latency::DEFAULT_SAMPLES`].
     pub latency_samples: Option<usize>,
+    /// The target's PostgreSQL URL as its application role (remote mode): the
+    /// database RLS gate runs, read-only. Never written anywhere.
+    pub database_url: Option<String>,
+    /// Remote mode without a database URL: accept tenant isolation proven through
+    /// the API alone, for this reason (recorded in the report and signed with it).
+    pub accept_api_only_isolation: Option<String>,
 }
 
 impl Options {
     /// The groups a session started from these options runs (the database
-    /// gate only in hermetic mode). Known before anything starts, for `--list`.
+    /// gate in hermetic mode or with a database URL). Known before anything starts, for `--list`.
     pub fn groups(&self) -> Vec<Group> {
-        gonogo_suites::registry(self.target.is_none())
+        gonogo_suites::registry(self.target.is_none() || self.database_url.is_some())
+    }
+
+    /// Literal strings the reports must never carry: the database URL and its password.
+    fn database_secrets(&self) -> Vec<String> {
+        let Some(url) = &self.database_url else {
+            return Vec::new();
+        };
+        let password = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.password().map(str::to_owned));
+        [Some(url.clone()), password]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }
 
@@ -59,6 +79,12 @@ pub enum InfraError {
     NoHermetic,
     #[error("cannot write the report: {0}")]
     Write(String),
+    #[error("the database URL is not a PostgreSQL URL; pass --database-url postgres://ROLE:PASSWORD@HOST:5432/DATABASE")]
+    DatabaseUrl,
+    #[error("the database is unreachable with the given --database-url ({0}); check the host, port, database, role and password")]
+    Database(String),
+    #[error("--database-url needs --target: a hermetic run uses its own database")]
+    DatabaseWithoutTarget,
 }
 
 /// The committed R1 baseline, built into the binary: it runs from any
@@ -92,25 +118,30 @@ pub fn load_baseline(
 pub struct TargetView {
     pub base_url: String,
     pub tokens: TokenSource,
-    /// What the target offers beyond HTTP; the one source of "is this hermetic?".
+    /// What the target offers beyond HTTP: with database access the RLS gate
+    /// runs and isolation is proven at the database.
     pub caps: Capabilities,
+    /// A deployed URL rather than the in-process server.
+    pub remote: bool,
+    /// Remote without database access: API-only isolation accepted, for this reason.
+    pub api_only_waiver: Option<String>,
 }
 
 impl TargetView {
-    /// Hermetic means the database is reachable: the RLS gate runs and
-    /// isolation is proven at the database.
+    /// The in-process server on its own containers.
     pub fn hermetic(&self) -> bool {
-        self.caps.db.is_some()
+        !self.remote
     }
 
     /// The groups this target supports.
     pub fn groups(&self) -> Vec<Group> {
-        gonogo_suites::registry(self.hermetic())
+        gonogo_suites::registry(self.caps.db.is_some())
     }
 
     /// The same target seen as a deployed URL: no database access.
     pub fn remote(mut self) -> TargetView {
         self.caps = Capabilities::default();
+        self.remote = true;
         self
     }
 }
@@ -126,15 +157,21 @@ impl Fixture {
     /// Remote: check the URL answers. Hermetic: containers + in-process server.
     async fn start(opts: &Options) -> Result<Fixture, InfraError> {
         match &opts.target {
-            Some(url) => Self::remote(url, opts.jwt_secret.clone()).await,
+            Some(url) => Self::remote(url, opts).await,
+            None if opts.database_url.is_some() => Err(InfraError::DatabaseWithoutTarget),
             None => Self::hermetic().await,
         }
     }
 
-    async fn remote(url: &str, secret: Option<String>) -> Result<Fixture, InfraError> {
+    async fn remote(url: &str, opts: &Options) -> Result<Fixture, InfraError> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(InfraError::BadUrl(url.into()));
         }
+        // The database first: a bad URL is a usage error whatever the target says.
+        let db = match &opts.database_url {
+            Some(d) => Some(database_probe(d).await?),
+            None => None,
+        };
         let t = HttpTransport::new(url).map_err(|e| InfraError::BadUrl(format!("{url} ({e})")))?;
         let ex = t.send(gonogo_suites::ApiRequest::get("/health")).await;
         if let Err(cause) = ex.response {
@@ -145,10 +182,14 @@ impl Fixture {
         }
         let view = TargetView {
             base_url: t.base_url().to_owned(),
-            tokens: secret
+            tokens: opts
+                .jwt_secret
+                .clone()
                 .map(TokenSource::Secret)
                 .unwrap_or(TokenSource::Anonymous),
-            caps: Capabilities::default(),
+            caps: Capabilities { db },
+            remote: true,
+            api_only_waiver: opts.accept_api_only_isolation.clone(),
         };
         Ok(Fixture {
             view,
@@ -172,13 +213,13 @@ impl Fixture {
                 ))
             })?
             .map_err(|e| InfraError::Hermetic(format!("{e:#}")))?;
-        let probe = crate::db::SqlProbe::new(server.app_database_url());
+        let probe = database_probe(server.app_database_url()).await?;
         let view = TargetView {
             base_url: server.base_url(),
             tokens: TokenSource::Secret(server.config().jwt_secret.clone()),
-            caps: Capabilities {
-                db: Some(Arc::new(probe)),
-            },
+            caps: Capabilities { db: Some(probe) },
+            remote: false,
+            api_only_waiver: None,
         };
         Ok(Fixture {
             view,
@@ -200,6 +241,17 @@ impl Fixture {
     }
 }
 
+/// A read-only probe on `url`, checked to answer before the run starts.
+pub async fn database_probe(url: &str) -> Result<Arc<dyn gonogo_suites::DbProbe>, InfraError> {
+    use crate::db::{ProbeError, SqlProbe};
+    let probe = SqlProbe::new(url).map_err(|_| InfraError::DatabaseUrl)?;
+    probe.check().await.map_err(|e| match e {
+        ProbeError::Malformed => InfraError::DatabaseUrl,
+        ProbeError::Unreachable(kind) => InfraError::Database(kind),
+    })?;
+    Ok(Arc::new(probe))
+}
+
 #[cfg(feature = "hermetic")]
 fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
@@ -216,8 +268,8 @@ pub struct RunOutput {
     pub suites_time: Duration,
     /// Wall time of starting the fixture (containers, server), not counted above.
     pub startup: Duration,
-    /// The target's JWT secret, masked again by the final pass before writing.
-    secret: Option<String>,
+    /// The target's JWT secret and database URL, masked again by the final pass before writing.
+    secrets: Vec<String>,
 }
 
 impl RunOutput {
@@ -235,7 +287,7 @@ impl RunOutput {
         options: RenderOptions,
     ) -> Result<Vec<PathBuf>, InfraError> {
         let options = RenderOptions {
-            secrets: Secrets::new(self.secret.clone()),
+            secrets: Secrets::new(self.secrets.clone()),
             ..options
         };
         gonogo_reports::render::write_reports_with(&self.report, dir, formats, &options)
@@ -250,6 +302,8 @@ pub struct Session {
     baseline: Result<serde_json::Value, String>,
     label: Option<String>,
     latency_samples: usize,
+    /// The database URL and its password: masked in every report.
+    database_secrets: Vec<String>,
     startup: Duration,
 }
 
@@ -267,6 +321,7 @@ impl Session {
             latency_samples: opts
                 .latency_samples
                 .unwrap_or(gonogo_suites::latency::DEFAULT_SAMPLES),
+            database_secrets: opts.database_secrets(),
             startup: t0.elapsed(),
         })
     }
@@ -332,18 +387,25 @@ impl Session {
             started_at,
             finished_at: chrono::Utc::now(),
             hermetic: view.hermetic(),
+            database: view.caps.db.is_some(),
+            api_only_waiver: view.api_only_waiver.clone(),
             base_url: view.base_url.clone(),
             label: self.label.clone(),
             secret: view.tokens.secret().map(str::to_owned),
         };
-        let secret = facts.secret.clone();
+        let secrets = facts
+            .secret
+            .iter()
+            .cloned()
+            .chain(self.database_secrets.iter().cloned())
+            .collect();
         let report = build(&results, &facts);
         Ok(RunOutput {
             report,
             results,
             suites_time,
             startup: self.startup,
-            secret,
+            secrets,
         })
     }
 

@@ -8,7 +8,9 @@ fn gonogo(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.args(args)
         .env_remove("SMOKE_TARGET_URL")
         .env_remove("SMOKE_JWT_SECRET")
-        .env_remove("SMOKE_R1_BASELINE");
+        .env_remove("SMOKE_R1_BASELINE")
+        .env_remove("SMOKE_DATABASE_URL")
+        .env_remove("SMOKE_ACCEPT_API_ONLY_ISOLATION");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -107,4 +109,59 @@ fn help_exits_0() {
     let out = gonogo(&["run", "--help"], &[]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--report-dir"));
+}
+
+#[test]
+fn an_unreachable_database_exits_3_with_one_sentence_and_never_shows_the_url() {
+    let url = "postgres://app:pw-not-to-print@127.0.0.1:9/knowledge";
+    let (code, err) = failure(&gonogo(
+        &["run", "--target", "http://127.0.0.1:9"],
+        &[("SMOKE_DATABASE_URL", url)],
+    ));
+    assert_eq!(code, Some(3));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("gonogo: the database is unreachable with the given --database-url (I/O)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("pw-not-to-print") && !err.contains("127.0.0.1:9/"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_database_url_that_is_not_postgres_exits_3() {
+    let (code, err) = failure(&gonogo(
+        &[
+            "run",
+            "--target",
+            "http://127.0.0.1:9",
+            "--database-url",
+            "mysql://u:secretpw@h/d",
+        ],
+        &[],
+    ));
+    assert_eq!(code, Some(3));
+    assert!(
+        err.starts_with("gonogo: the database URL is not a PostgreSQL URL"),
+        "{err}"
+    );
+    assert!(!err.contains("secretpw"), "{err}");
+}
+
+#[test]
+fn an_empty_waiver_reason_exits_3() {
+    let (code, err) = failure(&gonogo(
+        &[
+            "run",
+            "--target",
+            "http://127.0.0.1:9",
+            "--accept-api-only-isolation",
+            " ",
+        ],
+        &[],
+    ));
+    assert_eq!(code, Some(3));
+    assert!(err.contains("give the reason"), "{err}");
 }

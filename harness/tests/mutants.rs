@@ -13,31 +13,87 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use gonogo_harness::exit::Exit;
-use gonogo_harness::run::{Options, Session};
+use gonogo_harness::run::{database_probe, Options, Session};
 use gonogo_suites::Outcome;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use faults::{Mode, Mutant};
 use gonogo_suites::TokenSource;
 
-/// Runs `gonogo run --target url` (secret through the environment, never argv); returns its exit code.
-async fn run_binary(url: &str, secret: Option<String>) -> Option<i32> {
+/// Runs `gonogo run --target url` with `env` (secrets through the environment,
+/// never argv); returns its exit code, or why its output is wrong.
+async fn run_binary(
+    url: &str,
+    env: &[(&str, String)],
+    hidden: &[String],
+) -> Result<Option<i32>, String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_gonogo"));
-    cmd.args(["run", "--target", url, "--report-dir"])
-        .arg(dir.path());
-    cmd.env_remove("SMOKE_JWT_SECRET")
-        .env_remove("SMOKE_TARGET_URL")
-        .env_remove("SMOKE_R1_BASELINE");
-    if let Some(s) = secret {
-        cmd.env("SMOKE_JWT_SECRET", s);
+    cmd.args([
+        "run",
+        "--target",
+        url,
+        "--format",
+        "json,md,html,junit",
+        "--report-dir",
+    ])
+    .arg(dir.path());
+    for var in [
+        "SMOKE_JWT_SECRET",
+        "SMOKE_TARGET_URL",
+        "SMOKE_R1_BASELINE",
+        "SMOKE_DATABASE_URL",
+        "SMOKE_ACCEPT_API_ONLY_ISOLATION",
+    ] {
+        cmd.env_remove(var);
     }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let out = cmd.output().await.expect("the gonogo binary runs");
     // The report must have been written whatever the verdict.
-    if !dir.path().join("go-no-go.json").exists() {
-        return Some(-1);
+    let mut written = Vec::new();
+    for file in [
+        "go-no-go.json",
+        "go-no-go.md",
+        "go-no-go.html",
+        "go-no-go.junit.xml",
+    ] {
+        let text =
+            std::fs::read_to_string(dir.path().join(file)).map_err(|e| format!("{file}: {e}"))?;
+        written.push((file, text));
     }
-    out.status.code()
+    written.push(("stdout", String::from_utf8_lossy(&out.stdout).into_owned()));
+    written.push(("stderr", String::from_utf8_lossy(&out.stderr).into_owned()));
+    for (file, text) in &written {
+        if let Some(h) = hidden.iter().find(|h| text.contains(h.as_str())) {
+            return Err(format!(
+                "{file} shows {}",
+                if h.contains("://") {
+                    "the database URL"
+                } else {
+                    "the database password"
+                }
+            ));
+        }
+    }
+    if env
+        .iter()
+        .any(|(k, _)| *k == "SMOKE_ACCEPT_API_ONLY_ISOLATION")
+    {
+        for (file, text) in written.iter().take(4) {
+            if !text.contains(faults::WAIVER_REASON) {
+                return Err(format!("{file} does not show the waiver's reason"));
+            }
+        }
+    }
+    Ok(out.status.code())
+}
+
+/// The database URL and its password: never in any output.
+fn hidden(url: &str) -> Vec<String> {
+    let pw = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned));
+    [Some(url.to_owned()), pw].into_iter().flatten().collect()
 }
 
 fn main() -> ExitCode {
@@ -70,35 +126,58 @@ fn main() -> ExitCode {
         faults::ops_auth::set_secret(&server.config().jwt_secret);
         let redis = redis::Client::open(server.config().redis_url.as_str()).map_err(|e| e.to_string())?;
         let mut out = Vec::new();
+        let app_url = server.app_database_url().to_owned();
         for m in &chosen {
             // Every mutant starts from empty buckets: the per-IP anonymous allowance
             // (one client, 127.0.0.1, for every mutant) must not carry over.
             let mut conn = redis.get_multiplexed_async_connection().await.map_err(|e| e.to_string())?;
             redis::cmd("FLUSHDB").query_async::<()>(&mut conn).await.map_err(|e| e.to_string())?;
+            if let Some(db) = &m.db {
+                // A half-applied fault is put back before the error is reported.
+                if let Err(e) = faults::DbFault::execute(server, db.apply).await {
+                    faults::DbFault::execute(server, db.revert).await?;
+                    return Err(e);
+                }
+            }
             let running = faults::serve(m, server).await;
             let mut view = session.target().clone();
             view.base_url = running.base_url();
             if m.mode != Mode::Hermetic {
                 view = view.remote();
             }
-            if m.mode == Mode::RemoteAnonymous {
-                view.tokens = TokenSource::Anonymous;
+            match m.mode {
+                Mode::RemoteAnonymous => view.tokens = TokenSource::Anonymous,
+                Mode::RemoteWithDatabase => {
+                    view.caps.db = Some(database_probe(&app_url).await.map_err(|e| e.to_string())?)
+                }
+                Mode::RemoteWithWaiver => view.api_only_waiver = Some(faults::WAIVER_REASON.into()),
+                Mode::Hermetic | Mode::RemoteWithSecret => {}
             }
-            let run = session
-                .execute_on(&view, &view.groups())
-                .await
-                .map_err(|e| e.to_string())?;
+            let run = session.execute_on(&view, &view.groups()).await;
             // The binary must agree: same verdict, documented exit code (remote modes, and one NO-GO).
-            let binary_exit = if m.mode != Mode::Hermetic || m.name == "stack_trace_in_error_body" {
-                let secret = (m.mode != Mode::RemoteAnonymous)
-                    .then(|| session.target().tokens.secret().unwrap_or_default().to_owned());
+            let binary_exit = if run.is_ok() && (m.mode != Mode::Hermetic || m.name == "stack_trace_in_error_body") {
+                let secret = session.target().tokens.secret().unwrap_or_default().to_owned();
+                let mut env = Vec::new();
+                if m.mode != Mode::RemoteAnonymous {
+                    env.push(("SMOKE_JWT_SECRET", secret));
+                }
+                match m.mode {
+                    Mode::RemoteWithDatabase => env.push(("SMOKE_DATABASE_URL", app_url.clone())),
+                    Mode::RemoteWithWaiver => env.push(("SMOKE_ACCEPT_API_ONLY_ISOLATION", faults::WAIVER_REASON.into())),
+                    _ => {}
+                }
                 // The binary's run is another run: it starts from empty buckets too.
                 redis::cmd("FLUSHDB").query_async::<()>(&mut conn).await.map_err(|e| e.to_string())?;
-                Some(run_binary(&running.base_url(), secret).await)
+                Some(run_binary(&running.base_url(), &env, &hidden(&app_url)).await)
             } else {
                 None
             };
             running.shutdown().await;
+            // Put back whatever the run did, before anything can stop the loop.
+            if let Some(db) = &m.db {
+                faults::DbFault::execute(server, db.revert).await?;
+            }
+            let run = run.map_err(|e| e.to_string())?;
             let failing: BTreeSet<String> = run
                 .results
                 .iter()
@@ -111,7 +190,7 @@ fn main() -> ExitCode {
                 m.clauses,
                 run.report.decision.verdict,
                 run.suites_time.as_secs_f64(),
-                binary_exit.flatten(),
+                binary_exit.as_ref().map(|r| r.as_ref().map(|c| c.unwrap_or(-1))),
             );
             let messages: Vec<String> = run
                 .results
@@ -123,17 +202,16 @@ fn main() -> ExitCode {
                         .map(|msg| format!("{}: {msg}", r.id))
                 })
                 .collect();
-            let report_ok = run.report.metrics.isolation_scope
-                == if m.mode == Mode::Hermetic {
-                    "database"
-                } else {
-                    "api_only"
-                };
+            let with_db = matches!(m.mode, Mode::Hermetic | Mode::RemoteWithDatabase);
+            let waived = run.report.waivers.iter().any(|w| w.reason == faults::WAIVER_REASON);
+            let scope_ok = run.report.metrics.isolation_scope
+                == if with_db { "database" } else { "api_only" }
+                && waived == (m.mode == Mode::RemoteWithWaiver);
             // The latency criterion fails exactly when the mutant breaks the p95 clause.
             let p95_failed = run.report.criteria.iter().any(|c| {
                 c.name == "query_latency_p95_ms" && c.status == gonogo_reports::CriterionStatus::Fail
             });
-            let report_ok = report_ok && p95_failed == m.clauses.contains(&"criteria.search-p95");
+            let report_ok = scope_ok && p95_failed == m.clauses.contains(&"criteria.search-p95");
             out.push((
                 m.name,
                 m.expected
@@ -164,11 +242,15 @@ fn main() -> ExitCode {
         .map(|(n, expected, failing, want, verdict, report_ok, messages, binary_exit)| {
             Trial::test(format!("mutant::{n}"), move || {
                 let want_code = Exit::Verdict(want).code();
-                if let Some(code) = binary_exit.filter(|c| *c != Some(i32::from(want_code))) {
-                    return Err(Failed::from(format!("`gonogo run` exited {code:?}, not {want_code}")));
+                match binary_exit {
+                    Some(Err(e)) => return Err(Failed::from(format!("`gonogo run`: {e}"))),
+                    Some(Ok(code)) if code != Some(i32::from(want_code)) => {
+                        return Err(Failed::from(format!("`gonogo run` exited {code:?}, not {want_code}")))
+                    }
+                    _ => {}
                 }
                 if !report_ok {
-                    return Err(Failed::from("the report's isolation_scope does not match the mode, or query_latency_p95_ms failed without the mutant breaking criteria.search-p95 (or passed with it)"));
+                    return Err(Failed::from("the report's isolation_scope or waiver does not match the mode, or query_latency_p95_ms failed without the mutant breaking criteria.search-p95 (or passed with it)"));
                 }
                 if verdict != want || failing != expected {
                     return Err(Failed::from(format!(

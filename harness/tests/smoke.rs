@@ -29,6 +29,12 @@ fn main() -> ExitCode {
         latency_samples: std::env::var("SMOKE_LATENCY_SAMPLES")
             .ok()
             .map(|n| n.parse().expect("SMOKE_LATENCY_SAMPLES is a whole number")),
+        database_url: std::env::var("SMOKE_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        accept_api_only_isolation: std::env::var("SMOKE_ACCEPT_API_ONLY_ISOLATION")
+            .ok()
+            .filter(|s| !s.trim().is_empty()),
         ..Options::default()
     };
     let groups = opts.groups();

@@ -14,6 +14,15 @@ use serde::{Deserialize, Serialize};
 /// Version of the report format (semver: minor = additive, major = breaking).
 pub const SCHEMA_VERSION: &str = "1.2.0";
 
+/// A criterion accepted on weaker evidence, and the reason the operator gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Waiver {
+    /// The criterion's `name`, e.g. `rls_isolation_verified`.
+    pub criterion: String,
+    /// Why it was accepted (mandatory, non-empty).
+    pub reason: String,
+}
+
 /// One run of the release gate against one target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
@@ -36,6 +45,10 @@ pub struct Report {
     /// Canary observation, when `gonogo canary` wrote one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanaryReport>,
+    /// Criteria accepted on weaker evidence by an explicit, reasoned waiver
+    /// (e.g. API-only tenant isolation on a remote run). Signed with the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<Waiver>,
     /// Approvals; excluded from the signed content (see the `signoff` module).
     #[serde(default)]
     pub signoffs: Vec<Signoff>,

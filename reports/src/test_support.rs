@@ -356,6 +356,7 @@ impl ReportBuilder {
             suites: suites(),
             gates: gates(),
             canary: None,
+            waivers: Vec::new(),
             signoffs: Vec::new(),
         };
         ReportBuilder { report }

@@ -82,6 +82,15 @@ impl EmbeddedServer {
         &self.urls.app_url
     }
 
+    /// The PostgreSQL superuser on database `knowledge`: for tests that break roles, policies
+    /// or tables on purpose (and put them back). Not bound by row-level security.
+    pub fn superuser_database_url(&self) -> String {
+        let mut u = url::Url::parse(self.stack.postgres().url())
+            .expect("the container's PostgreSQL URL is a URL");
+        u.set_path(&format!("/{}", crate::db::DATABASE));
+        u.to_string()
+    }
+
     /// The containers, for fault injection (stop/start/pause Redis or PostgreSQL).
     pub fn stack(&self) -> &gonogo_containers::Stack {
         &self.stack

@@ -38,6 +38,18 @@ pub fn upload(
     content_type: &str,
     data: impl Into<Bytes>,
 ) -> ApiRequest {
+    let metadata = json!({"title": filename, "tags": ["gonogo-smoke"]});
+    upload_with_metadata(tenant, filename, content_type, data, metadata)
+}
+
+/// [`upload`] with the given `metadata` object.
+pub fn upload_with_metadata(
+    tenant: &Tenant,
+    filename: &str,
+    content_type: &str,
+    data: impl Into<Bytes>,
+    metadata: serde_json::Value,
+) -> ApiRequest {
     ApiRequest::post(FILES)
         .bearer(&tenant.token)
         .multipart(vec![
@@ -51,9 +63,7 @@ pub fn upload(
                 name: "metadata".into(),
                 filename: None,
                 content_type: Some("application/json".into()),
-                data: json!({"title": filename, "tags": ["gonogo-smoke"]})
-                    .to_string()
-                    .into(),
+                data: metadata.to_string().into(),
             },
         ])
 }

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::expect::Expect;
+use crate::rls::RlsFacts;
 use crate::spec::Spec;
 use crate::tokens::{Tenant, TokenSource};
 use crate::transport::{ApiRequest, ApiResponse, Exchange, Transport};
@@ -48,32 +49,18 @@ pub struct CaseReport {
     pub security_violations: u64,
 }
 
-/// Row-level-security facts read from the database as the server's role.
-#[derive(Debug, Clone, Default)]
-pub struct RlsFacts {
-    pub role: String,
-    pub superuser: bool,
-    pub bypassrls: bool,
-    /// Tables the role owns (or may act as owner of).
-    pub owned_tables: Vec<String>,
-    /// `(table, relrowsecurity, relforcerowsecurity)` for every application table.
-    pub tables: Vec<(String, bool, bool)>,
-    /// For each `sub`: the `knowledge_files` ids visible with its claims set.
-    pub visible: Vec<(Uuid, Vec<Uuid>)>,
-    /// Rows of `knowledge_files` visible with no claims at all.
-    pub visible_without_claims: u64,
-}
-
-/// Database access for the RLS gate (hermetic mode only).
+/// Database access for the RLS gate: hermetic mode, or a remote run given the
+/// target's database URL. Strictly read-only.
 pub trait DbProbe: Send + Sync {
-    /// Reads [`RlsFacts`] as the app role, with claims for each of `subs`.
+    /// Reads [`RlsFacts`] as the app role: one view with claims for each of
+    /// `subs`, then one with no claims.
     fn rls_facts(&self, subs: Vec<Uuid>) -> BoxFuture<'_, Result<RlsFacts, String>>;
 }
 
 /// What the target supports beyond the HTTP API.
 #[derive(Clone, Default)]
 pub struct Capabilities {
-    /// Present in hermetic mode: enables the database RLS gate.
+    /// Present in hermetic mode or with a database URL: enables the database RLS gate.
     pub db: Option<Arc<dyn DbProbe>>,
 }
 

@@ -45,7 +45,8 @@ pub mod suite_d;
 pub mod tokens;
 pub mod transport;
 
-pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Judged, Outcome, RlsFacts};
+pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Judged, Outcome};
 pub use registry::{registry, Group, Phase, Section};
+pub use rls::RlsFacts;
 pub use tokens::{Tenant, TokenSource};
 pub use transport::{ApiRequest, ApiResponse, Exchange, Transport};

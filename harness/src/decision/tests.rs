@@ -68,8 +68,13 @@ fn passing(search_ms: u64) -> Vec<(Section, CaseReport)> {
     v
 }
 
+/// The verdict of a remote run whose API-only isolation is waived.
 fn verdict(results: &[(Section, CaseReport)]) -> (Verdict, Vec<String>) {
-    let isolation = metrics::isolation(results, false);
+    verdict_with(results, Some("staging has no database access"))
+}
+
+fn verdict_with(results: &[(Section, CaseReport)], waiver: Option<&str>) -> (Verdict, Vec<String>) {
+    let isolation = metrics::isolation(results, false, waiver);
     let m = metrics::compute(results, &isolation);
     let c = criteria(results, &m, &isolation);
     let d = decide(&c, results, &m);
@@ -83,7 +88,7 @@ fn a_clean_run_with_samples_is_go() {
 
 #[test]
 fn no_samples_is_inconclusive_never_a_pass() {
-    let isolation = metrics::isolation(&[], false);
+    let isolation = metrics::isolation(&[], false, None);
     let m = metrics::compute(&[], &isolation);
     let c = criteria(&[], &m, &isolation);
     assert!(
@@ -104,7 +109,7 @@ fn slow_search_is_no_go_and_named_first() {
 }
 
 fn p95_criterion(results: &[(Section, CaseReport)]) -> Criterion {
-    let isolation = metrics::isolation(results, false);
+    let isolation = metrics::isolation(results, false, None);
     let m = metrics::compute(results, &isolation);
     criteria(results, &m, &isolation)
         .into_iter()
@@ -167,4 +172,29 @@ fn a_skipped_smoke_case_is_inconclusive() {
     let mut results = passing(20);
     results[0].1.outcome = Outcome::Skipped;
     assert_eq!(verdict(&results).0, Verdict::Inconclusive);
+}
+
+#[test]
+fn api_only_isolation_without_a_waiver_is_inconclusive_not_a_pass() {
+    let (v, reasons) = verdict_with(&passing(20), None);
+    assert_eq!(v, Verdict::Inconclusive);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("rls_isolation_verified is inconclusive")),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn a_failed_api_isolation_case_is_no_go_with_or_without_a_waiver() {
+    let mut results = passing(20);
+    results[1].1.outcome = Outcome::Failed;
+    for waiver in [None, Some("accepted")] {
+        assert_eq!(
+            verdict_with(&results, waiver).0,
+            Verdict::NoGo,
+            "{waiver:?}"
+        );
+    }
 }

@@ -25,6 +25,9 @@ fn run_against(api: gonogo_suites::fake::FakeApi) -> gonogo_reports::Report {
             started_at,
             finished_at: chrono::Utc::now(),
             hermetic: false,
+            database: false,
+            // The fake has no database: accept its API-only isolation, so the waiver is pinned too.
+            api_only_waiver: Some("the fake API has no database".into()),
             base_url: "http://fake.invalid".into(),
             label: Some("snapshot".into()),
             secret: Some(SECRET.into()),

@@ -34,15 +34,32 @@ pub struct Mutant {
     pub verdict: Verdict,
     /// How the suites see the target.
     pub mode: Mode,
-    build: fn(Router, Router) -> Router,
+    /// What is changed in the shared database while this mutant runs (and put back after).
+    pub db: Option<DbFault>,
+    /// The mutant's front: a layer over the real router (the server gives a second
+    /// router over the same state, and its database URLs).
+    build: fn(Router, &EmbeddedServer) -> Router,
+}
+
+/// A change to the shared session's database, as its superuser: `apply` before
+/// the mutant runs, `revert` after it whatever happened (each statement
+/// idempotent, so a half-applied fault is put back too).
+pub struct DbFault {
+    pub apply: &'static [&'static str],
+    pub revert: &'static [&'static str],
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// JWT secret and database access: every gate.
     Hermetic,
-    /// As against a deployed URL with `SMOKE_JWT_SECRET`: no database gate.
+    /// As against a deployed URL with `SMOKE_JWT_SECRET` and no database URL:
+    /// isolation cannot be proven, the run is INCONCLUSIVE.
     RemoteWithSecret,
+    /// A deployed URL with the secret and `SMOKE_DATABASE_URL` (the app role): every gate.
+    RemoteWithDatabase,
+    /// A deployed URL with the secret and `SMOKE_ACCEPT_API_ONLY_ISOLATION`.
+    RemoteWithWaiver,
     /// As against a deployed URL without the secret: tokens from the anonymous endpoint.
     RemoteAnonymous,
 }
@@ -69,7 +86,7 @@ fn broken(
     name: &'static str,
     clauses: &'static [&'static str],
     expected: Vec<&'static str>,
-    build: fn(Router, Router) -> Router,
+    build: fn(Router, &EmbeddedServer) -> Router,
 ) -> Mutant {
     Mutant {
         name,
@@ -77,28 +94,59 @@ fn broken(
         expected,
         verdict: Verdict::NoGo,
         mode: Mode::Hermetic,
+        db: None,
         build,
     }
 }
 
+/// A database fault under the real server, which must be NO-GO.
+fn broken_db(
+    name: &'static str,
+    clauses: &'static [&'static str],
+    expected: Vec<&'static str>,
+    db: DbFault,
+) -> Mutant {
+    Mutant {
+        db: Some(db),
+        ..broken(name, clauses, expected, |r, _| r)
+    }
+}
+
+/// A control over the unmodified server: no case may fail.
+fn control(name: &'static str, verdict: Verdict, mode: Mode) -> Mutant {
+    Mutant {
+        name,
+        clauses: &[],
+        expected: Vec::new(),
+        verdict,
+        mode,
+        db: None,
+        build: |r, _| r,
+    }
+}
+
+/// The reason the waiver control gives; the reports must show it.
+pub const WAIVER_REASON: &str = "staging has no database access; RLS proven by the hermetic run";
+
 pub fn all() -> Vec<Mutant> {
     vec![
-        Mutant {
-            name: "correct_server_is_go",
-            clauses: &[],
-            expected: Vec::new(),
-            verdict: Verdict::Go,
-            mode: Mode::Hermetic,
-            build: |r, _| r,
-        },
-        Mutant {
-            name: "remote_mode_with_secret_is_go_with_api_only_isolation",
-            clauses: &[],
-            expected: Vec::new(),
-            verdict: Verdict::Go,
-            mode: Mode::RemoteWithSecret,
-            build: |r, _| r,
-        },
+        control("correct_server_is_go", Verdict::Go, Mode::Hermetic),
+        // No case fails, but API cases alone cannot prove isolation.
+        control(
+            "remote_mode_with_secret_but_no_database_url_is_inconclusive",
+            Verdict::Inconclusive,
+            Mode::RemoteWithSecret,
+        ),
+        control(
+            "remote_mode_with_database_url_is_go",
+            Verdict::Go,
+            Mode::RemoteWithDatabase,
+        ),
+        control(
+            "remote_mode_with_api_only_waiver_is_go",
+            Verdict::Go,
+            Mode::RemoteWithWaiver,
+        ),
         Mutant {
             // Without the secret only alg=none and a wrong signature can be forged; every
             // other rejected-token case is not a pass.
@@ -112,6 +160,7 @@ pub fn all() -> Vec<Mutant> {
                 .collect(),
             verdict: Verdict::Inconclusive,
             mode: Mode::RemoteAnonymous,
+            db: None,
             build: |r, _| r,
         },
         broken(
@@ -152,10 +201,13 @@ pub fn all() -> Vec<Mutant> {
             "get_by_id_leaks_other_tenants_files",
             Fault::GetLeaksOtherTenants.clauses(),
             [Fault::GetLeaksOtherTenants.caught_by(), vec![CONFORMANCE]].concat(),
-            |r, inner| {
+            |r, server| {
                 let seen = Uploads::default();
-                r.layer(from_fn_with_state((seen.clone(), inner), get_leaks))
-                    .layer(from_fn_with_state(seen, record_uploads))
+                r.layer(from_fn_with_state(
+                    (seen.clone(), server.app_router()),
+                    get_leaks,
+                ))
+                .layer(from_fn_with_state(seen, record_uploads))
             },
         ),
         broken(
@@ -196,15 +248,143 @@ pub fn all() -> Vec<Mutant> {
             Fault::StackTraceInErrors.caught_by(),
             |r, _| r.layer(from_fn(stack_trace)),
         ),
+        // Database faults last: each is put back before the next mutant runs.
+        broken_db(
+            "one_tenant_table_without_force_rls",
+            &["rls.enable-force"],
+            vec![gonogo_suites::rls::FORCED.id],
+            DbFault {
+                apply: &["ALTER TABLE memories NO FORCE ROW LEVEL SECURITY"],
+                revert: &["ALTER TABLE memories FORCE ROW LEVEL SECURITY"],
+            },
+        ),
+        broken_db(
+            "extra_permissive_policy_using_true",
+            &["rls.policies-claims", "rls.guard-not-handler"],
+            vec![
+                gonogo_suites::rls::POLICIES.id,
+                gonogo_suites::rls::SCOPED.id,
+            ],
+            DbFault {
+                apply: &[
+                    "CREATE POLICY gonogo_mutant_open ON knowledge_files FOR SELECT USING (true)",
+                ],
+                revert: &["DROP POLICY IF EXISTS gonogo_mutant_open ON knowledge_files"],
+            },
+        ),
+        broken_db(
+            "app_role_has_bypassrls",
+            &["rls.role-unprivileged", "rls.guard-not-handler"],
+            vec![gonogo_suites::rls::ROLE.id, gonogo_suites::rls::SCOPED.id],
+            DbFault {
+                apply: &["ALTER ROLE knowledge_app BYPASSRLS"],
+                revert: &["ALTER ROLE knowledge_app NOBYPASSRLS"],
+            },
+        ),
+        broken_db(
+            "app_role_owns_a_tenant_table",
+            &["rls.role-unprivileged"],
+            vec![gonogo_suites::rls::ROLE.id],
+            DbFault {
+                apply: &["ALTER TABLE memories OWNER TO knowledge_app"],
+                // Handing a table back drops the grants the app role held as owner: restore them.
+                revert: &[
+                    "ALTER TABLE memories OWNER TO knowledge_owner",
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON memories TO knowledge_app",
+                ],
+            },
+        ),
+        broken_db(
+            "app_role_has_default_claims",
+            &["rls.transaction-local"],
+            vec![gonogo_suites::rls::LOCAL.id],
+            DbFault {
+                apply: &[
+                    r#"ALTER ROLE knowledge_app SET request.jwt.claims = '{"sub":"00000000-0000-4000-8000-00000000dead","role":"authenticated"}'"#,
+                ],
+                revert: &["ALTER ROLE knowledge_app RESET request.jwt.claims"],
+            },
+        ),
+        Mutant {
+            build: |r, server| {
+                let pool = sqlx::PgPool::connect_lazy(&server.superuser_database_url())
+                    .expect("the superuser URL parses");
+                r.layer(from_fn_with_state(pool, metadata_in_clear))
+            },
+            ..broken_db(
+                "metadata_copied_in_clear_to_a_column",
+                &["metadata.encrypted-at-rest"],
+                vec![gonogo_suites::rls::AT_REST.id],
+                DbFault {
+                    apply: &[
+                        "ALTER TABLE knowledge_files ADD COLUMN IF NOT EXISTS metadata_plain jsonb",
+                    ],
+                    revert: &["ALTER TABLE knowledge_files DROP COLUMN IF EXISTS metadata_plain"],
+                },
+            )
+        },
+        // Every database fault was put back: the same server is GO again.
+        control(
+            "correct_server_is_go_after_the_database_mutants",
+            Verdict::Go,
+            Mode::Hermetic,
+        ),
     ]
     .into_iter()
     .chain(ops_auth::all())
     .collect()
 }
 
+impl DbFault {
+    /// Runs `statements` as the superuser of the session's database.
+    pub async fn execute(server: &EmbeddedServer, statements: &[&str]) -> Result<(), String> {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&server.superuser_database_url())
+            .await
+            .map_err(|e| {
+                format!(
+                    "connecting as the superuser: {}",
+                    gonogo_harness::db::kind(&e)
+                )
+            })?;
+        for sql in statements {
+            sqlx::raw_sql(sql)
+                .execute(&mut conn)
+                .await
+                .map_err(|e| format!("{sql}: {e}"))?;
+        }
+        conn.close().await.ok();
+        Ok(())
+    }
+}
+
+/// After each upload, writes the metadata the response carries (decrypted) into
+/// `metadata_plain`: the careless "keep a clear copy for search" server.
+async fn metadata_in_clear(State(pool): State<sqlx::PgPool>, req: Request, next: Next) -> Response {
+    let is_upload = req.method() == Method::POST && req.uri().path() == "/api/v1/knowledge/files";
+    let r = next.run(req).await;
+    if !is_upload || r.status() != StatusCode::CREATED {
+        return r;
+    }
+    let (parts, body) = json_of(r).await;
+    let body = body.unwrap_or_default();
+    if let Some(id) = body["id"]
+        .as_str()
+        .and_then(|i| i.parse::<uuid::Uuid>().ok())
+    {
+        sqlx::query("UPDATE knowledge_files SET metadata_plain = $1 WHERE id = $2")
+            .bind(&body["metadata"])
+            .bind(id)
+            .execute(&pool)
+            .await
+            .expect("the mutant writes its clear copy");
+    }
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
 /// Serves the mutant over the shared server's state on a fresh port.
 pub async fn serve(m: &Mutant, server: &EmbeddedServer) -> RunningServer {
-    let router = (m.build)(server.app_router(), server.app_router());
+    let router = (m.build)(server.app_router(), server);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");

@@ -132,7 +132,12 @@ pub fn all() -> Vec<Mutant> {
             "audience_array_refused",
             &["auth.audience"],
             vec!["gate_2::valid_token_variants_accepted"],
-            |r, inner| r.layer(from_fn_with_state(inner, refuse_audience_arrays)),
+            |r, server| {
+                r.layer(from_fn_with_state(
+                    server.app_router(),
+                    refuse_audience_arrays,
+                ))
+            },
         ),
         broken(
             "non_uuid_subject_accepted",
@@ -240,7 +245,7 @@ pub fn all() -> Vec<Mutant> {
             "health_needs_a_token",
             &["ops.health"],
             vec!["gate_3::health_answers_without_a_token", CONFORMANCE],
-            |r, inner| r.layer(from_fn_with_state(inner, health_needs_token)),
+            |r, server| r.layer(from_fn_with_state(server.app_router(), health_needs_token)),
         ),
         broken(
             "ready_without_telemetry",
@@ -258,7 +263,12 @@ pub fn all() -> Vec<Mutant> {
             "operational_calls_counted",
             &["ops.unlimited"],
             vec!["gate_3::operational_endpoints_are_not_rate_limited"],
-            |r, inner| r.layer(from_fn_with_state(inner, count_operational_calls)),
+            |r, server| {
+                r.layer(from_fn_with_state(
+                    server.app_router(),
+                    count_operational_calls,
+                ))
+            },
         ),
     ]
 }

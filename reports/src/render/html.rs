@@ -76,6 +76,13 @@ pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) ->
                     (approval.required_roles.len()) " required roles · target " code { (report.run.target.base_url) }
                 }
                 ul.reasons { @for r in &report.decision.reasons { li { (r) } } }
+                @if !report.waivers.is_empty() {
+                    h2 { "Waivers" }
+                    table id="waivers" {
+                        thead { tr { th { "Criterion" } th { "Accepted because" } } }
+                        tbody { @for w in &report.waivers { tr { td { code { (w.criterion) } } td { (w.reason) } } } }
+                    }
+                }
                 (deployment(report))
                 h2 { "Phase 1: code-quality gates" }
                 @for g in &report.gates {
@@ -175,14 +182,16 @@ fn metrics(report: &Report) -> Markup {
                 @let (class, label) = match c.status {
                     CriterionStatus::Pass => ("pass", "pass"),
                     CriterionStatus::Fail => ("fail", "fail"),
-                    CriterionStatus::Inconclusive => ("inconclusive", "inconclusive (no samples)"),
+                    CriterionStatus::Inconclusive if c.samples == 0 => ("inconclusive", "inconclusive (no samples)"),
+                    CriterionStatus::Inconclusive => ("inconclusive", "inconclusive"),
                 };
+                @let waived = report.waivers.iter().any(|w| w.criterion == c.name);
                 tr {
                     td { (c.description) span.id { (c.name) } }
                     td.num { (fmt_observed(&c.observed)) }
                     td { (c.threshold) }
                     td.num { (c.samples) }
-                    td { (badge(class, label)) }
+                    td { (badge(class, label)) @if waived { " (waived)" } }
                 }
             } }
         }

@@ -36,6 +36,8 @@ struct Case {
 
 struct Group {
     name: String,
+    /// `<properties>` of the suite (the waivers, on the criteria).
+    properties: Vec<(String, String)>,
     cases: Vec<Case>,
 }
 
@@ -70,6 +72,7 @@ fn groups(report: &Report) -> Vec<Group> {
     });
     out.push(Group {
         name: "Decision".into(),
+        properties: Vec::new(),
         cases: vec![Case {
             classname: "decision".into(),
             name: "go_no_go".into(),
@@ -81,6 +84,7 @@ fn groups(report: &Report) -> Vec<Group> {
     for g in &report.gates {
         out.push(Group {
             name: g.name.clone(),
+            properties: Vec::new(),
             cases: g.checks.iter().map(|c| from_case(&g.id, c)).collect(),
         });
     }
@@ -88,11 +92,17 @@ fn groups(report: &Report) -> Vec<Group> {
         let classname = format!("suite_{}", s.id.to_lowercase());
         out.push(Group {
             name: format!("Suite {}: {}", s.id, s.name),
+            properties: Vec::new(),
             cases: s.cases.iter().map(|c| from_case(&classname, c)).collect(),
         });
     }
     out.push(Group {
         name: "Criteria".into(),
+        properties: report
+            .waivers
+            .iter()
+            .map(|w| (format!("waiver:{}", w.criterion), w.reason.clone()))
+            .collect(),
         cases: report
             .criteria
             .iter()
@@ -112,7 +122,10 @@ fn groups(report: &Report) -> Vec<Group> {
                     // No data is never a pass: shown as a failure, typed apart.
                     CriterionStatus::Inconclusive => Some((
                         "inconclusive",
-                        format!("{}: no samples, threshold {}", c.name, c.threshold),
+                        format!(
+                            "{}: inconclusive ({} samples), threshold {}",
+                            c.name, c.samples, c.threshold
+                        ),
                         body,
                     )),
                 };
@@ -204,6 +217,17 @@ fn write_group(
             ("hostname", hostname.as_str()),
         ])
         .write_inner_content(|w| {
+            if !g.properties.is_empty() {
+                w.create_element("properties").write_inner_content(|w| {
+                    for (name, value) in &g.properties {
+                        let (name, value) = (xml_safe(name), xml_safe(value));
+                        w.create_element("property")
+                            .with_attributes([("name", name.as_str()), ("value", value.as_str())])
+                            .write_empty()?;
+                    }
+                    Ok(())
+                })?;
+            }
             for c in &g.cases {
                 write_case(w, c)?;
             }

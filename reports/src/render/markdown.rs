@@ -86,6 +86,21 @@ fn status(md: &mut String, report: &Report, approval: &ApprovalSummary) {
         let _ = writeln!(md, "- {}", cell(reason));
     }
     md.push('\n');
+    if !report.waivers.is_empty() {
+        let _ = writeln!(
+            md,
+            "## Waivers\n\n| Criterion | Accepted because |\n|---|---|"
+        );
+        for w in &report.waivers {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} |",
+                w.criterion.replace('`', ""),
+                cell(&w.reason)
+            );
+        }
+        md.push('\n');
+    }
 }
 
 fn deployment(md: &mut String, report: &Report) {
@@ -195,11 +210,17 @@ fn metrics(md: &mut String, report: &Report) {
         let status = match c.status {
             CriterionStatus::Pass => "✅ pass",
             CriterionStatus::Fail => "❌ fail",
-            CriterionStatus::Inconclusive => "🟡 inconclusive (no samples)",
+            CriterionStatus::Inconclusive if c.samples == 0 => "🟡 inconclusive (no samples)",
+            CriterionStatus::Inconclusive => "🟡 inconclusive",
+        };
+        let waived = if report.waivers.iter().any(|w| w.criterion == c.name) {
+            " (waived)"
+        } else {
+            ""
         };
         let _ = writeln!(
             md,
-            "| {} <br><sub>{}</sub> | {} | {} | {} | {status} |",
+            "| {} <br><sub>{}</sub> | {} | {} | {} | {status}{waived} |",
             cell(&c.description),
             cell(&c.name),
             cell(&fmt_observed(&c.observed)),

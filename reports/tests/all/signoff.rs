@@ -163,6 +163,41 @@ fn changing_any_signed_value_invalidates_every_signature() {
 }
 
 #[test]
+fn a_waiver_is_signed_with_the_report_and_altering_or_dropping_it_breaks_every_signature() {
+    let signers = Signers::new(&NAMES);
+    let mut doc = serde_json::to_value(
+        ReportBuilder::go()
+            .with(|r| {
+                r.waivers.push(gonogo_reports::Waiver {
+                    criterion: "rls_isolation_verified".into(),
+                    reason: "staging has no database access; RLS proven in CI".into(),
+                })
+            })
+            .build(),
+    )
+    .unwrap();
+    all_four(&mut doc, &signers);
+    assert_eq!(
+        summary(&doc, &signers.trust()).state,
+        ApprovalState::Approved
+    );
+    let mut altered = doc.clone();
+    *altered.pointer_mut("/waivers/0/reason").unwrap() = "whatever".into();
+    let mut dropped = doc.clone();
+    dropped.as_object_mut().unwrap().remove("waivers");
+    for tampered in [altered, dropped] {
+        let s = summary(&tampered, &signers.trust());
+        let invalid = s.checks.iter().filter(|c| matches!(&c.status, CheckStatus::Invalid(r) if r.contains("changed after signing"))).count();
+        assert_eq!(
+            (s.state == ApprovalState::Approved, invalid),
+            (false, 4),
+            "{:?}",
+            s.reasons
+        );
+    }
+}
+
+#[test]
 fn writing_the_canary_section_after_approval_keeps_the_signatures() {
     let signers = Signers::new(&NAMES);
     let mut doc = go_doc();
