@@ -345,7 +345,11 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         )
         .await
     {
-        let n = items(&r.json().unwrap_or_default()).map_or(0, |i| i.len());
+        let n = items(&r.json().unwrap_or_default())
+            .unwrap_or_default()
+            .iter()
+            .filter(|i| !theirs.contains(id_of(i)))
+            .count();
         c.check(
             n == 0,
             format!("a session nobody wrote to listed {n} memories"),
