@@ -100,11 +100,39 @@ impl Modify for ProblemResponses {
             ("429", "rate_limited (see Retry-After)"),
             ("503", "rate_limiter_unavailable or database_unavailable (see Retry-After)"),
         ];
+        // Any route can refuse oversized headers (the outermost middleware, before routing).
+        let headers_too_large = || {
+            ResponseBuilder::new()
+                .description("headers_too_large: too many or too large request headers")
+                .content("application/problem+json", problem())
+                .build()
+        };
         for (path, item) in doc.paths.paths.iter_mut() {
+            for op in [&mut item.get, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("431".to_owned())
+                    .or_insert_with(|| headers_too_large().into());
+            }
             let tenant =
                 path.starts_with("/api/v1/knowledge") || path.starts_with("/api/v1/memory");
             if !tenant {
                 continue;
+            }
+            if let Some(op) = item.post.as_mut() {
+                op.responses
+                    .responses
+                    .entry("415".to_owned())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description("unsupported_media_type: the body is not of the type this route accepts")
+                            .content("application/problem+json", problem())
+                            .build()
+                            .into()
+                    });
             }
             for op in [&mut item.get, &mut item.post, &mut item.delete]
                 .into_iter()

@@ -167,7 +167,7 @@ async fn pages(
     t: &Tenant,
     query: &str,
     limit: usize,
-    foreign: &HashSet<&str>,
+    mine: &HashSet<&str>,
 ) -> Option<Vec<Value>> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
@@ -185,10 +185,10 @@ async fn pages(
             c.fail(format!("GET ?{q}: no items array"));
             return None;
         };
-        // Another tenant's items are the isolation cases' to report.
+        // Any other tenant's items are the isolation cases' to report.
         let own: Vec<Value> = page
             .into_iter()
-            .filter(|i| !foreign.contains(id_of(i)))
+            .filter(|i| mine.contains(id_of(i)))
             .collect();
         c.check(
             own.len() <= limit,
@@ -327,7 +327,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
             let got: Vec<Value> = items(&r.json().unwrap_or_default())
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|i| !theirs.contains(id_of(i)))
+                .filter(|i| mine.contains(id_of(i)))
                 .collect();
             exactly_once(
                 &mut c,
@@ -345,7 +345,11 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         )
         .await
     {
-        let n = items(&r.json().unwrap_or_default()).map_or(0, |i| i.len());
+        let n = items(&r.json().unwrap_or_default())
+            .unwrap_or_default()
+            .iter()
+            .filter(|i| mine.contains(id_of(i)))
+            .count();
         c.check(
             n == 0,
             format!("a session nobody wrote to listed {n} memories"),
@@ -355,7 +359,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
 
     let mut c = CaseRun::start(&ctx, CURSOR);
     let q = format!("session_id={}", w.s1);
-    if let Some(got) = pages(&mut c, &w.a, &q, 2, &theirs).await {
+    if let Some(got) = pages(&mut c, &w.a, &q, 2, &mine).await {
         exactly_once(
             &mut c,
             "session S1 in pages of 2",
@@ -363,7 +367,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
             &World::ids(&w.mine, Some(&w.s1)),
         );
     }
-    if let Some(got) = pages(&mut c, &w.a, "", 3, &theirs).await {
+    if let Some(got) = pages(&mut c, &w.a, "", 3, &mine).await {
         // Unfiltered: only this run's memories belong to A (a fresh tenant).
         exactly_once(
             &mut c,

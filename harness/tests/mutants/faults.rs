@@ -19,8 +19,12 @@ use knowledge_server::RunningServer;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-/// Uploads seen by the fake layers: (id, filename, the uploader's Authorization).
-type Uploads = Arc<Mutex<Vec<(String, String, HeaderValue)>>>;
+/// Resources created through one route, seen by the fault layers: the 201 body
+/// and the creator's Authorization.
+type Created = Arc<Mutex<Vec<(Value, HeaderValue)>>>;
+
+const FILES: &str = "/api/v1/knowledge/files";
+const MEMORY: &str = "/api/v1/memory";
 
 #[path = "ops_auth.rs"]
 pub mod ops_auth;
@@ -192,22 +196,20 @@ pub fn all() -> Vec<Mutant> {
             Fault::SearchIgnoresTenant.clauses(),
             Fault::SearchIgnoresTenant.caught_by(),
             |r, _| {
-                let seen = Uploads::default();
-                r.layer(from_fn_with_state(seen.clone(), search_ignores_tenant))
-                    .layer(from_fn_with_state(seen, record_uploads))
+                over_created(r, FILES, |r, seen| {
+                    r.layer(from_fn_with_state(seen, search_ignores_tenant))
+                })
             },
         ),
         broken(
             "get_by_id_leaks_other_tenants_files",
             Fault::GetLeaksOtherTenants.clauses(),
-            [Fault::GetLeaksOtherTenants.caught_by(), vec![CONFORMANCE]].concat(),
+            Fault::GetLeaksOtherTenants.caught_by(),
             |r, server| {
-                let seen = Uploads::default();
-                r.layer(from_fn_with_state(
-                    (seen.clone(), server.app_router()),
-                    get_leaks,
-                ))
-                .layer(from_fn_with_state(seen, record_uploads))
+                let inner = server.app_router();
+                over_created(r, FILES, |r, seen| {
+                    r.layer(from_fn_with_state((seen, inner, FILES), get_leaks))
+                })
             },
         ),
         broken(
@@ -241,6 +243,57 @@ pub fn all() -> Vec<Mutant> {
                     slow_search_tail,
                 ))
             },
+        ),
+        broken(
+            "memory_list_leaks_other_tenants",
+            &["r1.memory.isolation"],
+            vec!["r1_memory::other_tenant_list_excludes_memories"],
+            |r, _| {
+                over_created(r, MEMORY, |r, seen| {
+                    r.layer(from_fn_with_state(seen, memory_list_leaks))
+                })
+            },
+        ),
+        broken(
+            "memory_get_serves_any_tenant",
+            &["r1.memory.isolation"],
+            vec!["r1_memory::other_tenant_get_is_404"],
+            |r, server| {
+                let inner = server.app_router();
+                over_created(r, MEMORY, |r, seen| {
+                    r.layer(from_fn_with_state((seen, inner, MEMORY), get_leaks))
+                })
+            },
+        ),
+        broken(
+            "memory_field_renamed",
+            &["r1.memory.shape"],
+            vec![
+                "r1_memory::responses_match_the_r1_baseline",
+                "gate_1::responses_conform_to_the_served_spec",
+            ],
+            |r, _| r.layer(from_fn(memory_field_renamed)),
+        ),
+        broken(
+            "memory_list_ignores_the_session_filter",
+            &["r1.memory.operations"],
+            vec![
+                "r1_memory::list_filters_by_session",
+                "r1_memory::cursor_pages_every_memory_once",
+            ],
+            |r, _| r.layer(from_fn(memory_session_ignored)),
+        ),
+        broken(
+            "memory_cursor_repeats_an_item",
+            &["r1.memory.operations"],
+            vec!["r1_memory::cursor_pages_every_memory_once"],
+            |r, _| r.layer(from_fn_with_state(Arc::default(), memory_cursor_repeats)),
+        ),
+        broken(
+            "upload_created_at_as_a_number",
+            &["ops.responses-documented"],
+            vec!["gate_1::responses_conform_to_the_served_spec"],
+            |r, _| r.layer(from_fn(created_at_as_epoch)),
         ),
         broken(
             "stack_trace_in_error_body",
@@ -382,6 +435,16 @@ async fn metadata_in_clear(State(pool): State<sqlx::PgPool>, req: Request, next:
     Response::from_parts(parts, Body::from(body.to_string()))
 }
 
+/// `r` with a fault layer over a recorder of what `POST path` creates (the fault gets the record).
+fn over_created(
+    r: Router,
+    path: &'static str,
+    fault: impl FnOnce(Router, Created) -> Router,
+) -> Router {
+    let seen = Created::default();
+    fault(r, seen.clone()).layer(from_fn_with_state((seen, path), record_created))
+}
+
 /// Serves the mutant over the shared server's state on a fresh port.
 pub async fn serve(m: &Mutant, server: &EmbeddedServer) -> RunningServer {
     let router = (m.build)(server.app_router(), server);
@@ -452,6 +515,18 @@ async fn json_of(r: Response) -> (axum::http::response::Parts, Option<Value>) {
     (parts, serde_json::from_slice(&bytes).ok())
 }
 
+/// The response's parts and JSON body when `wanted`; otherwise the response, untouched.
+async fn json_if(
+    r: Response,
+    wanted: bool,
+) -> Result<(axum::http::response::Parts, Value), Response> {
+    if !wanted {
+        return Err(r);
+    }
+    let (parts, body) = json_of(r).await;
+    Ok((parts, body.unwrap_or_default()))
+}
+
 async fn edit_problem(req: Request, next: Next, edit: fn(&mut Value)) -> Response {
     let r = next.run(req).await;
     let is_problem = r
@@ -502,26 +577,28 @@ async fn break_openapi(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(doc.to_string()))
 }
 
-/// Remembers every successful upload and who made it.
-async fn record_uploads(State(seen): State<Uploads>, req: Request, next: Next) -> Response {
-    let is_upload = req.method() == Method::POST && req.uri().path() == "/api/v1/knowledge/files";
+/// Remembers every resource created by `POST path` (201) and who created it.
+async fn record_created(
+    State((seen, path)): State<(Created, &'static str)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let is_create = req.method() == Method::POST && req.uri().path() == path;
     let auth = req.headers().get(header::AUTHORIZATION).cloned();
     let r = next.run(req).await;
-    if !is_upload || r.status() != StatusCode::CREATED {
-        return r;
-    }
-    let (parts, body) = json_of(r).await;
-    let body = body.unwrap_or_default();
-    if let (Some(id), Some(name), Some(auth)) =
-        (body["id"].as_str(), body["filename"].as_str(), auth)
-    {
-        seen.lock().unwrap().push((id.into(), name.into(), auth));
+    let created = is_create && r.status() == StatusCode::CREATED;
+    let (parts, body) = match json_if(r, created).await {
+        Ok(json) => json,
+        Err(r) => return r,
+    };
+    if let Some(auth) = auth.filter(|_| body["id"].is_string()) {
+        seen.lock().unwrap().push((body.clone(), auth));
     }
     Response::from_parts(parts, Body::from(body.to_string()))
 }
 
 /// Adds every recorded upload whose filename mentions a query word, whoever owns it.
-async fn search_ignores_tenant(State(seen): State<Uploads>, req: Request, next: Next) -> Response {
+async fn search_ignores_tenant(State(seen): State<Created>, req: Request, next: Next) -> Response {
     if req.uri().path() != "/api/v1/knowledge/search" {
         return next.run(req).await;
     }
@@ -542,13 +619,17 @@ async fn search_ignores_tenant(State(seen): State<Uploads>, req: Request, next: 
     }
     let (parts, body) = json_of(r).await;
     let mut body = body.unwrap_or(json!({"results": []}));
-    for (id, name, _) in seen.lock().unwrap().iter() {
+    for (file, _) in seen.lock().unwrap().iter() {
+        let (id, name) = (
+            file["id"].as_str().unwrap_or_default(),
+            file["filename"].as_str().unwrap_or_default(),
+        );
         let hit = words
             .iter()
             .any(|w| name.to_lowercase().contains(w.as_str()));
         let present = body["results"]
             .as_array()
-            .is_some_and(|a| a.iter().any(|x| x["file_id"] == id.as_str()));
+            .is_some_and(|a| a.iter().any(|x| x["file_id"] == id));
         if hit && !present {
             if let Some(a) = body["results"].as_array_mut() {
                 a.push(json!({"file_id": id, "filename": name, "score": 0.1, "snippet": ""}));
@@ -558,15 +639,16 @@ async fn search_ignores_tenant(State(seen): State<Uploads>, req: Request, next: 
     Response::from_parts(parts, Body::from(body.to_string()))
 }
 
-/// A GET by id that 404s is retried with the owner's credentials: any id is served.
+/// A GET by id under `prefix` that 404s is retried with the owner's credentials: any id is served.
 async fn get_leaks(
-    State((seen, inner)): State<(Uploads, Router)>,
+    State((seen, inner, prefix)): State<(Created, Router, &'static str)>,
     req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_owned();
     let id = path
-        .strip_prefix("/api/v1/knowledge/files/")
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('/'))
         .map(|rest| rest.trim_end_matches("/content").to_owned());
     let connect = req.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
     let is_get = req.method() == Method::GET;
@@ -577,8 +659,8 @@ async fn get_leaks(
             seen.lock()
                 .unwrap()
                 .iter()
-                .find(|(i, _, _)| *i == id)
-                .map(|(_, _, auth)| auth.clone())
+                .find(|(made, _)| made["id"] == id.as_str())
+                .map(|(_, auth)| auth.clone())
         });
     let Some(auth) = owner else { return r };
     let mut again = Request::builder()
@@ -608,4 +690,156 @@ async fn slow_search_tail(
         }
     }
     next.run(req).await
+}
+/// Appends to every memory list every memory another tenant created.
+async fn memory_list_leaks(State(seen): State<Created>, req: Request, next: Next) -> Response {
+    let is_list = req.method() == Method::GET && req.uri().path() == MEMORY;
+    let caller = req.headers().get(header::AUTHORIZATION).cloned();
+    let r = next.run(req).await;
+    let listed = is_list && r.status() == StatusCode::OK;
+    let (parts, mut body) = match json_if(r, listed).await {
+        Ok(json) => json,
+        Err(r) => return r,
+    };
+    if let Some(items) = body["items"].as_array_mut() {
+        let others = seen.lock().unwrap();
+        items.extend(
+            others
+                .iter()
+                .filter(|(_, auth)| Some(auth) != caller.as_ref())
+                .map(|(m, _)| m.clone()),
+        );
+    }
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
+/// Drops `session_id` from memory list queries: every session is listed.
+async fn memory_session_ignored(mut req: Request, next: Next) -> Response {
+    if req.uri().path() == MEMORY {
+        let query: Vec<&str> = req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|kv| !kv.starts_with("session_id=") && !kv.is_empty())
+            .collect();
+        let uri = format!("{MEMORY}?{}", query.join("&"));
+        *req.uri_mut() = uri.parse().unwrap();
+    }
+    next.run(req).await
+}
+
+/// `%XX` escapes decoded (cursors travel percent-encoded).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(x)) => {
+                out.push(x);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Each `next_cursor` served with the last memory of its page.
+type Tails = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// The page after a cursor starts again with the previous page's last memory.
+async fn memory_cursor_repeats(State(last): State<Tails>, req: Request, next: Next) -> Response {
+    if req.method() != Method::GET || req.uri().path() != MEMORY {
+        return next.run(req).await;
+    }
+    let cursor = req
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("cursor="))
+        .map(percent_decode);
+    let r = next.run(req).await;
+    let listed = r.status() == StatusCode::OK;
+    let (parts, mut body) = match json_if(r, listed).await {
+        Ok(json) => json,
+        Err(r) => return r,
+    };
+    let mut last = last.lock().unwrap();
+    let repeated = cursor.and_then(|c| last.iter().find(|(k, _)| *k == c).map(|(_, m)| m.clone()));
+    if let (Some(next_cursor), Some(tail)) = (
+        body["next_cursor"].as_str().map(str::to_owned),
+        body["items"].as_array().and_then(|i| i.last()).cloned(),
+    ) {
+        last.push((next_cursor, tail));
+    }
+    if let (Some(m), Some(items)) = (repeated, body["items"].as_array_mut()) {
+        items.insert(0, m);
+    }
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
+/// Rewrites every JSON body of `route` (200/201) with `edit`, given the body.
+async fn edit_json(
+    req: Request,
+    next: Next,
+    route: fn(&Method, &str) -> bool,
+    edit: fn(&mut Value),
+) -> Response {
+    let hit = route(req.method(), req.uri().path());
+    let r = next.run(req).await;
+    let hit = hit && r.status().is_success() && r.status() != StatusCode::NO_CONTENT;
+    let (parts, mut body) = match json_if(r, hit).await {
+        Ok(json) => json,
+        Err(r) => return r,
+    };
+    edit(&mut body);
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
+/// Every memory object of a memory response: the body itself or its `items`.
+fn memories(body: &mut Value) -> Vec<&mut Value> {
+    if body.get("items").is_some_and(Value::is_array) {
+        return body["items"].as_array_mut().into_iter().flatten().collect();
+    }
+    vec![body]
+}
+
+/// R1 `Memory.token_count` renamed to `tokens` in every memory response.
+async fn memory_field_renamed(req: Request, next: Next) -> Response {
+    edit_json(
+        req,
+        next,
+        |_, p| p.starts_with(MEMORY),
+        |b| {
+            for m in memories(b) {
+                if let Some(o) = m.as_object_mut() {
+                    if let Some(v) = o.remove("token_count") {
+                        o.insert("tokens".into(), v);
+                    }
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// `FileInfo.created_at` as Unix seconds in upload responses, against the served
+/// document's date-time string (no other check reads the type of `created_at`).
+async fn created_at_as_epoch(req: Request, next: Next) -> Response {
+    edit_json(
+        req,
+        next,
+        |m, p| m == Method::POST && p == FILES,
+        |b| b["created_at"] = json!(1_767_225_600),
+    )
+    .await
 }

@@ -245,7 +245,9 @@ pub fn content_disposition(filename: &str) -> HeaderValue {
 /// Streams the stored bytes.
 #[utoipa::path(get, path = "/api/v1/knowledge/files/{id}/content", operation_id = "getFileContent", tag = "knowledge", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "File id")),
-    responses((status = 200, description = "The raw bytes with the stored content type", content_type = "application/octet-stream", body = Vec<u8>)))]
+    responses((status = 200, description = "The raw bytes with the stored content type",
+        content((Vec<u8> = "application/octet-stream"), (String = "text/plain"), (String = "text/markdown"), (String = "text/csv"),
+            (serde_json::Value = "application/json"), (Vec<u8> = "application/pdf")))))]
 pub async fn content(
     State(st): State<SharedState>,
     claims: Claims,
