@@ -167,6 +167,47 @@ pub fn problem_mismatches(r: &ApiResponse, code: Option<&str>) -> Vec<String> {
     out
 }
 
+/// The RFC 9457 members beyond code and suggestion: `type` and `title` present, `status`
+/// equal to the HTTP status, `code` stable snake_case. Checked by the scans and the
+/// provocations (a case's own expectation already names the code it wants).
+pub fn problem_member_mismatches(r: &ApiResponse) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(body) = r.json() else {
+        return out;
+    };
+    for key in ["type", "title"] {
+        if body
+            .get(key)
+            .and_then(|v| v.as_str())
+            .is_none_or(|v| v.is_empty())
+        {
+            out.push(format!("problem has no {key}"));
+        }
+    }
+    if body.get("status").and_then(|v| v.as_u64()) != Some(u64::from(r.status)) {
+        out.push(format!(
+            "problem status {} differs from the HTTP status {}",
+            body.get("status").cloned().unwrap_or_default(),
+            r.status
+        ));
+    }
+    if let Some(code) = body.get("code").and_then(|c| c.as_str()) {
+        if !is_snake_case(code) {
+            out.push(format!("code {code:?} is not snake_case"));
+        }
+    }
+    out
+}
+
+/// `lower_snake_case`: lower-case ASCII letters and digits in words joined by single `_`.
+pub fn is_snake_case(code: &str) -> bool {
+    code.split('_').all(|w| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    }) && code.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +220,22 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
             body: body.to_owned().into(),
+        }
+    }
+
+    #[test]
+    fn codes_must_be_snake_case() {
+        assert!(is_snake_case("invalid_id") && is_snake_case("e2e_failed"));
+        for bad in [
+            "invalidId",
+            "Invalid_id",
+            "invalid-id",
+            "_x",
+            "x__y",
+            "x_",
+            "",
+        ] {
+            assert!(!is_snake_case(bad), "{bad}");
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
-use crate::expect::{problem_mismatches, Expect};
+use crate::expect::{problem_member_mismatches, problem_mismatches, Expect};
 use crate::transport::{route_class, ApiRequest};
 
 pub const ECHOED: CaseSpec = CaseSpec {
@@ -25,7 +25,7 @@ pub const RETRY_AFTER: CaseSpec = CaseSpec {
 pub const SUGGESTIONS: CaseSpec = CaseSpec {
     id: "gate_3::suggestion_on_every_error",
     clauses: &["errors.suggestion", "errors.problem-json", "errors.code"],
-    title: "Every error the run saw was problem+json with a code and a suggestion",
+    title: "Every error the run saw was problem+json with type, title, its status, a snake_case code and a suggestion",
 };
 pub const OUTSIDE: CaseSpec = CaseSpec { id: "gate_3::unknown_route_and_wrong_method_are_problems", clauses: &["headers.request-id.every", "errors.problem-json"], title: "An unknown route (404) and a wrong method (405) answer problem+json with X-Request-ID and a suggestion" };
 pub const MALFORMED: CaseSpec = CaseSpec {
@@ -245,7 +245,8 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
         }
         if r.status >= 400 {
             errors += 1;
-            let m = problem_mismatches(r, None);
+            let mut m = problem_mismatches(r, None);
+            m.extend(problem_member_mismatches(r));
             if !m.is_empty() {
                 sugg.fail(format!("{what}: {}", m.join("; ")));
                 sugg.cite(ex.clone(), "problem+json with code and suggestion");

@@ -7,7 +7,9 @@
 //!   and the per-case recorder whose results the harness reports.
 //! - [`expect`]: declarative checks of status + headers + problem body.
 //! - [`registry`]: the one place cases are registered, and the runner.
-//! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases.
+//! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases; [`files`], [`uploads`],
+//!   [`search`], [`limits`]: the knowledge paths clause by clause; [`errors`]: every error
+//!   kind provoked on purpose.
 //! - [`openapi`]: the R1 breaking-change diff; [`leaks`]: the error-body scanner.
 //! - `fake` (feature `testing`): an in-memory contract-following API with
 //!   switchable faults, used to test the suites themselves; `faults`
@@ -17,24 +19,29 @@
 pub mod api;
 pub mod contract;
 pub mod ctx;
+pub mod errors;
 pub mod expect;
 #[cfg(feature = "testing")]
 pub mod fake;
 #[cfg(feature = "testing")]
 pub mod faults;
+pub mod files;
 pub mod gate_1;
 pub mod gate_2;
 pub mod gate_3;
 pub mod leaks;
+pub mod limits;
 pub mod openapi;
 pub mod registry;
 pub mod rls;
+pub mod search;
 pub mod suite_a;
 pub mod suite_b;
 pub mod suite_c;
 pub mod suite_d;
 pub mod tokens;
 pub mod transport;
+pub mod uploads;
 
 pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Judged, Outcome, RlsFacts};
 pub use registry::{registry, Group, Phase, Section};

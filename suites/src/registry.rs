@@ -5,7 +5,10 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use crate::ctx::{failed, CaseReport, CaseSpec, Ctx};
-use crate::{gate_1, gate_2, gate_3, rls, suite_a, suite_b, suite_c, suite_d};
+use crate::{
+    errors, files, gate_1, gate_2, gate_3, limits, rls, search, suite_a, suite_b, suite_c, suite_d,
+    uploads,
+};
 
 /// Where a group's results go in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,14 @@ pub const GATE_3: Section = Section::Gate {
     id: "gate_3_ux_telemetry",
     name: "Gate 3: UX and telemetry",
 };
+pub const KNOWLEDGE: Section = Section::Gate {
+    id: "knowledge_paths",
+    name: "Knowledge paths, clause by clause",
+};
+pub const ERROR_KINDS: Section = Section::Gate {
+    id: "error_kinds",
+    name: "Every error kind, provoked",
+};
 pub const RLS: Section = Section::Gate {
     id: "rls_database",
     name: "Row-level security at the database",
@@ -105,6 +116,21 @@ pub fn registry(has_database: bool) -> Vec<Group> {
         }),
         g(GATE_3, Phase::Main, gate_3::CASES, |c| {
             gate_3::run(c).boxed()
+        }),
+        g(KNOWLEDGE, Phase::Main, files::CASES, |c| {
+            files::run(c).boxed()
+        }),
+        g(KNOWLEDGE, Phase::Main, uploads::CASES, |c| {
+            uploads::run(c).boxed()
+        }),
+        g(KNOWLEDGE, Phase::Main, search::CASES, |c| {
+            search::run(c).boxed()
+        }),
+        g(KNOWLEDGE, Phase::Main, limits::CASES, |c| {
+            limits::run(c).boxed()
+        }),
+        g(ERROR_KINDS, Phase::Main, errors::CASES, |c| {
+            errors::run(c).boxed()
         }),
         g(GATE_3, Phase::Final, gate_3::FINAL_CASES, |c| {
             gate_3::run_final(c).boxed()
