@@ -103,6 +103,8 @@ impl SqlProbe {
             facts.tables.push(table);
         }
         tx.rollback().await?;
+        // Only the rows naming the run's users matter (a shared database holds many more).
+        let needles: Vec<String> = subs.iter().map(|s| format!("%{s}%")).collect();
         let claims: Vec<Option<Uuid>> = subs.into_iter().map(Some).chain([None]).collect();
         for sub in claims {
             let mut view = ClaimsView {
@@ -111,7 +113,7 @@ impl SqlProbe {
             };
             for (table, columns) in &readable {
                 view.tables
-                    .push(seen(&mut conn, sub, table, columns).await?);
+                    .push(seen(&mut conn, sub, table, columns, &needles).await?);
             }
             facts.views.push(view);
         }
@@ -185,6 +187,7 @@ async fn seen(
     sub: Option<Uuid>,
     table: &str,
     columns: &str,
+    needles: &[String],
 ) -> Result<SeenTable, sqlx::Error> {
     let mut tx = read_only(conn).await?;
     if let Some(sub) = sub {
@@ -207,8 +210,14 @@ async fn seen(
         Ok(n) => {
             out.count = n.max(0) as u64;
             if !columns.is_empty() {
-                let sql = format!("SELECT row_to_json(t)::text FROM (SELECT {columns} FROM {table} LIMIT {MAX_ROWS}) t");
-                out.rows = sqlx::query_scalar(&sql).fetch_all(&mut *tx).await?;
+                let sql = format!(
+                    "SELECT j FROM (SELECT row_to_json(t)::text AS j FROM (SELECT {columns} FROM {table}) t) r \
+                     WHERE j LIKE ANY($1) LIMIT {MAX_ROWS}"
+                );
+                out.rows = sqlx::query_scalar(&sql)
+                    .bind(needles)
+                    .fetch_all(&mut *tx)
+                    .await?;
             }
         }
         // A policy may refuse rather than filter (e.g. no claims): that is isolation too.

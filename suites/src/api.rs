@@ -31,6 +31,50 @@ pub fn delete_file(tenant: &Tenant, id: &str) -> ApiRequest {
     ApiRequest::delete(format!("{FILES}/{id}")).bearer(&tenant.token)
 }
 
+/// The `file` part of an upload.
+pub fn file_part(filename: &str, content_type: &str, data: impl Into<Bytes>) -> Part {
+    Part {
+        name: "file".into(),
+        filename: Some(filename.into()),
+        content_type: Some(content_type.into()),
+        data: data.into(),
+    }
+}
+
+/// A `metadata` part carrying `raw` as sent (valid JSON or not).
+pub fn metadata_part(raw: impl Into<Bytes>) -> Part {
+    Part {
+        name: "metadata".into(),
+        filename: None,
+        content_type: Some("application/json".into()),
+        data: raw.into(),
+    }
+}
+
+/// A multipart upload of exactly `parts`.
+pub fn upload_parts(tenant: &Tenant, parts: Vec<Part>) -> ApiRequest {
+    ApiRequest::post(FILES)
+        .bearer(&tenant.token)
+        .multipart(parts)
+}
+
+/// An upload with a `file` part and the given `metadata` object.
+pub fn upload_with(
+    tenant: &Tenant,
+    filename: &str,
+    content_type: &str,
+    data: impl Into<Bytes>,
+    metadata: &serde_json::Value,
+) -> ApiRequest {
+    upload_parts(
+        tenant,
+        vec![
+            file_part(filename, content_type, data),
+            metadata_part(metadata.to_string()),
+        ],
+    )
+}
+
 /// Multipart upload with a `file` part and a `metadata` part.
 pub fn upload(
     tenant: &Tenant,
@@ -38,40 +82,55 @@ pub fn upload(
     content_type: &str,
     data: impl Into<Bytes>,
 ) -> ApiRequest {
-    let metadata = json!({"title": filename, "tags": ["gonogo-smoke"]});
-    upload_with_metadata(tenant, filename, content_type, data, metadata)
+    upload_with(
+        tenant,
+        filename,
+        content_type,
+        data,
+        &json!({"title": filename, "tags": ["gonogo-smoke"]}),
+    )
 }
 
-/// [`upload`] with the given `metadata` object.
-pub fn upload_with_metadata(
-    tenant: &Tenant,
-    filename: &str,
-    content_type: &str,
-    data: impl Into<Bytes>,
-    metadata: serde_json::Value,
-) -> ApiRequest {
-    ApiRequest::post(FILES)
-        .bearer(&tenant.token)
-        .multipart(vec![
-            Part {
-                name: "file".into(),
-                filename: Some(filename.into()),
-                content_type: Some(content_type.into()),
-                data: data.into(),
-            },
-            Part {
-                name: "metadata".into(),
-                filename: None,
-                content_type: Some("application/json".into()),
-                data: metadata.to_string().into(),
-            },
-        ])
+/// `POST /api/v1/knowledge/search` with any JSON body.
+pub fn search_body(tenant: &Tenant, body: serde_json::Value) -> ApiRequest {
+    ApiRequest::post(SEARCH).bearer(&tenant.token).json(body)
+}
+
+/// `path` with `value` percent-encoded as the query parameter `name`.
+pub fn with_query(path: &str, name: &str, value: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let value = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
+    format!("{path}{sep}{name}={value}")
+}
+
+/// The `file_id`s of a search response, in order.
+pub fn result_ids(body: &serde_json::Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["file_id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `id`s of a list response's items, in order.
+pub fn item_ids(body: &serde_json::Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(file_id).collect())
+        .unwrap_or_default()
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
 }
 
 pub fn search(tenant: &Tenant, query: &str) -> ApiRequest {
-    ApiRequest::post(SEARCH)
-        .bearer(&tenant.token)
-        .json(json!({"query": query, "limit": 50}))
+    search_body(tenant, json!({"query": query, "limit": 50}))
 }
 
 /// A random lowercase word: a search term no other run or tenant uses.

@@ -15,18 +15,13 @@ use serde_json::{json, Value};
 
 use crate::ctx::{Capabilities, Ctx};
 use crate::tokens::TokenSource;
-use crate::transport::{ApiRequest, ApiResponse, Body, Exchange, Transport};
+use crate::transport::{ApiRequest, ApiResponse, Exchange, Transport};
 
 /// The faults, and the cases each must fail, live in [`crate::faults`].
 pub use crate::faults::Fault;
 
-struct File {
-    id: String,
-    owner: String,
-    filename: String,
-    mime: String,
-    text: String,
-}
+mod knowledge;
+use knowledge::File;
 
 /// The fake API.
 pub struct FakeApi {
@@ -195,132 +190,48 @@ impl FakeApi {
         (h, refused)
     }
 
-    fn files_route(&self, req: &ApiRequest, sub: &str) -> ApiResponse {
-        let path = req.path.split('?').next().unwrap_or_default();
-        let rest = path
-            .strip_prefix("/api/v1/knowledge/files")
-            .unwrap_or_default();
-        let info = |f: &File| {
-            json!({"id": f.id, "filename": f.filename, "mime_type": f.mime, "size_bytes": f.text.len(),
-            "sha256": "0".repeat(64), "metadata": {}, "created_at": "2026-01-01T00:00:00Z"})
-        };
-        let mut st = self.state.lock().unwrap();
-        let files = &mut st.0;
-        let visible = |f: &File, leak: bool| f.owner == sub || leak;
-        let limit = req
-            .path
-            .split_once("limit=")
-            .map(|(_, l)| l.split('&').next().unwrap_or_default());
-        if limit.is_some_and(|l| l.parse::<u32>().map_or(true, |n| !(1..=100).contains(&n))) {
-            return self.problem(400, "invalid_limit");
-        }
-        let id = rest.trim_start_matches('/').trim_end_matches("/content");
-        if !id.is_empty() && id.parse::<uuid::Uuid>().is_err() {
-            return self.problem(400, "invalid_id");
-        }
-        match (req.method.as_str(), rest) {
-            ("GET", "") => resp(
-                200,
-                json!({"items": files.iter().filter(|f| f.owner == sub).map(info).collect::<Vec<_>>(), "next_cursor": null}),
-            ),
-            ("POST", "") => {
-                let Body::Multipart(parts) = &req.body else {
-                    return self.problem(400, "invalid_multipart");
-                };
-                let Some(p) = parts.iter().find(|p| p.name == "file") else {
-                    return self.problem(400, "missing_file");
-                };
-                let mime = p.content_type.clone().unwrap_or_default();
-                if !crate::api::ALLOWED_MIME.contains(&mime.as_str()) {
-                    return self.problem(400, "invalid_mime_type");
-                }
-                let f = File {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    owner: sub.into(),
-                    filename: p.filename.clone().unwrap_or_default(),
-                    mime,
-                    text: String::from_utf8_lossy(&p.data).into(),
-                };
-                let mut r = resp(201, info(&f));
-                r.headers.push((
-                    "location".into(),
-                    format!("/api/v1/knowledge/files/{}", f.id),
-                ));
-                files.push(f);
-                r
-            }
-            (m, id) => {
-                let id = id.trim_start_matches('/').trim_end_matches("/content");
-                let leak = m == "GET" && self.has(Fault::GetLeaksOtherTenants);
-                match files.iter().position(|f| f.id == id && visible(f, leak)) {
-                    None => self.problem(404, "not_found"),
-                    Some(i) if m == "DELETE" => {
-                        files.remove(i);
-                        ApiResponse {
-                            status: 204,
-                            headers: vec![],
-                            body: Default::default(),
-                        }
-                    }
-                    Some(i) => resp(200, info(&files[i])),
-                }
-            }
-        }
-    }
-
-    fn search(&self, req: &ApiRequest, sub: &str) -> ApiResponse {
-        let Body::Json(b) = &req.body else {
-            return self.problem(400, "invalid_json");
-        };
-        let Some(q) = b["query"]
-            .as_str()
-            .filter(|q| (1..=512).contains(&q.chars().count()) && !q.trim().is_empty())
-        else {
-            return self.problem(400, "invalid_query");
-        };
-        let q = q.to_lowercase();
-        let st = self.state.lock().unwrap();
-        let results: Vec<Value> = st
-            .0
-            .iter()
-            .filter(|f| f.owner == sub || self.has(Fault::SearchIgnoresTenant))
-            .filter(|f| {
-                q.split_whitespace()
-                    .any(|w| f.text.to_lowercase().contains(w))
-            })
-            .map(|f| json!({"file_id": f.id, "filename": f.filename, "score": 1.0, "snippet": ""}))
-            .collect();
-        resp(200, json!({"results": results, "took_ms": 1}))
-    }
-
     fn handle(&self, req: &ApiRequest) -> ApiResponse {
         let path = req.path.split('?').next().unwrap_or_default();
+        let header_bytes: usize = req.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+        if header_bytes > 32 * 1024 {
+            return self.problem(431, "headers_too_large");
+        }
+        let only = |m: http::Method| req.method == m;
+        match path {
+            "/openapi.json" if only(http::Method::GET) => return resp(200, memory::openapi()),
+            "/health" | "/openapi.json" if !only(http::Method::GET) => {
+                return self.problem(405, "method_not_allowed")
+            }
+            "/api/v1/stream/auth/anon" if !only(http::Method::POST) => {
+                return self.problem(405, "method_not_allowed")
+            }
+            _ => {}
+        }
         if let Some(r) = self.operational(req, path) {
             return r;
         }
-        if path == "/openapi.json" {
-            return resp(200, memory::openapi());
-        }
-        let is_memory = path == crate::api::MEMORY || path.starts_with("/api/v1/memory/");
-        if !path.starts_with("/api/v1/knowledge") && !is_memory {
+        let knowledge = path.starts_with("/api/v1/knowledge/");
+        let memory = path == crate::api::MEMORY || path.starts_with("/api/v1/memory/");
+        if !(knowledge || memory) {
             return self.problem(404, "not_found");
         }
         let sub = match self.auth(req) {
             Ok(s) => s,
             Err(r) => return r,
         };
-        if path == crate::api::SEARCH && req.method != http::Method::POST {
-            return self.problem(405, "method_not_allowed");
-        }
         let (rate, refused) = self.count(&sub);
         let mut r = if refused {
             self.problem(429, "rate_limited")
-        } else if is_memory {
-            self.memory_route(req, &sub)
-        } else if path == crate::api::SEARCH {
+        } else if memory {
+            self.memory(req, &sub)
+        } else if path == crate::api::SEARCH && only(http::Method::POST) {
             self.search(req, &sub)
-        } else {
+        } else if path == crate::api::SEARCH {
+            self.problem(405, "method_not_allowed")
+        } else if path == crate::api::FILES || path.starts_with("/api/v1/knowledge/files/") {
             self.files_route(req, &sub)
+        } else {
+            self.problem(404, "not_found")
         };
         r.headers.extend(rate);
         r.headers.push(("cache-control".into(), "no-store".into()));

@@ -42,6 +42,32 @@ pub const GATE_2_401S: &[&str] = &[
     "gate_2::not_yet_valid_token_rejected",
 ];
 
+/// The knowledge-path cases that expect an error problem somewhere.
+const KNOWLEDGE_ERRORS: &[&str] = &[
+    "files::bad_cursor_is_400",
+    "files::delete_removes_the_file_everywhere",
+    "files::every_route_needs_a_token",
+    "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
+    "uploads::empty_file_is_400_empty_file",
+    "uploads::size_limit_is_exact",
+    "limits::list_limit_defaults_to_50_within_1_to_100",
+    "limits::search_limit_defaults_to_10_within_1_to_50",
+];
+
+/// Every provocation case: each judges only error answers.
+pub const ERROR_KINDS: &[&str] = &[
+    "errors::by_id_routes_refuse_bad_and_unknown_ids",
+    "errors::list_queries_refuse_bad_values",
+    "errors::upload_refuses_malformed_multipart",
+    "errors::upload_refuses_malformed_metadata",
+    "errors::search_refuses_malformed_bodies",
+    "errors::memory_routes_refuse_malformed_input",
+    "errors::wrong_methods_are_405_problems",
+    "errors::unknown_paths_are_404_problems",
+    "errors::oversized_headers_are_4xx",
+    "errors::malformed_authorization_is_401",
+];
+
 impl Fault {
     /// Every fault, for the traceability matrix.
     pub const ALL: &'static [Fault] = &[
@@ -83,7 +109,11 @@ impl Fault {
                 "gate_3::unknown_route_and_wrong_method_are_problems",
                 "gate_3::x_request_id_on_every_response",
             ]],
-            Fault::NoChallengeOn401 => &[SUITE_A_401S, GATE_2_401S],
+            Fault::NoChallengeOn401 => &[
+                SUITE_A_401S,
+                GATE_2_401S,
+                &["files::every_route_needs_a_token"],
+            ],
             Fault::NeverRefuse => &[&[
                 "suite_c::user_a_request_101_returns_429",
                 "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
@@ -122,8 +152,10 @@ impl Fault {
                     "gate_3::unknown_route_and_wrong_method_are_problems",
                     "gate_3::malformed_input_gets_400_with_suggestion",
                     "gate_3::every_outcome_counts_against_the_limit",
-                    "gate_3::suggestion_on_every_error",
                 ],
+                KNOWLEDGE_ERRORS,
+                ERROR_KINDS,
+                &["gate_3::suggestion_on_every_error"],
             ],
             Fault::StackTraceInErrors => &[&["gate_2::error_bodies_leak_nothing"]],
             Fault::SlowSearchTail => &[&[crate::latency::SEARCH_P95.id]],

@@ -25,7 +25,7 @@ pub const RETRY_AFTER: CaseSpec = CaseSpec {
 pub const SUGGESTIONS: CaseSpec = CaseSpec {
     id: "gate_3::suggestion_on_every_error",
     clauses: &["errors.suggestion", "errors.problem-json", "errors.code"],
-    title: "Every error the run saw was problem+json with a code and a suggestion",
+    title: "Every error the run saw was problem+json with type, title, its status, a snake_case code and a suggestion",
 };
 pub const OUTSIDE: CaseSpec = CaseSpec { id: "gate_3::unknown_route_and_wrong_method_are_problems", clauses: &["headers.request-id.every", "errors.problem-json"], title: "An unknown route (404) and a wrong method (405) answer problem+json with X-Request-ID and a suggestion" };
 pub const MALFORMED: CaseSpec = CaseSpec {

@@ -12,6 +12,9 @@
 //!   OpenAPI document (JSON Schema); [`leaks`]: the error-body scanner.
 //! - [`r1_memory`]: the R1 memory API's behaviour, shapes and isolation.
 //! - [`latency`]: the latency phase and the p95's confidence interval.
+//! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases; [`files`], [`uploads`],
+//!   [`search`], [`limits`]: the knowledge paths clause by clause; [`errors`]: every error
+//!   kind provoked on purpose.
 //! - [`openapi`]: the R1 breaking-change diff; [`leaks`]: the error-body scanner.
 //! - `fake` (feature `testing`): an in-memory contract-following API with
 //!   switchable faults, used to test the suites themselves; `faults`
@@ -21,11 +24,13 @@
 pub mod api;
 pub mod contract;
 pub mod ctx;
+pub mod errors;
 pub mod expect;
 #[cfg(feature = "testing")]
 pub mod fake;
 #[cfg(feature = "testing")]
 pub mod faults;
+pub mod files;
 pub mod gate_1;
 pub mod gate_2;
 pub mod gate_2_auth;
@@ -33,10 +38,12 @@ pub mod gate_3;
 pub mod gate_3_ops;
 pub mod latency;
 pub mod leaks;
+pub mod limits;
 pub mod openapi;
 pub mod r1_memory;
 pub mod registry;
 pub mod rls;
+pub mod search;
 pub mod spec;
 pub mod suite_a;
 pub mod suite_b;
@@ -44,6 +51,7 @@ pub mod suite_c;
 pub mod suite_d;
 pub mod tokens;
 pub mod transport;
+pub mod uploads;
 
 pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Judged, Outcome};
 pub use registry::{registry, Group, Phase, Section};

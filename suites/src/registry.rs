@@ -6,8 +6,8 @@ use futures::FutureExt;
 
 use crate::ctx::{failed, CaseReport, CaseSpec, Ctx};
 use crate::{
-    gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, latency, r1_memory, rls, suite_a, suite_b,
-    suite_c, suite_d,
+    errors, files, gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, latency, limits, r1_memory,
+    rls, search, suite_a, suite_b, suite_c, suite_d, uploads,
 };
 
 /// Where a group's results go in the report.
@@ -75,6 +75,14 @@ pub const LATENCY: Section = Section::Gate {
     id: "latency",
     name: "Latency: search p95 with 95 % confidence",
 };
+pub const KNOWLEDGE: Section = Section::Gate {
+    id: "knowledge_paths",
+    name: "Knowledge paths, clause by clause",
+};
+pub const ERROR_KINDS: Section = Section::Gate {
+    id: "error_kinds",
+    name: "Every error kind, provoked",
+};
 pub const RLS: Section = Section::Gate {
     id: "rls_database",
     name: "Row-level security at the database",
@@ -124,6 +132,21 @@ pub fn registry(has_database: bool) -> Vec<Group> {
         }),
         g(GATE_3, Phase::Main, gate_3_ops::CASES, |c| {
             gate_3_ops::run(c).boxed()
+        }),
+        g(KNOWLEDGE, Phase::Main, files::CASES, |c| {
+            files::run(c).boxed()
+        }),
+        g(KNOWLEDGE, Phase::Main, uploads::CASES, |c| {
+            uploads::run(c).boxed()
+        }),
+        g(KNOWLEDGE, Phase::Main, search::CASES, |c| {
+            search::run(c).boxed()
+        }),
+        g(KNOWLEDGE, Phase::Main, limits::CASES, |c| {
+            limits::run(c).boxed()
+        }),
+        g(ERROR_KINDS, Phase::Main, errors::CASES, |c| {
+            errors::run(c).boxed()
         }),
         g(GATE_3, Phase::Final, gate_3::FINAL_CASES, |c| {
             gate_3::run_final(c).boxed()

@@ -67,12 +67,12 @@ async fn upload(run: &mut CaseRun, who: &'static str, tenant: &Tenant) -> Option
     let name = format!("rls-{word}.txt");
     let metadata =
         json!({"title": marker, "description": format!("about {marker}"), "tags": [marker]});
-    let req = api::upload_with_metadata(
+    let req = api::upload_with(
         tenant,
         &name,
         "text/plain",
         format!("A note on {word}.\n"),
-        metadata,
+        &metadata,
     );
     let file = run.call(req, Expect::status(201)).await?;
     let memory = run

@@ -99,14 +99,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
 
     let mut c = CaseRun::start(&ctx, B_SEARCH_OWN);
     if let Some(r) = c.call(api::search(&b, &word), Expect::status(200)).await {
-        let ids: Vec<String> = r.json().unwrap_or_default()["results"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x["file_id"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let ids = api::result_ids(&r.json().unwrap_or_default());
         if ids.contains(&id_a) {
             c.violation(format!("user B's search returned user A's file {id_a}"));
         }

@@ -125,5 +125,15 @@ pub(super) fn openapi() -> Value {
         responses["default"] = problem.clone();
         doc["paths"][p][m] = json!({"responses": responses});
     }
+    // Every other error the fake can send (415, 431, 405...) is a documented problem too.
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for op in item.values_mut().filter(|op| op.get("responses").is_some()) {
+                if op["responses"].get("default").is_none() {
+                    op["responses"]["default"] = problem.clone();
+                }
+            }
+        }
+    }
     doc
 }

@@ -1,0 +1,425 @@
+//! Knowledge paths — the five file routes beyond the smoke suites: FileInfo agreeing
+//! everywhere, newest-first lists and cursor paging, downloads, deletes, and a token on
+//! every route.
+
+use serde_json::{json, Value};
+
+use crate::api;
+use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
+use crate::expect::{problem_mismatches, Expect};
+use crate::tokens::Tenant;
+use crate::transport::{ApiRequest, ApiResponse};
+
+pub const FILEINFO: CaseSpec = CaseSpec {
+    id: "files::fileinfo_agrees_across_upload_list_and_get",
+    clauses: &["files.upload", "files.get", "metadata.round-trip"],
+    title: "Upload, list and get show one complete FileInfo: sha256 and size of the bytes, type, name and metadata exactly as sent",
+};
+pub const METADATA_OPTIONAL: CaseSpec = CaseSpec {
+    id: "files::upload_without_metadata_part_is_accepted",
+    clauses: &["files.upload.multipart"],
+    title: "An upload with only a file part (metadata is optional) gives 201",
+};
+pub const NEWEST_FIRST: CaseSpec = CaseSpec {
+    id: "files::list_is_newest_first",
+    clauses: &["files.list"],
+    title: "The list shows the caller's files newest first, with next_cursor null when all fit",
+};
+pub const CURSOR: CaseSpec = CaseSpec {
+    id: "files::cursor_pages_through_every_file_once",
+    clauses: &["files.list.cursor"],
+    title: "limit=2 pages over 5 files return each exactly once, newest first, ending with next_cursor null",
+};
+pub const BAD_CURSOR: CaseSpec = CaseSpec {
+    id: "files::bad_cursor_is_400",
+    clauses: &["files.list.cursor", "errors.malformed-4xx"],
+    title: "A garbage or tampered cursor gives a 400 problem",
+};
+pub const CONTENT: CaseSpec = CaseSpec {
+    id: "files::content_returns_the_stored_bytes",
+    clauses: &["files.content"],
+    title: "Content is the uploaded bytes with the stored Content-Type and an RFC 8187 attachment filename",
+};
+pub const DELETE: CaseSpec = CaseSpec {
+    id: "files::delete_removes_the_file_everywhere",
+    clauses: &["files.delete", "files.not-found"],
+    title: "DELETE gives 204; then get, content and DELETE are 404 and the file is gone from list and search",
+};
+pub const AUTH: CaseSpec = CaseSpec {
+    id: "files::every_route_needs_a_token",
+    clauses: &["files.auth-required", "auth.missing-token"],
+    title: "Every knowledge and memory route without a token gives 401 missing_token with the challenge",
+};
+pub const CASES: &[CaseSpec] = &[
+    FILEINFO,
+    METADATA_OPTIONAL,
+    NEWEST_FIRST,
+    CURSOR,
+    BAD_CURSOR,
+    CONTENT,
+    DELETE,
+    AUTH,
+];
+
+/// Files uploaded for the paging cases.
+const PAGED: usize = 5;
+
+/// Sends `req`, expecting `201` with a FileInfo; returns the body.
+pub async fn created(c: &mut CaseRun, req: ApiRequest) -> Option<Value> {
+    let r = c.call(req, Expect::status(201)).await?;
+    let body = r.json().filter(|b| api::file_id(b).is_some());
+    if r.status == 201 && body.is_none() {
+        c.fail("the 201 body is not a FileInfo with an id");
+    }
+    body.filter(|_| r.status == 201)
+}
+
+/// A 4xx problem (any code) for malformed input; never a 5xx or a success.
+pub fn client_error(r: &ApiResponse) -> Vec<String> {
+    let mut m = problem_mismatches(r, None);
+    if !(400..500).contains(&r.status) {
+        m.insert(0, format!("status {} instead of a 4xx", r.status));
+    }
+    m
+}
+
+/// Exactly `status` with a problem body (any code).
+pub fn problem_status(status: u16) -> impl Fn(&ApiResponse) -> Vec<String> {
+    move |r| {
+        let mut m = problem_mismatches(r, None);
+        if r.status != status {
+            m.insert(0, format!("status {} instead of {status}", r.status));
+        }
+        m
+    }
+}
+
+pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
+    let (t, p) = match ctx.tenant_pair("files/owner", "files/pager").await {
+        Ok(pair) => pair,
+        Err(e) => return failed_all(CASES, &e),
+    };
+    let (info, id) = fileinfo(&ctx, &t).await;
+    let mut out = vec![info, metadata_optional(&ctx, &t).await];
+    out.extend(paging(&ctx, &p).await);
+    out.push(content(&ctx, &t).await);
+    out.push(delete(&ctx, &t).await);
+    out.push(auth(&ctx, id.as_deref()).await);
+    out
+}
+
+async fn fileinfo(ctx: &Ctx, t: &Tenant) -> (CaseReport, Option<String>) {
+    let mut c = CaseRun::start(ctx, FILEINFO);
+    let data = "Knowledge paths: a note about h\u{e9}rons and \u{1f426}.\n".as_bytes();
+    let meta = json!({"title": "H\u{e9}rons \u{2713}", "description": "Birds, \"quoted\" and <angled>.", "tags": ["birds", "gonogo-smoke", "\u{fc}ber"]});
+    let name = "herons field-notes.txt";
+    let Some(up) = created(&mut c, api::upload_with(t, name, "text/plain", data, &meta)).await
+    else {
+        return (c.finish(), None);
+    };
+    let id = api::file_id(&up).unwrap_or_default();
+    let mut m = api::fileinfo_mismatches(&up, name, "text/plain", data.len());
+    if up["sha256"].as_str().map(str::to_ascii_lowercase) != Some(api::sha256_hex(data)) {
+        m.push(format!(
+            "sha256 {} is not the SHA-256 of the bytes",
+            up["sha256"]
+        ));
+    }
+    if up["metadata"] != meta {
+        m.push(format!(
+            "metadata {} instead of {meta} as sent",
+            up["metadata"]
+        ));
+    }
+    for x in m {
+        c.fail(format!("upload: {x}"));
+    }
+    if let Some(r) = c.call(api::list(t, 100), Expect::status(200)).await {
+        let body = r.json().unwrap_or_default();
+        let item = body["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["id"] == id.as_str()));
+        match item {
+            None => c.fail(format!("the list does not show file {id}")),
+            Some(i) if *i != up => c.fail(format!("the list shows {i}, the upload {up}")),
+            Some(_) => {}
+        }
+    }
+    if let Some(r) = c.call(api::get_file(t, &id), Expect::status(200)).await {
+        let got = r.json().unwrap_or_default();
+        c.check(got == up, format!("get shows {got}, the upload {up}"));
+    }
+    (c.finish(), Some(id))
+}
+
+async fn metadata_optional(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, METADATA_OPTIONAL);
+    let req = api::upload_parts(
+        t,
+        vec![api::file_part("bare.txt", "text/plain", "no metadata")],
+    );
+    if let Some(up) = created(&mut c, req).await {
+        c.check(
+            up.get("metadata")
+                .is_some_and(|m| m.is_null() || m.as_object().is_some_and(|o| o.is_empty())),
+            format!("metadata {} for an upload that sent none", up["metadata"]),
+        );
+    }
+    c.finish()
+}
+
+/// The tenant's files, listed page by page with `limit`, and the first `next_cursor`;
+/// `None` after a failed page.
+async fn pages(
+    c: &mut CaseRun,
+    t: &Tenant,
+    limit: u32,
+    max: usize,
+) -> Option<(Vec<Vec<String>>, Option<String>)> {
+    let mut out = Vec::new();
+    let mut first = None;
+    let mut cursor: Option<String> = None;
+    for _ in 0..max {
+        let mut path = format!("{}?limit={limit}", api::FILES);
+        if let Some(cur) = &cursor {
+            path = api::with_query(&path, "cursor", cur);
+        }
+        let r = c
+            .call(ApiRequest::get(path).bearer(&t.token), Expect::status(200))
+            .await?;
+        let body = r.json().unwrap_or_default();
+        out.push(api::item_ids(&body));
+        match &body["next_cursor"] {
+            Value::Null => return Some((out, first)),
+            Value::String(s) => {
+                first.get_or_insert_with(|| s.clone());
+                cursor = Some(s.clone());
+            }
+            other => {
+                c.fail(format!("next_cursor {other} is neither a string nor null"));
+                return None;
+            }
+        }
+    }
+    c.fail(format!("next_cursor was still set after {max} pages"));
+    None
+}
+
+async fn paging(ctx: &Ctx, p: &Tenant) -> Vec<CaseReport> {
+    let mut order = CaseRun::start(ctx, NEWEST_FIRST);
+    let mut ids = Vec::new();
+    for i in 0..PAGED {
+        let req = api::upload(
+            p,
+            &format!("page-{i}.txt"),
+            "text/plain",
+            format!("page {i}"),
+        );
+        if let Some(up) = created(&mut order, req).await {
+            ids.extend(api::file_id(&up));
+        }
+    }
+    ids.reverse();
+    if let Some(r) = order
+        .call(
+            ApiRequest::get(api::FILES).bearer(&p.token),
+            Expect::status(200),
+        )
+        .await
+    {
+        let body = r.json().unwrap_or_default();
+        let got = api::item_ids(&body);
+        order.check(
+            got == ids,
+            format!("list order {got:?}, newest first is {ids:?}"),
+        );
+        order.check(
+            body["next_cursor"].is_null(),
+            format!("next_cursor {} when every file fits", body["next_cursor"]),
+        );
+    }
+    let order = order.finish();
+
+    let mut cur = CaseRun::start(ctx, CURSOR);
+    let cursor = match pages(&mut cur, p, 2, PAGED + 2).await {
+        Some((pages, first)) => {
+            let flat: Vec<String> = pages.concat();
+            cur.check(
+                flat == ids,
+                format!("pages gave {flat:?}, expected each of {ids:?} once, newest first"),
+            );
+            cur.check(
+                pages.iter().all(|pg| pg.len() <= 2) && pages.len() == PAGED.div_ceil(2),
+                format!(
+                    "page sizes {:?} for limit=2",
+                    pages.iter().map(Vec::len).collect::<Vec<_>>()
+                ),
+            );
+            first
+        }
+        None => None,
+    };
+    let cur = cur.finish();
+
+    let mut bad = CaseRun::start(ctx, BAD_CURSOR);
+    let mut garbage = vec!["!!!".to_owned(), "not-a-cursor".to_owned()];
+    // A real cursor with characters no encoding produces appended.
+    garbage.extend(cursor.map(|c| format!("{c}$$")));
+    for g in garbage {
+        let path = api::with_query(&format!("{}?limit=2", api::FILES), "cursor", &g);
+        bad.call_with(
+            ApiRequest::get(path).bearer(&p.token),
+            "400 problem",
+            problem_status(400),
+        )
+        .await;
+    }
+    vec![order, cur, bad.finish()]
+}
+
+/// The filename of an RFC 6266 `attachment; filename*=UTF-8''…` value, decoded.
+pub fn attachment_filename(v: &str) -> Result<String, String> {
+    let mut params = v.split(';').map(str::trim);
+    if !params
+        .next()
+        .is_some_and(|d| d.eq_ignore_ascii_case("attachment"))
+    {
+        return Err(format!("{v:?} is not an attachment"));
+    }
+    let ext = params
+        .find_map(|p| {
+            let (k, val) = p.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("filename*").then_some(val)
+        })
+        .ok_or_else(|| format!("{v:?} has no filename*= parameter"))?;
+    let (charset, rest) = ext.split_once('\'').ok_or("filename*= without charset")?;
+    let (_lang, encoded) = rest.split_once('\'').ok_or("filename*= without language")?;
+    if !charset.eq_ignore_ascii_case("utf-8") {
+        return Err(format!("filename*= charset {charset:?} instead of UTF-8"));
+    }
+    percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| "filename*= is not percent-encoded UTF-8".into())
+}
+
+async fn content(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, CONTENT);
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend((0..=255u8).rev());
+    pdf.extend_from_slice(b"\n%%EOF\n");
+    let files: [(&str, &str, Vec<u8>); 2] = [
+        (
+            "r\u{e9}sum\u{e9} notes; \"draft\".md",
+            "text/markdown",
+            "# R\u{e9}sum\u{e9}\n\n* one\n".into(),
+        ),
+        ("report 100% (final).pdf", "application/pdf", pdf),
+    ];
+    for (name, mime, data) in files {
+        let Some(up) = created(&mut c, api::upload(t, name, mime, data.clone())).await else {
+            continue;
+        };
+        let id = api::file_id(&up).unwrap_or_default();
+        let stored = up["filename"].as_str().unwrap_or(name).to_owned();
+        let req = ApiRequest::get(format!("{}/{id}/content", api::FILES)).bearer(&t.token);
+        c.call_with(req, "200 + the bytes + stored type + attachment", |r| {
+            let mut m = Expect::status(200).mismatches(r);
+            if r.body.as_ref() != data.as_slice() {
+                m.push(format!(
+                    "{} bytes differ from the {} uploaded",
+                    r.body.len(),
+                    data.len()
+                ));
+            }
+            let ct = r.header("content-type").unwrap_or("");
+            if ct.split(';').next().map(str::trim) != Some(mime) {
+                m.push(format!("Content-Type {ct:?} instead of the stored {mime}"));
+            }
+            match attachment_filename(r.header("content-disposition").unwrap_or("")) {
+                Ok(f) if f == stored => {}
+                Ok(f) => m.push(format!("Content-Disposition names {f:?}, not {stored:?}")),
+                Err(e) => m.push(format!("Content-Disposition: {e}")),
+            }
+            m
+        })
+        .await;
+    }
+    c.finish()
+}
+
+async fn delete(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, DELETE);
+    let word = api::unique_word("deleted");
+    let req = api::upload(
+        t,
+        "to-delete.txt",
+        "text/plain",
+        format!("soon gone: {word}"),
+    );
+    let Some(id) = created(&mut c, req).await.and_then(|b| api::file_id(&b)) else {
+        return c.finish();
+    };
+    let found = |r: &ApiResponse| api::result_ids(&r.json().unwrap_or_default());
+    if let Some(r) = c.call(api::search(t, &word), Expect::status(200)).await {
+        c.check(
+            found(&r).contains(&id),
+            format!("search for {word:?} did not find the file before the delete"),
+        );
+    }
+    c.call_with(api::delete_file(t, &id), "204 with no body", |r| {
+        let mut m = Expect::status(204).mismatches(r);
+        if !r.body.is_empty() {
+            m.push(format!("a {}-byte body on 204", r.body.len()));
+        }
+        m
+    })
+    .await;
+    let gone = Expect::problem(404, "not_found");
+    c.call(api::get_file(t, &id), gone.clone()).await;
+    let content = ApiRequest::get(format!("{}/{id}/content", api::FILES)).bearer(&t.token);
+    c.call(content, gone.clone()).await;
+    c.call(api::delete_file(t, &id), gone).await;
+    if let Some(r) = c.call(api::list(t, 100), Expect::status(200)).await {
+        c.check(
+            !api::item_ids(&r.json().unwrap_or_default()).contains(&id),
+            format!("the list still shows deleted file {id}"),
+        );
+    }
+    if let Some(r) = c.call(api::search(t, &word), Expect::status(200)).await {
+        c.check(
+            !found(&r).contains(&id),
+            format!("search still finds deleted file {id}"),
+        );
+    }
+    c.finish()
+}
+
+async fn auth(ctx: &Ctx, id: Option<&str>) -> CaseReport {
+    let mut c = CaseRun::start(ctx, AUTH);
+    let file = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let memory = uuid::Uuid::new_v4();
+    let f = api::FILES;
+    let routes = [
+        ApiRequest::post(f).multipart(vec![api::file_part("a.txt", "text/plain", "x")]),
+        ApiRequest::get(f),
+        ApiRequest::get(format!("{f}/{file}")),
+        ApiRequest::delete(format!("{f}/{file}")),
+        ApiRequest::get(format!("{f}/{file}/content")),
+        ApiRequest::post(api::SEARCH).json(json!({"query": "anything"})),
+        ApiRequest::post(api::MEMORY)
+            .json(json!({"session_id": "s", "role": "user", "content": "x"})),
+        ApiRequest::get(format!("{}?session_id=s", api::MEMORY)),
+        ApiRequest::get(format!("{}/{memory}", api::MEMORY)),
+        ApiRequest::delete(format!("{}/{memory}", api::MEMORY)),
+    ];
+    for req in routes {
+        c.call(
+            req,
+            Expect::problem(401, "missing_token")
+                .header_eq("www-authenticate", crate::suite_a::BARE_CHALLENGE),
+        )
+        .await;
+    }
+    c.finish()
+}

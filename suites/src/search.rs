@@ -1,0 +1,187 @@
+//! Search behaviour: the response shape, ranking, and coverage of the content text, the
+//! filename and each metadata field on its own.
+
+use serde_json::{json, Value};
+
+use crate::api;
+use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
+use crate::expect::Expect;
+use crate::files::created;
+use crate::tokens::Tenant;
+
+pub const RANKED: CaseSpec = CaseSpec {
+    id: "search::better_match_ranks_first",
+    clauses: &["search.ranked"],
+    title: "A file matching in title and text ranks above an older-or-newer one mentioning the term once; scores never increase",
+};
+pub const SHAPE: CaseSpec = CaseSpec {
+    id: "search::results_have_the_contract_shape",
+    clauses: &["search.shape"],
+    title: "Search answers {results: [{file_id, filename, score, snippet}], took_ms} with the right types",
+};
+pub const COVERAGE: CaseSpec = CaseSpec {
+    id: "search::covers_text_filename_title_description_and_tags",
+    clauses: &["search.coverage"],
+    title: "A term found only in the text, the filename, the title, the description or a tag finds exactly that file",
+};
+pub const CASES: &[CaseSpec] = &[RANKED, SHAPE, COVERAGE];
+
+pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
+    let t = match ctx.tenant("search/user").await {
+        Ok(t) => t,
+        Err(e) => return failed_all(CASES, &e),
+    };
+    let word = api::unique_word("rank");
+    let (ranked, files) = ranked(&ctx, &t, &word).await;
+    vec![
+        ranked,
+        shape(&ctx, &t, &word, &files).await,
+        coverage(&ctx, &t).await,
+    ]
+}
+
+/// Uploads a strong match first and a weak one second (so newest-first is the wrong order);
+/// returns the case and `(id, filename)` of both.
+async fn ranked(ctx: &Ctx, t: &Tenant, word: &str) -> (CaseReport, Vec<(String, String)>) {
+    let mut c = CaseRun::start(ctx, RANKED);
+    let strong = api::upload_with(
+        t,
+        "strong.txt",
+        "text/plain",
+        format!("{word} in depth: all about {word}.\n"),
+        &json!({"title": format!("The {word} guide")}),
+    );
+    let weak = api::upload_with(
+        t,
+        "weak.txt",
+        "text/plain",
+        format!("A long note on other things that names {word} once, among herons, rivers, reeds and weather.\n"),
+        &json!({"title": "Other things"}),
+    );
+    let mut files = Vec::new();
+    for req in [strong, weak] {
+        if let Some(up) = created(&mut c, req).await {
+            let name = up["filename"].as_str().unwrap_or_default().to_owned();
+            files.extend(api::file_id(&up).map(|id| (id, name)));
+        }
+    }
+    if files.len() == 2 {
+        if let Some(r) = c.call(api::search(t, word), Expect::status(200)).await {
+            let body = r.json().unwrap_or_default();
+            let ids = api::result_ids(&body);
+            let want = [files[0].0.clone(), files[1].0.clone()];
+            c.check(
+                ids == want,
+                format!("results {ids:?}, expected the strong match then the weak one {want:?}"),
+            );
+            let scores: Vec<Option<f64>> = body["results"]
+                .as_array()
+                .map(|a| a.iter().map(|x| x["score"].as_f64()).collect())
+                .unwrap_or_default();
+            c.check(
+                scores
+                    .windows(2)
+                    .all(|w| matches!(w, [Some(a), Some(b)] if a >= b)),
+                format!("scores {scores:?} are not numbers in non-increasing order"),
+            );
+        }
+    }
+    (c.finish(), files)
+}
+
+/// Every way `body` is not `{results: [{file_id, filename, score, snippet}], took_ms}`.
+fn shape_mismatches(body: &Value, files: &[(String, String)]) -> Vec<String> {
+    let mut m = Vec::new();
+    if !body["took_ms"].as_f64().is_some_and(|t| t >= 0.0) {
+        m.push(format!(
+            "took_ms {} is not a non-negative number",
+            body["took_ms"]
+        ));
+    }
+    let Some(results) = body["results"].as_array() else {
+        m.push("results is not an array".into());
+        return m;
+    };
+    if results.is_empty() {
+        m.push("no results to check".into());
+    }
+    for r in results {
+        let id = r["file_id"].as_str().unwrap_or_default();
+        if id.parse::<uuid::Uuid>().is_err() {
+            m.push(format!("file_id {} is not a UUID", r["file_id"]));
+        }
+        match files.iter().find(|(i, _)| i == id) {
+            Some((_, name)) if r["filename"] != name.as_str() => {
+                m.push(format!("filename {} instead of {name:?}", r["filename"]))
+            }
+            _ => {}
+        }
+        if !r["score"].as_f64().is_some_and(f64::is_finite) {
+            m.push(format!("score {} is not a number", r["score"]));
+        }
+        if !r["snippet"].is_string() {
+            m.push(format!("snippet {} is not a string", r["snippet"]));
+        }
+    }
+    m
+}
+
+async fn shape(ctx: &Ctx, t: &Tenant, word: &str, files: &[(String, String)]) -> CaseReport {
+    let mut c = CaseRun::start(ctx, SHAPE);
+    c.call_with(
+        api::search(t, word),
+        "200 {results: [{file_id, filename, score, snippet}], took_ms}",
+        |r| {
+            let mut m = Expect::status(200).mismatches(r);
+            m.extend(shape_mismatches(&r.json().unwrap_or_default(), files));
+            m
+        },
+    )
+    .await;
+    c.finish()
+}
+
+async fn coverage(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, COVERAGE);
+    let mut probes = Vec::new();
+    for (i, place) in ["text", "filename", "title", "description", "tag"]
+        .into_iter()
+        .enumerate()
+    {
+        let w = api::unique_word("cover");
+        let text = if place == "text" {
+            format!("The text names {w}.")
+        } else {
+            "Nothing to see.".into()
+        };
+        let name = if place == "filename" {
+            format!("{w}.txt")
+        } else {
+            format!("cover-{i}.txt")
+        };
+        let meta = match place {
+            "title" => json!({"title": format!("About {w}")}),
+            "description" => json!({"description": format!("This one is about {w}.")}),
+            "tag" => json!({"tags": [w.clone(), "gonogo-smoke"]}),
+            _ => json!({"title": "Plain"}),
+        };
+        let up = created(
+            &mut c,
+            api::upload_with(t, &name, "text/plain", text, &meta),
+        )
+        .await;
+        if let Some(id) = up.as_ref().and_then(api::file_id) {
+            probes.push((place, w, id));
+        }
+    }
+    for (place, w, id) in probes {
+        if let Some(r) = c.call(api::search(t, &w), Expect::status(200)).await {
+            let ids = api::result_ids(&r.json().unwrap_or_default());
+            c.check(
+                ids == [id.clone()],
+                format!("a term only in the {place} found {ids:?}, expected just {id}"),
+            );
+        }
+    }
+    c.finish()
+}

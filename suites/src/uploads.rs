@@ -1,0 +1,177 @@
+//! Upload rules: every allowed type accepted, bytes that contradict their type refused,
+//! empty files refused, the size limit exact to the byte, filenames made safe.
+
+use crate::api;
+use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
+use crate::expect::Expect;
+use crate::files::created;
+use crate::tokens::Tenant;
+
+pub const MIME: CaseSpec = CaseSpec {
+    id: "uploads::each_allowed_type_is_accepted",
+    clauses: &["files.mime-allowed", "files.upload"],
+    title: "Each allowed type (text/plain, text/markdown, text/csv, application/json, application/pdf) uploads with 201 and keeps its type",
+};
+pub const MISMATCH: CaseSpec = CaseSpec {
+    id: "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
+    clauses: &["files.content-mismatch"],
+    title: "A PDF without %PDF-, unparseable JSON and non-UTF-8 text, markdown and CSV give 400 content_mismatch",
+};
+pub const EMPTY: CaseSpec = CaseSpec {
+    id: "uploads::empty_file_is_400_empty_file",
+    clauses: &["files.empty"],
+    title: "An empty text file and an empty PDF give 400 empty_file",
+};
+pub const SIZE: CaseSpec = CaseSpec {
+    id: "uploads::size_limit_is_exact",
+    clauses: &["files.size-limit"],
+    title: "A file of exactly 10 MiB is accepted; one byte more is 413 payload_too_large",
+};
+pub const FILENAME: CaseSpec = CaseSpec {
+    id: "uploads::filenames_are_reduced_to_a_safe_last_segment",
+    clauses: &["files.filename"],
+    title: "Path separators, backslashes and control characters are cut from filenames; an empty result becomes `file`",
+};
+pub const CASES: &[CaseSpec] = &[MIME, MISMATCH, EMPTY, SIZE, FILENAME];
+
+/// The contract's default upload limit, counted on the file's bytes.
+pub const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
+
+pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
+    let t = match ctx.tenant("uploads/user").await {
+        Ok(t) => t,
+        Err(e) => return failed_all(CASES, &e),
+    };
+    vec![
+        mime(&ctx, &t).await,
+        mismatch(&ctx, &t).await,
+        empty(&ctx, &t).await,
+        size(&ctx, &t).await,
+        filename(&ctx, &t).await,
+    ]
+}
+
+async fn mime(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, MIME);
+    let samples: [(&str, &str, &[u8]); 5] = [
+        ("a.txt", "text/plain", b"plain text\n"),
+        ("b.md", "text/markdown", b"# Heading\n\nbody\n"),
+        ("c.csv", "text/csv", b"name,count\nherons,3\n"),
+        (
+            "d.json",
+            "application/json",
+            br#"{"k": [1, 2, {"n": null}]}"#,
+        ),
+        (
+            "e.pdf",
+            "application/pdf",
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n%%EOF\n",
+        ),
+    ];
+    for (name, mime, data) in samples {
+        if let Some(up) = created(&mut c, api::upload(t, name, mime, data.to_vec())).await {
+            c.check(
+                up["mime_type"] == mime,
+                format!("{mime} stored as {}", up["mime_type"]),
+            );
+        }
+    }
+    c.finish()
+}
+
+async fn mismatch(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, MISMATCH);
+    let samples: [(&str, &str, &[u8]); 5] = [
+        ("fake.pdf", "application/pdf", b"just text, no magic\n"),
+        ("broken.json", "application/json", br#"{"k": [1, 2"#),
+        ("latin1.txt", "text/plain", b"caf\xe9 cr\xe8me\n"),
+        ("bin.md", "text/markdown", b"# \xff\xfe\x00\x81\n"),
+        ("bad.csv", "text/csv", b"a,b\n\xc3\x28,1\n"),
+    ];
+    for (name, mime, data) in samples {
+        c.call(
+            api::upload(t, name, mime, data.to_vec()),
+            Expect::problem(400, "content_mismatch"),
+        )
+        .await;
+    }
+    c.finish()
+}
+
+async fn empty(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, EMPTY);
+    for (name, mime) in [
+        ("empty.txt", "text/plain"),
+        ("empty.pdf", "application/pdf"),
+    ] {
+        c.call(
+            api::upload(t, name, mime, Vec::new()),
+            Expect::problem(400, "empty_file"),
+        )
+        .await;
+    }
+    c.finish()
+}
+
+async fn size(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, SIZE);
+    let line = b"0123456789abcde\n";
+    let exact: Vec<u8> = line.repeat(UPLOAD_LIMIT / line.len());
+    let mut over = exact.clone();
+    over.push(b'\n');
+    if let Some(up) = created(&mut c, api::upload(t, "exact.txt", "text/plain", exact)).await {
+        c.check(
+            up["size_bytes"].as_u64() == Some(UPLOAD_LIMIT as u64),
+            format!("size_bytes {} instead of {UPLOAD_LIMIT}", up["size_bytes"]),
+        );
+        // Keep the store small: the bytes were the point, not the file.
+        if let Some(id) = api::file_id(&up) {
+            c.call(api::delete_file(t, &id), Expect::status(204)).await;
+        }
+    }
+    c.call(
+        api::upload(t, "over.txt", "text/plain", over),
+        Expect::problem(413, "payload_too_large"),
+    )
+    .await;
+    c.finish()
+}
+
+async fn filename(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, FILENAME);
+    // (sent, expected): `None` = any name without separators or control characters
+    // that keeps the visible characters.
+    let samples: [(&str, Option<&str>); 6] = [
+        ("../../etc/passwd", Some("passwd")),
+        ("a\\b\\c.txt", Some("c.txt")),
+        ("C:\\Users\\x\\report.txt", Some("report.txt")),
+        ("/", Some("file")),
+        ("dir/sub/", Some("file")),
+        ("x\ty\u{85}z.txt", None),
+    ];
+    for (sent, want) in samples {
+        let Some(up) = created(&mut c, api::upload(t, sent, "text/plain", "name test")).await
+        else {
+            continue;
+        };
+        let got = up["filename"].as_str().unwrap_or_default().to_owned();
+        let unsafe_char = got
+            .chars()
+            .any(|ch| ch == '/' || ch == '\\' || ch.is_control());
+        c.check(
+            !unsafe_char && !got.is_empty(),
+            format!("filename {sent:?} stored as {got:?}, with a separator or control character"),
+        );
+        match want {
+            Some(w) => c.check(
+                got == w,
+                format!("filename {sent:?} stored as {got:?}, not {w:?}"),
+            ),
+            None => c.check(
+                got.starts_with('x') && got.ends_with("z.txt"),
+                format!("filename {sent:?} stored as {got:?}: its visible characters were lost"),
+            ),
+        };
+    }
+    c.finish()
+}
