@@ -2,7 +2,7 @@
 //! baseline, and (run last) every response of the run against that document.
 
 use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
-use crate::openapi::{breaking_changes, missing_operations, KNOWLEDGE_OPERATIONS};
+use crate::openapi::{breaking_changes, missing_operations, CONTRACT_OPERATIONS};
 use crate::spec::Route;
 
 pub const SERVED: CaseSpec = CaseSpec {
@@ -18,7 +18,7 @@ pub const NO_BREAKING: CaseSpec = CaseSpec {
 pub const KNOWLEDGE_PRESENT: CaseSpec = CaseSpec {
     id: "gate_1::knowledge_paths_present",
     clauses: &["ops.openapi"],
-    title: "The R2 knowledge operations are described",
+    title: "The document is OpenAPI 3.1 and describes every route of the contract: knowledge, memory, anonymous token, operational",
 };
 pub const CASES: &[CaseSpec] = &[SERVED, NO_BREAKING, KNOWLEDGE_PRESENT];
 pub const CONFORMS: CaseSpec = CaseSpec {
@@ -75,11 +75,16 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
                 }
                 Err(why) => nb.skip(format!("no R1 baseline: {why}")),
             }
-            let missing = missing_operations(doc, &KNOWLEDGE_OPERATIONS);
+            let missing = missing_operations(doc, &CONTRACT_OPERATIONS);
             kp.note(format!(
-                "all {} knowledge operations are described",
-                KNOWLEDGE_OPERATIONS.len()
+                "OpenAPI 3.1; all {} operations of the contract are described",
+                CONTRACT_OPERATIONS.len()
             ));
+            let version = doc["openapi"].as_str().unwrap_or_default();
+            kp.check(
+                version.starts_with("3.1"),
+                format!("openapi {version:?}: the contract asks for an OpenAPI 3.1 description"),
+            );
             kp.check(
                 missing.is_empty(),
                 format!("missing operations: {}", missing.join(", ")),

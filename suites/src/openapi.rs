@@ -286,6 +286,26 @@ pub const KNOWLEDGE_OPERATIONS: [(&str, &str); 6] = [
     ("post", "/api/v1/knowledge/search"),
 ];
 
+/// Every operation the contract names: the knowledge paths, the R1 memory API,
+/// the anonymous-token endpoint and the operational endpoints.
+pub const CONTRACT_OPERATIONS: [(&str, &str); 15] = [
+    KNOWLEDGE_OPERATIONS[0],
+    KNOWLEDGE_OPERATIONS[1],
+    KNOWLEDGE_OPERATIONS[2],
+    KNOWLEDGE_OPERATIONS[3],
+    KNOWLEDGE_OPERATIONS[4],
+    KNOWLEDGE_OPERATIONS[5],
+    ("post", "/api/v1/memory"),
+    ("get", "/api/v1/memory"),
+    ("get", "/api/v1/memory/{id}"),
+    ("delete", "/api/v1/memory/{id}"),
+    ("post", "/api/v1/stream/auth/anon"),
+    ("get", "/health"),
+    ("get", "/ready"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
 /// Which of `ops` the document lacks, as `METHOD path`.
 pub fn missing_operations(doc: &Value, ops: &[(&str, &str)]) -> Vec<String> {
     ops.iter()

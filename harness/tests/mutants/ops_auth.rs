@@ -254,6 +254,12 @@ pub fn all() -> Vec<Mutant> {
             |r, server| r.layer(from_fn_with_state(server.app_router(), health_needs_token)),
         ),
         broken(
+            "openapi_3_0_without_the_anonymous_endpoint",
+            &["ops.openapi"],
+            vec!["gate_1::knowledge_paths_present"],
+            |r, _| r.layer(from_fn(openapi_3_0_without_ops)),
+        ),
+        broken(
             "ready_without_telemetry",
             &["ops.ready"],
             vec!["gate_3::ready_reports_every_dependency", CONFORMANCE],
@@ -544,6 +550,19 @@ async fn retry_after(req: Request, next: Next, seconds: &'static str) -> Respons
             .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
     }
     r
+}
+
+/// An older, partial description: OpenAPI 3.0, the anonymous-token endpoint left out.
+async fn openapi_3_0_without_ops(req: Request, next: Next) -> Response {
+    if req.uri().path() != "/openapi.json" {
+        return next.run(req).await;
+    }
+    let (parts, mut doc) = json_body(next.run(req).await).await;
+    doc["openapi"] = json!("3.0.3");
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.remove("/api/v1/stream/auth/anon");
+    }
+    Response::from_parts(parts, Body::from(doc.to_string()))
 }
 
 async fn ready_without_telemetry(req: Request, next: Next) -> Response {

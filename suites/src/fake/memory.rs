@@ -125,6 +125,8 @@ pub(super) fn openapi() -> Value {
         responses["default"] = problem.clone();
         doc["paths"][p][m] = json!({"responses": responses});
     }
+    doc["paths"]["/api/v1/stream/auth/anon"]["post"] = json!({"responses": {
+        "200": {"description": "A token", "content": {"application/json": {}}}}});
     // Every other error the fake can send (415, 431, 405...) is a documented problem too.
     if let Some(paths) = doc["paths"].as_object_mut() {
         for item in paths.values_mut().filter_map(Value::as_object_mut) {
