@@ -130,13 +130,11 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         ));
         return out;
     }
-    let json_body = c
-        .call_with(
-            ApiRequest::post(ANON).json(json!({})),
-            "200 {token, token_type: bearer, user_id, expires_at, expires_in: 3600}",
-            anon_mismatches,
-        )
-        .await;
+    let json_body = c.record_with(
+        first,
+        "200 {token, token_type: bearer, user_id, expires_at, expires_in: 3600}",
+        anon_mismatches,
+    );
     let empty_body = c
         .call_with(
             ApiRequest::post(ANON),
