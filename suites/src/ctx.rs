@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::expect::Expect;
-use crate::rls::RlsFacts;
+use crate::rls_facts::RlsFacts;
 use crate::spec::Spec;
 use crate::tokens::{Tenant, TokenSource};
 use crate::transport::{ApiRequest, ApiResponse, Exchange, Transport};
@@ -86,6 +86,10 @@ pub struct Served {
     pub spec: Result<Arc<Spec>, String>,
 }
 
+/// Searches the latency phase sends unless the run says otherwise: enough for a
+/// p95 and its confidence interval ([`crate::latency`]).
+pub const DEFAULT_LATENCY_SAMPLES: usize = 200;
+
 /// Shared, cheap-to-clone context of one run.
 #[derive(Clone)]
 pub struct Ctx(Arc<Inner>);
@@ -103,7 +107,7 @@ impl Ctx {
             r1_baseline,
             caps,
             log: Mutex::new(Vec::new()),
-            latency_samples: crate::latency::DEFAULT_SAMPLES,
+            latency_samples: DEFAULT_LATENCY_SAMPLES,
             served: tokio::sync::OnceCell::new(),
         }))
     }

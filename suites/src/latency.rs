@@ -21,7 +21,7 @@ use crate::tokens::Tenant;
 use crate::transport::Exchange;
 
 /// Searches the phase sends unless told otherwise (`--latency-samples`).
-pub const DEFAULT_SAMPLES: usize = 200;
+pub use crate::ctx::DEFAULT_LATENCY_SAMPLES as DEFAULT_SAMPLES;
 /// The contract's threshold for the search p95.
 pub const MAX_P95_MS: f64 = 400.0;
 /// The quantile the contract judges.

@@ -43,6 +43,7 @@ pub mod openapi;
 pub mod r1_memory;
 pub mod registry;
 pub mod rls;
+pub mod rls_facts;
 pub mod search;
 pub mod spec;
 pub mod suite_a;

@@ -6,9 +6,7 @@
 //! when a [`DbProbe`](crate::DbProbe) exists (hermetic mode, or a remote run
 //! given the target's database URL).
 
-mod facts;
-
-pub use facts::{ClaimsView, Policy, RlsFacts, SeenTable, TenantTable};
+pub use crate::rls_facts::{ClaimsView, Policy, RlsFacts, SeenTable, TenantTable};
 
 use serde_json::json;
 use uuid::Uuid;
