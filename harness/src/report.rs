@@ -50,7 +50,8 @@ fn outcome(o: Outcome) -> model::Outcome {
     }
 }
 
-fn evidence(j: &Judged, secret: Option<&str>) -> model::Evidence {
+/// One exchange as report evidence: redacted, body trimmed.
+pub(crate) fn evidence(j: &Judged, secret: Option<&str>) -> model::Evidence {
     let ex = &j.exchange;
     let (response, error) = match &ex.response {
         Ok(r) => (

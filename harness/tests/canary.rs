@@ -1,6 +1,7 @@
 //! The canary judge end to end against the in-process reference server, at a
 //! small time scale: healthy → PROMOTE, slow search → ROLLBACK in phase 2,
-//! 10 % failures → ROLLBACK in phase 1.
+//! 10 % failures → ROLLBACK in phase 1, and a search or get-by-id that shows
+//! another tenant's file → ROLLBACK with the leaking probe as evidence.
 //!
 //! One server (one PostgreSQL + Redis) is shared by every test: it lives on a
 //! static multi-thread runtime, and each test wraps a fresh router over the same
@@ -20,6 +21,7 @@ use gonogo_harness::exit::Exit;
 use gonogo_harness::release_cli::{self, CanaryArgs, ReleaseCommand, RolesArgs};
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::model::CanaryOutcome;
+use gonogo_reports::render::{self, Format};
 use gonogo_reports::test_support::ReportBuilder;
 use knowledge_server::embedded::EmbeddedServer;
 
@@ -323,4 +325,108 @@ fn the_documents_re_rendered_after_a_canary_keep_the_configured_required_roles()
         );
         server.shutdown().await;
     });
+}
+
+/// Runs the one-phase plan against the shared server behind `wrap`; the
+/// canary must roll back for a security violation and show the leaking probe.
+async fn rolls_back_for_a_leak_with_evidence(
+    wrap: impl FnOnce(axum::Router) -> axum::Router,
+    leaking_path: &str,
+) {
+    let server = serve_with(wrap).await;
+    let mut opts = options(server.base_url());
+    opts.plan = one_phase_plan();
+    opts.engine.time_scale = 0.002;
+    let result = canary::run(&opts).await.unwrap();
+    server.shutdown().await;
+    assert_eq!(result.outcome, CanaryOutcome::Rollback, "{}", result.reason);
+    assert_eq!(result.reason, "phase 100%: 1 security violation(s)");
+    let first = result
+        .failures
+        .first()
+        .expect("the failing probe is evidence");
+    let response = first.response.as_ref().expect("a response came");
+    assert!(
+        first.request.path.starts_with(leaking_path) && response.status == 200 && !first.matched,
+        "{first:?}"
+    );
+    assert_eq!(first.request.headers["authorization"], "Bearer [REDACTED]");
+    let report = ReportBuilder::go()
+        .with(|r| r.canary = Some(result.clone()))
+        .build();
+    for format in [Format::Markdown, Format::Html] {
+        let text = render::render(&report, format, &Default::default()).unwrap();
+        assert!(text.contains("First failing probes"), "{format:?}: {text}");
+    }
+}
+
+/// Uploads seen by the leaking fronts: (id, filename).
+type Seen = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// Records each successful upload's id and filename.
+async fn record(seen: Seen, req: Request, next: Next) -> Response {
+    let upload =
+        req.method() == http::Method::POST && req.uri().path() == "/api/v1/knowledge/files";
+    let r = next.run(req).await;
+    if !upload || r.status() != http::StatusCode::CREATED {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    if let (Some(id), Some(name)) = (v["id"].as_str(), v["filename"].as_str()) {
+        seen.lock().unwrap().push((id.into(), name.into()));
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+#[test]
+fn a_search_that_ignores_the_tenant_rolls_the_canary_back_with_evidence() {
+    shared().runtime.block_on(rolls_back_for_a_leak_with_evidence(
+        |r| {
+            let seen = Seen::default();
+            let inject = seen.clone();
+            // Every search answers with every probe file it has seen, whoever owns it.
+            r.layer(from_fn(move |req: Request, next: Next| {
+                let inject = inject.clone();
+                async move {
+                    if req.uri().path() != "/api/v1/knowledge/search" {
+                        return next.run(req).await;
+                    }
+                    let results: Vec<_> = inject
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .map(|(id, name)| serde_json::json!({"file_id": id, "filename": name, "score": 1.0, "snippet": ""}))
+                        .collect();
+                    axum::Json(serde_json::json!({"results": results, "took_ms": 1})).into_response()
+                }
+            }))
+            .layer(from_fn(move |req: Request, next: Next| record(seen.clone(), req, next)))
+        },
+        "/api/v1/knowledge/search",
+    ))
+}
+
+#[test]
+fn a_get_by_id_that_serves_other_tenants_files_rolls_the_canary_back_with_evidence() {
+    shared()
+        .runtime
+        .block_on(rolls_back_for_a_leak_with_evidence(
+            |r| {
+                // A 404 by id becomes a 200 FileInfo for that id: any tenant's file is served.
+                r.layer(from_fn(|req: Request, next: Next| async move {
+                    let path = req.uri().path().to_owned();
+                    let r = next.run(req).await;
+                    match path.strip_prefix("/api/v1/knowledge/files/") {
+                        Some(id) if r.status() == http::StatusCode::NOT_FOUND => axum::Json(
+                            serde_json::json!({"id": id, "filename": "someone-else.txt"}),
+                        )
+                        .into_response(),
+                        _ => r,
+                    }
+                }))
+            },
+            "/api/v1/knowledge/files/",
+        ))
 }

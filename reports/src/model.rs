@@ -280,6 +280,10 @@ pub struct CanaryReport {
     pub phases: Vec<CanaryPhase>,
     pub outcome: CanaryOutcome,
     pub reason: String,
+    /// The first probes that failed or leaked (redacted, trimmed), for a
+    /// ROLLBACK or INCONCLUSIVE canary; empty on PROMOTE (added in schema 1.2.0).
+    #[serde(default)]
+    pub failures: Vec<Evidence>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

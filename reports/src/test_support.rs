@@ -469,5 +469,15 @@ pub fn sample_canary_rollback() -> CanaryReport {
         ],
         outcome: CanaryOutcome::Rollback,
         reason: "phase 25%: p95 912 ms > 800 ms".into(),
+        failures: vec![Evidence {
+            matched: false,
+            ..evidence(
+                "POST",
+                "/api/v1/knowledge/search",
+                200,
+                r#"{"results":[],"took_ms":911}"#,
+                "200 with the tenant's seed and nobody else's file",
+            )
+        }],
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gonogo_reports::canary_plan::{CanaryPlan, PhasePlan};
-use gonogo_reports::model::{CanaryOutcome, CanaryPhase, CanaryReport};
+use gonogo_reports::model::{CanaryOutcome, CanaryPhase, CanaryReport, Evidence};
 use tokio::task::JoinSet;
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
@@ -19,6 +19,11 @@ use super::judge::{check, conclude, Breach, PhaseStats, Sample};
 /// budget left): not a sample, never counted as a pass.
 pub trait Prober: Send + Sync + 'static {
     fn probe(&self, seq: u64) -> impl Future<Output = Option<Sample>> + Send;
+    /// Evidence of the first probes that failed (request, status, headers,
+    /// trimmed body), shown when the canary is not promoted.
+    fn failures(&self) -> Vec<Evidence> {
+        Vec::new()
+    }
 }
 
 /// How much traffic the engine sends.
@@ -107,12 +112,17 @@ pub async fn run_plan<P: Prober>(
             break;
         }
     }
+    let failures = match outcome.0 {
+        CanaryOutcome::Promote => Vec::new(),
+        _ => prober.failures(),
+    };
     CanaryReport {
         plan: plan_label.into(),
         time_scale: config.time_scale,
         phases,
         outcome: outcome.0,
         reason: outcome.1,
+        failures,
     }
 }
 

@@ -2,10 +2,13 @@
 //! several tenants, each kept inside its own rate limit.
 //!
 //! Every tenant uploads one small seed file, then probes cycle through the
-//! [`MIX`]: list files, get the seed by id, search for the seed's marker, and
-//! (one in eight) a request without a token that must be refused. Another
-//! tenant's file in a list or search result, or a tokenless request that
-//! succeeds, is a security violation. A tenant is retired when
+//! [`MIX`]: list files, get the seed by id, get *another* probe tenant's seed
+//! by id (must be 404), search for a term every probe tenant's seed shares,
+//! and (one in eight) a request without a token that must be refused. So every
+//! read path can see another tenant's data: another tenant's file in a list or
+//! search result, a cross-tenant get that is not a 404, or a tokenless request
+//! that succeeds, is a security violation. The first failing probes are kept
+//! as evidence for the report. A tenant is retired when
 //! `X-RateLimit-Remaining` falls to a small reserve or its token nears expiry,
 //! and a fresh one takes its place; when none can be had the tick sends nothing
 //! rather than exceed a limit.
@@ -16,10 +19,12 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use gonogo_suites::{api, ApiRequest, ApiResponse, Tenant, TokenSource, Transport};
+use gonogo_reports::model::Evidence;
+use gonogo_suites::ctx::Judged;
+use gonogo_suites::{api, ApiRequest, ApiResponse, Exchange, Tenant, TokenSource, Transport};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -45,8 +50,11 @@ enum Probe {
     List,
     /// `GET /files/{seed}`: must return the seed.
     GetSeed,
-    /// Search for the seed's marker: must find the seed and nobody else's file.
+    /// Search for the term all probe tenants' seeds share: must find the seed
+    /// and nobody else's file (a search that ignores the tenant returns theirs).
     Search,
+    /// `GET /files/{id}` of another probe tenant's seed: must be 404.
+    CrossGet,
     /// `GET /files` without a token: must be refused (success is an open door).
     NoToken,
 }
@@ -57,23 +65,36 @@ const MIX: [Probe; 8] = [
     Probe::List,
     Probe::GetSeed,
     Probe::Search,
+    Probe::CrossGet,
     Probe::Search,
-    Probe::List,
     Probe::GetSeed,
     Probe::Search,
     Probe::NoToken,
 ];
 
+/// Failing probes kept as evidence.
+const MAX_FAILURES: usize = 5;
+
 impl Probe {
     fn nth(seq: u64) -> Probe {
         MIX[(seq % MIX.len() as u64) as usize]
+    }
+
+    /// What a correct answer looks like, for the evidence.
+    fn expected(self) -> &'static str {
+        match self {
+            Probe::List => "200 listing the tenant's seed and nobody else's file",
+            Probe::GetSeed => "200 with the tenant's seed",
+            Probe::Search => "200 finding the tenant's seed and nobody else's file",
+            Probe::CrossGet => "404: another tenant's file is not found",
+            Probe::NoToken => "401 without a token",
+        }
     }
 }
 
 struct ProbeTenant {
     tenant: Tenant,
     file_id: String,
-    marker: String,
     /// Last `X-RateLimit-Remaining` seen; unknown until the first response.
     remaining: AtomicI64,
     born: Instant,
@@ -100,7 +121,11 @@ pub struct HttpProber {
     /// Seed file ids of every tenant ever created: any of them in another
     /// tenant's response is a leak.
     all_files: RwLock<HashSet<String>>,
+    /// A term in every probe tenant's seed: one search can see them all.
+    shared_term: String,
     next: AtomicUsize,
+    /// The first failing probes, as report evidence.
+    failures: Mutex<Vec<Evidence>>,
 }
 
 impl HttpProber {
@@ -129,7 +154,9 @@ impl HttpProber {
             want: tenants.max(1),
             tenants: tokio::sync::Mutex::new(Vec::new()),
             all_files: RwLock::new(HashSet::new()),
+            shared_term: api::unique_word("canaryshared"),
             next: AtomicUsize::new(0),
+            failures: Mutex::new(Vec::new()),
         };
         {
             let mut pool = prober.tenants.lock().await;
@@ -164,11 +191,12 @@ impl HttpProber {
         // Minted, or fetched from the anonymous endpoint, exactly as the suites get theirs.
         let tenant = self.source.tenant("canary", &self.transport).await?;
         let marker = format!("canaryprobe{}", uuid::Uuid::new_v4().simple());
+        let shared = &self.shared_term;
         let upload = api::upload(
             &tenant,
-            &format!("{marker}.txt"),
+            &format!("{shared}-{marker}.txt"),
             "text/plain",
-            format!("canary probe seed {marker}\n"),
+            format!("canary probe seed {marker} {shared}\n"),
         );
         let response = self
             .transport
@@ -191,7 +219,6 @@ impl HttpProber {
         Ok(ProbeTenant {
             tenant,
             file_id,
-            marker,
             remaining: AtomicI64::new(remaining(&response).unwrap_or(i64::MAX)),
             born: Instant::now(),
         })
@@ -233,6 +260,8 @@ impl HttpProber {
                 r.status == 200 && api::file_id(&body).as_ref() == Some(own),
                 false,
             ),
+            // Anything but a 404 is wrong; another tenant's file served is a leak.
+            Probe::CrossGet => (r.status == 404, r.status / 100 == 2),
             Probe::List | Probe::Search => {
                 let found = match probe {
                     Probe::List => ids(&body, "items", "id"),
@@ -247,13 +276,39 @@ impl HttpProber {
         }
     }
 
+    /// Another probe tenant's seed, or (with one tenant so far) an id nobody has.
+    fn someone_elses_file(&self, own: &str) -> String {
+        let all = self.all_files.read().expect("lock");
+        all.iter()
+            .find(|id| *id != own)
+            .cloned()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
+
     /// The request for `probe` as `tenant` (`None` for the tokenless probe).
-    fn request(probe: Probe, tenant: Option<&ProbeTenant>) -> ApiRequest {
+    fn request(&self, probe: Probe, tenant: Option<&ProbeTenant>) -> ApiRequest {
         match (probe, tenant) {
             (Probe::List, Some(t)) => api::list(&t.tenant, LIST_LIMIT),
             (Probe::GetSeed, Some(t)) => api::get_file(&t.tenant, &t.file_id),
-            (Probe::Search, Some(t)) => api::search(&t.tenant, &t.marker),
+            (Probe::CrossGet, Some(t)) => {
+                api::get_file(&t.tenant, &self.someone_elses_file(&t.file_id))
+            }
+            (Probe::Search, Some(t)) => api::search(&t.tenant, &self.shared_term),
             (Probe::NoToken, _) | (_, None) => ApiRequest::get(api::FILES),
+        }
+    }
+
+    /// Keeps `ex` as evidence if fewer than [`MAX_FAILURES`] are kept.
+    fn keep_failure(&self, probe: Probe, ex: Exchange) {
+        let mut kept = self.failures.lock().expect("lock");
+        if kept.len() < MAX_FAILURES {
+            let judged = Judged {
+                exchange: Arc::new(ex),
+                expected: probe.expected().into(),
+                matched: false,
+                primary: true,
+            };
+            kept.push(crate::report::evidence(&judged, self.source.secret()));
         }
     }
 }
@@ -286,7 +341,7 @@ impl Prober for HttpProber {
         };
         let ex = self
             .transport
-            .send(Self::request(probe, tenant.as_deref()))
+            .send(self.request(probe, tenant.as_deref()))
             .await;
         let (ok, security_violation) = match &ex.response {
             // No response is an error, never a leak.
@@ -299,10 +354,18 @@ impl Prober for HttpProber {
             }
         };
         // The transport's latency includes reading the body: what a client waits for.
+        let latency_ms = ex.latency.as_secs_f64() * 1000.0;
+        if !ok || security_violation {
+            self.keep_failure(probe, ex);
+        }
         Some(Sample {
             ok,
-            latency_ms: ex.latency.as_secs_f64() * 1000.0,
+            latency_ms,
             security_violation,
         })
+    }
+
+    fn failures(&self) -> Vec<Evidence> {
+        self.failures.lock().expect("lock").clone()
     }
 }

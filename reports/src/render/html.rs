@@ -239,6 +239,12 @@ fn canary(report: &Report, plan: &CanaryPlan) -> Markup {
                              td { (p.verdict) @if let Some(r) = &p.reason { ": " (r) } } }
                     } }
                 }
+                @if !c.failures.is_empty() {
+                    details.canary-failures {
+                        summary { "First failing probes (" (c.failures.len()) ")" }
+                        @for e in &c.failures { pre { (evidence_text(e)) } }
+                    }
+                }
             }
         }
         p { strong { "Rollback plan: " } "on the first trigger, route all traffic back to the previous release, keep the canary's logs and this report, and re-run " code { "gonogo run" } " against the previous release before retrying." }

@@ -317,6 +317,17 @@ fn canary(md: &mut String, report: &Report, plan: &CanaryPlan) {
                     cell(&verdict)
                 );
             }
+            if !c.failures.is_empty() {
+                let _ = writeln!(
+                    md,
+                    "\n<details><summary>First failing probes ({})</summary>\n",
+                    c.failures.len()
+                );
+                for e in &c.failures {
+                    md.push_str(&fenced(&evidence_text(e)));
+                }
+                md.push_str("\n</details>\n");
+            }
         }
     }
     let _ = writeln!(
