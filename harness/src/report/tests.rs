@@ -38,7 +38,13 @@ fn run_against(api: gonogo_suites::fake::FakeApi) -> gonogo_reports::Report {
 
 #[test]
 fn the_report_shape_is_stable() {
-    let report = fake_run();
+    let mut report = fake_run();
+    // The latency phase's figures are measured, wherever its gate sits in the report.
+    for check in report.gates.iter_mut().flat_map(|g| g.checks.iter_mut()) {
+        if check.id.starts_with("latency::") {
+            check.message = Some("[latency figures]".into());
+        }
+    }
     insta::assert_json_snapshot!(report, {
         ".run.id" => "[uuid]",
         ".run.started_at" => "[datetime]",
@@ -53,8 +59,6 @@ fn the_report_shape_is_stable() {
         ".metrics.search_latency" => "[latency]",
         ".metrics.all_latency" => "[latency]",
         ".metrics.latency_phase" => "[latency]",
-        // The latency phase's figures (gate 4 of the report).
-        ".gates[3].checks[0].message" => "[latency figures]",
         ".criteria[2].observed" => "[ms]",
     });
 }
