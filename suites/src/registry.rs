@@ -6,8 +6,7 @@ use futures::FutureExt;
 
 use crate::ctx::{failed, CaseReport, CaseSpec, Ctx};
 use crate::{
-    errors, files, gate_1, gate_2, gate_3, limits, rls, search, suite_a, suite_b, suite_c, suite_d,
-    uploads,
+    errors, files, gate_1, gate_2, gate_3, limits, rls, suite_a, suite_b, suite_c, suite_d,
 };
 
 /// Where a group's results go in the report.
@@ -119,12 +118,6 @@ pub fn registry(has_database: bool) -> Vec<Group> {
         }),
         g(KNOWLEDGE, Phase::Main, files::CASES, |c| {
             files::run(c).boxed()
-        }),
-        g(KNOWLEDGE, Phase::Main, uploads::CASES, |c| {
-            uploads::run(c).boxed()
-        }),
-        g(KNOWLEDGE, Phase::Main, search::CASES, |c| {
-            search::run(c).boxed()
         }),
         g(KNOWLEDGE, Phase::Main, limits::CASES, |c| {
             limits::run(c).boxed()

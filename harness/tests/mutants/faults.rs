@@ -19,6 +19,9 @@ use knowledge_server::RunningServer;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+#[path = "knowledge.rs"]
+mod knowledge;
+
 /// Uploads seen by the fake layers: (id, filename, the uploader's Authorization).
 type Uploads = Arc<Mutex<Vec<(String, String, HeaderValue)>>>;
 
@@ -166,6 +169,9 @@ pub fn all() -> Vec<Mutant> {
             |r, _| r.layer(from_fn(stack_trace)),
         ),
     ]
+    .into_iter()
+    .chain(knowledge::all())
+    .collect()
 }
 
 /// Serves the mutant over the shared server's state on a fresh port.
@@ -234,18 +240,11 @@ async fn json_of(r: Response) -> (axum::http::response::Parts, Option<Value>) {
 }
 
 async fn edit_problem(req: Request, next: Next, edit: fn(&mut Value)) -> Response {
-    let r = next.run(req).await;
-    let is_problem = r
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !is_problem {
-        return r;
-    }
-    let (parts, body) = json_of(r).await;
-    let mut body = body.unwrap_or(json!({}));
-    edit(&mut body);
-    Response::from_parts(parts, Body::from(body.to_string()))
+    knowledge::on_problem(req, next, |body, _| {
+        edit(body);
+        None
+    })
+    .await
 }
 
 async fn no_suggestions(req: Request, next: Next) -> Response {
