@@ -44,13 +44,13 @@ pub const GATE_2_401S: &[&str] = &[
 
 /// The knowledge-path cases that expect an error problem somewhere.
 const KNOWLEDGE_ERRORS: &[&str] = &[
-    "files::bad_cursor_is_400",
     "files::delete_removes_the_file_everywhere",
     "files::every_route_needs_a_token",
     "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
     "uploads::empty_file_is_400_empty_file",
     "uploads::size_limit_is_exact",
     "limits::list_limit_defaults_to_50_within_1_to_100",
+    "files::bad_cursor_is_400",
     "limits::search_limit_defaults_to_10_within_1_to_50",
 ];
 

@@ -9,6 +9,7 @@ use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::{problem_mismatches, Expect};
 use crate::tokens::Tenant;
 use crate::transport::{ApiRequest, ApiResponse};
+use crate::{search, uploads};
 
 pub const FILEINFO: CaseSpec = CaseSpec {
     id: "files::fileinfo_agrees_across_upload_list_and_get",
@@ -28,7 +29,7 @@ pub const NEWEST_FIRST: CaseSpec = CaseSpec {
 pub const CURSOR: CaseSpec = CaseSpec {
     id: "files::cursor_pages_through_every_file_once",
     clauses: &["files.list.cursor"],
-    title: "limit=2 pages over 5 files return each exactly once, newest first, ending with next_cursor null",
+    title: "limit=25 pages over 51 files return each exactly once in the list's order, ending with next_cursor null",
 };
 pub const BAD_CURSOR: CaseSpec = CaseSpec {
     id: "files::bad_cursor_is_400",
@@ -50,19 +51,26 @@ pub const AUTH: CaseSpec = CaseSpec {
     clauses: &["files.auth-required", "auth.missing-token"],
     title: "Every knowledge and memory route without a token gives 401 missing_token with the challenge",
 };
+/// One tenant runs these in order: its list is exact only at the start.
 pub const CASES: &[CaseSpec] = &[
+    NEWEST_FIRST,
     FILEINFO,
     METADATA_OPTIONAL,
-    NEWEST_FIRST,
-    CURSOR,
-    BAD_CURSOR,
     CONTENT,
     DELETE,
     AUTH,
+    uploads::MIME,
+    uploads::MISMATCH,
+    uploads::EMPTY,
+    uploads::SIZE,
+    uploads::FILENAME,
+    search::RANKED,
+    search::SHAPE,
+    search::COVERAGE,
 ];
 
-/// Files uploaded for the paging cases.
-const PAGED: usize = 5;
+/// Files uploaded one after the other for the order case.
+const ORDERED: usize = 3;
 
 /// Sends `req`, expecting `201` with a FileInfo; returns the body.
 pub async fn created(c: &mut CaseRun, req: ApiRequest) -> Option<Value> {
@@ -94,17 +102,22 @@ pub fn problem_status(status: u16) -> impl Fn(&ApiResponse) -> Vec<String> {
     }
 }
 
+/// One tenant for the file routes, the upload rules and search (about 55 requests), so a
+/// remote run spends few anonymous tokens.
 pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
-    let (t, p) = match ctx.tenant_pair("files/owner", "files/pager").await {
-        Ok(pair) => pair,
+    let t = match ctx.tenant("files/owner").await {
+        Ok(t) => t,
         Err(e) => return failed_all(CASES, &e),
     };
+    let mut out = vec![newest_first(&ctx, &t).await];
     let (info, id) = fileinfo(&ctx, &t).await;
-    let mut out = vec![info, metadata_optional(&ctx, &t).await];
-    out.extend(paging(&ctx, &p).await);
+    out.push(info);
+    out.push(metadata_optional(&ctx, &t).await);
     out.push(content(&ctx, &t).await);
     out.push(delete(&ctx, &t).await);
     out.push(auth(&ctx, id.as_deref()).await);
+    out.extend(uploads::run(&ctx, &t).await);
+    out.extend(search::run(&ctx, &t).await);
     out
 }
 
@@ -205,15 +218,16 @@ async fn pages(
     None
 }
 
-async fn paging(ctx: &Ctx, p: &Tenant) -> Vec<CaseReport> {
+/// Uploads a few files one after the other; the list must show them newest first.
+async fn newest_first(ctx: &Ctx, t: &Tenant) -> CaseReport {
     let mut order = CaseRun::start(ctx, NEWEST_FIRST);
     let mut ids = Vec::new();
-    for i in 0..PAGED {
+    for i in 0..ORDERED {
         let req = api::upload(
-            p,
-            &format!("page-{i}.txt"),
+            t,
+            &format!("order-{i}.txt"),
             "text/plain",
-            format!("page {i}"),
+            format!("order {i}"),
         );
         if let Some(up) = created(&mut order, req).await {
             ids.extend(api::file_id(&up));
@@ -222,7 +236,7 @@ async fn paging(ctx: &Ctx, p: &Tenant) -> Vec<CaseReport> {
     ids.reverse();
     if let Some(r) = order
         .call(
-            ApiRequest::get(api::FILES).bearer(&p.token),
+            ApiRequest::get(api::FILES).bearer(&t.token),
             Expect::status(200),
         )
         .await
@@ -238,21 +252,31 @@ async fn paging(ctx: &Ctx, p: &Tenant) -> Vec<CaseReport> {
             format!("next_cursor {} when every file fits", body["next_cursor"]),
         );
     }
-    let order = order.finish();
+    order.finish()
+}
 
+/// Pages through the tenant's files with `limit`: the pages must give `all` (the list in
+/// one page) exactly once and in order; then garbage and tampered cursors are refused.
+pub async fn paging(ctx: &Ctx, t: &Tenant, limit: u32, all: &[String]) -> Vec<CaseReport> {
     let mut cur = CaseRun::start(ctx, CURSOR);
-    let cursor = match pages(&mut cur, p, 2, PAGED + 2).await {
+    let expected_pages = all.len().div_ceil(limit as usize);
+    let cursor = match pages(&mut cur, t, limit, expected_pages + 2).await {
         Some((pages, first)) => {
             let flat: Vec<String> = pages.concat();
             cur.check(
-                flat == ids,
-                format!("pages gave {flat:?}, expected each of {ids:?} once, newest first"),
-            );
-            cur.check(
-                pages.iter().all(|pg| pg.len() <= 2) && pages.len() == PAGED.div_ceil(2),
+                flat == all,
                 format!(
-                    "page sizes {:?} for limit=2",
-                    pages.iter().map(Vec::len).collect::<Vec<_>>()
+                    "pages gave {} ids, expected each of the {} files once in list order",
+                    flat.len(),
+                    all.len()
+                ),
+            );
+            let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+            cur.check(
+                sizes.iter().all(|n| *n <= limit as usize) && pages.len() == expected_pages,
+                format!(
+                    "page sizes {sizes:?} for limit={limit} over {} files",
+                    all.len()
                 ),
             );
             first
@@ -266,15 +290,15 @@ async fn paging(ctx: &Ctx, p: &Tenant) -> Vec<CaseReport> {
     // A real cursor with characters no encoding produces appended.
     garbage.extend(cursor.map(|c| format!("{c}$$")));
     for g in garbage {
-        let path = api::with_query(&format!("{}?limit=2", api::FILES), "cursor", &g);
+        let path = api::with_query(&format!("{}?limit={limit}", api::FILES), "cursor", &g);
         bad.call_with(
-            ApiRequest::get(path).bearer(&p.token),
+            ApiRequest::get(path).bearer(&t.token),
             "400 problem",
             problem_status(400),
         )
         .await;
     }
-    vec![order, cur, bad.finish()]
+    vec![cur, bad.finish()]
 }
 
 /// The filename of an RFC 6266 `attachment; filename*=UTF-8''…` value, decoded.

@@ -1,5 +1,6 @@
 //! Page sizes: over 51 files sharing one term, the list's default of 50 and bounds 1-100,
-//! and search's default of 10 and bounds 1-50, its query counted in characters up to 512.
+//! cursor paging, and search's default of 10 and bounds 1-50, its query counted in
+//! characters up to 512. One tenant, about 75 requests.
 
 use futures::future::join_all;
 use serde_json::{json, Value};
@@ -7,7 +8,7 @@ use serde_json::{json, Value};
 use crate::api;
 use crate::ctx::{failed_all, skipped_all, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
-use crate::files::problem_status;
+use crate::files::{self, problem_status};
 use crate::tokens::Tenant;
 use crate::transport::ApiRequest;
 
@@ -21,7 +22,7 @@ pub const SEARCH_LIMITS: CaseSpec = CaseSpec {
     clauses: &["search.limits"],
     title: "Over 51 matches search gives 10 by default, 1 and 50 for limit=1 and 50; 0, 51, -1, \"5\" and 1.5 are 400; a 512-character query is fine, 513 is 400",
 };
-pub const CASES: &[CaseSpec] = &[LIST_LIMITS, SEARCH_LIMITS];
+pub const CASES: &[CaseSpec] = &[LIST_LIMITS, files::CURSOR, files::BAD_CURSOR, SEARCH_LIMITS];
 
 /// One more than the list's default page.
 const FILES: usize = 51;
@@ -55,6 +56,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         (Some(1), 1, true),
         (Some(100), FILES, false),
     ];
+    let mut all = Vec::new();
     for (limit, want, more) in sizes {
         let path = limit.map_or(api::FILES.to_owned(), |l| {
             format!("{}?limit={l}", api::FILES)
@@ -68,6 +70,9 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
                 let n = body["items"].as_array().map_or(0, Vec::len);
                 if n != want {
                     m.push(format!("{n} items for limit {limit:?}, expected {want}"));
+                }
+                if limit == Some(100) {
+                    all = api::item_ids(&body);
                 }
                 if body["next_cursor"].is_string() != more {
                     m.push(format!(
@@ -84,7 +89,10 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         let req = ApiRequest::get(format!("{}?limit={bad}", api::FILES)).bearer(&t.token);
         c.call_with(req, "400 problem", problem_status(400)).await;
     }
-    vec![c.finish(), search_limits(&ctx, &t, &word).await]
+    let mut out = vec![c.finish()];
+    out.extend(files::paging(&ctx, &t, 25, &all).await);
+    out.push(search_limits(&ctx, &t, &word).await);
+    out
 }
 
 async fn search_limits(ctx: &Ctx, t: &Tenant, word: &str) -> CaseReport {

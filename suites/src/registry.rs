@@ -7,7 +7,7 @@ use futures::FutureExt;
 use crate::ctx::{failed, CaseReport, CaseSpec, Ctx};
 use crate::{
     errors, files, gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, latency, limits, r1_memory,
-    rls, search, suite_a, suite_b, suite_c, suite_d, uploads,
+    rls, suite_a, suite_b, suite_c, suite_d,
 };
 
 /// Where a group's results go in the report.
@@ -135,12 +135,6 @@ pub fn registry(has_database: bool) -> Vec<Group> {
         }),
         g(KNOWLEDGE, Phase::Main, files::CASES, |c| {
             files::run(c).boxed()
-        }),
-        g(KNOWLEDGE, Phase::Main, uploads::CASES, |c| {
-            uploads::run(c).boxed()
-        }),
-        g(KNOWLEDGE, Phase::Main, search::CASES, |c| {
-            search::run(c).boxed()
         }),
         g(KNOWLEDGE, Phase::Main, limits::CASES, |c| {
             limits::run(c).boxed()

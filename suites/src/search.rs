@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::api;
-use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
+use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
 use crate::files::created;
 use crate::tokens::Tenant;
@@ -24,19 +24,15 @@ pub const COVERAGE: CaseSpec = CaseSpec {
     clauses: &["search.coverage"],
     title: "A term found only in the text, the filename, the title, the description or a tag finds exactly that file",
 };
-pub const CASES: &[CaseSpec] = &[RANKED, SHAPE, COVERAGE];
 
-pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
-    let t = match ctx.tenant("search/user").await {
-        Ok(t) => t,
-        Err(e) => return failed_all(CASES, &e),
-    };
+/// The cases, in order, as `t` (the knowledge-path tenant of [`crate::files`]).
+pub async fn run(ctx: &Ctx, t: &Tenant) -> Vec<CaseReport> {
     let word = api::unique_word("rank");
-    let (ranked, files) = ranked(&ctx, &t, &word).await;
+    let (ranked, files) = ranked(ctx, t, &word).await;
     vec![
         ranked,
-        shape(&ctx, &t, &word, &files).await,
-        coverage(&ctx, &t).await,
+        shape(ctx, t, &word, &files).await,
+        coverage(ctx, t).await,
     ]
 }
 

@@ -2,7 +2,7 @@
 //! empty files refused, the size limit exact to the byte, filenames made safe.
 
 use crate::api;
-use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
+use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
 use crate::files::created;
 use crate::tokens::Tenant;
@@ -32,22 +32,18 @@ pub const FILENAME: CaseSpec = CaseSpec {
     clauses: &["files.filename"],
     title: "Path separators, backslashes and control characters are cut from filenames; an empty result becomes `file`",
 };
-pub const CASES: &[CaseSpec] = &[MIME, MISMATCH, EMPTY, SIZE, FILENAME];
 
 /// The contract's default upload limit, counted on the file's bytes.
 pub const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
 
-pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
-    let t = match ctx.tenant("uploads/user").await {
-        Ok(t) => t,
-        Err(e) => return failed_all(CASES, &e),
-    };
+/// The cases, in order, as `t` (the knowledge-path tenant of [`crate::files`]).
+pub async fn run(ctx: &Ctx, t: &Tenant) -> Vec<CaseReport> {
     vec![
-        mime(&ctx, &t).await,
-        mismatch(&ctx, &t).await,
-        empty(&ctx, &t).await,
-        size(&ctx, &t).await,
-        filename(&ctx, &t).await,
+        mime(ctx, t).await,
+        mismatch(ctx, t).await,
+        empty(ctx, t).await,
+        size(ctx, t).await,
+        filename(ctx, t).await,
     ]
 }
 

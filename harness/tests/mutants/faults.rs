@@ -29,6 +29,9 @@ const MEMORY: &str = "/api/v1/memory";
 #[path = "ops_auth.rs"]
 pub mod ops_auth;
 
+#[path = "knowledge.rs"]
+mod knowledge;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -388,6 +391,7 @@ pub fn all() -> Vec<Mutant> {
     ]
     .into_iter()
     .chain(ops_auth::all())
+    .chain(knowledge::all())
     .collect()
 }
 
@@ -531,18 +535,11 @@ async fn json_if(
 }
 
 async fn edit_problem(req: Request, next: Next, edit: fn(&mut Value)) -> Response {
-    let r = next.run(req).await;
-    let is_problem = r
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !is_problem {
-        return r;
-    }
-    let (parts, body) = json_of(r).await;
-    let mut body = body.unwrap_or(json!({}));
-    edit(&mut body);
-    Response::from_parts(parts, Body::from(body.to_string()))
+    knowledge::on_problem(req, next, |body, _| {
+        edit(body);
+        None
+    })
+    .await
 }
 
 async fn no_suggestions(req: Request, next: Next) -> Response {
