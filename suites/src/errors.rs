@@ -10,9 +10,9 @@ use http::Method;
 use serde_json::json;
 
 use crate::api;
+use crate::calls::client_error;
 use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::{problem_member_mismatches, problem_mismatches, Expect};
-use crate::files::client_error;
 use crate::tokens::Tenant;
 use crate::transport::{ApiRequest, ApiResponse, Part};
 

@@ -6,10 +6,12 @@ use serde_json::{json, Value};
 
 use crate::api;
 use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
-use crate::expect::{problem_mismatches, Expect};
+use crate::expect::Expect;
 use crate::tokens::Tenant;
 use crate::transport::{ApiRequest, ApiResponse};
 use crate::{search, uploads};
+
+pub use crate::calls::{client_error, created, problem_status};
 
 pub const FILEINFO: CaseSpec = CaseSpec {
     id: "files::fileinfo_agrees_across_upload_list_and_get",
@@ -71,36 +73,6 @@ pub const CASES: &[CaseSpec] = &[
 
 /// Files uploaded one after the other for the order case.
 const ORDERED: usize = 3;
-
-/// Sends `req`, expecting `201` with a FileInfo; returns the body.
-pub async fn created(c: &mut CaseRun, req: ApiRequest) -> Option<Value> {
-    let r = c.call(req, Expect::status(201)).await?;
-    let body = r.json().filter(|b| api::file_id(b).is_some());
-    if r.status == 201 && body.is_none() {
-        c.fail("the 201 body is not a FileInfo with an id");
-    }
-    body.filter(|_| r.status == 201)
-}
-
-/// A 4xx problem (any code) for malformed input; never a 5xx or a success.
-pub fn client_error(r: &ApiResponse) -> Vec<String> {
-    let mut m = problem_mismatches(r, None);
-    if !(400..500).contains(&r.status) {
-        m.insert(0, format!("status {} instead of a 4xx", r.status));
-    }
-    m
-}
-
-/// Exactly `status` with a problem body (any code).
-pub fn problem_status(status: u16) -> impl Fn(&ApiResponse) -> Vec<String> {
-    move |r| {
-        let mut m = problem_mismatches(r, None);
-        if r.status != status {
-            m.insert(0, format!("status {} instead of {status}", r.status));
-        }
-        m
-    }
-}
 
 /// One tenant for the file routes, the upload rules and search (about 55 requests), so a
 /// remote run spends few anonymous tokens.

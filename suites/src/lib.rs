@@ -22,6 +22,7 @@
 //!   shared with the harness's mutant tests. Release builds leave both out.
 
 pub mod api;
+pub mod calls;
 pub mod contract;
 pub mod ctx;
 pub mod errors;

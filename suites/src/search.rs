@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 
 use crate::api;
+use crate::calls::created;
 use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
-use crate::files::created;
 use crate::tokens::Tenant;
 
 pub const RANKED: CaseSpec = CaseSpec {

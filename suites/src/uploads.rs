@@ -2,9 +2,9 @@
 //! empty files refused, the size limit exact to the byte, filenames made safe.
 
 use crate::api;
+use crate::calls::created;
 use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
-use crate::files::created;
 use crate::tokens::Tenant;
 
 pub const MIME: CaseSpec = CaseSpec {
