@@ -523,12 +523,29 @@ async fn refund_client_errors(
 }
 
 /// Reset at the top of the hour, whatever was used: a fixed window.
+/// A fixed hour opened by a caller's first request (Redis `INCR` + `EXPIRE 3600`):
+/// the reset never moves, however many requests are spent. The hour is the
+/// caller's own, not the clock's, so the window never ends during a run and the
+/// mutant breaks the same checks at any time of day.
 async fn fixed_window(req: Request, next: Next) -> Response {
+    static OPENED: OnceLock<Mutex<HashMap<String, i64>>> = OnceLock::new();
+    let caller = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("anonymous")
+        .to_owned();
     let mut r = next.run(req).await;
     if r.headers().get("x-ratelimit-reset").is_none() {
         return r;
     }
-    let end = (now() / 3600 + 1) * 3600;
+    let opened = *OPENED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(caller)
+        .or_insert_with(now);
+    let end = opened + 3600;
     let remaining = r
         .headers()
         .get("x-ratelimit-remaining")
