@@ -5,8 +5,9 @@
 //!
 //! | code | `run` | `canary` | `verify` | others |
 //! |---|---|---|---|---|
-//! | 0 | GO | PROMOTE | APPROVED | done |
+//! | 0 | GO | PROMOTE | APPROVED; a valid attestation of PASSED | done |
 //! | 1 | NO-GO | ROLLBACK | REJECTED or an invalid signature | |
+//! | | | | attestation: invalid, or its result not PASSED | |
 //! | 2 | INCONCLUSIVE | INCONCLUSIVE | PENDING | |
 //! | 3 | usage or infrastructure error | same | same | same |
 //!
@@ -26,6 +27,8 @@ pub enum Exit {
     Canary(CanaryOutcome),
     /// `gonogo verify`: the state, and whether some signature was invalid.
     Approval(ApprovalState, bool),
+    /// `gonogo verify` of an attestation: valid and its result PASSED.
+    Attestation(bool),
     /// A command that did what it was asked (`keygen`, `signoff`, `--help`).
     Done,
     /// A usage or infrastructure error: nothing was decided.
@@ -44,10 +47,12 @@ impl Exit {
             Exit::Done
             | Exit::Verdict(Verdict::Go)
             | Exit::Canary(CanaryOutcome::Promote)
+            | Exit::Attestation(true)
             | Exit::Approval(ApprovalState::Approved, false) => 0,
             Exit::Verdict(Verdict::NoGo)
             | Exit::Canary(CanaryOutcome::Rollback)
             | Exit::Approval(ApprovalState::Rejected, _)
+            | Exit::Attestation(false)
             | Exit::Approval(_, true) => 1,
             Exit::Verdict(Verdict::Inconclusive)
             | Exit::Canary(CanaryOutcome::Inconclusive)

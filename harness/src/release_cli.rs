@@ -1,4 +1,4 @@
-//! Release sub-commands of the `gonogo` CLI: `keygen`, `signoff`, `verify`, `canary`.
+//! Release sub-commands of the `gonogo` CLI: `keygen`, `signoff`, `attest`, `verify`, `canary`.
 //!
 //! The harness CLI flattens [`ReleaseCommand`] into its own sub-commands; the
 //! logic lives in `gonogo_reports::signoff` and [`crate::canary`], this file maps
@@ -6,11 +6,13 @@
 //!
 //! Exit codes are [`crate::exit`]'s: `verify` 0 APPROVED, 1 REJECTED or an
 //! invalid signature, 2 PENDING; `canary` 0 PROMOTE, 1 ROLLBACK, 2 INCONCLUSIVE;
-//! `keygen` and `signoff` 0 on success; every command 3 on a usage or
+//! an attestation 0 when valid and PASSED, else 1;
+//! `keygen`, `signoff` and `attest` 0 on success; every command 3 on a usage or
 //! infrastructure error.
 
 use std::path::{Path, PathBuf};
 
+use gonogo_reports::attest::{self, Descriptor, Envelope, StatementInputs};
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::file::ReportFile;
 use gonogo_reports::render::{self, Format, RenderOptions};
@@ -47,9 +49,11 @@ pub enum ReleaseCommand {
         #[command(flatten)]
         roles: RolesArgs,
     },
-    /// Verify every sign-off of a report against trusted public keys.
+    /// Write the decision as an in-toto test-result attestation in a DSSE envelope.
+    Attest(AttestArgs),
+    /// Verify every sign-off of a report, or an attestation, against trusted public keys.
     Verify {
-        /// The `go-no-go.json` to verify.
+        /// The `go-no-go.json` to verify, or a DSSE envelope from `gonogo attest`.
         report: PathBuf,
         /// Directory of trusted public keys (`*.pub.pem`).
         #[arg(long)]
@@ -62,6 +66,36 @@ pub enum ReleaseCommand {
     },
     /// Watch a canary deployment with probe traffic and decide PROMOTE or ROLLBACK.
     Canary(CanaryArgs),
+}
+
+/// `gonogo attest`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct AttestArgs {
+    /// The `go-no-go.json` the attestation is about.
+    pub report: PathBuf,
+    /// The signer's PKCS#8 PEM private key (from `gonogo keygen`).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// A subject besides the report's deployment commit, `NAME=sha256:HEX` (repeatable),
+    /// e.g. the image digest that was tested.
+    #[arg(long = "subject", value_name = "NAME=ALG:HEX")]
+    pub subjects: Vec<String>,
+    /// Where the envelope is written (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where readers find the report (the predicate's `url`); default: its file:// URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The contract the run was judged by (default: `shared/CONTRACT.md` or
+    /// `../shared/CONTRACT.md` from the working directory).
+    #[arg(long, env = "GONOGO_CONTRACT")]
+    pub contract: Option<PathBuf>,
+    /// The R1 baseline the run compared against (default: the built-in one).
+    #[arg(long, env = "SMOKE_R1_BASELINE")]
+    pub r1_baseline: Option<PathBuf>,
+    /// The configuration the run used (default: the built-in defaults).
+    #[arg(long, env = "GONOGO_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// `gonogo canary`'s arguments.
@@ -147,6 +181,7 @@ pub async fn run(cmd: ReleaseCommand) -> Exit {
             key,
             roles,
         } => signoff_cmd(&report, &role, &approver, &key, &roles),
+        ReleaseCommand::Attest(args) => attest(&args),
         ReleaseCommand::Verify {
             report,
             trust,
@@ -219,8 +254,11 @@ fn verify(
     roles: &RolesArgs,
     render_dir: Option<&Path>,
 ) -> Result<Exit, String> {
-    let file = ReportFile::load(path).map_err(|e| e.to_string())?;
     let trust = TrustStore::load_dir(trust).map_err(|e| e.to_string())?;
+    if let Some(envelope) = read_envelope(path)? {
+        return Ok(verify_attestation(path, &envelope, &trust));
+    }
+    let file = ReportFile::load(path).map_err(|e| e.to_string())?;
     let options = roles.render_options(Some(trust))?;
     // Checked once: the documents below show this very summary.
     let summary = options.approval(&file.report);
@@ -258,6 +296,121 @@ fn verify(
         .map_err(|e| e.to_string())?;
     }
     Ok(Exit::approval(&summary))
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn attest(args: &AttestArgs) -> Result<Exit, String> {
+    let bytes = read_file(&args.report)?;
+    let file = ReportFile::load(&args.report).map_err(|e| e.to_string())?;
+    let key = signoff::load_signing_key(&args.key).map_err(|e| e.to_string())?;
+    let subjects = args
+        .subjects
+        .iter()
+        .map(|s| Descriptor::parse_subject(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let contract = match &args.contract {
+        Some(p) => p.clone(),
+        None => ["shared/CONTRACT.md", "../shared/CONTRACT.md"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .ok_or("cannot find the contract (shared/CONTRACT.md or ../shared/CONTRACT.md); pass --contract PATH")?,
+    };
+    let mut configuration = vec![described("contract", &contract)?];
+    configuration.push(match &args.r1_baseline {
+        Some(p) => described("r1-baseline", p)?,
+        None => Descriptor::sha256_of(
+            "r1-baseline (built in)",
+            crate::run::DEFAULT_BASELINE.as_bytes(),
+        ),
+    });
+    configuration.push(match &args.config {
+        Some(p) => described("config", p)?,
+        None => Descriptor::sha256_of(
+            "config (built-in defaults)",
+            signoff::default_required_roles().join("\n").as_bytes(),
+        ),
+    });
+    let url = match &args.url {
+        Some(u) => u.clone(),
+        None => {
+            let abs = std::fs::canonicalize(&args.report)
+                .map_err(|e| format!("cannot resolve {}: {e}", args.report.display()))?;
+            url::Url::from_file_path(&abs)
+                .map_err(|()| format!("{} has no file:// URL", abs.display()))?
+                .to_string()
+        }
+    };
+    let inputs = StatementInputs {
+        subjects,
+        configuration,
+        url: Some(url),
+    };
+    let statement = attest::statement(&file.report, &bytes, &inputs)?;
+    let envelope = attest::envelope(&statement, &key)?;
+    let json = serde_json::to_vec_pretty(&envelope).map_err(|e| e.to_string())?;
+    std::fs::write(&args.out, json)
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let subjects = statement["subject"].as_array().map_or(0, Vec::len);
+    println!(
+        "Wrote {}: result {} (the decision is {}) for {subjects} subject(s), signed by key {}.",
+        args.out.display(),
+        attest::result_of(file.report.decision.verdict),
+        file.report.decision.verdict.label(),
+        envelope.signatures[0].keyid
+    );
+    Ok(Exit::Done)
+}
+
+/// `path`'s name (as given) and SHA-256, for the predicate's `configuration`.
+fn described(role: &str, path: &Path) -> Result<Descriptor, String> {
+    let bytes = read_file(path)?;
+    let mut d = Descriptor::sha256_of(&path.display().to_string(), &bytes);
+    d.annotations = Some(serde_json::json!({ "role": role }));
+    Ok(d)
+}
+
+/// The file as a DSSE envelope, or `None` when it is not one (a report).
+fn read_envelope(path: &Path) -> Result<Option<Envelope>, String> {
+    let bytes = read_file(path)?;
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Ok(None);
+    };
+    if !attest::looks_like_envelope(&value) {
+        return Ok(None);
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| format!("{} is not a DSSE envelope ({e})", path.display()))
+}
+
+fn verify_attestation(path: &Path, envelope: &Envelope, trust: &TrustStore) -> Exit {
+    match attest::verify(envelope, trust) {
+        Ok(v) => {
+            println!(
+                "valid    attestation {} by key {} ({}): result {} for {}",
+                path.display(),
+                v.key_id,
+                v.key_source,
+                v.result,
+                v.subjects().join(", ")
+            );
+            if v.result != "PASSED" {
+                println!(
+                    "  - the attestation is genuine, but its result is {}, not PASSED",
+                    v.result
+                );
+            }
+            Exit::Attestation(v.result == "PASSED")
+        }
+        Err(reason) => {
+            println!("INVALID  attestation {}: {reason}", path.display());
+            Exit::Attestation(false)
+        }
+    }
 }
 
 async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {

@@ -6,14 +6,18 @@
 //! - [`render`]: one module per format (JSON, Markdown, JUnit XML, HTML) over
 //!   the same model, after a final secret-masking pass ([`redact`]).
 //! - [`signoff`]: Ed25519 sign-offs by role over the RFC 8785 canonical report.
+//! - [`attest`]: the decision as an in-toto test-result attestation in a DSSE envelope.
 //! - [`file`]: a report on disk: load, atomic save, re-render its siblings.
-//! - [`canary_plan`]: the canary schedule and rollback triggers (TOML).
+//! - [`canary_plan`]: the canary schedule and rollback triggers (TOML);
+//!   [`metrics_plan`]: its Prometheus criteria, canary against baseline.
 //! - `test_support` (feature `testing`): a deterministic sample report for tests;
 //!   release builds leave it out.
 
+pub mod attest;
 pub mod canary_plan;
 pub mod file;
 pub mod label;
+pub mod metrics_plan;
 pub mod model;
 pub mod redact;
 pub mod render;

@@ -1,6 +1,6 @@
 //! Ed25519 key pairs on disk and the directory of trusted public keys.
 //!
-//! Private keys are PKCS#8 PEM written with mode 0600; public keys are SPKI PEM
+//! Private keys are PKCS#8 v1 PEM (RFC 8410, readable by OpenSSL) written with mode 0600; public keys are SPKI PEM
 //! (`<name>.pub.pem`). A key is named by its key id: hex of the first 8 bytes of
 //! the SHA-256 of the raw 32-byte public key.
 
@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::KeypairBytes;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -42,9 +43,15 @@ pub fn keygen(dir: &Path, name: &str) -> Result<KeyPairFiles, SignoffError> {
     }
     std::fs::create_dir_all(dir).map_err(|e| SignoffError::io(dir, e))?;
     let signing = SigningKey::generate(&mut rand::rngs::OsRng);
-    let private_pem = signing
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| SignoffError::Key(format!("cannot encode the private key: {e}")))?;
+    // RFC 8410's form (PKCS#8 v1, no embedded public key), as `openssl genpkey
+    // -algorithm ed25519` writes it: dalek's default v2 encoding is refused by
+    // OpenSSL and pyca/cryptography, so other tools could not use the key.
+    let private_pem = KeypairBytes {
+        secret_key: signing.to_bytes(),
+        public_key: None,
+    }
+    .to_pkcs8_pem(LineEnding::LF)
+    .map_err(|e| SignoffError::Key(format!("cannot encode the private key: {e}")))?;
     let public_pem = signing
         .verifying_key()
         .to_public_key_pem(LineEnding::LF)
