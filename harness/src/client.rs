@@ -98,7 +98,7 @@ impl HttpTransport {
 
 /// The root cause only (e.g. "Connection refused (os error 111)"): reqwest's
 /// chain repeats the URL and wrapper layers, which read badly in one sentence.
-fn describe(e: reqwest::Error) -> String {
+pub fn describe(e: reqwest::Error) -> String {
     let mut last = e.to_string();
     let mut src = std::error::Error::source(&e);
     while let Some(inner) = src {

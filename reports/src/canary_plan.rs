@@ -41,6 +41,9 @@ pub struct CanaryPlan {
     pub name: String,
     #[serde(rename = "phase")]
     pub phases: Vec<PhasePlan>,
+    /// A metrics source judged at the end of every phase (see [`crate::metrics_plan`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<crate::metrics_plan::MetricsPlan>,
 }
 
 fn default_name() -> String {
@@ -155,6 +158,7 @@ impl Default for CanaryPlan {
                     ..phase(100, "12h")
                 },
             ],
+            metrics: None,
         }
     }
 }
@@ -194,6 +198,9 @@ impl CanaryPlan {
     pub fn validate(&self) -> Result<(), String> {
         if self.phases.is_empty() {
             return Err("no [[phase]]".into());
+        }
+        if let Some(m) = &self.metrics {
+            m.validate()?;
         }
         for (i, p) in self.phases.iter().enumerate() {
             let which = format!("phase {} ({})", i + 1, p.display_name());

@@ -59,6 +59,27 @@ pub fn evidence_text(e: &Evidence) -> String {
     t
 }
 
+/// A metric reading as shown in the canary tables: `n/a` for no data.
+pub fn metric_value(reading: Option<&crate::model::MetricReading>) -> String {
+    match reading.and_then(|r| r.value) {
+        None if reading.is_none() => "—".into(),
+        None => "n/a".into(),
+        Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string(),
+    }
+}
+
+/// A metric check's verdict with its reason, as the canary tables show it.
+pub fn metric_verdict(m: &crate::model::MetricCheck) -> String {
+    match &m.reason {
+        Some(r) => format!("{}: {r}", m.verdict),
+        None => m.verdict.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the report format (semver: minor = additive, major = breaking).
-pub const SCHEMA_VERSION: &str = "1.2.0";
+pub const SCHEMA_VERSION: &str = "1.3.0";
 
 /// A criterion accepted on weaker evidence, and the reason the operator gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -305,6 +305,36 @@ pub struct CanaryPhase {
     /// canary judge; absent in older reports).
     #[serde(default)]
     pub triggers: Vec<String>,
+    /// The plan's metrics criteria, read from Prometheus at the end of the
+    /// phase, baseline next to canary (absent without a metrics source; added in schema 1.3.0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricCheck>,
+}
+
+/// One metrics criterion of a canary phase, judged on what Prometheus answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricCheck {
+    /// The criterion, e.g. `p95_ms`.
+    pub name: String,
+    /// The evaluation time sent to Prometheus.
+    pub time: DateTime<Utc>,
+    pub canary: MetricReading,
+    /// Absent when the criterion is absolute only.
+    pub baseline: Option<MetricReading>,
+    /// The bounds in words, e.g. `<= 800; <= 1.2 x baseline`.
+    pub bound: String,
+    /// `pass`, `rollback` or `inconclusive`.
+    pub verdict: String,
+    pub reason: Option<String>,
+}
+
+/// One PromQL query and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MetricReading {
+    /// The query as sent (selectors and window substituted).
+    pub query: String,
+    /// `None`: no data (no series, NaN, or Prometheus did not answer).
+    pub value: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -451,6 +451,7 @@ pub fn sample_canary_rollback() -> CanaryReport {
                 verdict: "pass".into(),
                 reason: None,
                 triggers: vec!["error budget 1".into(), "success rate < 95%".into()],
+                metrics: Vec::new(),
             },
             CanaryPhase {
                 name: "25%".into(),
@@ -465,6 +466,7 @@ pub fn sample_canary_rollback() -> CanaryReport {
                 verdict: "rollback".into(),
                 reason: Some("p95 912 ms > 800 ms".into()),
                 triggers: vec!["error budget 5".into(), "p95 > 800 ms".into()],
+                metrics: Vec::new(),
             },
         ],
         outcome: CanaryOutcome::Rollback,

@@ -81,6 +81,13 @@ impl App {
 
     /// The complete application with every layer, state applied.
     pub fn router(&self) -> Router {
+        self.router_with(|routes| routes)
+    }
+
+    /// The application with `inner` applied to its routes inside the common layers: what
+    /// `inner` adds (a delay, a failure) is what this app's own `/metrics` reports. Tests use
+    /// it to make a canary slow or failing as its Prometheus series see it.
+    pub fn router_with(&self, inner: impl FnOnce(Router) -> Router) -> Router {
         let st = self.state.clone();
         let upload_limit = (st.config.max_upload_bytes + MULTIPART_OVERHEAD) as usize;
         let tenant = Router::new()
@@ -126,7 +133,7 @@ impl App {
             .merge(public)
             .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
             .with_state(st.clone());
-        with_common_layers(routes, st.metrics.clone())
+        with_common_layers(inner(routes), st.metrics.clone())
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
 use super::judge::{check, conclude, Breach, PhaseStats, Sample};
+use super::prometheus::{MetricsEnd, Prometheus};
 
 /// Sends one probe. `None` means nothing was sent (no tenant had rate-limit
 /// budget left): not a sample, never counted as a pass.
@@ -69,7 +70,23 @@ pub async fn run_plan<P: Prober>(
     );
     for phase in &plan.phases {
         let started = Instant::now();
-        let (stats, end) = run_phase(phase, &prober, config, &mut seq).await;
+        let (stats, mut end) = run_phase(phase, &prober, config, &mut seq).await;
+        // The real traffic's metrics, once the probes found nothing to roll back on.
+        let mut metrics = Vec::new();
+        if let (Some(source), PhaseEnd::Pass | PhaseEnd::Inconclusive(_)) = (&plan.metrics, &end) {
+            let (checks, verdict) = Prometheus::new(&source.prometheus)
+                .judge(
+                    source,
+                    chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 3),
+                )
+                .await;
+            metrics = checks;
+            end = match (end, verdict) {
+                (_, MetricsEnd::Rollback(why)) => PhaseEnd::Rollback(Breach::Metrics(why)),
+                (PhaseEnd::Pass, MetricsEnd::Inconclusive(why)) => PhaseEnd::Inconclusive(why),
+                (end, _) => end,
+            };
+        }
         // One match: the phase's verdict and reason, and the outcome when it ends the plan.
         let (verdict, reason, stop) = match end {
             PhaseEnd::Pass => ("pass", None, None),
@@ -106,6 +123,7 @@ pub async fn run_plan<P: Prober>(
             verdict: verdict.into(),
             reason,
             triggers: phase.trigger_descriptions(),
+            metrics,
         });
         if let Some(end) = stop {
             outcome = end;

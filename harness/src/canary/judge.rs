@@ -70,10 +70,23 @@ impl PhaseStats {
 /// A rollback trigger that fired.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Breach {
-    SecurityViolation { count: u64 },
-    ErrorBudget { errors: u64, budget: u64 },
-    SuccessRate { rate: f64, min: f64 },
-    P95 { p95_ms: f64, max_ms: f64 },
+    SecurityViolation {
+        count: u64,
+    },
+    ErrorBudget {
+        errors: u64,
+        budget: u64,
+    },
+    SuccessRate {
+        rate: f64,
+        min: f64,
+    },
+    P95 {
+        p95_ms: f64,
+        max_ms: f64,
+    },
+    /// A metrics criterion read from Prometheus, in words.
+    Metrics(String),
 }
 
 impl fmt::Display for Breach {
@@ -87,6 +100,7 @@ impl fmt::Display for Breach {
                 write!(f, "success rate {:.1}% < {}%", rate * 100.0, min * 100.0)
             }
             Breach::P95 { p95_ms, max_ms } => write!(f, "p95 {p95_ms:.0} ms > {max_ms} ms"),
+            Breach::Metrics(why) => f.write_str(why),
         }
     }
 }

@@ -4,6 +4,8 @@
 //! - [`judge`]: per-phase statistics and triggers (pure, no I/O).
 //! - [`engine`]: the phase loop over a [`engine::Prober`], on tokio's clock.
 //! - [`probe`]: the HTTP prober (tenants, tokens, read/search mix, leak checks).
+//! - [`prometheus`]: the plan's metrics criteria over real traffic, canary
+//!   against baseline, read from Prometheus at the end of each phase.
 //!
 //! `gonogo canary` exits as [`crate::exit`] says: 0 PROMOTE, 1 ROLLBACK,
 //! 2 INCONCLUSIVE, 3 usage or infrastructure error (bad plan, target
@@ -12,6 +14,7 @@
 pub mod engine;
 pub mod judge;
 pub mod probe;
+pub mod prometheus;
 
 use std::sync::Arc;
 

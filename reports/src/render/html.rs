@@ -10,7 +10,7 @@ use crate::signoff::{ApprovalSummary, CheckStatus};
 
 use super::html_chart::{chart, Series};
 use super::{fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
-use crate::label::evidence_text;
+use crate::label::{evidence_text, metric_value, metric_verdict};
 
 const CSS: &str = r#"
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
@@ -238,6 +238,27 @@ fn canary(report: &Report, plan: &CanaryPlan) -> Markup {
                              td { (p.triggers.join(", ")) }
                              td { (p.verdict) @if let Some(r) = &p.reason { ": " (r) } } }
                     } }
+                }
+                @let metrics: Vec<_> = c.phases.iter().flat_map(|p| p.metrics.iter().map(move |m| (p, m))).collect();
+                @if !metrics.is_empty() {
+                    p { "Real traffic, from Prometheus, baseline next to canary:" }
+                    table.canary-metrics {
+                        thead { tr { th { "Phase" } th { "Criterion" } th { "Baseline" } th { "Canary" } th { "Bound" } th { "Verdict" } } }
+                        tbody { @for (p, m) in &metrics {
+                            tr { td { (p.name) } td { code { (m.name) } } td.num { (metric_value(m.baseline.as_ref())) }
+                                 td.num { (metric_value(Some(&m.canary))) } td { (m.bound) } td { (metric_verdict(m)) } }
+                        } }
+                    }
+                    details.canary-metrics-evidence {
+                        summary { "PromQL evidence" }
+                        ul { @for (p, m) in &metrics {
+                            li { (p.name) " " code { (m.name) } " at " (m.time.to_rfc3339())
+                                 ul {
+                                     li { "canary = " (metric_value(Some(&m.canary))) ": " code { (m.canary.query) } }
+                                     @if let Some(b) = &m.baseline { li { "baseline = " (metric_value(Some(b))) ": " code { (b.query) } } }
+                                 } }
+                        } }
+                    }
                 }
                 @if !c.failures.is_empty() {
                     details.canary-failures {

@@ -14,7 +14,7 @@ use crate::model::{CaseResult, CriterionStatus, Outcome, Report};
 use crate::signoff::{ApprovalState, ApprovalSummary, CheckStatus};
 
 use super::{fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
-use crate::label::evidence_text;
+use crate::label::{evidence_text, metric_value, metric_verdict};
 
 /// Escapes text for a Markdown table cell or paragraph.
 pub(crate) fn cell(text: &str) -> String {
@@ -316,6 +316,53 @@ fn canary(md: &mut String, report: &Report, plan: &CanaryPlan) {
                     cell(&p.triggers.join(", ")),
                     cell(&verdict)
                 );
+            }
+            let metrics: Vec<_> = c
+                .phases
+                .iter()
+                .flat_map(|p| p.metrics.iter().map(move |m| (p, m)))
+                .collect();
+            if !metrics.is_empty() {
+                let _ = writeln!(
+                    md,
+                    "\nReal traffic, from Prometheus, baseline next to canary:\n\n| Phase | Criterion | Baseline | Canary | Bound | Verdict |\n|---|---|---|---|---|---|"
+                );
+                for (p, m) in &metrics {
+                    let _ = writeln!(
+                        md,
+                        "| {} | {} | {} | {} | {} | {} |",
+                        cell(&p.name),
+                        cell(&m.name),
+                        metric_value(m.baseline.as_ref()),
+                        metric_value(Some(&m.canary)),
+                        cell(&m.bound),
+                        cell(&metric_verdict(m))
+                    );
+                }
+                md.push_str("\n<details><summary>PromQL evidence</summary>\n\n");
+                for (p, m) in &metrics {
+                    let _ = writeln!(
+                        md,
+                        "- {} `{}` at {}:",
+                        cell(&p.name),
+                        m.name,
+                        m.time.to_rfc3339()
+                    );
+                    for (side, r) in [
+                        ("canary", Some(&m.canary)),
+                        ("baseline", m.baseline.as_ref()),
+                    ] {
+                        if let Some(r) = r {
+                            let _ = writeln!(
+                                md,
+                                "  - {side} = {}: `{}`",
+                                metric_value(Some(r)),
+                                r.query.replace('`', "'")
+                            );
+                        }
+                    }
+                }
+                md.push_str("\n</details>\n");
             }
             if !c.failures.is_empty() {
                 let _ = writeln!(
