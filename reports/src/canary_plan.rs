@@ -24,6 +24,8 @@
 //! min_success_rate = 0.99
 //! ```
 
+pub mod metrics;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -41,9 +43,9 @@ pub struct CanaryPlan {
     pub name: String,
     #[serde(rename = "phase")]
     pub phases: Vec<PhasePlan>,
-    /// A metrics source judged at the end of every phase (see [`crate::metrics_plan`]).
+    /// A metrics source judged at the end of every phase (see [`metrics`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<crate::metrics_plan::MetricsPlan>,
+    pub metrics: Option<metrics::MetricsPlan>,
 }
 
 fn default_name() -> String {

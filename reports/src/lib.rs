@@ -9,7 +9,7 @@
 //! - [`attest`]: the decision as an in-toto test-result attestation in a DSSE envelope.
 //! - [`file`]: a report on disk: load, atomic save, re-render its siblings.
 //! - [`canary_plan`]: the canary schedule and rollback triggers (TOML);
-//!   [`metrics_plan`]: its Prometheus criteria, canary against baseline.
+//!   [`canary_plan::metrics`]: its Prometheus criteria, canary against baseline.
 //! - `test_support` (feature `testing`): a deterministic sample report for tests;
 //!   release builds leave it out.
 
@@ -17,7 +17,6 @@ pub mod attest;
 pub mod canary_plan;
 pub mod file;
 pub mod label;
-pub mod metrics_plan;
 pub mod model;
 pub mod redact;
 pub mod render;

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gonogo_reports::metrics_plan::{MetricCriterion, MetricsPlan};
+use gonogo_reports::canary_plan::metrics::{MetricCriterion, MetricsPlan};
 use gonogo_reports::model::{MetricCheck, MetricReading};
 use serde_json::Value;
 
@@ -249,7 +249,7 @@ pub fn conclude(checks: &[MetricCheck]) -> MetricsEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gonogo_reports::metrics_plan::default_criteria;
+    use gonogo_reports::canary_plan::metrics::default_criteria;
     use serde_json::json;
 
     fn p95() -> MetricCriterion {

@@ -22,7 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::canary_plan::parse_duration_s;
+use super::parse_duration_s;
 
 /// Where the metrics come from and what they must show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
