@@ -61,14 +61,23 @@ pub fn evidence_text(e: &Evidence) -> String {
 
 /// A metric reading as shown in the canary tables: `n/a` for no data.
 pub fn metric_value(reading: Option<&crate::model::MetricReading>) -> String {
-    match reading.and_then(|r| r.value) {
-        None if reading.is_none() => "—".into(),
-        None => "n/a".into(),
-        Some(v) if v.abs() >= 100.0 => format!("{v:.0}"),
-        Some(v) => format!("{v:.4}")
+    match reading.map(|r| r.value) {
+        None => "—".into(),
+        Some(None) => "n/a".into(),
+        Some(Some(v)) => metric_number(v),
+    }
+}
+
+/// A metric's number in reasons and tables: whole from 100 up, else at most
+/// four decimals without trailing zeros (`48.7188`, `0`, `242`).
+pub fn metric_number(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
             .trim_end_matches('0')
             .trim_end_matches('.')
-            .to_string(),
+            .to_string()
     }
 }
 

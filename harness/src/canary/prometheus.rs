@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gonogo_reports::canary_plan::metrics::{MetricCriterion, MetricsPlan};
+use gonogo_reports::label::metric_number as fmt;
 use gonogo_reports::model::{MetricCheck, MetricReading};
 use serde_json::Value;
 
@@ -170,14 +171,12 @@ pub fn judge_values(
     baseline: Option<f64>,
     error: Option<String>,
 ) -> (&'static str, Option<String>) {
+    let no_data = |side: &str, error: Option<String>| {
+        let why = error.unwrap_or_else(|| "no data".into());
+        ("inconclusive", Some(format!("{side}: {why}")))
+    };
     let Some(v) = canary else {
-        return (
-            "inconclusive",
-            Some(format!(
-                "canary: {}",
-                error.unwrap_or_else(|| "no data".into())
-            )),
-        );
+        return no_data("canary", error);
     };
     let mut breaches = Vec::new();
     if let Some(max) = c.max.filter(|m| v > *m) {
@@ -188,13 +187,7 @@ pub fn judge_values(
     }
     if c.is_relative() {
         let Some(b) = baseline else {
-            return (
-                "inconclusive",
-                Some(format!(
-                    "baseline: {}",
-                    error.unwrap_or_else(|| "no data".into())
-                )),
-            );
+            return no_data("baseline", error);
         };
         if let Some(r) = c.max_ratio.filter(|r| b > 0.0 && v > r * b) {
             breaches.push(format!("{} {} > {r} x baseline {}", c.name, fmt(v), fmt(b)));
@@ -212,17 +205,6 @@ pub fn judge_values(
         ("pass", None)
     } else {
         ("rollback", Some(breaches.join("; ")))
-    }
-}
-
-fn fmt(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
     }
 }
 
