@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use gonogo_reports::render::Format;
 use gonogo_reports::Verdict;
 
+use crate::config::{Config, Flags};
 use crate::exit::Exit;
-use crate::run::{Options, Session};
+use crate::run::{InfraError, Session};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,50 +28,194 @@ pub struct Cli {
 pub enum Command {
     /// Run suites A-D and the release gates, decide, and write the report.
     Run(RunArgs),
+    /// Print the effective configuration: each setting's value and where it came from (secrets masked).
+    Config(ServeArgs),
+    /// Serve the gate to Flagger's webhooks and Argo Rollouts' web metric (bearer token, allowlist).
+    Serve(ServeArgs),
     #[command(flatten)]
     Release(crate::release_cli::ReleaseCommand),
 }
 
-#[derive(Debug, clap::Args)]
+/// `gonogo run`'s flags. Each is also a `GONOGO_*` variable and a key of
+/// `gonogo.toml` (see `gonogo config`); a flag wins over both.
+#[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Base URL of a deployed server; without it the run is hermetic (containers + in-process server).
-    #[arg(long, env = "SMOKE_TARGET_URL")]
+    /// [env: GONOGO_TARGET, SMOKE_TARGET_URL] [file: run.target]
+    #[arg(long)]
     pub target: Option<String>,
     /// The target's HS256 JWT secret; without it tokens come from POST /api/v1/stream/auth/anon.
-    #[arg(long, env = "SMOKE_JWT_SECRET", hide_env_values = true)]
+    /// [env: GONOGO_JWT_SECRET, SMOKE_JWT_SECRET]
+    #[arg(long)]
     pub jwt_secret: Option<String>,
-    /// Where the report is written.
-    #[arg(long, default_value = "reports/out")]
-    pub report_dir: PathBuf,
-    /// Report formats, comma-separated (json is always written): json,md,junit,html.
-    #[arg(long, default_value = "json")]
-    pub format: String,
+    /// Where the report is written [default: reports/out] [env: GONOGO_REPORT_DIR] [file: report.dir]
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Report formats, comma-separated (json is always written): json,md,junit,html
+    /// [default: json] [env: GONOGO_FORMATS] [file: report.formats]
+    #[arg(long)]
+    pub format: Option<String>,
     /// PostgreSQL URL of the target's database as its application role (remote runs):
     /// the RLS gate runs, read-only, and isolation is proven at the database. Never printed.
-    #[arg(
-        long,
-        env = "SMOKE_DATABASE_URL",
-        hide_env_values = true,
-        requires = "target"
-    )]
+    /// [env: GONOGO_DATABASE_URL, SMOKE_DATABASE_URL]
+    #[arg(long)]
     pub database_url: Option<String>,
     /// Without --database-url, accept tenant isolation proven through the API alone,
     /// for this (mandatory) reason; the waiver is recorded in the report and signed with it.
-    #[arg(long, env = "SMOKE_ACCEPT_API_ONLY_ISOLATION", value_name = "REASON", value_parser = non_empty_reason)]
+    /// [env: GONOGO_ACCEPT_API_ONLY_ISOLATION] [file: waivers.api_only_isolation]
+    #[arg(long, value_name = "REASON", value_parser = non_empty_reason)]
     pub accept_api_only_isolation: Option<String>,
     /// The R1 OpenAPI baseline Gate 1 compares against (default: the committed one).
-    #[arg(long, env = "SMOKE_R1_BASELINE")]
+    /// [env: GONOGO_R1_BASELINE, SMOKE_R1_BASELINE]
+    #[arg(long)]
     pub r1_baseline: Option<PathBuf>,
-    /// Free-form label of the deployment, shown in the report.
+    /// Free-form label of the deployment, shown in the report. [env: GONOGO_LABEL]
     #[arg(long)]
     pub label: Option<String>,
     /// Searches the latency phase sends (default 200; at least 72 for the p95's
     /// 95 % interval to exist, else `query_latency_p95_ms` is inconclusive).
-    #[arg(long, env = "SMOKE_LATENCY_SAMPLES")]
+    /// [env: GONOGO_LATENCY_SAMPLES, SMOKE_LATENCY_SAMPLES]
+    #[arg(long)]
     pub latency_samples: Option<usize>,
-    /// The sign-off roles and canary schedule the Markdown and HTML show.
+    /// Search p95 threshold in ms, at most the contract's 400. [env: GONOGO_MAX_P95_MS] [file: thresholds.p95_ms]
+    #[arg(long)]
+    pub max_p95_ms: Option<f64>,
+    /// Success-rate threshold, at least the contract's 0.99. [env: GONOGO_MIN_SUCCESS_RATE]
+    #[arg(long)]
+    pub min_success_rate: Option<f64>,
+    /// Fewest latency searches the p95 is judged on (at least 72). [env: GONOGO_MIN_LATENCY_SAMPLES]
+    #[arg(long)]
+    pub min_latency_samples: Option<u64>,
+    /// The sign-off roles and canary schedule the Markdown and HTML show, and the configuration file.
     #[command(flatten)]
     pub documents: crate::release_cli::RolesArgs,
+}
+
+impl RunArgs {
+    /// The flags given, as configuration layers.
+    pub fn flags(&self) -> Flags {
+        use toml::Value;
+        let text = |v: &Option<String>| v.clone().map(Value::String);
+        let path = |v: &Option<PathBuf>| v.as_ref().map(|p| Value::String(p.display().to_string()));
+        let list = |v: &Option<String>| {
+            v.as_ref()
+                .and_then(|t| crate::config::file::from_text(crate::config::Kind::List, t))
+        };
+        let mut flags = crate::config::given([
+            ("run.target", text(&self.target)),
+            ("run.jwt_secret", text(&self.jwt_secret)),
+            ("report.dir", path(&self.report_dir)),
+            ("report.formats", list(&self.format)),
+            ("run.database_url", text(&self.database_url)),
+            (
+                "waivers.api_only_isolation",
+                text(&self.accept_api_only_isolation),
+            ),
+            ("run.r1_baseline", path(&self.r1_baseline)),
+            ("run.label", text(&self.label)),
+            (
+                "run.latency_samples",
+                self.latency_samples.map(|n| Value::Integer(n as i64)),
+            ),
+            ("thresholds.p95_ms", self.max_p95_ms.map(Value::Float)),
+            (
+                "thresholds.success_rate",
+                self.min_success_rate.map(Value::Float),
+            ),
+            (
+                "thresholds.min_samples",
+                self.min_latency_samples.map(|n| Value::Integer(n as i64)),
+            ),
+        ]);
+        flags.extend(self.documents.flags());
+        flags
+    }
+
+    /// The effective configuration of this run.
+    pub fn config(&self) -> Result<Config, String> {
+        self.documents.load(&self.flags())
+    }
+}
+
+/// `gonogo serve`'s flags (and `gonogo config`'s: every flag of both).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:9090] [env: GONOGO_SERVE_LISTEN] [file: serve.listen]
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// The bearer token every route but /health requires; prefer GONOGO_SERVE_TOKEN
+    /// (a flag shows in the process list). [file: serve.token]
+    #[arg(long)]
+    pub token: Option<String>,
+    /// An origin (scheme://host:port) serve may send traffic to; repeatable.
+    /// [env: GONOGO_SERVE_ALLOWED_TARGETS, comma-separated] [file: serve.allowed_targets]
+    #[arg(long = "allow-target", value_name = "ORIGIN")]
+    pub allow_targets: Vec<String>,
+    /// Trusted public keys (*.pub.pem) confirm-promotion verifies sign-offs against.
+    /// [env: GONOGO_TRUST_DIR] [file: serve.trust_dir]
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// Longest one run may take [default: 10m] [env: GONOGO_SERVE_RUN_TIMEOUT]
+    #[arg(long)]
+    pub run_timeout: Option<String>,
+    /// Probe traffic one Flagger rollout call judges [default: 20s] [env: GONOGO_SERVE_ROLLOUT_STEP]
+    #[arg(long)]
+    pub rollout_step: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl ServeArgs {
+    /// The flags given, as configuration layers.
+    pub fn flags(&self) -> Flags {
+        use toml::Value;
+        let text = |v: &Option<String>| v.clone().map(Value::String);
+        let mut flags = crate::config::given([
+            ("serve.listen", text(&self.listen)),
+            ("serve.token", text(&self.token)),
+            (
+                "serve.allowed_targets",
+                (!self.allow_targets.is_empty()).then(|| {
+                    Value::Array(
+                        self.allow_targets
+                            .iter()
+                            .cloned()
+                            .map(Value::String)
+                            .collect(),
+                    )
+                }),
+            ),
+            (
+                "serve.trust_dir",
+                self.trust
+                    .as_ref()
+                    .map(|p| Value::String(p.display().to_string())),
+            ),
+            ("serve.run_timeout", text(&self.run_timeout)),
+            ("serve.rollout_step", text(&self.rollout_step)),
+        ]);
+        flags.extend(self.run.flags());
+        flags
+    }
+
+    /// The effective configuration with these flags.
+    pub fn config(&self) -> Result<Config, String> {
+        self.run.documents.load(&self.flags())
+    }
+}
+
+/// `gonogo config`: the table, or the one sentence saying what is wrong.
+pub fn config_cmd(args: &ServeArgs) -> Exit {
+    match args.config() {
+        Ok(c) => {
+            print!("{}", c.table());
+            Exit::Done
+        }
+        Err(e) => {
+            eprintln!("gonogo: {e}");
+            Exit::Usage
+        }
+    }
 }
 
 /// `gonogo run`: returns how it ended.
@@ -85,23 +229,25 @@ pub async fn run(args: RunArgs) -> Exit {
     }
 }
 
+/// The configuration and options of a run, refused before anything starts when they cannot work.
+fn prepare(args: &RunArgs) -> Result<(Config, crate::run::Options), String> {
+    let config = args.config()?;
+    let opts = config.run_options();
+    if opts.database_url.is_some() && opts.target.is_none() {
+        return Err(InfraError::DatabaseWithoutTarget.to_string());
+    }
+    Ok((config, opts))
+}
+
 async fn run_inner(args: RunArgs) -> Result<Exit, String> {
-    let formats = Format::parse_list(&args.format).map_err(|e| e.to_string())?;
-    let options = args.documents.render_options(None)?;
-    let opts = Options {
-        target: args.target,
-        jwt_secret: args.jwt_secret,
-        label: args.label,
-        r1_baseline: args.r1_baseline,
-        latency_samples: args.latency_samples,
-        database_url: args.database_url,
-        accept_api_only_isolation: args.accept_api_only_isolation,
-    };
+    let (config, opts) = prepare(&args)?;
+    let formats = config.formats();
+    let report_dir = config.path("report.dir").unwrap_or_default();
     let out = Session::run_once(&opts, None)
         .await
         .map_err(|e| e.to_string())?;
     let paths = out
-        .write_with(&args.report_dir, &formats, options)
+        .write_with(&report_dir, &formats, config.render_options())
         .map_err(|e| e.to_string())?;
     let d = &out.report.decision;
     println!("{}", verdict_line(d.verdict, out.suites_time));
@@ -151,6 +297,14 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match cli.command {
         Command::Run(a) => run(a).await.into(),
+        Command::Config(a) => config_cmd(&a).into(),
+        Command::Serve(a) => match a.config() {
+            Ok(c) => crate::serve::serve(c).await.into(),
+            Err(e) => {
+                eprintln!("gonogo: {e}");
+                Exit::Usage.into()
+            }
+        },
         Command::Release(r) => crate::release_cli::run(r).await.into(),
     }
 }
@@ -163,7 +317,7 @@ mod tests {
         let argv = ["gonogo", "run"].iter().chain(args);
         Cli::try_parse_from(argv).map(|c| match c.command {
             Command::Run(a) => a,
-            Command::Release(_) => unreachable!("parsed `run`"),
+            _ => unreachable!("parsed `run`"),
         })
     }
 
@@ -184,7 +338,10 @@ mod tests {
 
     #[test]
     fn the_database_url_needs_a_target_and_is_never_shown_in_help() {
-        assert!(parse(&["--database-url", "postgres://a:b@h/d"]).is_err());
+        let alone = parse(&["--database-url", "postgres://a:b@h/d"]).unwrap();
+        let err = prepare(&alone).unwrap_err();
+        assert!(err.contains("--database-url needs --target"), "{err}");
+        assert!(!err.contains("a:b@h"), "{err}");
         let help = Cli::try_parse_from(["gonogo", "run", "--help"])
             .unwrap_err()
             .to_string();

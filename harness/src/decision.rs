@@ -15,6 +15,63 @@ use crate::metrics::Isolation;
 pub const MAX_SEARCH_P95_MS: f64 = gonogo_suites::latency::MAX_P95_MS;
 pub const MIN_SUCCESS_RATE: f64 = 0.99;
 
+/// What a run is judged by: the contract's thresholds, or stricter ones a team
+/// pinned in `gonogo.toml`. A configuration can tighten the gate, never widen it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// `query_latency_p95_ms` passes when the upper bound of the p95's 95 % CI is at most this.
+    pub max_p95_ms: f64,
+    /// `success_rate` passes at or above this share.
+    pub min_success_rate: f64,
+    /// Fewest latency-phase searches the p95 is judged on; fewer is inconclusive.
+    pub min_latency_samples: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            max_p95_ms: MAX_SEARCH_P95_MS,
+            min_success_rate: MIN_SUCCESS_RATE,
+            min_latency_samples: gonogo_suites::latency::min_samples() as u64,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Which threshold, if any, is looser than the contract's, and why: `(key, sentence)`.
+    pub fn looser_than_contract(&self) -> Option<(&'static str, String)> {
+        let contract = Thresholds::default();
+        if !(self.max_p95_ms > 0.0 && self.max_p95_ms <= contract.max_p95_ms) {
+            return Some((
+                "thresholds.p95_ms",
+                format!(
+                    "must be above 0 and at most the contract's {} ms",
+                    contract.max_p95_ms
+                ),
+            ));
+        }
+        if !(contract.min_success_rate..=1.0).contains(&self.min_success_rate) {
+            return Some((
+                "thresholds.success_rate",
+                format!(
+                    "must be between the contract's {} and 1",
+                    contract.min_success_rate
+                ),
+            ));
+        }
+        if self.min_latency_samples < contract.min_latency_samples {
+            return Some((
+                "thresholds.min_samples",
+                format!(
+                    "must be at least {}, the fewest searches a p95 interval needs",
+                    contract.min_latency_samples
+                ),
+            ));
+        }
+        None
+    }
+}
+
 fn criterion(
     name: &str,
     description: &str,
@@ -53,7 +110,7 @@ fn all_pass(cases: &[&CaseReport]) -> Option<bool> {
 /// the upper bound of the p95's 95 % interval within the threshold, so a pass
 /// is confident and not a lucky draw; below the fewest samples an interval
 /// needs it is inconclusive (see harness/README.md, "Latency").
-fn search_p95(l: &gonogo_reports::LatencyStats) -> Criterion {
+fn search_p95(l: &gonogo_reports::LatencyStats, t: &Thresholds) -> Criterion {
     let observed = l.p95_ms.map(|p95| match &l.p95_ci {
         Some(ci) => json!(format!(
             "p95 {p95:.1} ms, 95 % CI [{:.1}, {:.1}] ms, n = {}",
@@ -61,17 +118,20 @@ fn search_p95(l: &gonogo_reports::LatencyStats) -> Criterion {
         )),
         None => json!(format!(
             "p95 {p95:.1} ms, n = {} (no interval below n = {})",
-            l.count,
-            gonogo_suites::latency::min_samples()
+            l.count, t.min_latency_samples
         )),
     });
+    let judged = l
+        .p95_ci
+        .as_ref()
+        .filter(|_| l.count >= t.min_latency_samples);
     criterion(
         "query_latency_p95_ms",
         "p95 latency of the latency phase's searches (upper bound of its 95 % CI judged)",
-        &format!("<= {MAX_SEARCH_P95_MS}"),
+        &format!("<= {}", t.max_p95_ms),
         observed,
         l.count,
-        l.p95_ci.as_ref().map(|ci| ci.high_ms <= MAX_SEARCH_P95_MS),
+        judged.map(|ci| ci.high_ms <= t.max_p95_ms),
     )
 }
 
@@ -80,6 +140,7 @@ pub fn criteria(
     results: &[(Section, CaseReport)],
     m: &Metrics,
     isolation: &Isolation,
+    t: &Thresholds,
 ) -> Vec<Criterion> {
     let suites: Vec<&CaseReport> = results
         .iter()
@@ -115,14 +176,14 @@ pub fn criteria(
             gates.len() as u64,
             all_pass(&gates),
         ),
-        search_p95(&m.latency_phase),
+        search_p95(&m.latency_phase, t),
         criterion(
             "success_rate",
             "Share of responses matching their case's expectation",
-            &format!(">= {MIN_SUCCESS_RATE}"),
+            &format!(">= {}", t.min_success_rate),
             m.success_rate.map(|v| json!(v)),
             m.requests_total,
-            m.success_rate.map(|r| r >= MIN_SUCCESS_RATE),
+            m.success_rate.map(|r| r >= t.min_success_rate),
         ),
         criterion(
             "security_violations",

@@ -5,12 +5,15 @@
 //! - [`db`]: the read-only database probe behind the RLS gate (hermetic, or `--database-url`).
 //! - [`metrics`], [`decision`]: HDR latency, match rate, criteria and the verdict.
 //! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.
+//! - [`config`]: `gonogo.toml`, `GONOGO_*` variables and flags, flag > env > file > default.
+//! - [`serve`]: `gonogo serve`, the gate behind Flagger webhooks and Argo's web metric.
 //! - [`exit`]: every outcome's process exit code.
 //! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
 
 pub mod canary;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod db;
 pub mod decision;
 pub mod exit;
@@ -19,3 +22,4 @@ pub mod redact;
 pub mod release_cli;
 pub mod report;
 pub mod run;
+pub mod serve;

@@ -19,6 +19,7 @@ use gonogo_reports::render::{self, Format, RenderOptions};
 use gonogo_reports::signoff::{self, CheckStatus, TrustStore};
 
 use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
+use crate::config::{Config, Flags};
 use crate::exit::Exit;
 
 /// Release decision sub-commands (sign-off and canary).
@@ -128,44 +129,55 @@ pub struct CanaryArgs {
     pub roles: RolesArgs,
 }
 
-/// What the documents show: the required roles (`--required-roles`, else
-/// `--config`, else the default) and the canary schedule (`--canary-plan`).
+/// What the documents show: the required roles and the canary schedule, each
+/// from its flag, else its variable, else the configuration file, else the default.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RolesArgs {
     /// Roles that must sign, comma-separated (default: Tech Lead, Security, DevOps/SRE, Product).
+    /// [env: GONOGO_REQUIRED_ROLES] [file: signoff.required_roles]
     #[arg(long, value_delimiter = ',')]
     pub required_roles: Vec<String>,
-    /// TOML file with `[signoff] required_roles = [...]`.
-    #[arg(long, env = "GONOGO_CONFIG")]
+    /// The configuration file (default: ./gonogo.toml when present). [env: GONOGO_CONFIG]
+    #[arg(long)]
     pub config: Option<PathBuf>,
     /// Canary plan (TOML) whose schedule a report shows before any canary ran.
-    #[arg(long, env = "GONOGO_CANARY_PLAN")]
+    /// [env: GONOGO_CANARY_PLAN] [file: the [canary] table]
+    #[arg(long)]
     pub canary_plan: Option<PathBuf>,
 }
 
 impl RolesArgs {
-    fn resolve(&self) -> Result<Vec<String>, String> {
-        if !self.required_roles.is_empty() {
-            return signoff::check_roles(self.required_roles.clone());
+    /// The flags given, as configuration layers.
+    pub fn flags(&self) -> Flags {
+        if self.required_roles.is_empty() {
+            return Vec::new();
         }
-        match &self.config {
-            Some(path) => signoff::load_required_roles(path).map_err(|e| e.to_string()),
-            None => Ok(signoff::default_required_roles()),
-        }
+        let roles = self
+            .required_roles
+            .iter()
+            .map(|r| toml::Value::String(r.clone()))
+            .collect();
+        vec![("signoff.required_roles", toml::Value::Array(roles))]
+    }
+
+    /// The effective configuration with these flags.
+    pub fn config(&self) -> Result<Config, String> {
+        self.load(&self.flags())
+    }
+
+    /// The effective configuration with `flags` (which include these), read
+    /// from this `--config` and `--canary-plan`.
+    pub fn load(&self, flags: &Flags) -> Result<Config, String> {
+        Config::load(self.config.as_deref(), self.canary_plan.as_deref(), flags)
+            .map_err(|e| e.to_string())
     }
 
     /// What the Markdown and HTML show: these roles (checked against `trust`
     /// when given) and the configured canary schedule.
     pub fn render_options(&self, trust: Option<TrustStore>) -> Result<RenderOptions, String> {
-        let canary_plan = match &self.canary_plan {
-            Some(path) => CanaryPlan::load(path).map_err(|e| e.to_string())?,
-            None => CanaryPlan::default(),
-        };
         Ok(RenderOptions {
-            required_roles: self.resolve()?,
             trust,
-            canary_plan,
-            ..RenderOptions::default()
+            ..self.config()?.render_options()
         })
     }
 }
@@ -429,7 +441,14 @@ async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
             CanaryPlan::load(path).map_err(|e| e.to_string())?,
             path.display().to_string(),
         ),
-        None => (CanaryPlan::default(), "default (release plan)".to_string()),
+        None => {
+            let config = roles.config()?;
+            let label = match config.canary_source() {
+                crate::config::Source::Default => "default (release plan)".to_string(),
+                source => format!("{} ({source})", config.canary_plan().name),
+            };
+            (config.canary_plan().clone(), label)
+        }
     };
     // Read the report first: a bad path should fail before minutes of probing.
     let existing = report_path

@@ -25,6 +25,8 @@ pub struct RunFacts {
     pub label: Option<String>,
     /// Masked wherever it appears in evidence.
     pub secret: Option<String>,
+    /// What the criteria are judged by (the contract's unless configured stricter).
+    pub thresholds: crate::decision::Thresholds,
 }
 
 /// `GIT_COMMIT`, else `git rev-parse HEAD`, else unknown.
@@ -142,7 +144,7 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
     let waiver = facts.api_only_waiver.as_deref().filter(|_| !facts.database);
     let isolation = crate::metrics::isolation(results, facts.database, waiver);
     let metrics = crate::metrics::compute(results, &isolation);
-    let criteria = crate::decision::criteria(results, &metrics, &isolation);
+    let criteria = crate::decision::criteria(results, &metrics, &isolation, &facts.thresholds);
     let mut decision = crate::decision::decide(&criteria, results, &metrics);
     decision.reasons = decision
         .reasons

@@ -36,6 +36,8 @@ pub struct Options {
     /// Remote mode without a database URL: accept tenant isolation proven through
     /// the API alone, for this reason (recorded in the report and signed with it).
     pub accept_api_only_isolation: Option<String>,
+    /// What the criteria are judged by (the contract's by default).
+    pub thresholds: crate::decision::Thresholds,
 }
 
 impl Options {
@@ -302,6 +304,7 @@ pub struct Session {
     baseline: Result<serde_json::Value, String>,
     label: Option<String>,
     latency_samples: usize,
+    thresholds: crate::decision::Thresholds,
     /// The database URL and its password: masked in every report.
     database_secrets: Vec<String>,
     startup: Duration,
@@ -321,6 +324,7 @@ impl Session {
             latency_samples: opts
                 .latency_samples
                 .unwrap_or(gonogo_suites::latency::DEFAULT_SAMPLES),
+            thresholds: opts.thresholds,
             database_secrets: opts.database_secrets(),
             startup: t0.elapsed(),
         })
@@ -392,6 +396,7 @@ impl Session {
             base_url: view.base_url.clone(),
             label: self.label.clone(),
             secret: view.tokens.secret().map(str::to_owned),
+            thresholds: self.thresholds,
         };
         let secrets = facts
             .secret

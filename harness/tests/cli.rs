@@ -4,17 +4,104 @@
 use std::process::{Command, Output};
 
 fn gonogo(args: &[&str], env: &[(&str, &str)]) -> Output {
+    gonogo_in(None, args, env)
+}
+
+/// `gonogo args` in `dir` (default: the package's), with only `env` of gonogo's variables set.
+fn gonogo_in(dir: Option<&std::path::Path>, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gonogo"));
-    cmd.args(args)
-        .env_remove("SMOKE_TARGET_URL")
-        .env_remove("SMOKE_JWT_SECRET")
-        .env_remove("SMOKE_R1_BASELINE")
-        .env_remove("SMOKE_DATABASE_URL")
-        .env_remove("SMOKE_ACCEPT_API_ONLY_ISOLATION");
+    cmd.args(args);
+    for setting in gonogo_harness::config::SETTINGS {
+        for name in setting.env {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env_remove("GONOGO_CONFIG")
+        .env_remove("GONOGO_CANARY_PLAN");
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.output().expect("the gonogo binary runs")
+}
+
+#[test]
+fn gonogo_config_shows_the_flag_winning_and_names_every_source() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gonogo.toml"),
+        "# pinned by the team\n[run]\ntarget = \"http://from-file:8080\"\n\n[serve]\ntoken = \"file-token-0123456789\"\n",
+    )
+    .unwrap();
+    let out = gonogo_in(
+        Some(dir.path()),
+        &["config", "--target", "http://from-flag:8080"],
+        &[
+            ("GONOGO_TARGET", "http://from-env:8080"),
+            ("SMOKE_JWT_SECRET", "env-secret-0123456789"),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| panic!("no {key} in\n{text}"))
+    };
+    let file = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .join("gonogo.toml");
+    let file_shown = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("configuration file: "))
+        .and_then(|l| l.strip_suffix(" (found in the working directory)"))
+        .unwrap_or_else(|| panic!("first line: {text}"))
+        .to_owned();
+    assert_eq!(std::fs::canonicalize(&file_shown).unwrap(), file);
+    assert_eq!(
+        row("run.target"),
+        format!("run.target \"http://from-flag:8080\" flag --target (overrides env GONOGO_TARGET, {file_shown} line 3)")
+    );
+    assert_eq!(
+        row("run.jwt_secret"),
+        "run.jwt_secret ******** (set) env SMOKE_JWT_SECRET (older name of GONOGO_JWT_SECRET)"
+    );
+    assert_eq!(
+        row("serve.token"),
+        format!("serve.token ******** (set) {file_shown} line 6")
+    );
+    assert!(
+        !text.contains("0123456789"),
+        "a secret was printed:\n{text}"
+    );
+}
+
+#[test]
+fn a_typo_in_gonogo_toml_exits_3_with_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("gonogo.toml"),
+        "[thresholds]\np95_ms = 300\nsucess_rate = 0.995\n",
+    )
+    .unwrap();
+    for args in [&["config"][..], &["run"][..]] {
+        let (code, err) = failure(&gonogo_in(Some(dir.path()), args, &[]));
+        assert_eq!(code, Some(3), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.ends_with("gonogo.toml line 3: unknown key `thresholds.sucess_rate` (did you mean `thresholds.success_rate`?); [thresholds] has p95_ms, success_rate, min_samples"),
+            "{err}"
+        );
+    }
 }
 
 /// Exit code and the one line on stderr.
@@ -60,7 +147,7 @@ fn an_unknown_report_format_exits_3() {
         (code, err.as_str()),
         (
             Some(3),
-            "gonogo: unknown report format `pdf`: use json, md, junit or html"
+            "gonogo: report.formats = [\"json\", \"pdf\"] (flag --format): unknown report format `pdf`: use json, md, junit or html"
         )
     );
 }

@@ -1,7 +1,7 @@
 //! `cargo test --test smoke`: every registered case is a named trial.
 //!
 //! The selected groups run once, in `main`, on one runtime with one fixture
-//! (hermetic: containers + in-process server; remote: `SMOKE_TARGET_URL`);
+//! (hermetic: containers + in-process server; remote: `GONOGO_TARGET` or `SMOKE_TARGET_URL`);
 //! each trial then reports its precomputed result, so `--list`, name filters
 //! and nextest all work. The report is written to `reports/out/` and the
 //! fixture is dropped before the process exits (no leaked containers).
@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use gonogo_harness::config::{Config, Surroundings};
 use gonogo_harness::exit::Exit;
 use gonogo_harness::run::{Options, Session};
 use gonogo_reports::Verdict;
@@ -20,23 +21,23 @@ const DECISION: &str = "decision::verdict_is_go";
 
 fn main() -> ExitCode {
     let args = Arguments::from_args();
-    let opts = Options {
-        target: std::env::var("SMOKE_TARGET_URL")
-            .ok()
-            .filter(|s| !s.is_empty()),
-        jwt_secret: std::env::var("SMOKE_JWT_SECRET").ok(),
-        r1_baseline: std::env::var_os("SMOKE_R1_BASELINE").map(Into::into),
-        latency_samples: std::env::var("SMOKE_LATENCY_SAMPLES")
-            .ok()
-            .map(|n| n.parse().expect("SMOKE_LATENCY_SAMPLES is a whole number")),
-        database_url: std::env::var("SMOKE_DATABASE_URL")
-            .ok()
-            .filter(|s| !s.is_empty()),
-        accept_api_only_isolation: std::env::var("SMOKE_ACCEPT_API_ONLY_ISOLATION")
-            .ok()
-            .filter(|s| !s.trim().is_empty()),
-        ..Options::default()
+    // The same layers as `gonogo run`: GONOGO_* (or the older SMOKE_*) variables,
+    // then gonogo.toml at the workspace root (or $GONOGO_CONFIG), then defaults.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    let env = |name: &str| std::env::var(name).ok();
+    let around = Surroundings {
+        env: &env,
+        cwd: &root,
     };
+    let config = match Config::load_with(None, None, &vec![], &around) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("smoke: {e}");
+            return Exit::Usage.into();
+        }
+    };
+    let opts: Options = config.run_options();
     let groups = opts.groups();
     let names: Vec<String> = gonogo_suites::registry::case_ids(&groups)
         .into_iter()
@@ -77,10 +78,7 @@ fn main() -> ExitCode {
 
     // reports/out/go-no-go.json always stands for a whole run: a filtered run does not overwrite it.
     if chosen.len() == groups.len() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let report_dir = std::fs::canonicalize(&root)
-            .unwrap_or(root)
-            .join("reports/out");
+        let report_dir = root.join("reports/out");
         match out.write(&report_dir, &[]) {
             Ok(paths) => paths
                 .iter()

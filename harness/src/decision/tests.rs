@@ -76,7 +76,7 @@ fn verdict(results: &[(Section, CaseReport)]) -> (Verdict, Vec<String>) {
 fn verdict_with(results: &[(Section, CaseReport)], waiver: Option<&str>) -> (Verdict, Vec<String>) {
     let isolation = metrics::isolation(results, false, waiver);
     let m = metrics::compute(results, &isolation);
-    let c = criteria(results, &m, &isolation);
+    let c = criteria(results, &m, &isolation, &Thresholds::default());
     let d = decide(&c, results, &m);
     (d.verdict, d.reasons)
 }
@@ -90,7 +90,7 @@ fn a_clean_run_with_samples_is_go() {
 fn no_samples_is_inconclusive_never_a_pass() {
     let isolation = metrics::isolation(&[], false, None);
     let m = metrics::compute(&[], &isolation);
-    let c = criteria(&[], &m, &isolation);
+    let c = criteria(&[], &m, &isolation, &Thresholds::default());
     assert!(
         c.iter().all(|c| c.status == CriterionStatus::Inconclusive),
         "{c:?}"
@@ -109,9 +109,13 @@ fn slow_search_is_no_go_and_named_first() {
 }
 
 fn p95_criterion(results: &[(Section, CaseReport)]) -> Criterion {
+    p95_criterion_with(results, &Thresholds::default())
+}
+
+fn p95_criterion_with(results: &[(Section, CaseReport)], t: &Thresholds) -> Criterion {
     let isolation = metrics::isolation(results, false, None);
     let m = metrics::compute(results, &isolation);
-    criteria(results, &m, &isolation)
+    criteria(results, &m, &isolation, t)
         .into_iter()
         .find(|c| c.name == "query_latency_p95_ms")
         .unwrap()
@@ -196,5 +200,77 @@ fn a_failed_api_isolation_case_is_no_go_with_or_without_a_waiver() {
             Verdict::NoGo,
             "{waiver:?}"
         );
+    }
+}
+
+#[test]
+fn a_stricter_p95_threshold_from_the_configuration_fails_what_the_contract_passes() {
+    let run = passing(250);
+    assert_eq!(p95_criterion(&run).status, CriterionStatus::Pass);
+    let strict = Thresholds {
+        max_p95_ms: 200.0,
+        ..Thresholds::default()
+    };
+    let c = p95_criterion_with(&run, &strict);
+    assert_eq!(
+        (c.status, c.threshold.as_str()),
+        (CriterionStatus::Fail, "<= 200")
+    );
+}
+
+#[test]
+fn more_required_latency_samples_than_were_sent_is_inconclusive() {
+    let needs_more = Thresholds {
+        min_latency_samples: 500,
+        ..Thresholds::default()
+    };
+    let c = p95_criterion_with(&passing(20), &needs_more);
+    assert_eq!(c.status, CriterionStatus::Inconclusive, "{c:?}");
+}
+
+#[test]
+fn thresholds_looser_than_the_contract_are_named() {
+    let loose = |t: Thresholds| t.looser_than_contract().map(|(key, _)| key);
+    assert_eq!(loose(Thresholds::default()), None);
+    let d = Thresholds::default();
+    let cases = [
+        (
+            Thresholds {
+                max_p95_ms: 401.0,
+                ..d
+            },
+            "thresholds.p95_ms",
+        ),
+        (
+            Thresholds {
+                max_p95_ms: 0.0,
+                ..d
+            },
+            "thresholds.p95_ms",
+        ),
+        (
+            Thresholds {
+                min_success_rate: 0.98,
+                ..d
+            },
+            "thresholds.success_rate",
+        ),
+        (
+            Thresholds {
+                min_success_rate: 1.5,
+                ..d
+            },
+            "thresholds.success_rate",
+        ),
+        (
+            Thresholds {
+                min_latency_samples: 10,
+                ..d
+            },
+            "thresholds.min_samples",
+        ),
+    ];
+    for (t, key) in cases {
+        assert_eq!(loose(t), Some(key), "{t:?}");
     }
 }

@@ -31,6 +31,7 @@ fn run_against(api: gonogo_suites::fake::FakeApi) -> gonogo_reports::Report {
             base_url: "http://fake.invalid".into(),
             label: Some("snapshot".into()),
             secret: Some(SECRET.into()),
+            thresholds: crate::decision::Thresholds::default(),
         };
         build(&results, &facts)
     })

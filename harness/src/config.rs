@@ -1,0 +1,500 @@
+//! The effective configuration: every setting of [`settings::SETTINGS`] (and
+//! the canary plan) from four layers, **flag > env > file > default**.
+//!
+//! - The file is `--config FILE`, else `$GONOGO_CONFIG`, else `./gonogo.toml`
+//!   when there is one ([`file`] reads it; a wrong key or type is one sentence
+//!   with the file, line and key).
+//! - Each setting's variable is `GONOGO_*`; the older `SMOKE_*` names still
+//!   work, below the `GONOGO_*` one, and `gonogo config` says so.
+//! - [`Config::table`] is what `gonogo config` prints: each value with where it
+//!   came from, secrets masked.
+
+pub mod file;
+pub mod settings;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gonogo_reports::canary_plan::CanaryPlan;
+use gonogo_reports::render::{Format, RenderOptions};
+use gonogo_reports::signoff;
+
+use crate::decision::Thresholds;
+pub use settings::{Kind, Setting, SETTINGS};
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File {
+        path: PathBuf,
+        line: usize,
+    },
+    Env {
+        name: &'static str,
+        /// The `GONOGO_*` name this older variable stands for.
+        legacy_of: Option<&'static str>,
+    },
+    Flag(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File { path, line } => write!(f, "{} line {line}", path.display()),
+            Source::Env {
+                name,
+                legacy_of: None,
+            } => write!(f, "env {name}"),
+            Source::Env {
+                name,
+                legacy_of: Some(new),
+            } => write!(f, "env {name} (older name of {new})"),
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// A configuration that cannot be used: one sentence naming the setting and its source.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// What the command line set: `(key, value)` per flag given (values typed as the setting's kind).
+pub type Flags = Vec<(&'static str, toml::Value)>;
+
+/// The flags that were given, from `(key, value if given)` pairs.
+pub fn given(pairs: impl IntoIterator<Item = (&'static str, Option<toml::Value>)>) -> Flags {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+}
+
+/// One effective value.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub setting: &'static Setting,
+    pub value: toml::Value,
+    pub source: Source,
+    /// Lower layers that also set it, overridden (defaults left out).
+    pub overrides: Vec<Source>,
+}
+
+impl Entry {
+    /// `flag --target (overrides env GONOGO_TARGET, ./gonogo.toml line 2)`.
+    pub fn described_source(&self) -> String {
+        if self.overrides.is_empty() {
+            return self.source.to_string();
+        }
+        let lower: Vec<String> = self.overrides.iter().map(Source::to_string).collect();
+        format!("{} (overrides {})", self.source, lower.join(", "))
+    }
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Every setting that has a value (set, or defaulted), in [`SETTINGS`] order.
+    entries: Vec<Entry>,
+    canary: (CanaryPlan, Source),
+    /// The file read and how it was found.
+    file: Option<(PathBuf, String)>,
+}
+
+/// What [`Config::load_with`] reads besides the flags: the environment and the working directory.
+pub struct Surroundings<'a> {
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub cwd: &'a Path,
+}
+
+impl Config {
+    /// The process's configuration: flags, its environment, and `gonogo.toml`
+    /// in the working directory.
+    pub fn load(
+        config_flag: Option<&Path>,
+        canary_flag: Option<&Path>,
+        flags: &Flags,
+    ) -> Result<Config, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        Self::load_with(
+            config_flag,
+            canary_flag,
+            flags,
+            &Surroundings {
+                env: &env,
+                cwd: &cwd,
+            },
+        )
+    }
+
+    /// [`Config::load`] with the environment and working directory given (tests).
+    pub fn load_with(
+        config_flag: Option<&Path>,
+        canary_flag: Option<&Path>,
+        flags: &Flags,
+        around: &Surroundings<'_>,
+    ) -> Result<Config, ConfigError> {
+        let env = |name: &str| (around.env)(name).filter(|v| !v.trim().is_empty());
+        let file = locate(config_flag, &env, around.cwd)?;
+        let layer = match &file {
+            Some((path, _)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!(
+                        "the configuration file {} cannot be read ({e})",
+                        path.display()
+                    ))
+                })?;
+                file::parse(&text, &path.display().to_string()).map_err(ConfigError)?
+            }
+            None => file::FileLayer::default(),
+        };
+        let mut entries = Vec::new();
+        for setting in SETTINGS {
+            if let Some(entry) = resolve(setting, flags, &env, &layer, file.as_ref())? {
+                entries.push(entry);
+            }
+        }
+        let canary = canary(canary_flag, &env, layer.canary, file.as_ref())?;
+        let config = Config {
+            entries,
+            canary,
+            file,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The effective entry of `key`.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.setting.key == key)
+    }
+
+    fn value(&self, key: &str) -> Option<&toml::Value> {
+        debug_assert!(settings::find(key).is_some(), "no setting {key}");
+        self.entry(key).map(|e| &e.value)
+    }
+
+    /// A text or path setting.
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.value(key).and_then(|v| v.as_str()).map(str::to_owned)
+    }
+
+    /// A path setting.
+    pub fn path(&self, key: &str) -> Option<PathBuf> {
+        self.string(key).map(PathBuf::from)
+    }
+
+    /// A count setting.
+    pub fn count(&self, key: &str) -> Option<u64> {
+        self.value(key)
+            .and_then(|v| v.as_integer())
+            .map(|n| n as u64)
+    }
+
+    /// A number setting.
+    pub fn number(&self, key: &str) -> Option<f64> {
+        self.value(key).and_then(|v| v.as_float())
+    }
+
+    /// A list setting.
+    pub fn list(&self, key: &str) -> Option<Vec<String>> {
+        let items = self.value(key)?.as_array()?;
+        Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        )
+    }
+
+    /// A duration setting.
+    pub fn duration(&self, key: &str) -> Option<Duration> {
+        self.string(key)
+            .and_then(|s| file::duration(&s))
+            .map(Duration::from_secs)
+    }
+
+    /// The thresholds the run is judged by.
+    pub fn thresholds(&self) -> Thresholds {
+        let d = Thresholds::default();
+        Thresholds {
+            max_p95_ms: self.number("thresholds.p95_ms").unwrap_or(d.max_p95_ms),
+            min_success_rate: self
+                .number("thresholds.success_rate")
+                .unwrap_or(d.min_success_rate),
+            min_latency_samples: self
+                .count("thresholds.min_samples")
+                .unwrap_or(d.min_latency_samples),
+        }
+    }
+
+    /// The report formats (JSON is always written besides them).
+    pub fn formats(&self) -> Vec<Format> {
+        Format::parse_list(&self.list("report.formats").unwrap_or_default().join(","))
+            .unwrap_or_default()
+    }
+
+    /// The roles that must sign.
+    pub fn required_roles(&self) -> Vec<String> {
+        self.list("signoff.required_roles")
+            .unwrap_or_else(signoff::default_required_roles)
+    }
+
+    /// The canary plan and where it came from.
+    pub fn canary_plan(&self) -> &CanaryPlan {
+        &self.canary.0
+    }
+
+    /// Where the canary plan came from.
+    pub fn canary_source(&self) -> &Source {
+        &self.canary.1
+    }
+
+    /// What the Markdown and HTML show: the required roles and the canary schedule.
+    pub fn render_options(&self) -> RenderOptions {
+        RenderOptions {
+            required_roles: self.required_roles(),
+            canary_plan: self.canary_plan().clone(),
+            ..RenderOptions::default()
+        }
+    }
+
+    /// What `gonogo run` does.
+    pub fn run_options(&self) -> crate::run::Options {
+        crate::run::Options {
+            target: self.string("run.target"),
+            jwt_secret: self.string("run.jwt_secret"),
+            label: self.string("run.label"),
+            r1_baseline: self.path("run.r1_baseline"),
+            latency_samples: self.count("run.latency_samples").map(|n| n as usize),
+            database_url: self.string("run.database_url"),
+            accept_api_only_isolation: self.string("waivers.api_only_isolation"),
+            thresholds: self.thresholds(),
+        }
+    }
+
+    /// The file read and how it was found (`None`: no file).
+    pub fn file(&self) -> Option<(&Path, &str)> {
+        self.file
+            .as_ref()
+            .map(|(p, how)| (p.as_path(), how.as_str()))
+    }
+
+    /// Refuses what would make the gate lie: looser thresholds than the
+    /// contract's, an empty role list, an unknown format, a waiver without a reason.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let named = |key: &str| {
+            let e = self.entry(key);
+            let source = e.map(|e| e.source.to_string()).unwrap_or_default();
+            match e.filter(|e| !e.setting.secret) {
+                Some(e) => format!("{key} = {} ({source})", e.value),
+                None => format!("{key} ({source})"),
+            }
+        };
+        if let Some((key, why)) = self.thresholds().looser_than_contract() {
+            return Err(ConfigError(format!(
+                "{} {why}: a configuration can tighten the gate, never widen it",
+                named(key)
+            )));
+        }
+        if let Some(roles) = self.list("signoff.required_roles") {
+            signoff::check_roles(roles)
+                .map_err(|e| ConfigError(format!("{}: {e}", named("signoff.required_roles"))))?;
+        }
+        let formats = self.list("report.formats").unwrap_or_default().join(",");
+        Format::parse_list(&formats)
+            .map_err(|e| ConfigError(format!("{}: {e}", named("report.formats"))))?;
+        if self
+            .string("waivers.api_only_isolation")
+            .is_some_and(|r| r.trim().is_empty())
+        {
+            return Err(ConfigError(format!(
+                "{} is empty: give the reason API-only isolation is acceptable",
+                named("waivers.api_only_isolation")
+            )));
+        }
+        if let Some(listen) = self.string("serve.listen") {
+            listen.parse::<std::net::SocketAddr>().map_err(|_| {
+                ConfigError(format!(
+                    "{} is not an address such as 127.0.0.1:9090 or 0.0.0.0:9090",
+                    named("serve.listen")
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// `gonogo config`'s table: key, value (secrets masked), source.
+    pub fn table(&self) -> String {
+        let mut rows: Vec<[String; 3]> = vec![["key".into(), "value".into(), "source".into()]];
+        for setting in SETTINGS {
+            rows.push(match self.entry(setting.key) {
+                Some(e) => {
+                    let value = if e.setting.secret {
+                        "******** (set)".to_owned()
+                    } else {
+                        e.value.to_string()
+                    };
+                    [setting.key.into(), value, e.described_source()]
+                }
+                None => [setting.key.into(), "(unset)".into(), "-".into()],
+            });
+        }
+        let (plan, source) = &self.canary;
+        rows.push([
+            settings::CANARY_KEY.into(),
+            format!("{:?}, {} phase(s)", plan.name, plan.phases.len()),
+            source.to_string(),
+        ]);
+        let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+        let (w0, w1) = (width(0), width(1));
+        let mut out = match self.file() {
+            Some((path, how)) => format!("configuration file: {} ({how})\n", path.display()),
+            None => format!(
+                "configuration file: none ({} not found, no {} or {})\n",
+                settings::CONFIG_FILE,
+                settings::CONFIG_FLAG,
+                settings::CONFIG_ENV
+            ),
+        };
+        out.push_str("precedence: flag > env > file > default\n\n");
+        for [k, v, s] in rows {
+            out.push_str(&format!("{k:<w0$}  {v:<w1$}  {s}\n"));
+        }
+        out
+    }
+}
+
+/// The file to read: `--config`, else `$GONOGO_CONFIG` (both must exist), else `./gonogo.toml` if present.
+fn locate(
+    flag: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+    cwd: &Path,
+) -> Result<Option<(PathBuf, String)>, ConfigError> {
+    let named = flag
+        .map(|p| (p.to_path_buf(), format!("flag {}", settings::CONFIG_FLAG)))
+        .or_else(|| {
+            env(settings::CONFIG_ENV)
+                .map(|p| (PathBuf::from(p), format!("env {}", settings::CONFIG_ENV)))
+        });
+    if let Some((path, how)) = named {
+        let path = if path.is_relative() {
+            cwd.join(&path)
+        } else {
+            path
+        };
+        if !path.is_file() {
+            return Err(ConfigError(format!(
+                "the configuration file {} named by {how} does not exist",
+                path.display()
+            )));
+        }
+        return Ok(Some((path, how)));
+    }
+    let found = cwd.join(settings::CONFIG_FILE);
+    Ok(found
+        .is_file()
+        .then(|| (found, "found in the working directory".to_owned())))
+}
+
+/// One setting's effective value: the first layer that sets it, with the
+/// lower layers it overrides.
+fn resolve(
+    setting: &'static Setting,
+    flags: &Flags,
+    env: &dyn Fn(&str) -> Option<String>,
+    layer: &file::FileLayer,
+    file: Option<&(PathBuf, String)>,
+) -> Result<Option<Entry>, ConfigError> {
+    let mut found: Vec<(toml::Value, Source)> = Vec::new();
+    if let Some((_, v)) = flags.iter().find(|(k, _)| *k == setting.key) {
+        let value = file::check(setting.kind, v).ok_or_else(|| {
+            ConfigError(format!(
+                "{} must be {}",
+                setting.flag,
+                setting.kind.expected()
+            ))
+        })?;
+        found.push((value, Source::Flag(setting.flag)));
+    }
+    for (i, name) in setting.env.iter().enumerate() {
+        let Some(text) = env(name) else { continue };
+        let value = file::from_text(setting.kind, &text).ok_or_else(|| {
+            let shown = if setting.secret {
+                String::new()
+            } else {
+                format!("={text:?}")
+            };
+            ConfigError(format!(
+                "{name}{shown} must be {}",
+                setting
+                    .kind
+                    .expected()
+                    .replace("an array of strings", "a comma-separated list")
+            ))
+        })?;
+        let legacy_of = (i > 0).then_some(setting.env[0]);
+        found.push((value, Source::Env { name, legacy_of }));
+    }
+    if let Some((_, v, line)) = layer.values.iter().find(|(s, _, _)| s.key == setting.key) {
+        let path = file.map(|(p, _)| p.clone()).unwrap_or_default();
+        found.push((v.clone(), Source::File { path, line: *line }));
+    }
+    if let Some(text) = setting.default {
+        let value = file::from_text(setting.kind, text).expect("defaults are valid");
+        found.push((value, Source::Default));
+    }
+    let mut layers = found.into_iter();
+    Ok(layers.next().map(|(value, source)| Entry {
+        setting,
+        value,
+        source,
+        overrides: layers
+            .map(|(_, s)| s)
+            .filter(|s| *s != Source::Default)
+            .collect(),
+    }))
+}
+
+/// The canary plan: `--canary-plan`, else `$GONOGO_CANARY_PLAN`, else `[canary]`, else the release plan's.
+fn canary(
+    flag: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+    in_file: Option<(CanaryPlan, usize)>,
+    file: Option<&(PathBuf, String)>,
+) -> Result<(CanaryPlan, Source), ConfigError> {
+    let named = flag
+        .map(|p| (p.to_path_buf(), Source::Flag(settings::CANARY_FLAG)))
+        .or_else(|| {
+            env(settings::CANARY_ENV).map(|p| {
+                (
+                    PathBuf::from(p),
+                    Source::Env {
+                        name: settings::CANARY_ENV,
+                        legacy_of: None,
+                    },
+                )
+            })
+        });
+    if let Some((path, source)) = named {
+        let plan = CanaryPlan::load(&path).map_err(|e| ConfigError(format!("{e} ({source})")))?;
+        return Ok((plan, source));
+    }
+    Ok(match (in_file, file) {
+        (Some((plan, line)), Some((path, _))) => (
+            plan,
+            Source::File {
+                path: path.clone(),
+                line,
+            },
+        ),
+        _ => (CanaryPlan::default(), Source::Default),
+    })
+}
+
+#[cfg(test)]
+mod tests;

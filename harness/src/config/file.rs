@@ -1,0 +1,258 @@
+//! Reading `gonogo.toml`: every key must be one of [`super::SETTINGS`] (or the
+//! `[canary]` plan), of the right type; the first that is not is one sentence
+//! naming the file, the line and the key.
+
+use gonogo_reports::canary_plan::CanaryPlan;
+use serde::Deserialize;
+
+use super::settings::{self, Kind, Setting, CANARY_KEY};
+
+/// What a file sets, each with its line.
+#[derive(Debug, Default)]
+pub struct FileLayer {
+    pub values: Vec<(&'static Setting, toml::Value, usize)>,
+    pub canary: Option<(CanaryPlan, usize)>,
+}
+
+/// Only the `[canary]` table, read by serde so a wrong plan field keeps its span.
+#[derive(Deserialize)]
+struct CanaryOnly {
+    canary: Option<CanaryPlan>,
+}
+
+/// Parses `text`, the file called `name` in messages.
+pub fn parse(text: &str, name: &str) -> Result<FileLayer, String> {
+    let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let at = |e: &toml::de::Error| match e.span() {
+        Some(span) => format!("{name} line {}", line(span.start)),
+        None => name.to_owned(),
+    };
+    let doc: toml::Table =
+        toml::from_str(text).map_err(|e| format!("{}: {}", at(&e), e.message().trim_end()))?;
+    // Spans only: the values come from `doc`, the lines from here.
+    let spans =
+        toml_edit::ImDocument::parse(text).map_err(|e| format!("{name}: {}", e.message()))?;
+    let line_of = |section: &str, key: Option<&str>| -> usize {
+        let root = spans.as_table();
+        let Some((section_key, item)) = root.get_key_value(section) else {
+            return 1;
+        };
+        let found = match key {
+            None => section_key.span().or_else(|| item.span()),
+            Some(k) => item
+                .as_table_like()
+                .and_then(|t| t.get_key_value(k))
+                .and_then(|(key, value)| key.span().or_else(|| value.span())),
+        };
+        found.map_or(1, |span| line(span.start))
+    };
+    let sections = settings::sections();
+    let mut layer = FileLayer::default();
+    for (section, value) in &doc {
+        let section_line = line_of(section, None);
+        let Some(table) = value.as_table() else {
+            return Err(format!(
+                "{name} line {section_line}: `{section}` must be inside a section; the sections are {}",
+                sections.iter().map(|s| format!("[{s}]")).collect::<Vec<_>>().join(", ")
+            ));
+        };
+        if section == CANARY_KEY {
+            let plan = toml::from_str::<CanaryOnly>(text)
+                .map_err(|e| format!("{}: [canary]: {}", at(&e), e.message().trim_end()))?
+                .canary
+                .unwrap_or_default();
+            plan.validate()
+                .map_err(|reason| format!("{name} line {section_line}: [canary]: {reason}"))?;
+            layer.canary = Some((plan, section_line));
+            continue;
+        }
+        if !sections.contains(&section.as_str()) {
+            return Err(format!(
+                "{name} line {section_line}: unknown section [{section}]{}; the sections are {}",
+                did_you_mean(section, sections.iter().copied()),
+                sections.join(", ")
+            ));
+        }
+        for (name_in_section, value) in table {
+            let key = format!("{section}.{name_in_section}");
+            let at_line = line_of(section, Some(name_in_section));
+            let Some(setting) = settings::find(&key) else {
+                let siblings = settings::SETTINGS
+                    .iter()
+                    .filter(|s| s.key.starts_with(&format!("{section}.")))
+                    .map(|s| s.key);
+                return Err(format!(
+                    "{name} line {at_line}: unknown key `{key}`{}; [{section}] has {}",
+                    did_you_mean(&key, siblings.clone()),
+                    siblings
+                        .map(|k| k.split_once('.').map_or(k, |(_, n)| n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            };
+            let checked = check(setting.kind, value).ok_or_else(|| {
+                format!(
+                    "{name} line {at_line}: `{key}` must be {}, not {}",
+                    setting.kind.expected(),
+                    describe(value, setting.secret)
+                )
+            })?;
+            layer.values.push((setting, checked, at_line));
+        }
+    }
+    Ok(layer)
+}
+
+/// ` (did you mean `x`?)` when one candidate is close to `got`.
+fn did_you_mean<'a>(got: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    candidates
+        .map(|c| (strsim::jaro_winkler(got, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+/// How a wrong value is named in an error: its type, and the value itself unless secret.
+fn describe(v: &toml::Value, secret: bool) -> String {
+    if secret {
+        return format!("a {}", v.type_str());
+    }
+    format!("{} {v}", v.type_str())
+}
+
+/// The value as the setting's kind holds it, if it is one.
+pub fn check(kind: Kind, v: &toml::Value) -> Option<toml::Value> {
+    use toml::Value;
+    match (kind, v) {
+        (Kind::Str | Kind::Path, Value::String(_)) => Some(v.clone()),
+        (Kind::Count, Value::Integer(n)) if *n >= 1 => Some(v.clone()),
+        (Kind::Number, Value::Integer(n)) => Some(Value::Float(*n as f64)),
+        (Kind::Number, Value::Float(f)) if f.is_finite() => Some(v.clone()),
+        (Kind::List, Value::Array(items)) if items.iter().all(Value::is_str) => Some(v.clone()),
+        (Kind::Duration, Value::String(s)) => duration(s).map(|_| v.clone()),
+        _ => None,
+    }
+}
+
+/// A flag's or variable's text as the setting's kind holds it.
+pub fn from_text(kind: Kind, text: &str) -> Option<toml::Value> {
+    use toml::Value;
+    let text = text.trim();
+    let v = match kind {
+        Kind::Str | Kind::Path | Kind::Duration => Value::String(text.to_owned()),
+        Kind::Count => Value::Integer(text.parse().ok()?),
+        Kind::Number => Value::Float(text.parse().ok()?),
+        Kind::List => Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        ),
+    };
+    check(kind, &v)
+}
+
+/// `90s`, `15m`, `2h` in seconds (never 0).
+pub fn duration(text: &str) -> Option<u64> {
+    gonogo_reports::canary_plan::parse_duration_s(text).filter(|s| *s > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(text, "gonogo.toml").unwrap_err()
+    }
+
+    #[test]
+    fn a_typo_names_the_key_the_line_and_the_likely_spelling() {
+        let e = err("[run]\nlabel = \"x\"\ntagret = \"http://a\"\n");
+        assert_eq!(
+            e,
+            "gonogo.toml line 3: unknown key `run.tagret` (did you mean `run.target`?); \
+             [run] has target, jwt_secret, database_url, label, r1_baseline, latency_samples"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key_the_line_and_what_it_must_be() {
+        let e = err("[thresholds]\n\np95_ms = \"fast\"\n");
+        assert_eq!(
+            e,
+            "gonogo.toml line 3: `thresholds.p95_ms` must be a number, not string \"fast\""
+        );
+        let e = err("[serve]\ntoken = 12\n");
+        assert_eq!(
+            e,
+            "gonogo.toml line 2: `serve.token` must be a string, not a integer"
+        );
+        let e = err("[run]\nlatency_samples = 0\n");
+        assert!(e.contains("line 2") && e.contains("at least 1"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_section_and_a_key_outside_sections_are_refused() {
+        let e = err("[thresholdz]\np95_ms = 1\n");
+        assert!(
+            e.starts_with(
+                "gonogo.toml line 1: unknown section [thresholdz] (did you mean `thresholds`?)"
+            ),
+            "{e}"
+        );
+        let e = err("target = \"http://a\"\n");
+        assert!(e.contains("line 1") && e.contains("[run]"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_and_wrong_canary_plans_have_lines_too() {
+        let e = err("[run]\n\ntarget = \n");
+        assert!(e.starts_with("gonogo.toml line 3:"), "{e}");
+        let e = err("[run]\nlabel = \"a\"\n\n[canary]\nname = \"x\"\n\n[[canary.phase]]\ntraffic_percent = 5\nduraton = \"1m\"\n");
+        assert!(
+            e.starts_with("gonogo.toml line 9: [canary]:") && e.contains("duraton"),
+            "{e}"
+        );
+        let e = err("[canary]\n[[canary.phase]]\ntraffic_percent = 5\nduration = \"1m\"\n");
+        assert!(
+            e.contains("[canary]") && e.contains("no rollback trigger"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn values_keep_their_lines() {
+        let layer = parse(
+            "# pinned\n[run]\nlabel = \"staging\"\n\n[thresholds]\np95_ms = 250\n",
+            "f",
+        )
+        .unwrap();
+        let got: Vec<(&str, String, usize)> = layer
+            .values
+            .iter()
+            .map(|(s, v, l)| (s.key, v.to_string(), *l))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("run.label", "\"staging\"".to_owned(), 3),
+                ("thresholds.p95_ms", "250.0".to_owned(), 6)
+            ]
+        );
+    }
+
+    #[test]
+    fn flag_and_variable_text_is_read_by_kind() {
+        assert_eq!(from_text(Kind::Count, "12"), Some(toml::Value::Integer(12)));
+        assert_eq!(from_text(Kind::Count, "0"), None);
+        assert_eq!(from_text(Kind::Number, "abc"), None);
+        assert_eq!(
+            from_text(Kind::List, "a, b,,c").unwrap().to_string(),
+            "[\"a\", \"b\", \"c\"]"
+        );
+        assert_eq!(from_text(Kind::Duration, "soon"), None);
+        assert!(from_text(Kind::Duration, "90s").is_some());
+    }
+}

@@ -1,0 +1,297 @@
+//! Every setting gonogo reads, in one table: its key in `gonogo.toml`, its
+//! flag, its `GONOGO_*` variable (and the older `SMOKE_*` one it still
+//! honours), its type, its default and whether it is a secret. The file
+//! parser, the environment, the flags, `gonogo config` and the README's
+//! table all read this one list, so a setting cannot exist in one and not
+//! the others.
+
+/// How a value is written in a flag or variable, and what the file must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text.
+    Str,
+    /// A file or directory.
+    Path,
+    /// A whole number (at least 1).
+    Count,
+    /// A number.
+    Number,
+    /// A list: an array in the file, comma-separated in a flag or variable.
+    List,
+    /// A duration such as `90s`, `15m`, `2h`.
+    Duration,
+}
+
+impl Kind {
+    /// What the file must hold for this kind, as a reader would say it.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Kind::Str => "a string",
+            Kind::Path => "a path (string)",
+            Kind::Count => "a whole number of at least 1",
+            Kind::Number => "a number",
+            Kind::List => "an array of strings",
+            Kind::Duration => "a duration string such as \"90s\", \"15m\" or \"2h\"",
+        }
+    }
+}
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// `section.name` in `gonogo.toml`.
+    pub key: &'static str,
+    /// The command-line flag, e.g. `--target`.
+    pub flag: &'static str,
+    /// `GONOGO_*` first; older names after it, still read, shown as legacy.
+    pub env: &'static [&'static str],
+    pub kind: Kind,
+    /// Shown by `gonogo config` when nothing sets it (`None`: unset).
+    pub default: Option<&'static str>,
+    /// Masked by `gonogo config`, never printed or written.
+    pub secret: bool,
+    /// One line for `gonogo config --help` and the README.
+    pub help: &'static str,
+}
+
+const fn s(
+    key: &'static str,
+    flag: &'static str,
+    env: &'static [&'static str],
+    kind: Kind,
+    default: Option<&'static str>,
+    help: &'static str,
+) -> Setting {
+    Setting {
+        key,
+        flag,
+        env,
+        kind,
+        default,
+        secret: false,
+        help,
+    }
+}
+
+const fn secret(mut setting: Setting) -> Setting {
+    setting.secret = true;
+    setting
+}
+
+/// The `[canary]` table: a whole canary plan in the file, or a plan file
+/// named by `--canary-plan` / `GONOGO_CANARY_PLAN`.
+pub const CANARY_KEY: &str = "canary";
+pub const CANARY_FLAG: &str = "--canary-plan";
+pub const CANARY_ENV: &str = "GONOGO_CANARY_PLAN";
+
+/// The configuration file itself: `--config`, else `GONOGO_CONFIG`, else `./gonogo.toml`.
+pub const CONFIG_FLAG: &str = "--config";
+pub const CONFIG_ENV: &str = "GONOGO_CONFIG";
+pub const CONFIG_FILE: &str = "gonogo.toml";
+
+/// Every setting but the canary plan, in the order `gonogo config` prints them.
+pub const SETTINGS: &[Setting] = &[
+    s(
+        "run.target",
+        "--target",
+        &["GONOGO_TARGET", "SMOKE_TARGET_URL"],
+        Kind::Str,
+        None,
+        "Base URL of a deployed server; without it the run is hermetic",
+    ),
+    secret(s(
+        "run.jwt_secret",
+        "--jwt-secret",
+        &["GONOGO_JWT_SECRET", "SMOKE_JWT_SECRET"],
+        Kind::Str,
+        None,
+        "The target's HS256 secret; without it tokens come from the anonymous endpoint",
+    )),
+    secret(s(
+        "run.database_url",
+        "--database-url",
+        &["GONOGO_DATABASE_URL", "SMOKE_DATABASE_URL"],
+        Kind::Str,
+        None,
+        "The target's PostgreSQL URL as its application role: the RLS gate runs, read-only",
+    )),
+    s(
+        "run.label",
+        "--label",
+        &["GONOGO_LABEL"],
+        Kind::Str,
+        None,
+        "Free-form label of the deployment, shown in the report",
+    ),
+    s(
+        "run.r1_baseline",
+        "--r1-baseline",
+        &["GONOGO_R1_BASELINE", "SMOKE_R1_BASELINE"],
+        Kind::Path,
+        None,
+        "The R1 OpenAPI baseline Gate 1 compares against (default: the built-in one)",
+    ),
+    s(
+        "run.latency_samples",
+        "--latency-samples",
+        &["GONOGO_LATENCY_SAMPLES", "SMOKE_LATENCY_SAMPLES"],
+        Kind::Count,
+        Some("200"),
+        "Searches the latency phase sends",
+    ),
+    s(
+        "report.dir",
+        "--report-dir",
+        &["GONOGO_REPORT_DIR"],
+        Kind::Path,
+        Some("reports/out"),
+        "Where reports are written",
+    ),
+    s(
+        "report.formats",
+        "--format",
+        &["GONOGO_FORMATS"],
+        Kind::List,
+        Some("json"),
+        "Report formats besides JSON: md, junit, html (and github in GitHub Actions)",
+    ),
+    s(
+        "thresholds.p95_ms",
+        "--max-p95-ms",
+        &["GONOGO_MAX_P95_MS"],
+        Kind::Number,
+        Some("400"),
+        "Search p95 in ms (upper bound of its 95 % CI); at most the contract's 400",
+    ),
+    s(
+        "thresholds.success_rate",
+        "--min-success-rate",
+        &["GONOGO_MIN_SUCCESS_RATE"],
+        Kind::Number,
+        Some("0.99"),
+        "Share of responses matching their expectation; at least the contract's 0.99",
+    ),
+    s(
+        "thresholds.min_samples",
+        "--min-latency-samples",
+        &["GONOGO_MIN_LATENCY_SAMPLES"],
+        Kind::Count,
+        Some("72"),
+        "Fewest latency searches the p95 is judged on (fewer: inconclusive); at least 72",
+    ),
+    s(
+        "signoff.required_roles",
+        "--required-roles",
+        &["GONOGO_REQUIRED_ROLES"],
+        Kind::List,
+        Some("Tech Lead,Security,DevOps/SRE,Product"),
+        "Roles that must sign a GO report before it is APPROVED",
+    ),
+    s(
+        "waivers.api_only_isolation",
+        "--accept-api-only-isolation",
+        &[
+            "GONOGO_ACCEPT_API_ONLY_ISOLATION",
+            "SMOKE_ACCEPT_API_ONLY_ISOLATION",
+        ],
+        Kind::Str,
+        None,
+        "Remote run without a database URL: accept API-only isolation, for this reason",
+    ),
+    s(
+        "serve.listen",
+        "--listen",
+        &["GONOGO_SERVE_LISTEN"],
+        Kind::Str,
+        Some("127.0.0.1:9090"),
+        "Address `gonogo serve` listens on",
+    ),
+    secret(s(
+        "serve.token",
+        "--token",
+        &["GONOGO_SERVE_TOKEN"],
+        Kind::Str,
+        None,
+        "Bearer token every `gonogo serve` route but /health requires",
+    )),
+    s(
+        "serve.allowed_targets",
+        "--allow-target",
+        &["GONOGO_SERVE_ALLOWED_TARGETS"],
+        Kind::List,
+        None,
+        "Origins `gonogo serve` may send traffic to, e.g. http://app-canary.prod:8080",
+    ),
+    s(
+        "serve.trust_dir",
+        "--trust",
+        &["GONOGO_TRUST_DIR"],
+        Kind::Path,
+        None,
+        "Trusted public keys (*.pub.pem) sign-offs are verified against",
+    ),
+    s(
+        "serve.run_timeout",
+        "--run-timeout",
+        &["GONOGO_SERVE_RUN_TIMEOUT"],
+        Kind::Duration,
+        Some("10m"),
+        "Longest a run `gonogo serve` starts may take before it is abandoned",
+    ),
+    s(
+        "serve.rollout_step",
+        "--rollout-step",
+        &["GONOGO_SERVE_ROLLOUT_STEP"],
+        Kind::Duration,
+        Some("20s"),
+        "Probe traffic one Flagger `rollout` call judges",
+    ),
+];
+
+/// The setting named `key`.
+pub fn find(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// The sections `gonogo.toml` may have.
+pub fn sections() -> Vec<&'static str> {
+    let mut v: Vec<&str> = SETTINGS
+        .iter()
+        .map(|s| s.key.split_once('.').map_or(s.key, |(section, _)| section))
+        .collect();
+    v.push(CANARY_KEY);
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_has_one_key_one_flag_and_a_gonogo_variable_first() {
+        let mut keys: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
+        let mut flags: Vec<&str> = SETTINGS.iter().map(|s| s.flag).collect();
+        let mut envs: Vec<&str> = SETTINGS
+            .iter()
+            .flat_map(|s| s.env.iter().copied())
+            .collect();
+        for v in [&mut keys, &mut flags, &mut envs] {
+            let n = v.len();
+            v.sort();
+            v.dedup();
+            assert_eq!(v.len(), n, "a duplicate in {v:?}");
+        }
+        for s in SETTINGS {
+            assert!(s.key.contains('.'), "{} is not section.name", s.key);
+            assert!(s.flag.starts_with("--"), "{}", s.flag);
+            assert!(s.env[0].starts_with("GONOGO_"), "{}", s.key);
+            assert!(
+                s.env[1..].iter().all(|e| e.starts_with("SMOKE_")),
+                "{}",
+                s.key
+            );
+            assert!(!(s.secret && s.default.is_some()), "a default secret");
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! `gonogo serve`: the gate as an analysis provider for the release engines
+//! teams already run — Flagger's webhooks and Argo Rollouts' web metric.
+//!
+//! | route | who calls it | 2xx when |
+//! |---|---|---|
+//! | `GET /health` | probes (no token) | always |
+//! | `POST /flagger/pre-rollout` | Flagger, before traffic shifts | the smoke gate says GO |
+//! | `POST /flagger/rollout` | Flagger, every analysis interval | one canary step's triggers hold |
+//! | `POST /flagger/confirm-promotion` | Flagger, before promotion | the release's report is APPROVED |
+//! | `GET`/`POST /argo/verdict` | Argo's web provider | always, with `{"verdict": …}` |
+//! | `GET /reports/<release>/<file>` | people | the report exists (read-only) |
+//!
+//! It is a server, so it is secured like one: every route but `/health` needs
+//! the bearer token ([`auth`]); traffic goes only to origins on the allowlist
+//! ([`allow`]); one run at a time per target, each within `serve.run_timeout`;
+//! every refusal is a problem body whose `detail` is one sentence (Flagger
+//! shows it in its events).
+
+pub mod allow;
+mod auth;
+mod problem;
+mod routes;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gonogo_reports::canary_plan::CanaryPlan;
+use gonogo_reports::render::RenderOptions;
+
+pub use allow::Allowlist;
+pub use problem::Problem;
+pub use routes::{router, ROUTES};
+
+use crate::config::Config;
+use crate::exit::Exit;
+use crate::run::Options;
+
+/// Tokens shorter than this are refused at start-up: a guessable token is no lock.
+pub const MIN_TOKEN_LEN: usize = 16;
+/// Runs at once across all targets (each target one at a time).
+pub const MAX_RUNS: usize = 4;
+
+/// What `gonogo serve` needs, from the effective configuration.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    pub token: String,
+    pub allow: Allowlist,
+    /// Where each release's reports are kept: `<report.dir>/<release>/`.
+    pub report_dir: PathBuf,
+    /// Trusted public keys for `confirm-promotion`; without it nothing is ever APPROVED.
+    pub trust_dir: Option<PathBuf>,
+    pub run_timeout: Duration,
+    /// How long one `rollout` call probes the canary.
+    pub rollout_step: Duration,
+    /// The run template: secrets, thresholds, waivers; the target comes from each request
+    /// (`run.target` is the default when a request names none).
+    pub run: Options,
+    /// Required roles and the canary plan the documents show.
+    pub render: RenderOptions,
+    pub canary_plan: CanaryPlan,
+}
+
+impl ServeSettings {
+    /// Checks what serving needs: a token, an allowlist, a parsable address.
+    pub fn from_config(c: &Config) -> Result<ServeSettings, String> {
+        let token = c.string("serve.token").unwrap_or_default();
+        if token.trim().len() < MIN_TOKEN_LEN {
+            return Err(format!(
+                "gonogo serve needs a bearer token of at least {MIN_TOKEN_LEN} characters: set GONOGO_SERVE_TOKEN (or serve.token in gonogo.toml), e.g. GONOGO_SERVE_TOKEN=$(openssl rand -hex 32)"
+            ));
+        }
+        let allow = Allowlist::parse(&c.list("serve.allowed_targets").unwrap_or_default())?;
+        if allow.is_empty() {
+            return Err("gonogo serve has no target to judge: list the origins it may send traffic to in serve.allowed_targets (or --allow-target URL, GONOGO_SERVE_ALLOWED_TARGETS)".into());
+        }
+        let listen = c
+            .string("serve.listen")
+            .unwrap_or_default()
+            .parse()
+            .map_err(|_| "serve.listen is not an address such as 127.0.0.1:9090".to_string())?;
+        Ok(ServeSettings {
+            listen,
+            token: token.trim().to_owned(),
+            allow,
+            report_dir: c.path("report.dir").unwrap_or_else(|| "reports/out".into()),
+            trust_dir: c.path("serve.trust_dir"),
+            run_timeout: c
+                .duration("serve.run_timeout")
+                .unwrap_or(Duration::from_secs(600)),
+            rollout_step: c
+                .duration("serve.rollout_step")
+                .unwrap_or(Duration::from_secs(20)),
+            run: c.run_options(),
+            render: c.render_options(),
+            canary_plan: c.canary_plan().clone(),
+        })
+    }
+}
+
+/// The server's state: settings and the targets being judged right now.
+pub struct State {
+    pub settings: ServeSettings,
+    busy: Mutex<HashSet<String>>,
+    runs: tokio::sync::Semaphore,
+}
+
+impl State {
+    pub fn new(settings: ServeSettings) -> Arc<State> {
+        Arc::new(State {
+            settings,
+            busy: Mutex::new(HashSet::new()),
+            runs: tokio::sync::Semaphore::new(MAX_RUNS),
+        })
+    }
+
+    /// Claims `origin` for one run; released when the guard drops (also on timeout or cancel).
+    fn claim(self: &Arc<Self>, origin: &str) -> Option<Claim> {
+        let mut busy = self.busy.lock().expect("busy set");
+        busy.insert(origin.to_owned()).then(|| Claim {
+            state: self.clone(),
+            origin: origin.to_owned(),
+        })
+    }
+}
+
+struct Claim {
+    state: Arc<State>,
+    origin: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.state.busy.lock() {
+            busy.remove(&self.origin);
+        }
+    }
+}
+
+/// `gonogo serve`: binds, serves until SIGINT/SIGTERM.
+pub async fn serve(config: Config) -> Exit {
+    let settings = match ServeSettings::from_config(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gonogo: {e}");
+            return Exit::Usage;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(settings.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "gonogo: cannot listen on {} ({e}); choose another serve.listen",
+                settings.listen
+            );
+            return Exit::Usage;
+        }
+    };
+    println!(
+        "gonogo serve: listening on http://{} — targets: {}",
+        settings.listen,
+        settings.allow.origins().join(", ")
+    );
+    let app = router(State::new(settings));
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    };
+    match axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        Ok(()) => Exit::Done,
+        Err(e) => {
+            eprintln!("gonogo: the server stopped ({e})");
+            Exit::Usage
+        }
+    }
+}

@@ -1,0 +1,597 @@
+//! The routes of `gonogo serve` (see the module table in [`super`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as Extract};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gonogo_reports::canary_plan::{CanaryPlan, PhasePlan};
+use gonogo_reports::file::ReportFile;
+use gonogo_reports::render::{Format, RenderOptions};
+use gonogo_reports::signoff::{ApprovalState, TrustStore};
+use gonogo_reports::{CanaryOutcome, Verdict};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use url::Url;
+
+use super::{auth, Problem, State};
+use crate::canary::{run_plan, EngineConfig, HttpProber, TokenSource};
+use crate::run::{InfraError, RunOutput, Session};
+
+type Shared = Arc<State>;
+
+/// Every route: method and path (the manifests under `deploy/` are checked against it).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("POST", "/flagger/pre-rollout"),
+    ("POST", "/flagger/rollout"),
+    ("POST", "/flagger/confirm-promotion"),
+    ("GET", "/argo/verdict"),
+    ("POST", "/argo/verdict"),
+    ("GET", "/reports/{*path}"),
+];
+
+/// The server's routes over `state`.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/flagger/pre-rollout", post(pre_rollout))
+        .route("/flagger/rollout", post(rollout))
+        .route("/flagger/confirm-promotion", post(confirm_promotion))
+        .route("/argo/verdict", get(argo_get).post(argo_post))
+        .route("/reports/{*path}", get(report_file))
+        .fallback(|| async {
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "no such route",
+                "gonogo serve has /health, /flagger/{pre-rollout,rollout,confirm-promotion}, /argo/verdict and /reports/…",
+            )
+        })
+        .with_state(state)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Flagger's webhook payload (`CanaryWebhookPayload`): metadata values are
+/// strings; `phase` (the canary's, e.g. `Progressing`) is not needed: the route
+/// says which hook this is.
+#[derive(Debug, Deserialize)]
+struct FlaggerPayload {
+    name: String,
+    namespace: String,
+    #[serde(default)]
+    checksum: Option<String>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+}
+
+/// Authenticates first (header, else `metadata.token`), then parses: a
+/// caller without the token learns nothing about what the body should be.
+fn flagger_request(
+    state: &State,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<FlaggerPayload, Problem> {
+    let parsed = serde_json::from_slice::<FlaggerPayload>(body);
+    let metadata_token = parsed
+        .as_ref()
+        .ok()
+        .and_then(|p| p.metadata.get("token"))
+        .map(String::as_str);
+    auth::check(&state.settings.token, headers, metadata_token)?;
+    parsed.map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "not a Flagger webhook payload",
+            format!("the body must be Flagger's webhook JSON {{name, namespace, phase, metadata}} ({e})"),
+        )
+    })
+}
+
+/// A release id segment: what a directory name can safely be.
+fn segment_ok(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && !s.starts_with('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// `namespace/name[/checksum]`, each segment checked (no path escapes).
+fn release_of(p: &FlaggerPayload) -> Result<String, Problem> {
+    let mut segments = vec![p.namespace.as_str(), p.name.as_str()];
+    segments.extend(p.checksum.as_deref().filter(|c| !c.is_empty()));
+    release(&segments.join("/"))
+}
+
+fn release(id: &str) -> Result<String, Problem> {
+    let segments: Vec<&str> = id.split('/').collect();
+    if segments.len() > 4 || !segments.iter().all(|s| segment_ok(s)) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad release id",
+            format!("the release {id:?} must be 1-4 segments of letters, digits, '.', '_' or '-' separated by '/'"),
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+/// The target a request names (or `run.target`), refused unless on the allowlist.
+fn target(state: &State, named: Option<&str>) -> Result<Url, Problem> {
+    let named = named
+        .map(str::to_owned)
+        .or_else(|| state.settings.run.target.clone())
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "no target",
+                "name the target: metadata.target (Flagger) or ?target= (Argo)",
+            )
+        })?;
+    state
+        .settings
+        .allow
+        .check(&named)
+        .map_err(|r| Problem::new(StatusCode::FORBIDDEN, "not on the allowlist", r.0))
+}
+
+/// The origin a run claims: one run per target at a time.
+fn origin(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+fn busy(origin: &str) -> Problem {
+    Problem {
+        retry_after: Some(30),
+        ..Problem::new(
+            StatusCode::CONFLICT,
+            "a run is in progress",
+            format!("a run against {origin} is already in progress; retry when it ends"),
+        )
+    }
+}
+
+fn timed_out(origin: &str, limit: std::time::Duration) -> Problem {
+    Problem::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        "run timed out",
+        format!(
+            "the run against {origin} did not finish within {} s (serve.run_timeout): the target may be hanging",
+            limit.as_secs()
+        ),
+    )
+}
+
+/// What a smoke-gate run decided.
+struct Judged {
+    verdict: Verdict,
+    release: String,
+    target: String,
+    reasons: Vec<String>,
+}
+
+impl Judged {
+    fn report_path(&self) -> String {
+        format!("/reports/{}/go-no-go.json", self.release)
+    }
+
+    fn body(&self) -> Value {
+        json!({
+            "verdict": self.verdict,
+            "release": self.release,
+            "target": self.target,
+            "reasons": self.reasons,
+            "report": self.report_path(),
+        })
+    }
+}
+
+/// Runs the smoke gate against `url` for `release`, bounded and one per target,
+/// and keeps its report under `<report.dir>/<release>/`.
+async fn gate(state: &Shared, url: &Url, release: &str) -> Result<Judged, Problem> {
+    let origin = origin(url);
+    let _claim = state.claim(&origin).ok_or_else(|| busy(&origin))?;
+    let _permit = state.runs.acquire().await.map_err(|_| busy(&origin))?;
+    let mut opts = state.settings.run.clone();
+    let target = url.as_str().trim_end_matches('/').to_owned();
+    opts.target = Some(target.clone());
+    opts.label = Some(release.to_owned());
+    let limit = state.settings.run_timeout;
+    let out = match tokio::time::timeout(limit, run_on_own_thread(opts)).await {
+        Err(_) => return Err(timed_out(&origin, limit)),
+        Ok(None) => {
+            return Err(Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "run failed",
+                "the run stopped before deciding (see gonogo serve's log)",
+            ))
+        }
+        Ok(Some(r)) => r.map_err(|e| {
+            Problem::new(StatusCode::BAD_GATEWAY, "target not judged", e.to_string())
+        })?,
+    };
+    let dir = state.settings.report_dir.join(release);
+    out.write_with(
+        &dir,
+        &[Format::Markdown, Format::Html],
+        state.settings.render.clone(),
+    )
+    .map_err(|e| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "report not written",
+            format!("the run ended but its report could not be kept: {e}"),
+        )
+    })?;
+    let d = &out.report.decision;
+    Ok(Judged {
+        verdict: d.verdict,
+        release: release.to_owned(),
+        target,
+        reasons: d.reasons.clone(),
+    })
+}
+
+/// Runs the session on a thread of its own with its own runtime: the
+/// session's future is not `Send` (sqlx's executor lifetimes), so it cannot be
+/// a task. Dropping the returned future (the timeout, a caller gone) cancels
+/// the run there; `None` when that thread could not finish.
+async fn run_on_own_thread(opts: crate::run::Options) -> Option<Result<RunOutput, InfraError>> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        let out = rt.block_on(async move {
+            tokio::select! {
+                r = Session::run_once(&opts, None) => Some(r),
+                _ = cancelled => None,
+            }
+        });
+        if let Some(r) = out {
+            let _ = done.send(r);
+        }
+    });
+    let _cancel_when_dropped = cancel;
+    result.await.ok()
+}
+
+/// `pre-rollout`: 200 on GO; otherwise 412 saying why (Flagger halts and counts a failed check).
+async fn pre_rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let p = flagger_request(&state, &headers, &body)?;
+        let release = release_of(&p)?;
+        let url = target(&state, p.metadata.get("target").map(String::as_str))?;
+        gate(&state, &url, &release).await
+    }
+    .await;
+    match result {
+        Ok(j) if j.verdict == Verdict::Go => Json(j.body()).into_response(),
+        Ok(j) => {
+            let why = j.reasons.first().cloned().unwrap_or_default();
+            Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                j.verdict.label(),
+                format!(
+                    "{} for {}: {why}; report: {}",
+                    j.verdict,
+                    j.release,
+                    j.report_path()
+                ),
+            )
+            .into_response()
+        }
+        Err(p) => p.into_response(),
+    }
+}
+
+/// The plan phase a `rollout` call judges: `metadata.phase` (a phase name or
+/// traffic percent), else the first.
+fn phase_for<'a>(plan: &'a CanaryPlan, named: Option<&str>) -> Result<&'a PhasePlan, Problem> {
+    let Some(named) = named else {
+        return plan.phases.first().ok_or_else(|| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "no canary phase",
+                "the canary plan has no phase",
+            )
+        });
+    };
+    let wanted = named.trim().trim_end_matches('%');
+    plan.phases
+        .iter()
+        .find(|p| p.display_name() == named || p.traffic_percent.to_string() == wanted)
+        .ok_or_else(|| {
+            let names: Vec<String> = plan.phases.iter().map(PhasePlan::display_name).collect();
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "no such phase",
+                format!(
+                    "metadata.phase {named:?} is not a phase of the canary plan ({})",
+                    names.join(", ")
+                ),
+            )
+        })
+}
+
+/// `rollout`: probes the canary for `serve.rollout_step` and judges the phase's
+/// triggers; 200 while they hold, 412 on a breach or without enough data.
+async fn rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let p = flagger_request(&state, &headers, &body)?;
+        let release = release_of(&p)?;
+        let url = target(&state, p.metadata.get("target").map(String::as_str))?;
+        let plan = &state.settings.canary_plan;
+        let phase = phase_for(plan, p.metadata.get("phase").map(String::as_str))?;
+        let step = state.settings.rollout_step;
+        let one_step = CanaryPlan {
+            name: plan.name.clone(),
+            phases: vec![PhasePlan {
+                duration: format!("{}s", step.as_secs().max(1)),
+                ..phase.clone()
+            }],
+            metrics: plan.metrics.clone(),
+        };
+        let origin = origin(&url);
+        let _claim = state.claim(&origin).ok_or_else(|| busy(&origin))?;
+        let limit = state.settings.run_timeout;
+        let judged = async {
+            let tokens = TokenSource::from_secret(state.settings.run.jwt_secret.as_deref());
+            let prober = HttpProber::connect(url.as_str().trim_end_matches('/'), tokens, 4)
+                .await
+                .map_err(|e| {
+                    Problem::new(StatusCode::BAD_GATEWAY, "target not judged", e.to_string())
+                })?;
+            let engine = EngineConfig {
+                rps: 4.0,
+                ..EngineConfig::default()
+            };
+            Ok::<_, Problem>(run_plan(&one_step, &release, Arc::new(prober), &engine).await)
+        };
+        let report = tokio::time::timeout(limit + step, judged)
+            .await
+            .map_err(|_| timed_out(&origin, limit + step))??;
+        Ok::<_, Problem>((release, phase.display_name(), report))
+    }
+    .await;
+    match result {
+        Ok((release, phase, report)) if report.outcome == CanaryOutcome::Promote => Json(json!({
+            "outcome": report.outcome,
+            "release": release,
+            "phase": phase,
+            "samples": report.phases.first().map(|p| p.samples),
+            "reason": report.reason,
+        }))
+        .into_response(),
+        Ok((release, _, report)) => Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            match report.outcome {
+                CanaryOutcome::Rollback => "ROLLBACK",
+                _ => "INCONCLUSIVE",
+            },
+            format!("{} for {release}: {}", report.outcome, report.reason),
+        )
+        .into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// `confirm-promotion`: 200 only when the release's report is GO and signed by
+/// every required role, each signature verified against the trust directory.
+async fn confirm_promotion(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let p = flagger_request(&state, &headers, &body)?;
+        let release = release_of(&p)?;
+        let path = state.settings.report_dir.join(&release).join("go-no-go.json");
+        if !path.is_file() {
+            return Err(Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "no report",
+                format!("there is no report for {release} yet: the pre-rollout webhook writes it"),
+            ));
+        }
+        let unusable = |what: &str, e: String| {
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "not judged", format!("{what}: {e}"))
+        };
+        let file = ReportFile::load(&path).map_err(|e| unusable("the kept report cannot be read", e.to_string()))?;
+        let trust_dir = state.settings.trust_dir.as_ref().ok_or_else(|| {
+            Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "no trust directory",
+                "nothing can be APPROVED without trusted keys: set serve.trust_dir (GONOGO_TRUST_DIR)",
+            )
+        })?;
+        let trust = TrustStore::load_dir(trust_dir).map_err(|e| unusable("the trust directory", e.to_string()))?;
+        let options = RenderOptions {
+            trust: Some(trust),
+            ..state.settings.render.clone()
+        };
+        let summary = options.approval(&file.report);
+        Ok((release, file.report.decision.verdict, summary))
+    }
+    .await;
+    match result {
+        Ok((release, verdict, s)) if s.state == ApprovalState::Approved => Json(json!({
+            "approval": s.state.label(),
+            "verdict": verdict,
+            "release": release,
+            "signed_by": s.checks.iter().map(|c| c.signoff.role.clone()).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Ok((release, _, s)) => Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            s.state.label(),
+            format!("{release} is {}: {}", s.state.label(), s.reasons.join("; ")),
+        )
+        .into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Argo's web provider: `?target=…&release=…` (GET) or the same as a JSON body (POST).
+#[derive(Debug, Default, Deserialize)]
+struct ArgoRequest {
+    target: Option<String>,
+    release: Option<String>,
+}
+
+/// Always 200 with `{"verdict": …}` once a run decided, so the template's
+/// `successCondition`/`failureCondition` see the verdict; refusals are problems.
+async fn argo(state: Shared, headers: HeaderMap, req: ArgoRequest) -> Response {
+    let result = async {
+        auth::check(&state.settings.token, &headers, None)?;
+        let release = release(req.release.as_deref().unwrap_or("argo"))?;
+        let url = target(&state, req.target.as_deref())?;
+        gate(&state, &url, &release).await
+    }
+    .await;
+    match result {
+        Ok(j) => Json(j.body()).into_response(),
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn argo_get(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    query: Result<Query<ArgoRequest>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    match query {
+        Ok(Query(req)) => argo(state, headers, req).await,
+        Err(e) => bad_request(
+            &state,
+            &headers,
+            format!("the query must be ?target=URL&release=ID ({e})"),
+        ),
+    }
+}
+
+async fn argo_post(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if body.is_empty() {
+        return argo(state, headers, ArgoRequest::default()).await;
+    }
+    match serde_json::from_slice::<ArgoRequest>(&body) {
+        Ok(req) => argo(state, headers, req).await,
+        Err(e) => bad_request(
+            &state,
+            &headers,
+            format!("the body must be {{\"target\": URL, \"release\": ID}} ({e})"),
+        ),
+    }
+}
+
+/// A malformed request: 401 without the token, else 400.
+fn bad_request(state: &State, headers: &HeaderMap, detail: String) -> Response {
+    match auth::check(&state.settings.token, headers, None) {
+        Err(p) => p.into_response(),
+        Ok(()) => Problem::new(StatusCode::BAD_REQUEST, "bad request", detail).into_response(),
+    }
+}
+
+/// A kept report, read-only: `/reports/<release>/go-no-go.{json,md,html}`.
+async fn report_file(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+) -> Response {
+    if let Err(p) = auth::check(&state.settings.token, &headers, None) {
+        return p.into_response();
+    }
+    let not_found = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "no such report",
+            format!("there is no report at /reports/{path}"),
+        )
+        .into_response()
+    };
+    let Some((release_part, file)) = path.rsplit_once('/') else {
+        return not_found();
+    };
+    let content_type = match file {
+        "go-no-go.json" => "application/json",
+        "go-no-go.md" => "text/markdown; charset=utf-8",
+        "go-no-go.html" => "text/html; charset=utf-8",
+        _ => return not_found(),
+    };
+    let Ok(release) = release(release_part) else {
+        return not_found();
+    };
+    match std::fs::read(state.settings.report_dir.join(release).join(file)) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Err(_) => not_found(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Surroundings};
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn state() -> Shared {
+        let dir = tempfile::tempdir().unwrap();
+        let env = |name: &str| match name {
+            "GONOGO_SERVE_TOKEN" => Some("route-test-token-0123456789".to_owned()),
+            "GONOGO_SERVE_ALLOWED_TARGETS" => Some("http://127.0.0.1:9".to_owned()),
+            _ => None,
+        };
+        let around = Surroundings {
+            env: &env,
+            cwd: dir.path(),
+        };
+        let config = Config::load_with(None, None, &vec![], &around).unwrap();
+        State::new(super::super::ServeSettings::from_config(&config).unwrap())
+    }
+
+    #[tokio::test]
+    async fn every_listed_route_is_served_and_nothing_else() {
+        let app = router(state());
+        for (method, path) in ROUTES {
+            let path = path.replace("{*path}", "a/go-no-go.json");
+            let r = app
+                .clone()
+                .oneshot(
+                    Request::builder()
+                        .method(*method)
+                        .uri(&path)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let expected = if path == "/health" { 200 } else { 401 };
+            assert_eq!(r.status().as_u16(), expected, "{method} {path}");
+        }
+        let r = app
+            .oneshot(
+                Request::builder()
+                    .uri("/flagger/post-rollout")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404);
+    }
+}
