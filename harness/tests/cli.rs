@@ -60,7 +60,7 @@ fn an_unknown_report_format_exits_3() {
         (code, err.as_str()),
         (
             Some(3),
-            "gonogo: unknown report format `pdf`: use json, md, junit or html"
+            "gonogo: unknown report format `pdf`: use json, md, junit, html or github"
         )
     );
 }
