@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use gonogo_reports::render::Format;
+use gonogo_reports::render::FormatList;
 use gonogo_reports::Verdict;
 
 use crate::exit::Exit;
@@ -43,7 +43,8 @@ pub struct RunArgs {
     /// Where the report is written.
     #[arg(long, default_value = "reports/out")]
     pub report_dir: PathBuf,
-    /// Report formats, comma-separated (json is always written): json,md,junit,html.
+    /// Report formats, comma-separated (json is always written): json,md,junit,html;
+    /// `github` also publishes to GitHub Actions (annotations, step summary, outputs).
     #[arg(long, default_value = "json")]
     pub format: String,
     /// PostgreSQL URL of the target's database as its application role (remote runs):
@@ -86,7 +87,7 @@ pub async fn run(args: RunArgs) -> Exit {
 }
 
 async fn run_inner(args: RunArgs) -> Result<Exit, String> {
-    let formats = Format::parse_list(&args.format).map_err(|e| e.to_string())?;
+    let formats = FormatList::parse(&args.format).map_err(|e| e.to_string())?;
     let options = args.documents.render_options(None)?;
     let opts = Options {
         target: args.target,
@@ -101,7 +102,7 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
         .await
         .map_err(|e| e.to_string())?;
     let paths = out
-        .write_with(&args.report_dir, &formats, options)
+        .write_with(&args.report_dir, &formats.files, options.clone())
         .map_err(|e| e.to_string())?;
     let d = &out.report.decision;
     println!("{}", verdict_line(d.verdict, out.suites_time));
@@ -110,6 +111,9 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
     }
     for p in paths {
         println!("  report: {}", p.display());
+    }
+    if formats.github {
+        crate::github::publish_run(&out, options, &args.report_dir)?;
     }
     Ok(Exit::Verdict(d.verdict))
 }

@@ -7,6 +7,7 @@
 //! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.
 //! - [`exit`]: every outcome's process exit code.
 //! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
+//! - [`github`]: the report published to GitHub Actions (annotations, step summary, outputs).
 
 pub mod canary;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod client;
 pub mod db;
 pub mod decision;
 pub mod exit;
+pub mod github;
 pub mod metrics;
 pub mod redact;
 pub mod release_cli;
