@@ -51,7 +51,8 @@ pub struct RunArgs {
     /// Where the report is written [default: reports/out] [env: GONOGO_REPORT_DIR] [file: report.dir]
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
-    /// Report formats, comma-separated (json is always written): json,md,junit,html
+    /// Report formats, comma-separated (json is always written): json,md,junit,html;
+    /// `github` also publishes to GitHub Actions (annotations, step summary, outputs).
     /// [default: json] [env: GONOGO_FORMATS] [file: report.formats]
     #[arg(long)]
     pub format: Option<String>,
@@ -243,11 +244,12 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
     let (config, opts) = prepare(&args)?;
     let formats = config.formats();
     let report_dir = config.path("report.dir").unwrap_or_default();
+    let options = config.render_options();
     let out = Session::run_once(&opts, None)
         .await
         .map_err(|e| e.to_string())?;
     let paths = out
-        .write_with(&report_dir, &formats, config.render_options())
+        .write_with(&report_dir, &formats.files, options.clone())
         .map_err(|e| e.to_string())?;
     let d = &out.report.decision;
     println!("{}", verdict_line(d.verdict, out.suites_time));
@@ -256,6 +258,9 @@ async fn run_inner(args: RunArgs) -> Result<Exit, String> {
     }
     for p in paths {
         println!("  report: {}", p.display());
+    }
+    if formats.github {
+        crate::github::publish_run(&out, options, &report_dir)?;
     }
     Ok(Exit::Verdict(d.verdict))
 }

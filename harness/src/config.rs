@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gonogo_reports::canary_plan::CanaryPlan;
-use gonogo_reports::render::{Format, RenderOptions};
+use gonogo_reports::render::{FormatList, RenderOptions};
 use gonogo_reports::signoff;
 
 use crate::decision::Thresholds;
@@ -232,9 +232,10 @@ impl Config {
         }
     }
 
-    /// The report formats (JSON is always written besides them).
-    pub fn formats(&self) -> Vec<Format> {
-        Format::parse_list(&self.list("report.formats").unwrap_or_default().join(","))
+    /// The report formats (JSON is always written besides them) and whether
+    /// to publish to GitHub Actions.
+    pub fn formats(&self) -> FormatList {
+        FormatList::parse(&self.list("report.formats").unwrap_or_default().join(","))
             .unwrap_or_default()
     }
 
@@ -306,7 +307,7 @@ impl Config {
                 .map_err(|e| ConfigError(format!("{}: {e}", named("signoff.required_roles"))))?;
         }
         let formats = self.list("report.formats").unwrap_or_default().join(",");
-        Format::parse_list(&formats)
+        FormatList::parse(&formats)
             .map_err(|e| ConfigError(format!("{}: {e}", named("report.formats"))))?;
         if self
             .string("waivers.api_only_isolation")

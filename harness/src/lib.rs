@@ -9,6 +9,7 @@
 //! - [`serve`]: `gonogo serve`, the gate behind Flagger webhooks and Argo's web metric.
 //! - [`exit`]: every outcome's process exit code.
 //! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
+//! - [`github`]: the report published to GitHub Actions (annotations, step summary, outputs).
 
 pub mod canary;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod decision;
 pub mod exit;
+pub mod github;
 pub mod metrics;
 pub mod redact;
 pub mod release_cli;

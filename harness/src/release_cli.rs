@@ -1,4 +1,5 @@
-//! Release sub-commands of the `gonogo` CLI: `keygen`, `signoff`, `attest`, `verify`, `canary`.
+//! Release sub-commands of the `gonogo` CLI: `keygen`, `signoff`, `attest`, `verify`, `canary`,
+//! `github`.
 //!
 //! The harness CLI flattens [`ReleaseCommand`] into its own sub-commands; the
 //! logic lives in `gonogo_reports::signoff` and [`crate::canary`], this file maps
@@ -21,6 +22,7 @@ use gonogo_reports::signoff::{self, CheckStatus, TrustStore};
 use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
 use crate::config::{Config, Flags};
 use crate::exit::Exit;
+use crate::github::GithubFiles;
 
 /// Release decision sub-commands (sign-off and canary).
 #[derive(Debug, clap::Subcommand)]
@@ -67,6 +69,15 @@ pub enum ReleaseCommand {
     },
     /// Watch a canary deployment with probe traffic and decide PROMOTE or ROLLBACK.
     Canary(CanaryArgs),
+    /// Publish a report to GitHub Actions (annotations, step summary, verdict/decision
+    /// outputs); exits as `gonogo run` did for its verdict.
+    Github {
+        /// The `go-no-go.json` to publish.
+        report: PathBuf,
+        /// The sign-off roles and canary schedule the step summary shows.
+        #[command(flatten)]
+        roles: RolesArgs,
+    },
 }
 
 /// `gonogo attest`'s arguments.
@@ -201,6 +212,7 @@ pub async fn run(cmd: ReleaseCommand) -> Exit {
             render_dir,
         } => verify(&report, &trust, &roles, render_dir.as_deref()),
         ReleaseCommand::Canary(args) => canary_cmd(args).await,
+        ReleaseCommand::Github { report, roles } => github_cmd(&report, &roles),
     };
     match result {
         Ok(exit) => exit,
@@ -308,6 +320,15 @@ fn verify(
         .map_err(|e| e.to_string())?;
     }
     Ok(Exit::approval(&summary))
+}
+
+/// `gonogo github`: exits as `gonogo run` did for the report's verdict, so
+/// the step fails as the run would.
+fn github_cmd(path: &Path, roles: &RolesArgs) -> Result<Exit, String> {
+    let options = roles.render_options(None)?;
+    let file = ReportFile::load(path).map_err(|e| e.to_string())?;
+    crate::github::publish(&file.report, &options, path, &GithubFiles::from_env())?;
+    Ok(Exit::Verdict(file.report.decision.verdict))
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, String> {

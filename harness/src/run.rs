@@ -288,12 +288,18 @@ impl RunOutput {
         formats: &[Format],
         options: RenderOptions,
     ) -> Result<Vec<PathBuf>, InfraError> {
-        let options = RenderOptions {
-            secrets: Secrets::new(self.secrets.clone()),
-            ..options
-        };
+        let options = self.render_options(options);
         gonogo_reports::render::write_reports_with(&self.report, dir, formats, &options)
             .map_err(|e| InfraError::Write(e.to_string()))
+    }
+
+    /// `options` with this run's secrets for the final redaction pass: what
+    /// anything publishing the report (files, GitHub) renders with.
+    pub fn render_options(&self, options: RenderOptions) -> RenderOptions {
+        RenderOptions {
+            secrets: Secrets::new(self.secrets.clone()),
+            ..options
+        }
     }
 }
 

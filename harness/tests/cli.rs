@@ -147,7 +147,7 @@ fn an_unknown_report_format_exits_3() {
         (code, err.as_str()),
         (
             Some(3),
-            "gonogo: report.formats = [\"json\", \"pdf\"] (flag --format): unknown report format `pdf`: use json, md, junit or html"
+            "gonogo: report.formats = [\"json\", \"pdf\"] (flag --format): unknown report format `pdf`: use json, md, junit, html or github"
         )
     );
 }

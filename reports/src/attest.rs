@@ -153,12 +153,7 @@ pub fn statement(
     }
 
     let (mut passed, mut warned, mut failed) = (Vec::new(), Vec::new(), Vec::new());
-    let cases = report
-        .suites
-        .iter()
-        .flat_map(|s| &s.cases)
-        .chain(report.gates.iter().flat_map(|g| &g.checks));
-    for case in cases {
+    for case in report.cases() {
         match case.outcome {
             Outcome::Passed => passed.push(case.id.clone()),
             Outcome::Failed => failed.push(case.id.clone()),

@@ -54,6 +54,20 @@ pub struct Report {
     pub signoffs: Vec<Signoff>,
 }
 
+impl Report {
+    /// Every case: the suites' cases, then the gates' checks.
+    pub fn cases(&self) -> impl Iterator<Item = &CaseResult> {
+        let suites = self.suites.iter().flat_map(|s| &s.cases);
+        suites.chain(self.gates.iter().flat_map(|g| &g.checks))
+    }
+
+    /// [`Report::cases`], to change them.
+    pub fn cases_mut(&mut self) -> impl Iterator<Item = &mut CaseResult> {
+        let suites = self.suites.iter_mut().flat_map(|s| &mut s.cases);
+        suites.chain(self.gates.iter_mut().flat_map(|g| &mut g.checks))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
     /// `gonogo`.

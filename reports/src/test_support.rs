@@ -366,18 +366,7 @@ impl ReportBuilder {
     /// did not match), and turns the decision to NO-GO.
     pub fn failing(mut self, id: &str, message: &str) -> ReportBuilder {
         let mut found = false;
-        let all_cases = self
-            .report
-            .suites
-            .iter_mut()
-            .flat_map(|s| s.cases.iter_mut())
-            .chain(
-                self.report
-                    .gates
-                    .iter_mut()
-                    .flat_map(|g| g.checks.iter_mut()),
-            );
-        for c in all_cases {
+        for c in self.report.cases_mut() {
             if c.id == id {
                 c.outcome = Outcome::Failed;
                 c.message = Some(message.into());
@@ -403,6 +392,62 @@ impl ReportBuilder {
             verdict: Verdict::NoGo,
             reasons: vec![format!("{id} failed: {message}")],
         };
+        self
+    }
+
+    /// Adds case `id` with `outcome` and `message` to suite or gate `section`
+    /// (a suite's or gate's id); a failed one gets evidence that did not match,
+    /// as with [`ReportBuilder::failing`]. The decision is left as it is.
+    pub fn case(
+        mut self,
+        section: &str,
+        id: &str,
+        outcome: Outcome,
+        message: &str,
+    ) -> ReportBuilder {
+        let mut c = case(id, &format!("Extra case {id}"), 3);
+        c.outcome = outcome;
+        c.message = Some(message.into());
+        if outcome == Outcome::Failed {
+            c.evidence.push(Evidence {
+                matched: false,
+                ..evidence("GET", "/api/v1/knowledge/files", 500, "{}", "200")
+            });
+        }
+        let r = &mut self.report;
+        if let Some(s) = r.suites.iter_mut().find(|s| s.id == section) {
+            s.cases.push(c);
+        } else if let Some(g) = r.gates.iter_mut().find(|g| g.id == section) {
+            if outcome == Outcome::Failed {
+                g.outcome = Outcome::Failed;
+            }
+            g.checks.push(c);
+        } else {
+            panic!("no suite or gate {section}");
+        }
+        self
+    }
+
+    /// Sets criterion `name`'s status.
+    pub fn criterion(mut self, name: &str, status: CriterionStatus) -> ReportBuilder {
+        let c = self.report.criteria.iter_mut().find(|c| c.name == name);
+        c.unwrap_or_else(|| panic!("no criterion {name}")).status = status;
+        self
+    }
+
+    /// Makes the body of every piece of evidence of a failed case `bytes` long.
+    pub fn bulky_evidence(mut self, bytes: usize) -> ReportBuilder {
+        let failed = self
+            .report
+            .cases_mut()
+            .filter(|c| c.outcome == Outcome::Failed);
+        for c in failed {
+            for e in &mut c.evidence {
+                if let Some(resp) = &mut e.response {
+                    resp.body = "x".repeat(bytes);
+                }
+            }
+        }
         self
     }
 
@@ -482,4 +527,72 @@ pub fn sample_canary_rollback() -> CanaryReport {
             )
         }],
     }
+}
+
+/// A NO-GO with more findings than GitHub annotates: `failed` failed cases
+/// (the first two security and isolation ones, `gate_2::alg_none_rejected`
+/// and `suite_b::user_b_list_excludes_user_a_file`, then `suite_c::extra_NN`)
+/// and `skipped` skipped cases (`suite_d::skipped_NN`);
+/// `security_violations` and `smoke_suites` failed, `rls_isolation_verified`
+/// inconclusive. Reasons: one per failed criterion and case.
+pub fn crowded_no_go(failed: usize, skipped: usize) -> ReportBuilder {
+    assert!(failed >= 2, "the two security cases fail first");
+    let mut b = ReportBuilder::go()
+        .failing(
+            "gate_2::alg_none_rejected",
+            "alg: none was accepted with 200.",
+        )
+        .failing(
+            "suite_b::user_b_list_excludes_user_a_file",
+            "User B's list holds user A's file.",
+        )
+        .criterion("security_violations", CriterionStatus::Fail)
+        .criterion("smoke_suites", CriterionStatus::Fail)
+        .criterion("rls_isolation_verified", CriterionStatus::Inconclusive);
+    for i in 1..=failed - 2 {
+        let id = format!("suite_c::extra_{i:02}");
+        b = b.case(
+            "C",
+            &id,
+            Outcome::Failed,
+            &format!("Expected 200, got 500 ({i})."),
+        );
+    }
+    for i in 1..=skipped {
+        let id = format!("suite_d::skipped_{i:02}");
+        b = b.case("D", &id, Outcome::Skipped, "Needs the JWT secret.");
+    }
+    let mut report = b
+        .with(|r| {
+            let c = r
+                .criteria
+                .iter_mut()
+                .find(|c| c.name == "security_violations");
+            c.expect("the sample has it").observed = Some(serde_json::json!(2));
+        })
+        .build();
+    let failed_criteria = report
+        .criteria
+        .iter()
+        .filter(|c| c.status == CriterionStatus::Fail)
+        .map(|c| {
+            format!(
+                "{} failed: observed {}, threshold {}.",
+                c.name,
+                c.observed.clone().unwrap_or_default(),
+                c.threshold
+            )
+        });
+    let failed_cases = report
+        .cases()
+        .filter(|c| c.outcome == Outcome::Failed)
+        .map(|c| {
+            format!(
+                "{} failed: {}",
+                c.id,
+                c.message.as_deref().unwrap_or_default()
+            )
+        });
+    report.decision.reasons = failed_criteria.chain(failed_cases).collect();
+    ReportBuilder { report }
 }

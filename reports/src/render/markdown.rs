@@ -54,15 +54,30 @@ fn icon(outcome: Outcome) -> &'static str {
 
 /// Renders the decision document.
 pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) -> String {
+    let (mut md, rest) = render_parts(report, approval, plan);
+    md.push_str(&rest);
+    md
+}
+
+/// The decision document in two parts: the decision (title, status line,
+/// reasons, waivers) and everything after it (deployment, gates, suites,
+/// metrics, canary, sign-off). A step summary that must shrink cuts only
+/// the second ([`super::github::step_summary`]).
+pub fn render_parts(
+    report: &Report,
+    approval: &ApprovalSummary,
+    plan: &CanaryPlan,
+) -> (String, String) {
+    let mut head = String::new();
+    status(&mut head, report, approval);
     let mut md = String::new();
-    status(&mut md, report, approval);
     deployment(&mut md, report);
     gates(&mut md, report);
     suites(&mut md, report);
     metrics(&mut md, report);
     canary(&mut md, report, plan);
     signoff(&mut md, approval);
-    md
+    (head, md)
 }
 
 fn status(md: &mut String, report: &Report, approval: &ApprovalSummary) {

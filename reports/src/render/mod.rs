@@ -1,9 +1,11 @@
-//! Renderings of one [`Report`]: JSON (always), Markdown, JUnit XML and HTML.
+//! Renderings of one [`Report`]: JSON (always), Markdown, JUnit XML and HTML
+//! files, and [`github`]'s workflow commands, outputs and step summary.
 //!
 //! Every format renders the same redacted copy of the report; see
 //! [`write_reports`]. Sign-off status shown in Markdown and HTML comes from
 //! [`RenderOptions`] (required roles, and trusted keys when known).
 
+pub mod github;
 pub mod html;
 mod html_chart;
 pub mod json;
@@ -42,13 +44,38 @@ impl Format {
         }
     }
 
-    /// Parses a comma-separated list such as `json,md,junit,html`.
+    /// Parses a comma-separated list of file formats such as `json,md,junit,html`.
     pub fn parse_list(list: &str) -> Result<Vec<Format>, UnknownFormat> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::parse)
-            .collect()
+        names(list).map(str::parse).collect()
+    }
+}
+
+/// The names of a comma-separated list, trimmed, empty ones left out.
+fn names(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// What `--format` asks for: the files to write, and whether to publish to
+/// GitHub Actions (`github`: workflow commands, step summary and outputs;
+/// it writes no file of its own).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormatList {
+    pub files: Vec<Format>,
+    pub github: bool,
+}
+
+impl FormatList {
+    /// Parses a comma-separated list such as `json,md,junit,html,github`.
+    pub fn parse(list: &str) -> Result<FormatList, UnknownFormat> {
+        let (github, files): (Vec<&str>, Vec<&str>) =
+            names(list).partition(|n| n.eq_ignore_ascii_case("github"));
+        Ok(FormatList {
+            files: files
+                .into_iter()
+                .map(str::parse)
+                .collect::<Result<_, _>>()?,
+            github: !github.is_empty(),
+        })
     }
 }
 
@@ -63,9 +90,9 @@ impl fmt::Display for Format {
     }
 }
 
-/// A format name that is not one of `json`, `md`, `junit`, `html`.
+/// A format name that is not one of `json`, `md`, `junit`, `html`, `github`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown report format `{0}`: use json, md, junit or html")]
+#[error("unknown report format `{0}`: use json, md, junit, html or github")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {

@@ -1,6 +1,7 @@
 //! Integration tests of gonogo-reports: one binary, one module per concern.
 
 mod chromium;
+mod github;
 mod html;
 mod junit;
 mod markdown;

@@ -106,6 +106,6 @@ fn format_names_parse_and_unknown_ones_are_refused_with_the_list() {
     let err = Format::parse_list("md,pdf").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown report format `pdf`: use json, md, junit or html"
+        "unknown report format `pdf`: use json, md, junit, html or github"
     );
 }

@@ -1,0 +1,412 @@
+//! GitHub Actions end to end: the real `gonogo` binary publishes a report
+//! into a step's `$GITHUB_STEP_SUMMARY` and `$GITHUB_OUTPUT` (temp files that
+//! already hold what an earlier command wrote), and `action.yml` is a
+//! composite action whose command line the real CLI accepts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use clap::Parser as _;
+use gonogo_harness::cli::{Cli, Command as Sub};
+use gonogo_reports::render::github::STEP_SUMMARY_LIMIT;
+use gonogo_reports::render::{write_reports, FormatList};
+use gonogo_reports::test_support::{crowded_no_go, ReportBuilder};
+use gonogo_reports::{Report, Verdict};
+
+const EARLIER_SUMMARY: &str = "## An earlier command\n\nIt wrote this first.\n";
+const EARLIER_OUTPUT: &str = "earlier=kept\n";
+
+/// One GitHub Actions step: a report on disk and the step's files.
+struct Step {
+    dir: tempfile::TempDir,
+}
+
+impl Step {
+    /// `report` written as `gonogo run` writes it (redacted JSON).
+    fn new(report: &Report) -> Step {
+        let step = Step::empty();
+        write_reports(report, &step.path("out"), &[]).unwrap();
+        step
+    }
+
+    /// The step's files hold what an earlier command wrote; no report yet.
+    fn empty() -> Step {
+        let step = Step {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::write(step.path("summary.md"), EARLIER_SUMMARY).unwrap();
+        std::fs::write(step.path("output"), EARLIER_OUTPUT).unwrap();
+        step
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn report(&self) -> PathBuf {
+        self.path("out/go-no-go.json")
+    }
+
+    /// `gonogo github out/go-no-go.json` inside the step.
+    fn publish(&self) -> Output {
+        gonogo(
+            &["github", self.report().to_str().unwrap()],
+            Some(self.dir.path()),
+        )
+    }
+
+    fn summary(&self) -> String {
+        std::fs::read_to_string(self.path("summary.md")).unwrap()
+    }
+
+    fn outputs(&self) -> BTreeMap<String, String> {
+        parse_outputs(&std::fs::read_to_string(self.path("output")).unwrap())
+    }
+}
+
+/// The binary with `step`'s files as `$GITHUB_STEP_SUMMARY` / `$GITHUB_OUTPUT`
+/// (none: outside GitHub Actions), and nothing else of this environment's.
+fn gonogo(args: &[&str], step: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gonogo"));
+    cmd.args(args);
+    for var in [
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_OUTPUT",
+        "GONOGO_CONFIG",
+        "GONOGO_CANARY_PLAN",
+        "SMOKE_TARGET_URL",
+        "SMOKE_JWT_SECRET",
+        "SMOKE_DATABASE_URL",
+        "SMOKE_ACCEPT_API_ONLY_ISOLATION",
+    ] {
+        cmd.env_remove(var);
+    }
+    if let Some(dir) = step {
+        cmd.env("GITHUB_STEP_SUMMARY", dir.join("summary.md"))
+            .env("GITHUB_OUTPUT", dir.join("output"));
+    }
+    cmd.output().expect("the gonogo binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn commands<'a>(o: &'a str, kind: &str) -> Vec<&'a str> {
+    let prefix = format!("::{kind} ");
+    o.lines().filter(|l| l.starts_with(&prefix)).collect()
+}
+
+/// `$GITHUB_OUTPUT` read as the runner reads it: `name=value` when `=` comes
+/// before any `<<`, else `name<<DELIMITER`, the value's lines, `DELIMITER`.
+fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut outputs = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let eq = line.find('=');
+        let heredoc = line.find("<<");
+        match (eq, heredoc) {
+            (Some(e), h) if h.is_none_or(|h| e < h) => {
+                outputs.insert(line[..e].to_string(), line[e + 1..].to_string());
+            }
+            (_, Some(h)) => {
+                let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                assert!(delimiter.starts_with("ghadelimiter_"), "{line}");
+                let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+                outputs.insert(name.to_string(), value.join("\n"));
+            }
+            _ => panic!("not an output line: {line:?}"),
+        }
+    }
+    outputs
+}
+
+#[test]
+fn a_no_go_report_appends_the_summary_and_outputs_and_prints_at_most_ten_errors() {
+    let report = crowded_no_go(25, 11).build();
+    let step = Step::new(&report);
+    let out = step.publish();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "inside Actions nothing is skipped");
+
+    let printed = stdout(&out);
+    let errors = commands(&printed, "error");
+    assert_eq!(errors.len(), 10, "{printed}");
+    assert_eq!(
+        errors[0],
+        "::error title=security_violations::Security findings: observed 2, threshold = 0 (420 samples)."
+    );
+    assert!(
+        errors[9].starts_with("::error title=gonogo::18 more failed criteria and cases"),
+        "{}",
+        errors[9]
+    );
+    assert_eq!(commands(&printed, "warning").len(), 10, "{printed}");
+
+    let summary = step.summary();
+    let appended = summary
+        .strip_prefix(EARLIER_SUMMARY)
+        .expect("the earlier summary is kept");
+    assert!(
+        appended.starts_with("\n# 🔴 Release decision: NO-GO\n"),
+        "{appended}"
+    );
+
+    let outputs = step.outputs();
+    assert_eq!(outputs["earlier"], "kept");
+    assert_eq!(outputs["verdict"], "NO-GO");
+    let decision: serde_json::Value = serde_json::from_str(&outputs["decision"]).unwrap();
+    assert_eq!(decision, serde_json::to_value(&report.decision).unwrap());
+    assert_eq!(outputs["reasons"], report.decision.reasons.join("\n"));
+}
+
+#[test]
+fn a_go_report_prints_no_annotation_and_exits_0() {
+    let step = Step::new(&ReportBuilder::go().build());
+    let out = step.publish();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(step.outputs()["verdict"], "GO");
+}
+
+#[test]
+fn outside_github_actions_the_annotations_are_printed_and_one_line_says_what_was_skipped() {
+    let step = Step::new(&crowded_no_go(3, 0).build());
+    let out = gonogo(&["github", step.report().to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(commands(&stdout(&out), "error").len(), 5);
+    assert_eq!(
+        stderr(&out),
+        "gonogo: GITHUB_STEP_SUMMARY and GITHUB_OUTPUT are not set (not in GitHub Actions?): printed the annotations, skipped the step summary and the decision/verdict outputs\n"
+    );
+    assert_eq!(step.summary(), EARLIER_SUMMARY, "nothing written");
+}
+
+#[test]
+fn a_summary_over_one_mebibyte_is_trimmed_and_keeps_the_decision_and_every_reason() {
+    let report = crowded_no_go(25, 0).bulky_evidence(60_000).build();
+    let step = Step::new(&report);
+    let out = step.publish();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    let summary = step.summary();
+    assert!(
+        summary.len() <= STEP_SUMMARY_LIMIT,
+        "{} bytes",
+        summary.len()
+    );
+    assert!(summary.starts_with(EARLIER_SUMMARY));
+    assert!(summary.contains("# 🔴 Release decision: NO-GO\n"));
+    for reason in &report.decision.reasons {
+        let cell = reason.replace('_', "\\_");
+        assert!(summary.contains(&format!("- {cell}\n")), "{reason}");
+    }
+    let note = format!(
+        "the evidence (requests and responses) is left out. The full report is `{}`.",
+        step.report().display()
+    );
+    assert!(summary.contains(&note), "the note says where the rest is");
+    assert!(!summary.contains("xxxxxxxxxx"), "the evidence is gone");
+}
+
+#[test]
+fn the_verdict_output_and_the_summary_spell_the_verdict_as_the_json_does() {
+    for (verdict, code) in [
+        (Verdict::Go, 0),
+        (Verdict::NoGo, 1),
+        (Verdict::Inconclusive, 2),
+    ] {
+        let step = Step::new(
+            &ReportBuilder::go()
+                .verdict(verdict, "as the test needs")
+                .build(),
+        );
+        let out = step.publish();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{verdict:?}: exits as `run` does"
+        );
+
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(step.report()).unwrap()).unwrap();
+        let spelled = serde_json::to_value(verdict).unwrap();
+        assert_eq!(json["decision"]["verdict"], spelled);
+        let spelled = spelled.as_str().unwrap();
+        assert_eq!(step.outputs()["verdict"], spelled);
+        assert!(
+            step.summary().contains(&format!(
+                "Release decision: {spelled}\n\n**Status:** {spelled} ·"
+            )),
+            "{verdict:?}"
+        );
+    }
+}
+
+#[test]
+fn a_token_in_a_report_written_elsewhere_never_reaches_github() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    let report = ReportBuilder::go()
+        .failing("suite_a::no_jwt_returns_401", &format!("echoed {jwt}"))
+        .build();
+    let step = Step::empty();
+    std::fs::create_dir_all(step.path("out")).unwrap();
+    std::fs::write(step.report(), serde_json::to_vec(&report).unwrap()).unwrap();
+    let out = step.publish();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let written = [
+        stdout(&out),
+        step.summary(),
+        step.outputs()["decision"].clone(),
+    ];
+    for text in written {
+        assert!(!text.contains("eyJhbGciOiJIUzI1NiJ9"), "{text}");
+        assert!(text.contains("REDACTED:jwt"), "{text}");
+    }
+}
+
+#[test]
+fn run_accepts_github_among_its_formats() {
+    let out = gonogo(
+        &[
+            "run",
+            "--target",
+            "http://127.0.0.1:9",
+            "--format",
+            "json,md,github",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).starts_with("gonogo: the target http://127.0.0.1:9 is unreachable"),
+        "the format list is accepted; the run fails on the target: {}",
+        stderr(&out)
+    );
+}
+
+mod action {
+    use super::*;
+
+    fn text() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../action.yml");
+        std::fs::read_to_string(path).expect("action.yml at the repository root")
+    }
+
+    fn action() -> serde_json::Value {
+        serde_saphyr::from_str(&text()).expect("action.yml is YAML")
+    }
+
+    fn run_scripts(action: &serde_json::Value) -> Vec<String> {
+        let steps = action["runs"]["steps"].as_array().unwrap();
+        steps
+            .iter()
+            .filter_map(|s| s["run"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// What each `${{ … }}` of the file holds, trimmed.
+    fn expressions(text: &str) -> Vec<&str> {
+        text.split("${{")
+            .skip(1)
+            .map(|rest| rest.split("}}").next().unwrap().trim())
+            .collect()
+    }
+
+    #[test]
+    fn it_is_a_composite_action_using_only_declared_inputs() {
+        let action = action();
+        assert_eq!(action["runs"]["using"], "composite");
+        let inputs = action["inputs"].as_object().unwrap();
+        assert_eq!(inputs["target"]["required"], true);
+        let text = text();
+        let used: Vec<&str> = expressions(&text)
+            .into_iter()
+            .filter_map(|e| e.strip_prefix("inputs."))
+            .collect();
+        assert!(
+            used.contains(&"target") && used.contains(&"jwt-secret"),
+            "{used:?}"
+        );
+        for name in used {
+            assert!(inputs.contains_key(name), "`inputs.{name}` is not declared");
+        }
+    }
+
+    #[test]
+    fn no_run_script_interpolates_an_expression() {
+        for script in run_scripts(&action()) {
+            assert!(!script.contains("${{"), "use env: instead, in\n{script}");
+        }
+    }
+
+    #[test]
+    fn its_outputs_are_what_gonogo_writes_for_the_gate_step() {
+        let action = action();
+        let step = Step::new(&ReportBuilder::go().build());
+        assert_eq!(step.publish().status.code(), Some(0));
+        let written = step.outputs();
+        for (name, output) in action["outputs"].as_object().unwrap() {
+            assert_eq!(
+                output["value"],
+                format!("${{{{ steps.gate.outputs.{name} }}}}"),
+                "{name}"
+            );
+            assert!(
+                written.contains_key(name) || name == "report",
+                "gonogo writes no `{name}` output"
+            );
+        }
+        let gate = action["runs"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "gate")
+            .unwrap();
+        assert!(gate["run"].as_str().unwrap().contains("echo \"report="));
+    }
+
+    #[test]
+    fn its_gonogo_command_line_parses_with_the_real_cli() {
+        let action = action();
+        let scripts = run_scripts(&action);
+        let line = scripts
+            .iter()
+            .flat_map(|s| s.lines())
+            .map(str::trim)
+            .find(|l| l.contains("/gonogo\" run "))
+            .expect("the run step calls gonogo run");
+        let default_formats = action["inputs"]["formats"]["default"].as_str().unwrap();
+        let placeholders = [
+            ("\"$RUNNER_TEMP/gonogo/bin/gonogo\"", "gonogo"),
+            ("\"$GONOGO_TARGET\"", "https://knowledge.example.com"),
+            ("\"$GONOGO_FORMATS\"", default_formats),
+            ("\"$GONOGO_REPORT_DIR\"", "gonogo-report"),
+            ("\"${extra[@]}\"", "--label staging --latency-samples 400"),
+        ];
+        let mut argv = line.to_string();
+        for (var, value) in placeholders {
+            argv = argv.replace(var, value);
+        }
+        assert!(!argv.contains('$'), "a variable left: {argv}");
+        let cli = Cli::try_parse_from(argv.split_whitespace()).expect("gonogo accepts it");
+        let Sub::Run(args) = cli.command else {
+            panic!("not `gonogo run`: {argv}")
+        };
+        assert_eq!(
+            args.target.as_deref(),
+            Some("https://knowledge.example.com")
+        );
+        assert_eq!(args.latency_samples, Some(400));
+        assert!(
+            FormatList::parse(args.format.as_deref().unwrap_or_default())
+                .unwrap()
+                .github
+        );
+    }
+}
