@@ -34,19 +34,20 @@ async fn run_binary(
         "--target",
         url,
         "--format",
-        "json,md,html,junit",
+        "json,md,html,junit,github",
         "--report-dir",
     ])
     .arg(dir.path());
-    for var in [
-        "SMOKE_JWT_SECRET",
-        "SMOKE_TARGET_URL",
-        "SMOKE_R1_BASELINE",
-        "SMOKE_DATABASE_URL",
-        "SMOKE_ACCEPT_API_ONLY_ISOLATION",
-    ] {
-        cmd.env_remove(var);
+    for setting in gonogo_harness::config::SETTINGS {
+        for var in setting.env {
+            cmd.env_remove(var);
+        }
     }
+    // As in a GitHub Actions step: the summary and outputs files, appended to.
+    let (summary, outputs) = (dir.path().join("summary.md"), dir.path().join("outputs"));
+    cmd.env_remove("GONOGO_CONFIG")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     let out = cmd.output().await.expect("the gonogo binary runs");
     // The report must have been written whatever the verdict.
@@ -61,7 +62,9 @@ async fn run_binary(
             std::fs::read_to_string(dir.path().join(file)).map_err(|e| format!("{file}: {e}"))?;
         written.push((file, text));
     }
-    written.push(("stdout", String::from_utf8_lossy(&out.stdout).into_owned()));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    github_published(&written[0].1, &stdout, &summary, &outputs)?;
+    written.push(("stdout", stdout));
     written.push(("stderr", String::from_utf8_lossy(&out.stderr).into_owned()));
     for (file, text) in &written {
         if let Some(h) = hidden.iter().find(|h| text.contains(h.as_str())) {
@@ -86,6 +89,34 @@ async fn run_binary(
         }
     }
     Ok(out.status.code())
+}
+
+/// What a GitHub Actions step would show: the `verdict` output is the JSON's,
+/// the summary carries the decision, and a NO-GO has 1-10 `::error` lines.
+fn github_published(
+    json: &str,
+    stdout: &str,
+    summary: &std::path::Path,
+    outputs: &std::path::Path,
+) -> Result<(), String> {
+    let report: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let verdict = report["decision"]["verdict"].as_str().unwrap_or_default();
+    let outputs = std::fs::read_to_string(outputs).map_err(|e| format!("GITHUB_OUTPUT: {e}"))?;
+    if !outputs.lines().any(|l| l == format!("verdict={verdict}")) {
+        return Err(format!(
+            "GITHUB_OUTPUT has no verdict={verdict}:\n{outputs}"
+        ));
+    }
+    let summary =
+        std::fs::read_to_string(summary).map_err(|e| format!("GITHUB_STEP_SUMMARY: {e}"))?;
+    if !summary.contains(verdict) {
+        return Err(format!("the step summary does not say {verdict}"));
+    }
+    let errors = stdout.lines().filter(|l| l.starts_with("::error")).count();
+    match (verdict, errors) {
+        ("NO-GO", 1..=10) | ("GO" | "INCONCLUSIVE", 0) => Ok(()),
+        _ => Err(format!("{verdict} printed {errors} ::error lines")),
+    }
 }
 
 /// The database URL and its password: never in any output.

@@ -278,6 +278,33 @@ min_samples = 10
     .await;
     assert_eq!(argo_no_token.status, 401);
 
+    // Flagger's documented payload, verbatim: its metadata.token is not ours.
+    let documented = json!({
+        "name": "podinfo",
+        "namespace": "test",
+        "phase": "Progressing",
+        "metadata": {"test": "all", "token": "16688eb5e9f289f1991c"}
+    });
+    let r = call("POST", &pre, None, Some(documented.clone())).await;
+    assert_eq!(
+        (r.status, r.body["title"].as_str()),
+        (401, Some("wrong token"))
+    );
+    let mut ours = documented;
+    ours["metadata"]["token"] = json!(TOKEN);
+    let r = call(
+        "POST",
+        &format!("{serve}/flagger/confirm-promotion"),
+        None,
+        Some(ours),
+    )
+    .await;
+    assert_eq!(r.status, 412, "{}", r.body);
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no report for test/podinfo yet"));
+
     // Off the allowlist: another port, a DNS name for a listed address, link-local metadata.
     let (_, hits_before) = (0, off_list_hits.load(Ordering::SeqCst));
     let port = off_list.port();
