@@ -292,7 +292,7 @@ impl Config {
             let e = self.entry(key);
             let source = e.map(|e| e.source.to_string()).unwrap_or_default();
             match e.filter(|e| !e.setting.secret) {
-                Some(e) => format!("{key} = {} ({source})", e.value),
+                Some(e) => format!("{key} = {} ({source})", shown(&e.value)),
                 None => format!("{key} ({source})"),
             }
         };
@@ -318,6 +318,18 @@ impl Config {
                 named("waivers.api_only_isolation")
             )));
         }
+        for (key, most) in [
+            ("serve.run_timeout", 24 * 3600),
+            ("serve.rollout_step", 3600),
+        ] {
+            if self.duration(key).is_some_and(|d| d.as_secs() > most) {
+                return Err(ConfigError(format!(
+                    "{} is longer than {} h: give a duration such as 10m",
+                    named(key),
+                    most / 3600
+                )));
+            }
+        }
         if let Some(listen) = self.string("serve.listen") {
             listen.parse::<std::net::SocketAddr>().map_err(|_| {
                 ConfigError(format!(
@@ -338,7 +350,7 @@ impl Config {
                     let value = if e.setting.secret {
                         "******** (set)".to_owned()
                     } else {
-                        e.value.to_string()
+                        shown(&e.value)
                     };
                     [setting.key.into(), value, e.described_source()]
                 }
@@ -368,6 +380,25 @@ impl Config {
         }
         out
     }
+}
+
+/// A value as `gonogo config` and errors print it: a password inside a URL
+/// (`http://user:pw@host`) is masked even in settings that are not secrets.
+fn shown(v: &toml::Value) -> String {
+    fn mask(v: &toml::Value) -> toml::Value {
+        match v {
+            toml::Value::String(s) => toml::Value::String(match url::Url::parse(s) {
+                Ok(mut u) if u.password().is_some() => {
+                    let _ = u.set_password(Some("********"));
+                    u.to_string()
+                }
+                _ => s.clone(),
+            }),
+            toml::Value::Array(items) => toml::Value::Array(items.iter().map(mask).collect()),
+            other => other.clone(),
+        }
+    }
+    mask(v).to_string()
 }
 
 /// The file to read: `--config`, else `$GONOGO_CONFIG` (both must exist), else `./gonogo.toml` if present.

@@ -102,11 +102,13 @@ pub struct AttestArgs {
     /// `../shared/CONTRACT.md` from the working directory).
     #[arg(long, env = "GONOGO_CONTRACT")]
     pub contract: Option<PathBuf>,
-    /// The R1 baseline the run compared against (default: the built-in one).
-    #[arg(long, env = "SMOKE_R1_BASELINE")]
+    /// The R1 baseline the run compared against (default: as `gonogo run` finds it:
+    /// GONOGO_R1_BASELINE, SMOKE_R1_BASELINE, gonogo.toml, else the built-in one).
+    #[arg(long)]
     pub r1_baseline: Option<PathBuf>,
-    /// The configuration the run used (default: the built-in defaults).
-    #[arg(long, env = "GONOGO_CONFIG")]
+    /// The configuration the run used (default: GONOGO_CONFIG, else ./gonogo.toml,
+    /// else the built-in defaults).
+    #[arg(long)]
     pub config: Option<PathBuf>,
 }
 
@@ -133,7 +135,8 @@ pub struct CanaryArgs {
     #[arg(long, default_value_t = 4)]
     pub tenants: usize,
     /// HS256 secret to mint tenant tokens; the anonymous-token endpoint is used without it.
-    #[arg(long, env = "SMOKE_JWT_SECRET", hide_env_values = true)]
+    /// [env: GONOGO_JWT_SECRET, SMOKE_JWT_SECRET] [file: run.jwt_secret]
+    #[arg(long)]
     pub jwt_secret: Option<String>,
     /// The sign-off roles the re-rendered Markdown and HTML show.
     #[command(flatten)]
@@ -353,15 +356,24 @@ fn attest(args: &AttestArgs) -> Result<Exit, String> {
             .ok_or("cannot find the contract (shared/CONTRACT.md or ../shared/CONTRACT.md); pass --contract PATH")?,
     };
     let mut configuration = vec![described("contract", &contract)?];
-    configuration.push(match &args.r1_baseline {
+    // The same layers as `gonogo run`: the flag, else GONOGO_*/SMOKE_* or gonogo.toml.
+    let flags = crate::config::given([(
+        "run.r1_baseline",
+        args.r1_baseline
+            .as_ref()
+            .map(|p| toml::Value::String(p.display().to_string())),
+    )]);
+    let config = crate::config::Config::load(args.config.as_deref(), None, &flags)
+        .map_err(|e| e.to_string())?;
+    configuration.push(match &config.path("run.r1_baseline") {
         Some(p) => described("r1-baseline", p)?,
         None => Descriptor::sha256_of(
             "r1-baseline (built in)",
             crate::run::DEFAULT_BASELINE.as_bytes(),
         ),
     });
-    configuration.push(match &args.config {
-        Some(p) => described("config", p)?,
+    configuration.push(match config.file() {
+        Some((p, _)) => described("config", p)?,
         None => Descriptor::sha256_of(
             "config (built-in defaults)",
             signoff::default_required_roles().join("\n").as_bytes(),
@@ -470,6 +482,10 @@ async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
             };
             (config.canary_plan().clone(), label)
         }
+    };
+    let jwt_secret = match jwt_secret {
+        Some(s) => Some(s),
+        None => roles.config()?.string("run.jwt_secret"),
     };
     // Read the report first: a bad path should fail before minutes of probing.
     let existing = report_path

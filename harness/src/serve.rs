@@ -8,7 +8,7 @@
 //! | `POST /flagger/rollout` | Flagger, every analysis interval | one canary step's triggers hold |
 //! | `POST /flagger/confirm-promotion` | Flagger, before promotion | the release's report is APPROVED |
 //! | `GET`/`POST /argo/verdict` | Argo's web provider | always, with `{"verdict": …}` |
-//! | `GET /reports/<release>/<file>` | people | the report exists (read-only) |
+//! | `GET /reports/{flagger,argo}/<release>/<file>` | people | the report exists (read-only) |
 //!
 //! It is a server, so it is secured like one: every route but `/health` needs
 //! the bearer token ([`auth`]); traffic goes only to origins on the allowlist
@@ -76,6 +76,14 @@ impl ServeSettings {
         let allow = Allowlist::parse(&c.list("serve.allowed_targets").unwrap_or_default())?;
         if allow.is_empty() {
             return Err("gonogo serve has no target to judge: list the origins it may send traffic to in serve.allowed_targets (or --allow-target URL, GONOGO_SERVE_ALLOWED_TARGETS)".into());
+        }
+        if let Some(m) = &c.canary_plan().metrics {
+            allow.check(&m.prometheus).map_err(|e| {
+                format!(
+                    "the canary plan's Prometheus ({}) must be on serve.allowed_targets too: {e}",
+                    m.prometheus
+                )
+            })?;
         }
         let listen = c
             .string("serve.listen")
@@ -177,14 +185,53 @@ pub async fn serve(config: Config) -> Exit {
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
-    match axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        Ok(()) => Exit::Done,
-        Err(e) => {
-            eprintln!("gonogo: the server stopped ({e})");
-            Exit::Usage
-        }
+    listen(listener, app, shutdown).await;
+    Exit::Done
+}
+
+/// Headers must arrive within this, or the connection is closed (slow clients
+/// cannot hold connections open without a token).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections open at once; beyond it new ones wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Serves `app` on `listener` over HTTP/1.1 with a header-read timeout and a
+/// connection cap, until `shutdown` resolves; in-flight requests then finish.
+pub async fn listen(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    tokio::pin!(shutdown);
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let svc = TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
     }
+    drop(listener);
+    graceful.shutdown().await;
 }

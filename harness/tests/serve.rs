@@ -41,7 +41,11 @@ async fn start_serve(toml: &str, dir: &Path) -> String {
     let app = router(State::new(settings));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(gonogo_harness::serve::listen(
+        listener,
+        app,
+        std::future::pending(),
+    ));
     format!("http://{addr}")
 }
 
@@ -303,7 +307,7 @@ min_samples = 10
     assert!(r.body["detail"]
         .as_str()
         .unwrap()
-        .contains("no report for test/podinfo yet"));
+        .contains("no report for flagger/test/podinfo yet"));
 
     // Off the allowlist: another port, a DNS name for a listed address, link-local metadata.
     let (_, hits_before) = (0, off_list_hits.load(Ordering::SeqCst));
@@ -353,7 +357,7 @@ min_samples = 10
     let go = call("POST", &pre, Some(TOKEN), Some(payload.clone())).await;
     assert_eq!(go.status, 200, "{}", go.body);
     assert_eq!(go.body["verdict"], "GO");
-    assert_eq!(go.body["release"], "test/podinfo/7d4b9c");
+    assert_eq!(go.body["release"], "flagger/test/podinfo/7d4b9c");
     let report_url = format!("{serve}{}", go.body["report"].as_str().unwrap());
     let kept = call("GET", &report_url, Some(TOKEN), None).await;
     assert_eq!(
@@ -396,7 +400,7 @@ min_samples = 10
     );
     let kept_path = work
         .path()
-        .join("reports/test/podinfo/7d4b9c/go-no-go.json");
+        .join("reports/flagger/test/podinfo/7d4b9c/go-no-go.json");
     let sign = |key: &Path, who: &str| {
         let out = gonogo(&[
             "signoff",
@@ -423,6 +427,21 @@ min_samples = 10
     let approved = call("POST", &confirm, Some(TOKEN), Some(payload.clone())).await;
     assert_eq!(approved.status, 200, "{}", approved.body);
     assert_eq!(approved.body["approval"], "APPROVED");
+    // The approved report copied into another release's folder approves nothing there.
+    let other = work.path().join("reports/flagger/test/podinfo/c0ffee");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(&kept_path, other.join("go-no-go.json")).unwrap();
+    let copied = call(
+        "POST",
+        &confirm,
+        Some(TOKEN),
+        Some(flagger(&good, "c0ffee", &[])),
+    )
+    .await;
+    assert_eq!(
+        (copied.status, copied.body["title"].as_str()),
+        (412, Some("not this release's report"))
+    );
     let unknown = call(
         "POST",
         &confirm,
@@ -434,7 +453,7 @@ min_samples = 10
     assert!(unknown.body["detail"]
         .as_str()
         .unwrap()
-        .contains("no report for test/podinfo/never-ran"));
+        .contains("no report for flagger/test/podinfo/never-ran"));
 
     // Argo's web provider on a broken server: 200 with verdict NO-GO (what
     // `failureCondition: result == "NO-GO"` reads); a second call for the same
@@ -468,7 +487,7 @@ min_samples = 10
     );
     let detail = refused.body["detail"].as_str().unwrap();
     assert!(
-        detail.starts_with("NO-GO for test/podinfo/b4d: "),
+        detail.starts_with("NO-GO for flagger/test/podinfo/b4d: "),
         "{detail}"
     );
     assert_eq!(detail.lines().count(), 1);
@@ -545,6 +564,31 @@ min_samples = 10
             .contains("did not finish within 3 s"));
     }
 
+    // What axum refuses by itself is a problem body too.
+    let wrong_method = call("GET", &pre, Some(TOKEN), None).await;
+    assert_eq!(
+        (wrong_method.status, wrong_method.content_type.as_str()),
+        (405, "application/problem+json")
+    );
+    let huge = reqwest::Client::new()
+        .post(&pre)
+        .bearer_auth(TOKEN)
+        .body(vec![b' '; 3 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 413);
+    assert_eq!(huge.headers()["content-type"], "application/problem+json");
+    // A target with a query or fragment is not a base URL.
+    let q = call(
+        "POST",
+        &pre,
+        Some(TOKEN),
+        Some(flagger(&format!("{good}?@evil.example"), "q", &[])),
+    )
+    .await;
+    assert_eq!(q.status, 403, "{}", q.body);
+
     // Malformed input after a valid token: 400, never 5xx.
     let client = reqwest::Client::new();
     let junk = client
@@ -565,4 +609,57 @@ min_samples = 10
     assert_eq!(traversal.status, 400);
     assert_eq!(off_list_hits.load(Ordering::SeqCst), hits_before);
     server.shutdown().await;
+}
+
+/// Connections that never finish their headers are closed after the header
+/// timeout, and the server keeps answering meanwhile: no token needed to try,
+/// so none may be needed to survive it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_without_a_token_cannot_hold_the_server() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let serve = start_serve(
+        &format!("[serve]\ntoken = {TOKEN:?}\nallowed_targets = [\"http://127.0.0.1:9\"]\n"),
+        dir.path(),
+    )
+    .await;
+    let addr = serve.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..(gonogo_harness::serve::MAX_CONNECTIONS + 44) {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await {
+            let _ = s
+                .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-a: ")
+                .await;
+            slow.push(s);
+        }
+    }
+    let t0 = Instant::now();
+    let health = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(format!("{serve}/health"))
+        .send()
+        .await
+        .expect("/health answers while slow clients wait");
+    assert_eq!(health.status().as_u16(), 200);
+    let waited = t0.elapsed();
+    assert!(
+        waited <= gonogo_harness::serve::HEADER_READ_TIMEOUT + Duration::from_secs(5),
+        "{waited:?}"
+    );
+    // The first slow connection was closed by the server (EOF or a 408), not left open.
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(
+        gonogo_harness::serve::HEADER_READ_TIMEOUT + Duration::from_secs(5),
+        slow[0].read(&mut buf),
+    )
+    .await
+    .expect("the server closed the slow connection");
+    let n = read.unwrap_or(0);
+    assert!(
+        n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
 }

@@ -34,6 +34,10 @@ use serde::{Deserialize, Serialize};
 /// a phase that ends with fewer is inconclusive, never a pass.
 pub const DEFAULT_MIN_SAMPLES: u64 = 20;
 
+/// The largest error budget a phase may have: more failed probes than a day
+/// of probing at 10 per second is a budget that never runs out.
+pub const MAX_ERROR_BUDGET: u64 = 864_000;
+
 /// A canary plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,11 +225,20 @@ impl CanaryPlan {
             if p.trigger_descriptions().is_empty() {
                 return Err(format!("{which}: has no rollback trigger"));
             }
-            if p.min_success_rate
-                .is_some_and(|r| !(0.0..=1.0).contains(&r))
-            {
+            if p.min_success_rate.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
                 return Err(format!(
-                    "{which}: min_success_rate is a share between 0 and 1"
+                    "{which}: min_success_rate is a share above 0 and at most 1"
+                ));
+            }
+            // A trigger that can never fire would make the phase pass whatever the canary does.
+            if p.max_p95_ms.is_some_and(|ms| !(ms.is_finite() && ms > 0.0)) {
+                return Err(format!(
+                    "{which}: max_p95_ms must be a finite number of milliseconds above 0"
+                ));
+            }
+            if p.error_budget.is_some_and(|b| b > MAX_ERROR_BUDGET) {
+                return Err(format!(
+                    "{which}: error_budget must be at most {MAX_ERROR_BUDGET}: a larger one never rolls back"
                 ));
             }
             if p.min_samples == Some(0) {
@@ -252,6 +265,25 @@ mod tests {
             .join("\n");
         let parsed = CanaryPlan::from_toml(&doc, "doc").unwrap();
         assert_eq!(parsed, CanaryPlan::default());
+    }
+
+    #[test]
+    fn triggers_that_can_never_fire_are_refused() {
+        let phase = |trigger: &str| {
+            format!("[[phase]]\ntraffic_percent = 5\nduration = \"1m\"\n{trigger}\n")
+        };
+        for (trigger, why) in [
+            ("max_p95_ms = nan", "max_p95_ms"),
+            ("max_p95_ms = inf", "max_p95_ms"),
+            ("max_p95_ms = 0.0", "max_p95_ms"),
+            ("min_success_rate = 0.0", "min_success_rate"),
+            ("min_success_rate = nan", "min_success_rate"),
+            ("error_budget = 9223372036854775807", "error_budget"),
+        ] {
+            let e = CanaryPlan::from_toml(&phase(trigger), "p").unwrap_err();
+            assert!(e.to_string().contains(why), "{trigger}: {e}");
+        }
+        assert!(CanaryPlan::from_toml(&phase("max_p95_ms = 250.0"), "p").is_ok());
     }
 
     #[test]

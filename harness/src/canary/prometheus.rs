@@ -33,6 +33,8 @@ impl Prometheus {
         Prometheus {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
+                // Never elsewhere than the configured server (gonogo serve's allowlist holds it).
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a plain HTTP client builds"),
             base: base.trim_end_matches('/').to_string(),

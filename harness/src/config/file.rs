@@ -27,8 +27,9 @@ pub fn parse(text: &str, name: &str) -> Result<FileLayer, String> {
         Some(span) => format!("{name} line {}", line(span.start)),
         None => name.to_owned(),
     };
+    let one_line = |m: &str| m.trim_end().replace('\n', "; ");
     let doc: toml::Table =
-        toml::from_str(text).map_err(|e| format!("{}: {}", at(&e), e.message().trim_end()))?;
+        toml::from_str(text).map_err(|e| format!("{}: {}", at(&e), one_line(e.message())))?;
     // Spans only: the values come from `doc`, the lines from here.
     let spans =
         toml_edit::ImDocument::parse(text).map_err(|e| format!("{name}: {}", e.message()))?;
@@ -48,21 +49,42 @@ pub fn parse(text: &str, name: &str) -> Result<FileLayer, String> {
     };
     let sections = settings::sections();
     let mut layer = FileLayer::default();
-    for (section, value) in &doc {
-        let section_line = line_of(section, None);
+    // In the file's order, so the error named is the first one in it.
+    let mut in_order: Vec<(usize, &String, &toml::Value)> = doc
+        .iter()
+        .map(|(section, value)| (line_of(section, None), section, value))
+        .collect();
+    in_order.sort_by_key(|(line, _, _)| *line);
+    for (section_line, section, value) in in_order {
         let Some(table) = value.as_table() else {
             return Err(format!(
-                "{name} line {section_line}: `{section}` must be inside a section; the sections are {}",
+                "{name} line {section_line}: `{section}` must be a table such as [{section}] holding settings; the sections are {}",
                 sections.iter().map(|s| format!("[{s}]")).collect::<Vec<_>>().join(", ")
             ));
         };
         if section == CANARY_KEY {
             let plan = toml::from_str::<CanaryOnly>(text)
-                .map_err(|e| format!("{}: [canary]: {}", at(&e), e.message().trim_end()))?
+                .map_err(|e| format!("{}: [canary]: {}", at(&e), one_line(e.message())))?
                 .canary
                 .unwrap_or_default();
-            plan.validate()
-                .map_err(|reason| format!("{name} line {section_line}: [canary]: {reason}"))?;
+            plan.validate().map_err(|reason| {
+                // "phase N (…): …" points at the Nth [[canary.phase]].
+                let phase_line = reason
+                    .strip_prefix("phase ")
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .and_then(|n| {
+                        spans
+                            .as_table()
+                            .get("canary")?
+                            .get("phase")?
+                            .as_array_of_tables()?
+                            .get(n.checked_sub(1)?)?
+                            .span()
+                    })
+                    .map_or(section_line, |span| line(span.start));
+                format!("{name} line {phase_line}: [canary]: {reason}")
+            })?;
             layer.canary = Some((plan, section_line));
             continue;
         }
@@ -73,9 +95,13 @@ pub fn parse(text: &str, name: &str) -> Result<FileLayer, String> {
                 sections.join(", ")
             ));
         }
-        for (name_in_section, value) in table {
+        let mut keys: Vec<(usize, &String, &toml::Value)> = table
+            .iter()
+            .map(|(k, v)| (line_of(section, Some(k)), k, v))
+            .collect();
+        keys.sort_by_key(|(line, _, _)| *line);
+        for (at_line, name_in_section, value) in keys {
             let key = format!("{section}.{name_in_section}");
-            let at_line = line_of(section, Some(name_in_section));
             let Some(setting) = settings::find(&key) else {
                 let siblings = settings::SETTINGS
                     .iter()
@@ -220,6 +246,27 @@ mod tests {
             e.contains("[canary]") && e.contains("no rollback trigger"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_first_mistake_in_the_file_is_the_one_named() {
+        let e = err("[serve]\nbogus = 1\n\n[report]\nbogus = 2\n");
+        assert!(
+            e.starts_with("gonogo.toml line 2: unknown key `serve.bogus`"),
+            "{e}"
+        );
+        let e = err("[run]\nzz = 1\naa = 2\n");
+        assert!(
+            e.starts_with("gonogo.toml line 2: unknown key `run.zz`"),
+            "{e}"
+        );
+        let e = err("[canary]\nname = \"x\"\n\n[[canary.phase]]\ntraffic_percent = 5\nduration = \"1m\"\nerror_budget = 1\n\n[[canary.phase]]\ntraffic_percent = 50\nduration = \"soon\"\nerror_budget = 1\n");
+        assert!(
+            e.starts_with("gonogo.toml line 9: [canary]: phase 2"),
+            "{e}"
+        );
+        let e = err("[run]\nlabel = \"a\\q\"\n");
+        assert_eq!(e.lines().count(), 1, "{e}");
     }
 
     #[test]

@@ -257,3 +257,20 @@ fn the_example_file_and_the_readme_snippet_are_valid_configurations() {
         assert!(c.file().is_some());
     }
 }
+
+#[test]
+fn a_password_inside_a_url_is_masked_even_in_settings_that_are_not_secret() {
+    let dir = Dir::empty().env("GONOGO_TARGET", "http://user:hunter2secret@staging:8080");
+    let table = dir.load(vec![]).unwrap().table();
+    assert!(!table.contains("hunter2secret"), "{table}");
+    assert!(table.contains("user:********@staging"), "{table}");
+}
+
+#[test]
+fn durations_beyond_a_day_are_refused() {
+    let e = Dir::empty()
+        .env("GONOGO_SERVE_RUN_TIMEOUT", "18446744073709551615s")
+        .load(vec![])
+        .unwrap_err();
+    assert!(e.to_string().contains("serve.run_timeout"), "{e}");
+}

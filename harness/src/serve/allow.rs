@@ -43,9 +43,13 @@ pub struct Allowlist {
 pub struct Refused(pub String);
 
 fn http_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    // A URL that does not parse is not echoed: it may carry a password.
+    let url = Url::parse(text.trim()).map_err(|e| format!("is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{text:?} is not an http(s) URL"));
+        return Err(format!(
+            "is not an http(s) URL (its scheme is {})",
+            url.scheme()
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!(
@@ -54,7 +58,7 @@ fn http_url(text: &str) -> Result<Url, String> {
         ));
     }
     if url.host_str().is_none() {
-        return Err(format!("{text:?} has no host"));
+        return Err("has no host".into());
     }
     Ok(url)
 }
@@ -64,11 +68,13 @@ impl Allowlist {
     /// `http://app-canary.prod.svc:8080`, without path, query or credentials.
     pub fn parse(entries: &[String]) -> Result<Allowlist, String> {
         let mut origins = Vec::new();
-        for entry in entries {
-            let url = http_url(entry).map_err(|e| format!("serve.allowed_targets: {e}"))?;
+        for (i, entry) in entries.iter().enumerate() {
+            let which = format!("serve.allowed_targets entry {}", i + 1);
+            let url = http_url(entry).map_err(|e| format!("{which} {e}"))?;
             if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
                 return Err(format!(
-                    "serve.allowed_targets: {entry:?} must be an origin alone (scheme://host:port), without a path or query"
+                    "{which} ({}) must be an origin alone (scheme://host:port), without a path or query",
+                    url.host_str().unwrap_or_default()
                 ));
             }
             origins.extend(Origin::of(&url));
@@ -88,7 +94,12 @@ impl Allowlist {
     /// The target as a URL when its origin is listed.
     pub fn check(&self, target: &str) -> Result<Url, Refused> {
         let url = http_url(target).map_err(|e| Refused(format!("the target {e}")))?;
-        let origin = Origin::of(&url).ok_or_else(|| Refused(format!("{target:?} has no host")))?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Refused(
+                "the target must be a base URL without a query or fragment".into(),
+            ));
+        }
+        let origin = Origin::of(&url).ok_or_else(|| Refused("the target has no host".into()))?;
         if !self.origins.contains(&origin) {
             return Err(Refused(format!(
                 "the target {origin} is not on this server's allowlist (serve.allowed_targets); gonogo serve sends traffic to listed targets only"

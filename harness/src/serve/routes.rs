@@ -51,7 +51,44 @@ pub fn router(state: Shared) -> Router {
                 "gonogo serve has /health, /flagger/{pre-rollout,rollout,confirm-promotion}, /argo/verdict and /reports/…",
             )
         })
+        .layer(axum::middleware::map_response(problems_only))
         .with_state(state)
+}
+
+/// What axum itself refuses (a body over the limit, a wrong method, a path
+/// that is not UTF-8) becomes a problem body too: every refusal reads the same.
+async fn problems_only(res: Response) -> Response {
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json");
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return res;
+    }
+    let (title, detail) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "body too large",
+            "the request body is larger than gonogo serve accepts (2 MiB)",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method not allowed",
+            "this route does not take that method: see the routes in gonogo's README",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported media type",
+            "send the body as application/json",
+        ),
+        s if s.is_client_error() => (
+            "bad request",
+            "the request could not be read: check its path, query and body",
+        ),
+        _ => (
+            "server error",
+            "gonogo serve could not answer (see its log)",
+        ),
+    };
+    Problem::new(status, title, detail).into_response()
 }
 
 async fn health() -> Json<Value> {
@@ -67,8 +104,15 @@ struct FlaggerPayload {
     namespace: String,
     #[serde(default)]
     checksum: Option<String>,
+    /// Flagger sends strings; anything else is kept out of the way, not a parse failure.
     #[serde(default)]
-    metadata: BTreeMap<String, String>,
+    metadata: BTreeMap<String, Value>,
+}
+
+impl FlaggerPayload {
+    fn meta(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).and_then(Value::as_str)
+    }
 }
 
 /// Authenticates first (header, else `metadata.token`), then parses: a
@@ -79,11 +123,7 @@ fn flagger_request(
     body: &Bytes,
 ) -> Result<FlaggerPayload, Problem> {
     let parsed = serde_json::from_slice::<FlaggerPayload>(body);
-    let metadata_token = parsed
-        .as_ref()
-        .ok()
-        .and_then(|p| p.metadata.get("token"))
-        .map(String::as_str);
+    let metadata_token = parsed.as_ref().ok().and_then(|p| p.meta("token"));
     auth::check(&state.settings.token, headers, metadata_token)?;
     parsed.map_err(|e| {
         Problem::new(
@@ -102,23 +142,34 @@ fn segment_ok(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// `namespace/name[/checksum]`, each segment checked (no path escapes).
+/// `flagger/namespace/name[/checksum]`, each segment checked (no path escapes).
+/// Flagger's and Argo's releases live under their own prefix, so one cannot
+/// overwrite (and so unsign) the other's report.
 fn release_of(p: &FlaggerPayload) -> Result<String, Problem> {
     let mut segments = vec![p.namespace.as_str(), p.name.as_str()];
     segments.extend(p.checksum.as_deref().filter(|c| !c.is_empty()));
-    release(&segments.join("/"))
+    release("flagger", &segments.join("/"))
 }
 
-fn release(id: &str) -> Result<String, Problem> {
+/// `prefix/id`, `id` 1-3 segments of letters, digits, `.`, `_` or `-`.
+fn release(prefix: &str, id: &str) -> Result<String, Problem> {
     let segments: Vec<&str> = id.split('/').collect();
-    if segments.len() > 4 || !segments.iter().all(|s| segment_ok(s)) {
+    if segments.len() > 3 || !segments.iter().all(|s| segment_ok(s)) {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "bad release id",
-            format!("the release {id:?} must be 1-4 segments of letters, digits, '.', '_' or '-' separated by '/'"),
+            format!("the release {id:?} must be 1-3 segments of letters, digits, '.', '_' or '-' separated by '/'"),
         ));
     }
-    Ok(id.to_owned())
+    Ok(format!("{prefix}/{id}"))
+}
+
+/// A kept report's release, as its URL names it: `flagger/…` or `argo/…`, 2-4 segments.
+fn kept_release(id: &str) -> Option<String> {
+    let (prefix, rest) = id.split_once('/')?;
+    matches!(prefix, "flagger" | "argo")
+        .then(|| release(prefix, rest).ok())
+        .flatten()
 }
 
 /// The target a request names (or `run.target`), refused unless on the allowlist.
@@ -148,6 +199,21 @@ fn origin(url: &Url) -> String {
         url.host_str().unwrap_or_default(),
         url.port_or_known_default().unwrap_or_default()
     )
+}
+
+impl State {
+    /// Claims the target and the release folder for one run (409 when either is busy).
+    fn claim_run(
+        self: &Arc<Self>,
+        origin: &str,
+        release: &str,
+    ) -> Result<[super::Claim; 2], Problem> {
+        let target = self.claim(origin).ok_or_else(|| busy(origin))?;
+        let folder = self
+            .claim(&format!("release:{release}"))
+            .ok_or_else(|| busy(&format!("release {release}")))?;
+        Ok([target, folder])
+    }
 }
 
 fn busy(origin: &str) -> Problem {
@@ -200,14 +266,17 @@ impl Judged {
 /// and keeps its report under `<report.dir>/<release>/`.
 async fn gate(state: &Shared, url: &Url, release: &str) -> Result<Judged, Problem> {
     let origin = origin(url);
-    let _claim = state.claim(&origin).ok_or_else(|| busy(&origin))?;
-    let _permit = state.runs.acquire().await.map_err(|_| busy(&origin))?;
+    let _claims = state.claim_run(&origin, release)?;
     let mut opts = state.settings.run.clone();
     let target = url.as_str().trim_end_matches('/').to_owned();
     opts.target = Some(target.clone());
     opts.label = Some(release.to_owned());
     let limit = state.settings.run_timeout;
-    let out = match tokio::time::timeout(limit, run_on_own_thread(opts)).await {
+    let bounded = async {
+        let _slot = state.runs.acquire().await.ok()?;
+        run_on_own_thread(opts).await
+    };
+    let out = match tokio::time::timeout(limit, bounded).await {
         Err(_) => return Err(timed_out(&origin, limit)),
         Ok(None) => {
             return Err(Problem::new(
@@ -275,7 +344,7 @@ async fn pre_rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: 
     let result = async {
         let p = flagger_request(&state, &headers, &body)?;
         let release = release_of(&p)?;
-        let url = target(&state, p.metadata.get("target").map(String::as_str))?;
+        let url = target(&state, p.meta("target"))?;
         gate(&state, &url, &release).await
     }
     .await;
@@ -334,9 +403,9 @@ async fn rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Byte
     let result = async {
         let p = flagger_request(&state, &headers, &body)?;
         let release = release_of(&p)?;
-        let url = target(&state, p.metadata.get("target").map(String::as_str))?;
+        let url = target(&state, p.meta("target"))?;
         let plan = &state.settings.canary_plan;
-        let phase = phase_for(plan, p.metadata.get("phase").map(String::as_str))?;
+        let phase = phase_for(plan, p.meta("phase"))?;
         let step = state.settings.rollout_step;
         let one_step = CanaryPlan {
             name: plan.name.clone(),
@@ -347,9 +416,10 @@ async fn rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Byte
             metrics: plan.metrics.clone(),
         };
         let origin = origin(&url);
-        let _claim = state.claim(&origin).ok_or_else(|| busy(&origin))?;
-        let limit = state.settings.run_timeout;
+        let _claims = state.claim_run(&origin, &release)?;
+        let limit = state.settings.run_timeout.saturating_add(step);
         let judged = async {
+            let _slot = state.runs.acquire().await.map_err(|_| busy(&origin))?;
             let tokens = TokenSource::from_secret(state.settings.run.jwt_secret.as_deref());
             let prober = HttpProber::connect(url.as_str().trim_end_matches('/'), tokens, 4)
                 .await
@@ -362,9 +432,9 @@ async fn rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Byte
             };
             Ok::<_, Problem>(run_plan(&one_step, &release, Arc::new(prober), &engine).await)
         };
-        let report = tokio::time::timeout(limit + step, judged)
+        let report = tokio::time::timeout(limit, judged)
             .await
-            .map_err(|_| timed_out(&origin, limit + step))??;
+            .map_err(|_| timed_out(&origin, limit))??;
         Ok::<_, Problem>((release, phase.display_name(), report))
     }
     .await;
@@ -408,10 +478,12 @@ async fn confirm_promotion(
                 format!("there is no report for {release} yet: the pre-rollout webhook writes it"),
             ));
         }
+        // The cause goes to serve's log; the caller gets no path of this machine.
         let unusable = |what: &str, e: String| {
-            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "not judged", format!("{what}: {e}"))
+            eprintln!("gonogo serve: {what}: {e}");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "not judged", format!("{what} (see gonogo serve's log)"))
         };
-        let file = ReportFile::load(&path).map_err(|e| unusable("the kept report cannot be read", e.to_string()))?;
+        let file = ReportFile::load(&path).map_err(|e| unusable(&format!("the report kept for {release} cannot be read"), e.to_string()))?;
         let trust_dir = state.settings.trust_dir.as_ref().ok_or_else(|| {
             Problem::new(
                 StatusCode::PRECONDITION_FAILED,
@@ -419,11 +491,20 @@ async fn confirm_promotion(
                 "nothing can be APPROVED without trusted keys: set serve.trust_dir (GONOGO_TRUST_DIR)",
             )
         })?;
-        let trust = TrustStore::load_dir(trust_dir).map_err(|e| unusable("the trust directory", e.to_string()))?;
+        let trust = TrustStore::load_dir(trust_dir).map_err(|e| unusable("the trust directory cannot be read", e.to_string()))?;
         let options = RenderOptions {
             trust: Some(trust),
             ..state.settings.render.clone()
         };
+        // The label is signed with the report: a report copied here from another
+        // release's folder is not this release's, however well signed.
+        if file.report.run.target.label.as_deref() != Some(release.as_str()) {
+            return Err(Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "not this release's report",
+                format!("the report kept for {release} was written for another release; run pre-rollout again"),
+            ));
+        }
         let summary = options.approval(&file.report);
         Ok((release, file.report.decision.verdict, summary))
     }
@@ -458,8 +539,14 @@ struct ArgoRequest {
 async fn argo(state: Shared, headers: HeaderMap, req: ArgoRequest) -> Response {
     let result = async {
         auth::check(&state.settings.token, &headers, None)?;
-        let release = release(req.release.as_deref().unwrap_or("argo"))?;
         let url = target(&state, req.target.as_deref())?;
+        // Without a release id, one per target: two targets never share a report folder.
+        let default = format!(
+            "{}-{}",
+            url.host_str().unwrap_or("target"),
+            url.port_or_known_default().unwrap_or_default()
+        );
+        let release = release("argo", req.release.as_deref().unwrap_or(&default))?;
         gate(&state, &url, &release).await
     }
     .await;
@@ -506,7 +593,7 @@ fn bad_request(state: &State, headers: &HeaderMap, detail: String) -> Response {
     }
 }
 
-/// A kept report, read-only: `/reports/<release>/go-no-go.{json,md,html}`.
+/// A kept report, read-only: `/reports/{flagger,argo}/<release>/go-no-go.{json,md,html}`.
 async fn report_file(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
@@ -532,7 +619,7 @@ async fn report_file(
         "go-no-go.html" => "text/html; charset=utf-8",
         _ => return not_found(),
     };
-    let Ok(release) = release(release_part) else {
+    let Some(release) = kept_release(release_part) else {
         return not_found();
     };
     match std::fs::read(state.settings.report_dir.join(release).join(file)) {

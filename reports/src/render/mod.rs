@@ -207,10 +207,13 @@ pub fn write_documents(
 }
 
 /// Writes `text` to a sibling temporary file, then renames it over `path`,
-/// so a reader never sees half a file.
+/// so a reader never sees half a file. The temporary name is this writer's
+/// own (process and a counter), so two writers never share one.
 pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<(), RenderError> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(format!(".{}.{n}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let io = |path: &Path| {
         let path = path.to_path_buf();
