@@ -24,11 +24,17 @@ offline-images:
 serve:
     cargo run -p knowledge-server -- --dev
 
+# schemathesis against the reference server (every phase and check, fixed seed), as CI runs it.
+# SCHEMATHESIS_SEED, SCHEMATHESIS_MAX_EXAMPLES and SCHEMATHESIS_PORT override the defaults.
+schemathesis:
+    bash server/schemathesis/run.sh
+
 # Format, lint and test as CI does.
 check:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
+    bash server/schemathesis/run.sh
 
 # What CI runs, on this machine.
 ci:

@@ -50,6 +50,25 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
     }
 }
 
+/// Reads an optional integer that JSON may spell `10` or `10.0`: JSON Schema's `integer` is any
+/// number without a fractional part, so the spec's `"type": "integer"` admits both.
+pub fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::{Deserialize, Error, Unexpected};
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    // -2^63 is exact in f64, 2^63 is the first value past i64::MAX.
+    const BOUND: f64 = 9_223_372_036_854_775_808.0;
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (-BOUND..BOUND).contains(&f) => Ok(Some(f as i64)),
+        Some(f) => Err(D::Error::invalid_value(Unexpected::Float(f), &"an integer")),
+        None => Err(D::Error::custom("expected an integer")),
+    }
+}
+
 /// `axum::extract::Path` with problem rejections (a bad id is `invalid_id`).
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(AppError))]
@@ -148,6 +167,30 @@ mod tests {
             .unwrap();
         let res = app.oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn integers_may_be_spelled_as_integral_floats() {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(default, deserialize_with = "integral")]
+            limit: Option<i64>,
+        }
+        let read = |s: &str| serde_json::from_str::<Body>(s).map(|b| b.limit);
+        assert_eq!(read(r#"{"limit": 10}"#).unwrap(), Some(10));
+        assert_eq!(read(r#"{"limit": 10.0}"#).unwrap(), Some(10));
+        assert_eq!(read(r#"{"limit": 1e1}"#).unwrap(), Some(10));
+        assert_eq!(read(r#"{"limit": -0.0}"#).unwrap(), Some(0));
+        assert_eq!(read(r#"{"limit": null}"#).unwrap(), None);
+        assert_eq!(read("{}").unwrap(), None);
+        for bad in [
+            r#"{"limit": 10.5}"#,
+            r#"{"limit": 1e19}"#,
+            r#"{"limit": 18446744073709551615}"#,
+            r#"{"limit": "10"}"#,
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -9,6 +9,9 @@ use utoipa::{Modify, OpenApi};
 use crate::error::Problem;
 use crate::routes::{anon, files, memory, ops, search, upload};
 
+mod rules;
+pub use rules::InputRules;
+
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -24,7 +27,7 @@ use axum::response::{IntoResponse, Response};
         search::search,
     ),
     components(schemas(Problem, upload::UploadForm)),
-    modifiers(&Security, &ProblemResponses),
+    modifiers(&Security, &ProblemResponses, &InputRules),
 )]
 pub struct ApiDoc;
 
@@ -34,7 +37,7 @@ pub struct ApiDoc;
     info(title = "Knowledge API", version = "1.0.0", description = "Per-user knowledge files and memories, isolated by PostgreSQL row-level security."),
     paths(ops::health, ops::ready, ops::metrics, serve, memory::create, memory::list, memory::get_one, memory::delete),
     components(schemas(Problem)),
-    modifiers(&Security, &ProblemResponses),
+    modifiers(&Security, &ProblemResponses, &InputRules),
 )]
 pub struct R1Doc;
 
@@ -42,14 +45,55 @@ pub struct R1Doc;
 #[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn serve() -> Response {
     // Generated once: the description is fixed for the life of the process.
-    static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        serde_json::to_string(&ApiDoc::openapi()).expect("the OpenAPI document serialises")
-    });
+    static DOCUMENT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| to_json(ApiDoc::openapi()).to_string());
     (
         [(header::CONTENT_TYPE, "application/json")],
         DOCUMENT.as_str(),
     )
         .into_response()
+}
+
+/// A document as JSON, as served.
+///
+/// utoipa 5.5 serialises a Link Object's fields in snake_case (`operation_id`), which OpenAPI
+/// tools do not read, so a link would point nowhere. The fixed field names are restored here.
+pub fn to_json(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).expect("the OpenAPI document serialises");
+    let operations = value
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(serde_json::Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for op in operations {
+        let responses = op
+            .get_mut("responses")
+            .and_then(serde_json::Value::as_object_mut)
+            .into_iter()
+            .flat_map(|r| r.values_mut());
+        for links in responses.filter_map(|r| {
+            r.get_mut("links")
+                .and_then(serde_json::Value::as_object_mut)
+        }) {
+            for link in links
+                .values_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                *link = std::mem::take(link)
+                    .into_iter()
+                    .map(|(key, v)| match key.as_str() {
+                        "operation_id" => ("operationId".to_owned(), v),
+                        "operation_ref" => ("operationRef".to_owned(), v),
+                        "request_body" => ("requestBody".to_owned(), v),
+                        _ => (key, v),
+                    })
+                    .collect();
+            }
+        }
+    }
+    value
 }
 
 /// Bearer JWT security scheme.
@@ -100,22 +144,35 @@ impl Modify for ProblemResponses {
             ("429", "rate_limited (see Retry-After)"),
             ("503", "rate_limiter_unavailable or database_unavailable (see Retry-After)"),
         ];
-        // Any route can refuse oversized headers (the outermost middleware, before routing).
-        let headers_too_large = || {
-            ResponseBuilder::new()
-                .description("headers_too_large: too many or too large request headers")
-                .content("application/problem+json", problem())
-                .build()
-        };
+        // Any route can refuse oversized headers (the outermost middleware, before routing),
+        // and any can fail (a panic or a fault becomes a logged 500 problem).
+        let everywhere = [
+            (
+                "431",
+                "headers_too_large: too many or too large request headers",
+            ),
+            (
+                "500",
+                "internal_error: an unexpected fault, logged under the request id",
+            ),
+        ];
         for (path, item) in doc.paths.paths.iter_mut() {
             for op in [&mut item.get, &mut item.post, &mut item.delete]
                 .into_iter()
                 .flatten()
             {
-                op.responses
-                    .responses
-                    .entry("431".to_owned())
-                    .or_insert_with(|| headers_too_large().into());
+                for (status, desc) in everywhere {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(desc)
+                                .content("application/problem+json", problem())
+                                .build()
+                                .into()
+                        });
+                }
             }
             let tenant =
                 path.starts_with("/api/v1/knowledge") || path.starts_with("/api/v1/memory");
@@ -181,18 +238,25 @@ impl Modify for ProblemResponses {
 }
 
 /// Whether `full` only adds to `base`: every object key of `base` is in `full` with a value
-/// that itself only adds; arrays and scalars must be equal.
+/// that itself only adds; an array keeps its length and order, each element only adding (so a
+/// parameter's schema may gain `maximum`, but no parameter, `required` name or `enum` value
+/// appears, goes or moves); scalars must be equal.
 pub fn only_adds(
     base: &serde_json::Value,
     full: &serde_json::Value,
     at: &str,
 ) -> Result<(), String> {
-    use serde_json::Value::Object;
+    use serde_json::Value::{Array, Object};
     match (base, full) {
         (Object(b), Object(f)) => b.iter().try_for_each(|(k, v)| match f.get(k) {
             Some(fv) => only_adds(v, fv, &format!("{at}/{k}")),
             None => Err(format!("{at}/{k} was removed")),
         }),
+        (Array(b), Array(f)) if b.len() == f.len() => b
+            .iter()
+            .zip(f)
+            .enumerate()
+            .try_for_each(|(i, (bv, fv))| only_adds(bv, fv, &format!("{at}/{i}"))),
         (b, f) if b == f => Ok(()),
         _ => Err(format!("{at} changed")),
     }
@@ -203,7 +267,7 @@ mod tests {
     use super::*;
 
     fn json(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
-        serde_json::to_value(doc).unwrap()
+        to_json(doc)
     }
 
     #[test]
@@ -241,6 +305,19 @@ mod tests {
         .is_ok());
         assert!(only_adds(&base, &serde_json::json!({"a": {"c": [1]}}), "").is_err());
         assert!(only_adds(&base, &serde_json::json!({"a": {"b": 2, "c": [1]}}), "").is_err());
+        // Inside an array: an element may gain keys; no element appears, goes or moves.
+        let base = serde_json::json!({"p": [{"name": "limit"}, {"name": "cursor"}]});
+        let narrowed =
+            serde_json::json!({"p": [{"name": "limit", "maximum": 100}, {"name": "cursor"}]});
+        assert!(only_adds(&base, &narrowed, "").is_ok());
+        for broken in [
+            serde_json::json!({"p": [{"name": "limit"}]}),
+            serde_json::json!({"p": [{"name": "limit"}, {"name": "cursor"}, {"name": "x"}]}),
+            serde_json::json!({"p": [{"name": "cursor"}, {"name": "limit"}]}),
+            serde_json::json!({"p": [{"name": "limit"}, {}]}),
+        ] {
+            assert!(only_adds(&base, &broken, "").is_err(), "{broken}");
+        }
     }
 
     #[test]
@@ -261,6 +338,151 @@ mod tests {
             "/api/v1/knowledge/search",
         ] {
             assert!(doc["paths"].get(p).is_some(), "{p} missing");
+        }
+    }
+
+    /// The bounds in the document are the constants the handlers check, and the handlers
+    /// refuse the first value past each.
+    #[test]
+    fn the_spec_states_the_bounds_the_handlers_check() {
+        use crate::routes::page_limit;
+        use crate::validate::{LIST_PAGE, SEARCH_PAGE, SEARCH_QUERY, SESSION_ID};
+        let doc = json(ApiDoc::openapi());
+        let param = |path: &str, name: &str| {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap()["schema"]
+                .clone()
+        };
+        let schemas = &doc["components"]["schemas"];
+        let search_limit = &schemas["SearchRequest"]["properties"]["limit"];
+        for (schema, size) in [
+            (param("/api/v1/knowledge/files", "limit"), LIST_PAGE),
+            (param("/api/v1/memory", "limit"), LIST_PAGE),
+            (search_limit.clone(), SEARCH_PAGE),
+        ] {
+            let (min, max) = (
+                schema["minimum"].as_i64().unwrap(),
+                schema["maximum"].as_i64().unwrap(),
+            );
+            assert_eq!((min, max), (1, size.max), "{schema}");
+            assert!(page_limit(Some(min - 1), size).is_err());
+            assert_eq!(page_limit(Some(min), size).unwrap(), min);
+            assert_eq!(page_limit(Some(max), size).unwrap(), max);
+            assert!(page_limit(Some(max + 1), size).is_err());
+        }
+        assert_eq!(
+            (LIST_PAGE.max, SEARCH_PAGE.max),
+            (100, 50),
+            "the contract's bounds"
+        );
+        for (schema, rule) in [
+            (param("/api/v1/memory", "session_id"), SESSION_ID),
+            (
+                schemas["NewMemory"]["properties"]["session_id"].clone(),
+                SESSION_ID,
+            ),
+            (
+                schemas["SearchRequest"]["properties"]["query"].clone(),
+                SEARCH_QUERY,
+            ),
+        ] {
+            let longest = schema["maxLength"].as_u64().unwrap() as usize;
+            assert_eq!(schema["minLength"], 1, "{schema}");
+            assert!(rule.accepts(&"x".repeat(longest)) && !rule.accepts(&"x".repeat(longest + 1)));
+            assert!(!rule.accepts(""));
+        }
+        assert_eq!(
+            (SESSION_ID.max, SEARCH_QUERY.max),
+            (128, 512),
+            "the contract's bounds"
+        );
+        let memory = &schemas["NewMemory"]["properties"];
+        let importance = &memory["importance"];
+        assert_eq!(
+            (
+                importance["minimum"].as_f64(),
+                importance["maximum"].as_f64()
+            ),
+            (
+                Some(crate::validate::IMPORTANCE.0),
+                Some(crate::validate::IMPORTANCE.1)
+            )
+        );
+        assert_eq!(memory["tags"]["maxItems"], 32);
+        assert_eq!(
+            memory["metadata"]["additionalProperties"]["$ref"],
+            "#/components/schemas/JsonWithoutNul"
+        );
+        // Bodies that refuse unknown fields say so; the upload refuses unknown parts.
+        for name in ["NewMemory", "SearchRequest", "FileMetadata", "UploadForm"] {
+            assert_eq!(schemas[name]["additionalProperties"], false, "{name}");
+        }
+        let form = &doc["paths"]["/api/v1/knowledge/files"]["post"]["requestBody"]["content"]
+            ["multipart/form-data"];
+        assert_eq!(
+            form["encoding"]["file"]["contentType"],
+            crate::ALLOWED_MIME_TYPES.join(", ")
+        );
+        let anon = &doc["paths"]["/api/v1/stream/auth/anon"]["post"]["requestBody"];
+        assert_eq!(
+            (
+                &anon["required"],
+                &anon["content"]["application/json"]["schema"]
+            ),
+            (
+                &serde_json::json!(false),
+                &serde_json::json!({"type": "object"})
+            )
+        );
+    }
+
+    /// Each creation links to the operations that take its id, under OpenAPI's own field names.
+    #[test]
+    fn creations_link_to_the_operations_that_take_their_id() {
+        let doc = json(ApiDoc::openapi());
+        let ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        for (path, targets) in [
+            (
+                "/api/v1/knowledge/files",
+                &["getFile", "getFileContent", "deleteFile"][..],
+            ),
+            ("/api/v1/memory", &["getMemory", "deleteMemory"][..]),
+        ] {
+            let links = &doc["paths"][path]["post"]["responses"]["201"]["links"];
+            for target in targets {
+                assert!(ids.contains(target), "{target} is an operation");
+                assert_eq!(links[target]["operationId"], *target, "{path}: {links}");
+                assert_eq!(links[target]["parameters"]["id"], "$response.body#/id");
+                assert!(links[target].get("operation_id").is_none());
+            }
+        }
+    }
+
+    /// Every route can answer 431 and 500, and says so with the problem schema.
+    #[test]
+    fn every_operation_documents_its_framework_errors() {
+        let doc = json(ApiDoc::openapi());
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for status in ["431", "500"] {
+                    let problem = &op["responses"][status]["content"]["application/problem+json"]
+                        ["schema"]["$ref"];
+                    assert_eq!(
+                        problem, "#/components/schemas/Problem",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
         }
     }
 

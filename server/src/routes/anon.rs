@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -12,6 +14,7 @@ use crate::auth::{now_secs, ANON_TOKEN_TTL_SECS};
 use crate::error::AppError;
 use crate::guard::{admit, no_store, with_limit_headers};
 use crate::state::SharedState;
+use crate::JSON_BODY_LIMIT;
 
 /// The minted token.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -30,10 +33,11 @@ pub struct AnonToken {
 
 /// Mints an anonymous token. Body: empty or a JSON object (ignored).
 #[utoipa::path(post, path = "/api/v1/stream/auth/anon", operation_id = "mintAnonymousToken", tag = "auth",
-    request_body(content = Option<Object>, description = "Empty or `{}`", content_type = "application/json"),
+    request_body(content = Option<Object>, description = "Empty, or any JSON object (ignored); not `null` or another JSON value", content_type = "application/json"),
     responses(
         (status = 200, description = "A token for a new anonymous user", body = AnonToken),
         (status = 400, description = "The body is not empty and not a JSON object", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "payload_too_large: the body exceeds 256 KiB", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many tokens for this client IP", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Rate limiter unavailable", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn mint(State(st): State<SharedState>, req: Request) -> Response {
@@ -57,10 +61,17 @@ pub async fn mint(State(st): State<SharedState>, req: Request) -> Response {
 }
 
 async fn issue(st: &SharedState, req: Request) -> Result<Response, AppError> {
-    let body = axum::body::to_bytes(req.into_body(), 4096)
-        .await
-        .map_err(|_| AppError::InvalidJson("The body must be empty or `{}`.".into()))?;
-    if !body.iter().all(u8::is_ascii_whitespace) {
+    // Read under the router's JSON body limit, with the JSON routes' 413: the spec admits any
+    // object, so a large one is too large rather than malformed.
+    let body = Bytes::from_request(req, st).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge(JSON_BODY_LIMIT as u64)
+        } else {
+            AppError::InvalidJson("The body could not be read.".into())
+        }
+    })?;
+    // No bytes at all, or JSON: a body of only whitespace is neither.
+    if !body.is_empty() {
         let v: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|_| AppError::InvalidJson("The body is not valid JSON.".into()))?;
         if !v.is_object() {

@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::{next_cursor, page_limit, Cursor};
 use crate::state::SharedState;
+use crate::validate::LIST_PAGE;
 
 pub use crate::routes::upload::upload;
 
@@ -139,7 +140,7 @@ pub async fn list(
     claims: Claims,
     ApiQuery(q): ApiQuery<ListFilesQuery>,
 ) -> Result<Json<FilePage>, AppError> {
-    let limit = page_limit(q.limit, 50, 100)?;
+    let limit = page_limit(q.limit, LIST_PAGE)?;
     let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
     let mut tx = st.db.tenant_tx(&claims).await?;
     let mut rows: Vec<FileRow> = sqlx::query_as(&format!(
@@ -221,6 +222,12 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A file's bytes, as uploaded.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct RawBytes(Vec<u8>);
+
 /// RFC 6266/8187 attachment header with the filename percent-encoded as UTF-8.
 pub fn content_disposition(filename: &str) -> HeaderValue {
     // Everything but RFC 5987 attr-chars is encoded.
@@ -246,8 +253,8 @@ pub fn content_disposition(filename: &str) -> HeaderValue {
 #[utoipa::path(get, path = "/api/v1/knowledge/files/{id}/content", operation_id = "getFileContent", tag = "knowledge", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "File id")),
     responses((status = 200, description = "The raw bytes with the stored content type",
-        content((Vec<u8> = "application/octet-stream"), (String = "text/plain"), (String = "text/markdown"), (String = "text/csv"),
-            (serde_json::Value = "application/json"), (Vec<u8> = "application/pdf")))))]
+        content((inline(RawBytes) = "application/octet-stream"), (String = "text/plain"), (String = "text/markdown"), (String = "text/csv"),
+            (serde_json::Value = "application/json"), (inline(RawBytes) = "application/pdf")))))]
 pub async fn content(
     State(st): State<SharedState>,
     claims: Claims,

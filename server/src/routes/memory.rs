@@ -15,7 +15,10 @@ use crate::error::AppError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{created, next_cursor, page_limit, Cursor};
 use crate::state::SharedState;
-use crate::validate::{has_nul, map_has_nul, tags_ok};
+use crate::validate::{
+    has_nul, map_has_nul, tags_ok, IMPORTANCE, LIST_PAGE, MAX_TAGS, MEMORY_CONTENT, MEMORY_SOURCE,
+    MEMORY_TAG, SESSION_ID,
+};
 
 /// Who produced a memory.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, utoipa::ToSchema)]
@@ -59,8 +62,11 @@ pub struct NewMemory {
     #[serde(default)]
     pub tags: Option<Vec<String>>,
     /// 0.0–1.0.
+    // Read as f64 and checked before it is narrowed to the `real` column: as f32, 1.00000001
+    // would round to 1.0 and pass, although the spec's `maximum: 1` refuses it.
     #[serde(default)]
-    pub importance: Option<f32>,
+    #[schema(value_type = Option<f32>)]
+    pub importance: Option<f64>,
     /// Where it came from, up to 256 chars.
     #[serde(default)]
     pub source: Option<String>,
@@ -128,24 +134,22 @@ fn invalid(detail: &str, suggestion: &str) -> AppError {
 }
 
 fn validate(m: &NewMemory) -> Result<(), AppError> {
-    let n = m.session_id.chars().count();
-    if !(1..=128).contains(&n) {
+    if has_nul(&m.session_id) || has_nul(&m.content) || m.source.as_deref().is_some_and(has_nul) {
+        return Err(invalid(
+            "Text fields must not contain NUL characters.",
+            "Remove \\u0000 from the text.",
+        ));
+    }
+    if !SESSION_ID.accepts(&m.session_id) {
         return Err(invalid(
             "session_id must be 1-128 characters.",
             "Send a non-empty session_id of at most 128 characters.",
         ));
     }
-    let n = m.content.chars().count();
-    if !(1..=65_536).contains(&n) {
+    if !MEMORY_CONTENT.accepts(&m.content) {
         return Err(invalid(
             "content must be 1-65536 characters.",
             "Send non-empty content of at most 65536 characters.",
-        ));
-    }
-    if has_nul(&m.session_id) || has_nul(&m.content) || m.source.as_deref().is_some_and(has_nul) {
-        return Err(invalid(
-            "Text fields must not contain NUL characters.",
-            "Remove \\u0000 from the text.",
         ));
     }
     // `metadata` is stored as jsonb, which refuses `\u0000` in any key or string, however deep.
@@ -156,20 +160,24 @@ fn validate(m: &NewMemory) -> Result<(), AppError> {
         ));
     }
     if let Some(tags) = &m.tags {
-        if !tags_ok(tags) || tags.iter().any(|t| has_nul(t)) {
+        if !tags_ok(tags, MEMORY_TAG) {
             return Err(invalid(
-                "tags must be at most 32 strings of 1-64 characters.",
+                &format!("tags must be at most {MAX_TAGS} strings of 1-64 characters without NUL."),
                 "Send at most 32 short, non-empty tags.",
             ));
         }
     }
-    if m.importance.is_some_and(|i| !(0.0..=1.0).contains(&i)) {
+    let (low, high) = IMPORTANCE;
+    if m.importance.is_some_and(|i| !(low..=high).contains(&i)) {
         return Err(invalid(
             "importance must be between 0 and 1.",
             "Send an importance from 0.0 to 1.0, or omit it.",
         ));
     }
-    if m.source.as_deref().is_some_and(|s| s.chars().count() > 256) {
+    if m.source
+        .as_deref()
+        .is_some_and(|s| !MEMORY_SOURCE.accepts(s))
+    {
         return Err(invalid(
             "source must be at most 256 characters.",
             "Shorten source to 256 characters.",
@@ -182,7 +190,7 @@ fn validate(m: &NewMemory) -> Result<(), AppError> {
 /// nothing PostgreSQL text cannot hold is bound and a filter that can match no memory says so.
 fn validate_session_filter(session_id: Option<&str>) -> Result<(), AppError> {
     match session_id {
-        Some(s) if has_nul(s) || !(1..=128).contains(&s.chars().count()) => Err(invalid(
+        Some(s) if !SESSION_ID.accepts(s) => Err(invalid(
             "session_id must be 1-128 characters without NUL.",
             "Filter by the session_id a memory was created with, or omit session_id.",
         )),
@@ -190,9 +198,24 @@ fn validate_session_filter(session_id: Option<&str>) -> Result<(), AppError> {
     }
 }
 
+/// A memory whose `expires_at` has passed would be stored and never shown: refused instead.
+fn expired() -> AppError {
+    invalid(
+        "expires_at is not in the future: the memory would never be returned.",
+        "Send an expires_at later than the current time (RFC 3339, e.g. 2030-01-01T00:00:00Z), or omit it for a memory that does not expire.",
+    )
+}
+
 /// Stores a memory.
-#[utoipa::path(post, path = "/api/v1/memory", operation_id = "createMemory", tag = "memory", security(("bearer" = [])), request_body = NewMemory,
-    responses((status = 201, description = "Created", body = Memory, headers(("Location" = String, description = "URL of the new memory")))))]
+///
+/// `expires_at`, when given, must be later than the server's current time: a memory whose expiry
+/// has passed is never returned, so creating one is refused with 400 `validation_failed`.
+#[utoipa::path(post, path = "/api/v1/memory", operation_id = "createMemory", tag = "memory", security(("bearer" = [])),
+    request_body(content = NewMemory, example = json!({"session_id": "chat-42", "role": "user", "content": "I prefer tea to coffee.", "tags": ["preference"], "importance": 0.7})),
+    responses((status = 201, description = "Created", body = Memory, headers(("Location" = String, description = "URL of the new memory")),
+        links(
+            ("getMemory" = (operation_id = "getMemory", parameters(("id" = "$response.body#/id")), description = "The memory just created")),
+            ("deleteMemory" = (operation_id = "deleteMemory", parameters(("id" = "$response.body#/id")), description = "Deletes the memory just created"))))))]
 pub async fn create(
     State(st): State<SharedState>,
     claims: Claims,
@@ -202,9 +225,13 @@ pub async fn create(
     let id = Uuid::new_v4();
     let token_count = m.content.split_whitespace().count().min(i32::MAX as usize) as i32;
     let mut tx = st.db.tenant_tx(&claims).await?;
-    let memory: Memory = sqlx::query_as(&format!(
+    // The expiry is compared with the database's `now()`, the clock the reads hide expired
+    // memories by, so a memory accepted here is visible to the next read.
+    let memory: Option<Memory> = sqlx::query_as(&format!(
         "INSERT INTO memories (id, owner_id, session_id, role, content, metadata, tags, importance, source, token_count, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+         WHERE $11::timestamptz IS NULL OR $11::timestamptz > now()
+         RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(claims.sub)
@@ -213,12 +240,13 @@ pub async fn create(
     .bind(&m.content)
     .bind(Value::Object(m.metadata.unwrap_or_default()))
     .bind(m.tags.unwrap_or_default())
-    .bind(m.importance)
+    .bind(m.importance.map(|i| i as f32))
     .bind(&m.source)
     .bind(token_count)
     .bind(m.expires_at)
-    .fetch_one(tx.conn())
+    .fetch_optional(tx.conn())
     .await?;
+    let memory = memory.ok_or_else(expired)?;
     tx.commit().await?;
     Ok(created(format!("/api/v1/memory/{id}"), memory))
 }
@@ -231,7 +259,7 @@ pub async fn list(
     claims: Claims,
     ApiQuery(q): ApiQuery<ListMemoryQuery>,
 ) -> Result<Json<MemoryPage>, AppError> {
-    let limit = page_limit(q.limit, 50, 100)?;
+    let limit = page_limit(q.limit, LIST_PAGE)?;
     let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
     validate_session_filter(q.session_id.as_deref())?;
     let mut tx = st.db.tenant_tx(&claims).await?;

@@ -16,11 +16,16 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::validate::PageSize;
 
 /// 0001-01-01T00:00:00Z in microseconds since the Unix epoch.
 const CURSOR_MIN_MICROS: i64 = -62_135_596_800_000_000;
 /// 9999-12-31T23:59:59.999999Z in microseconds since the Unix epoch.
 const CURSOR_MAX_MICROS: i64 = 253_402_300_799_999_999;
+/// Characters of a cursor: base64url of 24 bytes, which needs no padding and no spare bits.
+pub const CURSOR_LEN: usize = 32;
+/// JSON Schema `pattern` of a cursor. Every string it matches is a position ([`Cursor::decode`]).
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{32}$";
 
 /// Position after the last item of a page: (created_at, id), newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,34 +37,42 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// Opaque base64url text.
+    /// Opaque base64url text of the position's 24 bytes: `created_at` in µs (big-endian i64),
+    /// then the id.
     pub fn encode(&self) -> String {
-        let raw = format!("{}.{}", self.created_at.timestamp_micros(), self.id);
+        let mut raw = [0u8; 24];
+        raw[..8].copy_from_slice(&self.created_at.timestamp_micros().to_be_bytes());
+        raw[8..].copy_from_slice(self.id.as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
     }
 
-    /// Parses a cursor produced by [`Cursor::encode`]; anything else is `invalid_cursor`.
+    /// Reads a cursor. Any [`CURSOR_LEN`] characters of the base64url alphabet (what the spec's
+    /// [`CURSOR_PATTERN`] admits) are a position: every 24 bytes are a time and an id, and a
+    /// time outside years 1-9999 is clamped to them (PostgreSQL's `timestamptz` or the driver
+    /// would refuse it with a 500; rows are stamped by `now()`, so clamping skips nothing).
+    /// Anything else is `invalid_cursor`.
     pub fn decode(text: &str) -> Result<Cursor, AppError> {
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| AppError::InvalidCursor)?;
-        let raw = String::from_utf8(raw).map_err(|_| AppError::InvalidCursor)?;
-        let (micros, id) = raw.split_once('.').ok_or(AppError::InvalidCursor)?;
-        let micros: i64 = micros.parse().map_err(|_| AppError::InvalidCursor)?;
-        // Rows are stamped by `now()`, so a real cursor lies in years 1-9999; a forged one
-        // outside PostgreSQL's timestamptz range would fail the bind or the query instead.
-        if !(CURSOR_MIN_MICROS..=CURSOR_MAX_MICROS).contains(&micros) {
+        if text.len() != CURSOR_LEN {
             return Err(AppError::InvalidCursor);
         }
+        let raw: [u8; 24] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| AppError::InvalidCursor)?
+            .try_into()
+            .map_err(|_| AppError::InvalidCursor)?;
+        let (micros, id) = raw.split_at(8);
+        let micros = i64::from_be_bytes(micros.try_into().expect("8 bytes"))
+            .clamp(CURSOR_MIN_MICROS, CURSOR_MAX_MICROS);
         Ok(Cursor {
             created_at: DateTime::from_timestamp_micros(micros).ok_or(AppError::InvalidCursor)?,
-            id: Uuid::parse_str(id).map_err(|_| AppError::InvalidCursor)?,
+            id: Uuid::from_slice(id).map_err(|_| AppError::InvalidCursor)?,
         })
     }
 }
 
-/// Checks a page size: `None` → `default`, else within `1..=max`.
-pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, AppError> {
+/// Checks a page size: `None` → the default, else within `1..=max`.
+pub fn page_limit(limit: Option<i64>, size: PageSize) -> Result<i64, AppError> {
+    let PageSize { default, max } = size;
     match limit {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
@@ -105,27 +118,19 @@ mod tests {
             created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
             id: Uuid::new_v4(),
         };
-        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        let id = Uuid::new_v4();
-        let b64 = |raw: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-        let far_past = b64(format!("{}.{id}", i64::MIN));
-        let far_future = b64(format!("{}.{id}", CURSOR_MAX_MICROS + 1));
-        let before_year_one = b64(format!("{}.{id}", CURSOR_MIN_MICROS - 1));
-        let overflow = b64(format!("99999999999999999999999.{id}"));
-        for edge in [CURSOR_MIN_MICROS, CURSOR_MAX_MICROS] {
-            let c = Cursor::decode(&b64(format!("{edge}.{id}"))).unwrap();
-            assert_eq!(c.created_at.timestamp_micros(), edge);
-        }
+        let text = c.encode();
+        assert_eq!(text.len(), CURSOR_LEN);
+        assert_eq!(Cursor::decode(&text).unwrap(), c);
         for bad in [
             "",
             "!!!",
             "bm90LWEtY3Vyc29y",
             "MTIzLm5vdC1hLXV1aWQ",
             "bm90IGJhc2U2NA==",
-            &far_past,
-            &far_future,
-            &before_year_one,
-            &overflow,
+            &text[1..],
+            &format!("{text}A"),
+            &format!("{}=", &text[..31]),
+            &format!("{}+", &text[..31]),
         ] {
             assert!(
                 matches!(Cursor::decode(bad), Err(AppError::InvalidCursor)),
@@ -134,11 +139,39 @@ mod tests {
         }
     }
 
+    /// What the spec admits, the handler reads: any 32 base64url characters, the time clamped
+    /// to years 1-9999.
+    #[test]
+    fn every_cursor_the_pattern_admits_is_a_position() {
+        let b64 = |raw: [u8; 24]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+        let at = |micros: i64| {
+            let mut raw = [0xab; 24];
+            raw[..8].copy_from_slice(&micros.to_be_bytes());
+            Cursor::decode(&b64(raw))
+                .unwrap()
+                .created_at
+                .timestamp_micros()
+        };
+        assert_eq!(at(i64::MIN), CURSOR_MIN_MICROS);
+        assert_eq!(at(CURSOR_MIN_MICROS - 1), CURSOR_MIN_MICROS);
+        assert_eq!(at(i64::MAX), CURSOR_MAX_MICROS);
+        assert_eq!(at(CURSOR_MAX_MICROS), CURSOR_MAX_MICROS);
+        assert_eq!(at(0), 0);
+        for text in [
+            "00000000000000000000000000000000",
+            "________________________________",
+            "-_-_AZaz09-_-_AZaz09-_-_AZaz09zz",
+        ] {
+            assert!(Cursor::decode(text).is_ok(), "{text}");
+        }
+    }
+
     #[test]
     fn page_limits_are_bounded() {
-        assert_eq!(page_limit(None, 50, 100).unwrap(), 50);
-        assert_eq!(page_limit(Some(100), 50, 100).unwrap(), 100);
-        assert!(page_limit(Some(0), 50, 100).is_err());
-        assert!(page_limit(Some(101), 50, 100).is_err());
+        use crate::validate::LIST_PAGE;
+        assert_eq!(page_limit(None, LIST_PAGE).unwrap(), 50);
+        assert_eq!(page_limit(Some(100), LIST_PAGE).unwrap(), 100);
+        assert!(page_limit(Some(0), LIST_PAGE).is_err());
+        assert!(page_limit(Some(101), LIST_PAGE).is_err());
     }
 }

@@ -13,6 +13,7 @@ use crate::auth::Claims;
 use crate::error::AppError;
 use crate::extract::ApiJson;
 use crate::state::SharedState;
+use crate::validate::{is_blank, SEARCH_PAGE, SEARCH_QUERY};
 
 /// Search request.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -21,7 +22,7 @@ pub struct SearchRequest {
     /// Web-search syntax (`"exact phrase"`, `or`, `-exclude`), 1–512 characters.
     pub query: String,
     /// 1–50, default 10.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::integral")]
     pub limit: Option<i64>,
 }
 
@@ -48,21 +49,24 @@ pub struct SearchResponse {
 }
 
 /// Searches the caller's files.
-#[utoipa::path(post, path = "/api/v1/knowledge/search", operation_id = "searchFiles", tag = "knowledge", security(("bearer" = [])), request_body = SearchRequest,
+#[utoipa::path(post, path = "/api/v1/knowledge/search", operation_id = "searchFiles", tag = "knowledge", security(("bearer" = [])),
+    request_body(content = SearchRequest, example = json!({"query": "\"release plan\" -draft", "limit": 5})),
     responses((status = 200, description = "Ranked results", body = SearchResponse)))]
 pub async fn search(
     State(st): State<SharedState>,
     claims: Claims,
     ApiJson(req): ApiJson<SearchRequest>,
 ) -> Result<Json<SearchResponse>, AppError> {
-    let n = req.query.chars().count();
-    if !(1..=512).contains(&n) || req.query.trim().is_empty() {
+    if !SEARCH_QUERY.accepts(&req.query) || is_blank(&req.query) {
         return Err(AppError::Validation(
-            format!("query must be 1-512 characters and not blank, got {n}."),
+            format!(
+                "query must be 1-512 characters and not blank, got {}.",
+                req.query.chars().count()
+            ),
             "Send a non-blank query of at most 512 characters.".into(),
         ));
     }
-    let limit = crate::routes::page_limit(req.limit, 10, 50)?;
+    let limit = crate::routes::page_limit(req.limit, SEARCH_PAGE)?;
     // PostgreSQL text cannot carry NUL; it cannot match anything anyway.
     let query = req.query.replace('\0', " ");
     let started = Instant::now();

@@ -18,7 +18,7 @@ use crate::routes::created;
 use crate::routes::files::{FileInfo, FileMetadata, FileRow, FILE_COLUMNS};
 use crate::state::SharedState;
 use crate::storage::TempFile;
-use crate::validate::tags_ok;
+use crate::validate::{tags_ok, TextRule, DESCRIPTION, TAG, TITLE};
 use crate::ALLOWED_MIME_TYPES;
 
 /// Text kept for full-text indexing and snippets. Bounded so a tsvector stays far below
@@ -207,13 +207,14 @@ fn parse_metadata(buf: &[u8]) -> Result<FileMetadata, AppError> {
         return Err(bad());
     }
     let meta: FileMetadata = serde_json::from_value(value).map_err(|_| bad())?;
-    let too_long = |s: &Option<String>, n: usize| s.as_ref().is_some_and(|s| s.chars().count() > n);
-    if too_long(&meta.title, 512) || too_long(&meta.description, 4096) {
+    let breaks =
+        |s: &Option<String>, rule: TextRule| s.as_deref().is_some_and(|s| !rule.accepts(s));
+    if breaks(&meta.title, TITLE) || breaks(&meta.description, DESCRIPTION) {
         return Err(AppError::InvalidMetadata(
             "title is limited to 512 and description to 4096 characters.".into(),
         ));
     }
-    if meta.tags.as_ref().is_some_and(|t| !tags_ok(t)) {
+    if meta.tags.as_ref().is_some_and(|t| !tags_ok(t, TAG)) {
         return Err(AppError::InvalidMetadata(
             "tags must be at most 32 strings of 1-64 characters.".into(),
         ));
@@ -231,21 +232,29 @@ async fn row_exists(st: &SharedState, claims: &Claims, id: Uuid) -> Result<bool,
     Ok(found.is_some())
 }
 
-/// The multipart upload form.
+/// The multipart upload form: no parts but these two, each at most once.
 #[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documentation only
 pub struct UploadForm {
-    /// The file: needs a filename and a Content-Type from the allow-list.
+    /// The file: needs a filename and a Content-Type from the allow-list (see the form's
+    /// `encoding`), and bytes of that type: UTF-8 text for `text/*`, JSON that parses for
+    /// `application/json`, `%PDF-` first for `application/pdf`; at least one byte.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// Optional JSON object `{title, description, tags}`.
-    metadata: Option<crate::routes::files::FileMetadata>,
+    /// Optional JSON object `{title, description, tags}`; omit the part rather than send `null`.
+    #[schema(required = false)]
+    metadata: crate::routes::files::FileMetadata,
 }
 
 /// Uploads a file.
 #[utoipa::path(post, path = "/api/v1/knowledge/files", operation_id = "uploadFile", tag = "knowledge", security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, description = "Stored", body = FileInfo, headers(("Location" = String, description = "URL of the new file")))))]
+    responses((status = 201, description = "Stored", body = FileInfo, headers(("Location" = String, description = "URL of the new file")),
+        links(
+            ("getFile" = (operation_id = "getFile", parameters(("id" = "$response.body#/id")), description = "The file just stored")),
+            ("getFileContent" = (operation_id = "getFileContent", parameters(("id" = "$response.body#/id")), description = "Its bytes")),
+            ("deleteFile" = (operation_id = "deleteFile", parameters(("id" = "$response.body#/id")), description = "Deletes the file just stored"))))))]
 pub async fn upload(
     State(st): State<SharedState>,
     claims: Claims,

@@ -75,7 +75,21 @@ async fn the_anonymous_token_endpoint_issues_working_tokens_and_limits_each_ip_t
     assert_eq!(second.status, StatusCode::OK, "{}", second.text());
     assert_ne!(second.json()["user_id"], body["user_id"]);
 
-    for n in 3..=30 {
+    // Not an object, and not empty either: refused, as the spec's `{"type": "object"}` says
+    // (refusals count against the limit too).
+    for not_an_object in ["null", " \n", "[]"] {
+        app.request(
+            Method::POST,
+            "/api/v1/stream/auth/anon",
+            None,
+            &[("content-type", "application/json")],
+            Some(not_an_object.into()),
+        )
+        .await
+        .assert_problem(StatusCode::BAD_REQUEST, "invalid_json");
+    }
+
+    for n in 6..=30 {
         let reply = app.anon_token().await;
         assert_eq!(
             reply.status,

@@ -3,7 +3,8 @@
 //! - infrastructure: `helpers` (`TestApp`: servers, tokens), `endpoints` (one method per
 //!   endpoint), `reply` (shared assertions: problem details, conventions, rate-limit headers, leak
 //!   check), `multipart` (hand-built forms, streamed giant files);
-//! - conventions and auth: `headers`, `errors`, `auth`, `anon`, `snapshots`;
+//! - conventions and auth: `headers`, `errors`, `auth`, `anon`, `snapshots`, `spec` (each bound
+//!   the served spec states is the one enforced);
 //! - knowledge and memory APIs: `files`, `listing`, `search`, `memory`, `upload_limits`, `hostile`;
 //! - security: `isolation` (RLS at the database and through the API), `crypto` (metadata AEAD);
 //! - rate limit and operations: `ratelimit`, `outage` (Redis/PostgreSQL stopped), `ops`,
@@ -35,6 +36,7 @@ mod outage;
 mod ratelimit;
 mod search;
 mod snapshots;
+mod spec;
 mod startup;
 mod storage;
 mod upload_limits;
