@@ -36,6 +36,10 @@ check:
     cargo test --workspace
     bash server/schemathesis/run.sh
 
+# The server's throughput and latency beside its database's (release build; needs wrk and pgbench).
+bench:
+    cargo bench -p knowledge-server --bench knowledge
+
 # What CI runs, on this machine.
 ci:
     bash .ci/run

@@ -48,6 +48,21 @@ pub struct SearchResponse {
     pub took_ms: u64,
 }
 
+/// The search: `$1` the query (web-search syntax), `$2` the owner, `$3` the limit.
+/// Ranks and limits first, then cuts snippets only for the rows returned.
+pub const SEARCH_SQL: &str = "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS tsq),
+     top AS (
+        SELECT f.id, f.filename, f.search_text, ts_rank(f.search_vector, q.tsq) AS score, f.created_at
+        FROM knowledge_files f, q
+        WHERE f.owner_id = $2 AND f.search_vector @@ q.tsq
+        ORDER BY score DESC, f.created_at DESC, f.id DESC
+        LIMIT $3)
+     SELECT top.id AS file_id, top.filename, top.score,
+            ts_headline('english', left(top.search_text, 16384), q.tsq,
+                        'StartSel=**, StopSel=**, MaxWords=35, MinWords=15, MaxFragments=2') AS snippet
+     FROM top, q
+     ORDER BY top.score DESC, top.created_at DESC, top.id DESC";
+
 /// Searches the caller's files.
 #[utoipa::path(post, path = "/api/v1/knowledge/search", operation_id = "searchFiles", tag = "knowledge", security(("bearer" = [])),
     request_body(content = SearchRequest, example = json!({"query": "\"release plan\" -draft", "limit": 5})),
@@ -71,26 +86,12 @@ pub async fn search(
     let query = req.query.replace('\0', " ");
     let started = Instant::now();
     let mut tx = st.db.tenant_tx(&claims).await?;
-    // Rank and limit first, then cut snippets only for the rows returned.
-    let results: Vec<SearchHit> = sqlx::query_as(
-        "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS tsq),
-         top AS (
-            SELECT f.id, f.filename, f.search_text, ts_rank(f.search_vector, q.tsq) AS score, f.created_at
-            FROM knowledge_files f, q
-            WHERE f.owner_id = $2 AND f.search_vector @@ q.tsq
-            ORDER BY score DESC, f.created_at DESC, f.id DESC
-            LIMIT $3)
-         SELECT top.id AS file_id, top.filename, top.score,
-                ts_headline('english', left(top.search_text, 16384), q.tsq,
-                            'StartSel=**, StopSel=**, MaxWords=35, MinWords=15, MaxFragments=2') AS snippet
-         FROM top, q
-         ORDER BY top.score DESC, top.created_at DESC, top.id DESC",
-    )
-    .bind(&query)
-    .bind(claims.sub)
-    .bind(limit)
-    .fetch_all(tx.conn())
-    .await?;
+    let results: Vec<SearchHit> = sqlx::query_as(SEARCH_SQL)
+        .bind(&query)
+        .bind(claims.sub)
+        .bind(limit)
+        .fetch_all(tx.conn())
+        .await?;
     tx.commit().await?;
     Ok(Json(SearchResponse {
         results,
