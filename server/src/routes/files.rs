@@ -154,7 +154,7 @@ pub async fn list(
     .bind(limit + 1)
     .fetch_all(tx.conn())
     .await?;
-    tx.commit().await?;
+    tx.finish_read();
     let next_cursor = next_cursor(&mut rows, limit, |r| Cursor {
         created_at: r.created_at,
         id: r.id,
@@ -175,7 +175,7 @@ async fn fetch(st: &SharedState, claims: &Claims, id: Uuid) -> Result<FileRow, A
     .bind(claims.sub)
     .fetch_optional(tx.conn())
     .await?;
-    tx.commit().await?;
+    tx.finish_read();
     row.ok_or(AppError::NotFound)
 }
 

@@ -277,7 +277,7 @@ pub async fn list(
     .bind(limit + 1)
     .fetch_all(tx.conn())
     .await?;
-    tx.commit().await?;
+    tx.finish_read();
     let next_cursor = next_cursor(&mut items, limit, |m| Cursor {
         created_at: m.created_at,
         id: m.id,
@@ -301,7 +301,7 @@ pub async fn get_one(
     .bind(claims.sub)
     .fetch_optional(tx.conn())
     .await?;
-    tx.commit().await?;
+    tx.finish_read();
     memory.map(Json).ok_or(AppError::NotFound)
 }
 

@@ -92,7 +92,7 @@ pub async fn search(
         .bind(limit)
         .fetch_all(tx.conn())
         .await?;
-    tx.commit().await?;
+    tx.finish_read();
     Ok(Json(SearchResponse {
         results,
         took_ms: started.elapsed().as_millis() as u64,

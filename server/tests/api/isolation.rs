@@ -224,3 +224,29 @@ async fn another_tenants_memory_is_a_404_and_survives() {
 
     assert_eq!(app.get_memory(&alice, id).await.json(), memory);
 }
+
+/// Claims holding `$` cannot ride in the one-trip `BEGIN` (the dollar quote
+/// could close early): they take the bound-parameter path, and isolation holds
+/// on both paths, including for a claim crafted to close the quote.
+#[tokio::test]
+async fn claims_with_a_dollar_take_the_bound_path_and_stay_isolated() {
+    let app = TestApp::shared();
+    let plain = app.new_user();
+    let id = Uuid::new_v4();
+    let mut claims = TestApp::claims_for(id);
+    claims["user_metadata"] = json!({"name": "x$claims$, true); SELECT set_config('request.jwt.claims', '{}', true); --"});
+    let dollar = User {
+        id,
+        token: app.sign(&claims),
+    };
+    let mine = app.upload_ok(&dollar, "d.txt", "text/plain", b"dollar one").await;
+    let theirs = app.upload_ok(&plain, "p.txt", "text/plain", b"plain one").await;
+    for (user, own, other) in [(&dollar, &mine, &theirs), (&plain, &theirs, &mine)] {
+        let listed = app.list_files(user, "").await;
+        assert_eq!(listed.status, StatusCode::OK);
+        let items = listed.json()["items"].as_array().unwrap().clone();
+        let seen: BTreeSet<&str> = items.iter().map(|f| f["id"].as_str().unwrap()).collect();
+        assert!(seen.contains(own["id"].as_str().unwrap()), "{items:?}");
+        assert!(!seen.contains(other["id"].as_str().unwrap()), "{items:?}");
+    }
+}
