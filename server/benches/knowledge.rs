@@ -371,6 +371,15 @@ async fn explain(app_url: &str, sub: Uuid, query: &str) -> anyhow::Result<String
         .join("\n"))
 }
 
+/// `ANALYZE` after a bulk load, as autovacuum would before long: the planner
+/// then sees a steady-state table, not one it has never measured.
+async fn analyze(admin_url: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query("ANALYZE knowledge_files").execute(&mut conn).await?;
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; nothing else is understood.
     let rt = tokio::runtime::Runtime::new()?;
@@ -440,6 +449,7 @@ async fn run() -> anyhow::Result<()> {
         (0..search_files).map(|_| corpus.document()).collect(),
     )
     .await?;
+    analyze(&urls.admin_url).await?;
     let plan_10k = explain(&urls.app_url, searcher, &corpus.query()).await?;
     let (s10_p50, s10_p95) =
         search_latency(&client, &server.base, &search_token, &mut corpus, 300).await?;
@@ -465,6 +475,7 @@ async fn run() -> anyhow::Result<()> {
     let (s100_p50, s100_p95) =
         search_latency(&client, &server.base, &last, &mut corpus, 300).await?;
     let last_sub = last_sub;
+    analyze(&urls.admin_url).await?;
     let plan_many = explain(&urls.app_url, last_sub, &corpus.query()).await?;
     let rss = server.peak_rss_mib();
 
