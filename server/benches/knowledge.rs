@@ -376,7 +376,9 @@ async fn explain(app_url: &str, sub: Uuid, query: &str) -> anyhow::Result<String
 async fn analyze(admin_url: &str) -> anyhow::Result<()> {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::query("ANALYZE knowledge_files").execute(&mut conn).await?;
+    sqlx::query("ANALYZE knowledge_files")
+        .execute(&mut conn)
+        .await?;
     Ok(())
 }
 

@@ -239,8 +239,12 @@ async fn claims_with_a_dollar_take_the_bound_path_and_stay_isolated() {
         id,
         token: app.sign(&claims),
     };
-    let mine = app.upload_ok(&dollar, "d.txt", "text/plain", b"dollar one").await;
-    let theirs = app.upload_ok(&plain, "p.txt", "text/plain", b"plain one").await;
+    let mine = app
+        .upload_ok(&dollar, "d.txt", "text/plain", b"dollar one")
+        .await;
+    let theirs = app
+        .upload_ok(&plain, "p.txt", "text/plain", b"plain one")
+        .await;
     for (user, own, other) in [(&dollar, &mine, &theirs), (&plain, &theirs, &mine)] {
         let listed = app.list_files(user, "").await;
         assert_eq!(listed.status, StatusCode::OK);
