@@ -371,6 +371,86 @@ async fn explain(app_url: &str, sub: Uuid, query: &str) -> anyhow::Result<String
         .join("\n"))
 }
 
+/// The Python peer (`benches/peer/app.py`: FastAPI + asyncpg, 2 uvicorn
+/// workers) on the same database, Redis and secret; its venv is kept in
+/// `target/bench/peer-venv`. `None` when `BENCH_PEER=0` or Python is missing.
+async fn start_peer(
+    app_url: &str,
+    redis_url: &str,
+    jwt_secret: &str,
+) -> anyhow::Result<Option<Server>> {
+    if std::env::var("BENCH_PEER").as_deref() == Ok("0") {
+        return Ok(None);
+    }
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = here.join("../target/bench/peer-venv");
+    let uvicorn = venv.join("bin/uvicorn");
+    if !uvicorn.exists() {
+        eprintln!(
+            "bench: installing the Python peer (FastAPI, uvicorn, asyncpg) into {}",
+            venv.display()
+        );
+        let made = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("bench: no python3 venv: the Python peer is skipped");
+            return Ok(None);
+        }
+        let pip = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "-r"])
+            .arg(here.join("benches/peer/requirements.txt"))
+            .status()?;
+        if !pip.success() {
+            bail!("pip could not install benches/peer/requirements.txt");
+        }
+    }
+    let port = free_port();
+    let child = Command::new(uvicorn)
+        .args([
+            "app:app",
+            "--workers",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--port",
+        ])
+        .arg(port.to_string())
+        .arg("--app-dir")
+        .arg(here.join("benches/peer"))
+        .env("DATABASE_URL", app_url)
+        .env("REDIS_URL", redis_url)
+        .env("JWT_SECRET", jwt_secret)
+        .env(
+            "FILE_COLUMNS",
+            knowledge_server::routes::files::FILE_COLUMNS,
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting the Python peer")?;
+    let peer = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        jwt_secret: jwt_secret.to_owned(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{}/health", peer.base)).await {
+            if r.status().is_success() {
+                return Ok(Some(peer));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("the Python peer did not answer /health in 60 s")
+}
+
 /// `ANALYZE` after a bulk load, as autovacuum would before long: the planner
 /// then sees a steady-state table, not one it has never measured.
 async fn analyze(admin_url: &str) -> anyhow::Result<()> {
@@ -440,6 +520,13 @@ async fn run() -> anyhow::Result<()> {
     );
     let (rps, p50, p99) = wrk(&server.base, &list_token, seconds)?;
     let tps = pgbench(&urls.app_url, lister, seconds)?;
+    let peer_rps = match start_peer(&urls.app_url, &redis_url, &server.jwt_secret).await? {
+        Some(peer) => {
+            eprintln!("bench: the same route on the Python peer under wrk -t2 -c64");
+            Some(wrk(&peer.base, &list_token, seconds)?.0)
+        }
+        None => None,
+    };
 
     eprintln!("bench: loading {search_files} files into one tenant");
     let searcher = Uuid::new_v4();
@@ -484,6 +571,7 @@ async fn run() -> anyhow::Result<()> {
     let figures = json!({
         "list": {"req_per_s": rps, "p50_ms": p50, "p99_ms": p99},
         "database": {"tps": tps, "server_share": rps / tps},
+        "python_peer": peer_rps.map(|p| json!({"req_per_s": p, "server_over_peer": rps / p})),
         "search_10k_one_tenant": {"p50_ms": s10_p50, "p95_ms": s10_p95},
         "search_across_tenants": {"files": tenants * per_tenant, "tenants": tenants, "p50_ms": s100_p50, "p95_ms": s100_p95},
         "upload": {"files_per_s": files as f64 / secs, "mib_per_s": bytes as f64 / secs / 1048576.0, "files": files},
@@ -501,6 +589,12 @@ async fn run() -> anyhow::Result<()> {
         "  same transaction (pgbench)   {tps:>9.0} tps     server / database = {:.2}",
         rps / tps
     );
+    if let Some(p) = peer_rps {
+        println!(
+            "  Python peer (FastAPI+asyncpg) {p:>9.0} req/s   server / peer = {:.1}",
+            rps / p
+        );
+    }
     println!("  search, {search_files} files in 1 tenant        p50 {s10_p50:.2} ms   p95 {s10_p95:.2} ms");
     println!(
         "  search, {} files across {tenants} tenants p50 {s100_p50:.2} ms   p95 {s100_p95:.2} ms",
