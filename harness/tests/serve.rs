@@ -508,6 +508,17 @@ min_samples = 10
         "{}",
         holds.body
     );
+    // The step is in the release's kept report, and its sign-offs still verify.
+    let kept = call("GET", &report_url, Some(TOKEN), None).await;
+    let canary = &kept.body["canary"];
+    assert_eq!(canary["outcome"], "PROMOTE", "{}", kept.body);
+    assert_eq!(
+        canary["phases"].as_array().map(Vec::len),
+        Some(1),
+        "{canary}"
+    );
+    let still = call("POST", &confirm, Some(TOKEN), Some(payload.clone())).await;
+    assert_eq!(still.status, 200, "{}", still.body);
     let breach = call(
         "POST",
         &roll,

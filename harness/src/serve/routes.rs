@@ -435,6 +435,7 @@ async fn rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Byte
         let report = tokio::time::timeout(limit, judged)
             .await
             .map_err(|_| timed_out(&origin, limit))??;
+        record_step(&state, &release, &report);
         Ok::<_, Problem>((release, phase.display_name(), report))
     }
     .await;
@@ -457,6 +458,39 @@ async fn rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Byte
         )
         .into_response(),
         Err(p) => p.into_response(),
+    }
+}
+
+/// Appends a `rollout` step to the canary section of the release's kept report
+/// (when pre-rollout wrote one), so the report shows every step Flagger asked
+/// for. The canary section is outside the signed content: sign-offs stay valid.
+/// A report that cannot be updated is logged, never a reason to fail the step.
+fn record_step(state: &State, release: &str, step: &gonogo_reports::model::CanaryReport) {
+    let path = state
+        .settings
+        .report_dir
+        .join(release)
+        .join("go-no-go.json");
+    if !path.is_file() {
+        return;
+    }
+    let updated = ReportFile::load(&path).and_then(|mut file| {
+        let canary = match file.report.canary.take() {
+            Some(mut so_far) => {
+                so_far.phases.extend(step.phases.iter().cloned());
+                so_far.failures.extend(step.failures.iter().cloned());
+                so_far.outcome = step.outcome;
+                so_far.reason = step.reason.clone();
+                so_far
+            }
+            None => step.clone(),
+        };
+        file.report.canary = Some(canary);
+        file.save()?;
+        file.rerender(&state.settings.render).map(|_| ())
+    });
+    if let Err(e) = updated {
+        eprintln!("gonogo serve: the rollout step of {release} was not added to its report: {e}");
     }
 }
 
