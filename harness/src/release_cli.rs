@@ -469,13 +469,14 @@ async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
         jwt_secret,
         roles,
     } = args;
+    // Read once: the plan, the secret and the documents' roles all come from it.
+    let config = roles.config()?;
     let (plan, plan_label) = match &plan {
         Some(path) => (
             CanaryPlan::load(path).map_err(|e| e.to_string())?,
             path.display().to_string(),
         ),
         None => {
-            let config = roles.config()?;
             let label = match config.canary_source() {
                 crate::config::Source::Default => "default (release plan)".to_string(),
                 source => format!("{} ({source})", config.canary_plan().name),
@@ -483,17 +484,14 @@ async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
             (config.canary_plan().clone(), label)
         }
     };
-    let jwt_secret = match jwt_secret {
-        Some(s) => Some(s),
-        None => roles.config()?.string("run.jwt_secret"),
-    };
+    let jwt_secret = jwt_secret.or_else(|| config.string("run.jwt_secret"));
     // Read the report first: a bad path should fail before minutes of probing.
     let existing = report_path
         .as_deref()
         .map(ReportFile::load)
         .transpose()
         .map_err(|e| e.to_string())?;
-    let render_options = roles.render_options(None)?;
+    let render_options = config.render_options();
     let options = CanaryOptions {
         target,
         plan,

@@ -69,6 +69,20 @@ impl Server {
         Some(kib / 1024.0)
     }
 
+    /// Polls `path` until it answers 2xx, for at most 60 s.
+    async fn wait_for(&self, path: &str, what: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("{}{path}", self.base)).await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bail!("{what} did not answer {path} in 60 s")
+    }
+
     fn token(&self, sub: Uuid) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = json!({"sub": sub.to_string(), "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + 6 * 3600});
@@ -117,19 +131,8 @@ async fn start_server(
         base: format!("http://127.0.0.1:{port}"),
         jwt_secret,
     };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{}/ready", server.base)).send().await {
-            if r.status().is_success() {
-                return Ok(server);
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("knowledge-server did not become ready in 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    server.wait_for("/ready", "knowledge-server").await?;
+    Ok(server)
 }
 
 /// A deterministic 2,000-word vocabulary and 40-word documents.
@@ -439,16 +442,8 @@ async fn start_peer(
         base: format!("http://127.0.0.1:{port}"),
         jwt_secret: jwt_secret.to_owned(),
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{}/health", peer.base)).await {
-            if r.status().is_success() {
-                return Ok(Some(peer));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    bail!("the Python peer did not answer /health in 60 s")
+    peer.wait_for("/health", "the Python peer").await?;
+    Ok(Some(peer))
 }
 
 /// `ANALYZE` after a bulk load, as autovacuum would before long: the planner

@@ -16,7 +16,8 @@ pub struct Origin {
 }
 
 impl Origin {
-    fn of(url: &Url) -> Option<Origin> {
+    /// `scheme://host:port` of a URL (the known default port when none is written).
+    pub fn of(url: &Url) -> Option<Origin> {
         Some(Origin {
             scheme: url.scheme().to_owned(),
             host: url.host_str()?.to_ascii_lowercase(),

@@ -193,12 +193,7 @@ fn target(state: &State, named: Option<&str>) -> Result<Url, Problem> {
 
 /// The origin a run claims: one run per target at a time.
 fn origin(url: &Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or_default(),
-        url.port_or_known_default().unwrap_or_default()
-    )
+    super::allow::Origin::of(url).map_or_else(|| url.to_string(), |o| o.to_string())
 }
 
 impl State {
