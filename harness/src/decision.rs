@@ -95,7 +95,8 @@ fn criterion(
     }
 }
 
-/// All cases of one kind pass: fail on any failure, inconclusive on any skip.
+/// All cases of one kind pass: fail on any failure, inconclusive on any skip
+/// (a warned case passes: it failed only a *should*).
 fn all_pass(cases: &[&CaseReport]) -> Option<bool> {
     if cases.iter().any(|c| c.outcome == Outcome::Failed) {
         Some(false)
@@ -152,7 +153,11 @@ pub fn criteria(
         .filter(|(s, _)| matches!(s, Section::Gate { .. }))
         .map(|(_, r)| r)
         .collect();
-    let passed = |v: &[&CaseReport]| v.iter().filter(|c| c.outcome == Outcome::Passed).count();
+    let passed = |v: &[&CaseReport]| {
+        v.iter()
+            .filter(|c| matches!(c.outcome, Outcome::Passed | Outcome::Warned))
+            .count()
+    };
     let security_checks = results
         .iter()
         .filter(|(s, _)| {
@@ -259,7 +264,22 @@ pub fn decide(criteria: &[Criterion], results: &[(Section, CaseReport)], m: &Met
     if verdict == Verdict::Go {
         reasons.push("Every criterion passed with samples.".into());
     }
-    Decision { verdict, reasons }
+    let warnings = results
+        .iter()
+        .filter(|(_, r)| r.outcome == Outcome::Warned)
+        .map(|(_, r)| {
+            format!(
+                "{} warned: {}",
+                r.id,
+                r.message.as_deref().unwrap_or("no message")
+            )
+        })
+        .collect();
+    Decision {
+        verdict,
+        reasons,
+        warnings,
+    }
 }
 
 #[cfg(test)]

@@ -49,7 +49,26 @@ fn outcome(o: Outcome) -> model::Outcome {
         Outcome::Passed => model::Outcome::Passed,
         Outcome::Failed => model::Outcome::Failed,
         Outcome::Skipped => model::Outcome::Skipped,
+        Outcome::Warned => model::Outcome::Warned,
     }
+}
+
+/// The clauses a case guards, in the contract's own words.
+pub fn clause_refs(ids: &[&str]) -> Vec<model::ClauseRef> {
+    use gonogo_suites::contract::{clause, Level};
+    ids.iter()
+        .filter_map(|id| clause(id))
+        .map(|c| model::ClauseRef {
+            id: c.id.into(),
+            level: match c.level {
+                Level::Must => model::ClauseLevel::Must,
+                Level::Should => model::ClauseLevel::Should,
+                Level::Expected => model::ClauseLevel::Expected,
+            },
+            section: c.section.into(),
+            words: c.words().into(),
+        })
+        .collect()
 }
 
 /// One exchange as report evidence: redacted, body trimmed.
@@ -101,6 +120,7 @@ pub fn case(r: &CaseReport, secret: Option<&str>) -> model::CaseResult {
         duration_ms: r.duration.as_millis() as u64,
         message: r.message.as_deref().map(|m| redact::redact(m, secret)),
         evidence: chosen.into_iter().map(|j| evidence(j, secret)).collect(),
+        clauses: clause_refs(r.clauses),
     }
 }
 
@@ -137,6 +157,8 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
             model::Outcome::Failed
         } else if has(model::Outcome::Skipped) {
             model::Outcome::Skipped
+        } else if has(model::Outcome::Warned) {
+            model::Outcome::Warned
         } else {
             model::Outcome::Passed
         };
@@ -151,6 +173,9 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
         .iter()
         .map(|r| redact::redact(r, secret))
         .collect();
+    for w in &mut decision.warnings {
+        *w = redact::redact(w, secret);
+    }
     if let Some(reason) = isolation_note(facts, waiver) {
         decision.reasons.push(reason);
     }

@@ -98,6 +98,9 @@ fn main() -> ExitCode {
     for r in &out.report.decision.reasons {
         eprintln!("smoke:   - {r}");
     }
+    for w in &out.report.decision.warnings {
+        eprintln!("smoke:   warning: {w}");
+    }
 
     let mut trials: Vec<Trial> = out
         .results
@@ -107,6 +110,9 @@ fn main() -> ExitCode {
             Trial::test(r.id, move || match outcome {
                 Outcome::Passed => Ok(()),
                 Outcome::Failed => Err(Failed::from(msg)),
+                // A failed *should*: never a NO-GO, so the trial passes; the
+                // warning is printed above and kept in every rendering.
+                Outcome::Warned => Ok(()),
                 // Not run is not a pass.
                 Outcome::Skipped => Err(Failed::from(format!("skipped: {msg}"))),
             })

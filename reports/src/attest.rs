@@ -157,7 +157,7 @@ pub fn statement(
         match case.outcome {
             Outcome::Passed => passed.push(case.id.clone()),
             Outcome::Failed => failed.push(case.id.clone()),
-            Outcome::Skipped => warned.push(case.id.clone()),
+            Outcome::Skipped | Outcome::Warned => warned.push(case.id.clone()),
         }
     }
     // The criteria are what the verdict is judged on: each is a test too.

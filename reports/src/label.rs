@@ -32,7 +32,7 @@ labels! {
     Verdict { Go => "GO", NoGo => "NO-GO", Inconclusive => "INCONCLUSIVE" }
     Mode { Hermetic => "hermetic", Remote => "remote" }
     CriterionStatus { Pass => "pass", Fail => "fail", Inconclusive => "inconclusive" }
-    Outcome { Passed => "passed", Failed => "failed", Skipped => "skipped" }
+    Outcome { Passed => "passed", Failed => "failed", Skipped => "skipped", Warned => "warned" }
     CanaryOutcome { Promote => "PROMOTE", Rollback => "ROLLBACK", Inconclusive => "INCONCLUSIVE" }
 }
 
@@ -116,7 +116,12 @@ mod tests {
         ] {
             assert_eq!(s.to_string(), json(s));
         }
-        for o in [Outcome::Passed, Outcome::Failed, Outcome::Skipped] {
+        for o in [
+            Outcome::Passed,
+            Outcome::Failed,
+            Outcome::Skipped,
+            Outcome::Warned,
+        ] {
             assert_eq!(o.to_string(), json(o));
         }
         for o in [

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the report format (semver: minor = additive, major = breaking).
-pub const SCHEMA_VERSION: &str = "1.3.0";
+pub const SCHEMA_VERSION: &str = "1.4.0";
 
 /// A criterion accepted on weaker evidence, and the reason the operator gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -120,6 +120,11 @@ pub struct Decision {
     pub verdict: Verdict,
     /// One sentence per reason, failed criteria and cases named first.
     pub reasons: Vec<String>,
+    /// One sentence per warned check: a failed *should* of the contract, or a
+    /// careful user's expectation the contract does not state. Never a NO-GO,
+    /// always shown (added in schema 1.4.0).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -214,6 +219,9 @@ pub enum Outcome {
     Failed,
     /// Not run: the target does not support it, or a prerequisite failed.
     Skipped,
+    /// Failed only where the contract says *should* (or does not speak): a
+    /// warning, shown in every rendering, never a NO-GO (added in schema 1.4.0).
+    Warned,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -245,6 +253,37 @@ pub struct CaseResult {
     pub message: Option<String>,
     /// The exchanges the verdict rests on (redacted, trimmed).
     pub evidence: Vec<Evidence>,
+    /// The contract clauses this check guards, in the contract's own words, so a
+    /// reader can judge whether the server or the gate is wrong (added in schema 1.4.0).
+    #[serde(default)]
+    pub clauses: Vec<ClauseRef>,
+}
+
+/// One clause of the contract a check guards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClauseRef {
+    /// Stable clause id, e.g. `auth.expired`.
+    pub id: String,
+    /// `must` (a failure is NO-GO), `should` or `expected` (a failure is a warning).
+    pub level: ClauseLevel,
+    /// The contract section, e.g. `Authentication`.
+    pub section: String,
+    /// The contract's own words.
+    pub words: String,
+}
+
+/// How much a clause binds a server (CONTRACT.md, "Two readers, two duties").
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ClauseLevel {
+    /// Stated by the contract: a failed check is NO-GO.
+    Must,
+    /// The contract says "should": a failed check is a warning.
+    Should,
+    /// A careful user's expectation the contract does not state: a warning.
+    Expected,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -51,6 +51,7 @@ fn case(id: &str, title: &str, duration_ms: u64) -> CaseResult {
         duration_ms,
         message: None,
         evidence: Vec::new(),
+        clauses: Vec::new(),
     }
 }
 
@@ -290,6 +291,7 @@ impl ReportBuilder {
             decision: Decision {
                 verdict: Verdict::Go,
                 reasons: vec!["Every case, gate and criterion passed.".into()],
+                warnings: Vec::new(),
             },
             criteria: vec![
                 criterion(
@@ -391,6 +393,7 @@ impl ReportBuilder {
         self.report.decision = Decision {
             verdict: Verdict::NoGo,
             reasons: vec![format!("{id} failed: {message}")],
+            warnings: Vec::new(),
         };
         self
     }
@@ -456,6 +459,7 @@ impl ReportBuilder {
         self.report.decision = Decision {
             verdict,
             reasons: vec![reason.into()],
+            warnings: Vec::new(),
         };
         self
     }

@@ -20,6 +20,9 @@ pub enum Outcome {
     Failed,
     /// Not run: unsupported by the target, or a prerequisite failed.
     Skipped,
+    /// Failed only at a *should* of the contract (or an expectation it does not
+    /// state): a warning, never a NO-GO ([`crate::contract::Level`]).
+    Warned,
 }
 
 /// One exchange with the verdict of the case that made it.
@@ -29,6 +32,9 @@ pub struct Judged {
     /// What the case expected, e.g. `401 missing_token + suggestion`.
     pub expected: String,
     pub matched: bool,
+    /// It did not match, but only at a *should* (or an unstated expectation):
+    /// a warning, which the success rate counts as matching.
+    pub warned: bool,
     /// False for an exchange cited from the run log by a scanning check
     /// (it was already counted by the case that sent it).
     pub primary: bool,
@@ -40,6 +46,8 @@ pub struct CaseReport {
     /// Trial name, e.g. `suite_a::no_jwt_returns_401`.
     pub id: String,
     pub title: String,
+    /// The contract clauses the case guards ([`CaseSpec::clauses`]).
+    pub clauses: &'static [&'static str],
     pub outcome: Outcome,
     pub duration: Duration,
     pub message: Option<String>,
@@ -182,6 +190,14 @@ impl Transport for Logged<'_> {
     }
 }
 
+/// What judging one response found: mismatches with what the contract states
+/// (a failure) and with what it only says *should* be (a warning).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    pub must: Vec<String>,
+    pub should: Vec<String>,
+}
+
 /// Name and one-sentence description of a case, declared once per suite.
 #[derive(Debug, Clone, Copy)]
 pub struct CaseSpec {
@@ -198,6 +214,8 @@ pub struct CaseRun {
     started: Instant,
     evidence: Vec<Judged>,
     failures: Vec<String>,
+    /// Findings at a *should* (or an unstated expectation): the case is warned, not failed.
+    warnings: Vec<String>,
     skipped: Option<String>,
     violations: u64,
     /// What a passing check verified, when its evidence is not an HTTP exchange.
@@ -212,6 +230,7 @@ impl CaseRun {
             started: Instant::now(),
             evidence: Vec::new(),
             failures: Vec::new(),
+            warnings: Vec::new(),
             skipped: None,
             violations: 0,
             note: None,
@@ -254,26 +273,78 @@ impl CaseRun {
         self.judge(ex, expected, check)
     }
 
+    /// [`CaseRun::record_with`] where the check guards only a *should* (or an
+    /// expectation the contract does not state): mismatches warn, never fail.
+    pub fn record_should(
+        &mut self,
+        ex: Arc<Exchange>,
+        expected: &str,
+        check: impl FnOnce(&ApiResponse) -> Vec<String>,
+    ) -> Option<ApiResponse> {
+        self.judge_split(ex, expected, |r| Findings {
+            should: check(r),
+            ..Findings::default()
+        })
+    }
+
+    /// Sends `req` and judges the response with `check`, which tells the
+    /// contract's *musts* from its *shoulds* ([`Findings`]).
+    pub async fn call_split(
+        &mut self,
+        req: ApiRequest,
+        expected: &str,
+        check: impl FnOnce(&ApiResponse) -> Findings,
+    ) -> Option<ApiResponse> {
+        let ex = self.ctx.send(req).await;
+        self.judge_split(ex, expected, check)
+    }
+
     fn judge(
         &mut self,
         ex: Arc<Exchange>,
         expected: &str,
         check: impl FnOnce(&ApiResponse) -> Vec<String>,
     ) -> Option<ApiResponse> {
+        self.judge_split(ex, expected, |r| Findings {
+            must: check(r),
+            ..Findings::default()
+        })
+    }
+
+    /// Judges one exchange: a *must* mismatch fails the case, a *should* one warns.
+    pub fn judge_split(
+        &mut self,
+        ex: Arc<Exchange>,
+        expected: &str,
+        check: impl FnOnce(&ApiResponse) -> Findings,
+    ) -> Option<ApiResponse> {
         let what = format!("{} {}", ex.request.method, ex.request.path);
-        let (mismatches, response) = match &ex.response {
+        let (findings, response) = match &ex.response {
             Ok(r) => (check(r), Some(r.clone())),
-            Err(e) => (vec![format!("no response: {e}")], None),
+            // No response at all is never a mere warning.
+            Err(e) => (
+                Findings {
+                    must: vec![format!("no response: {e}")],
+                    ..Findings::default()
+                },
+                None,
+            ),
         };
-        let matched = mismatches.is_empty();
-        if !matched {
+        let matched = findings.must.is_empty() && findings.should.is_empty();
+        let warned = findings.must.is_empty() && !findings.should.is_empty();
+        if !findings.must.is_empty() {
             self.failures
-                .push(format!("{what}: {}", mismatches.join("; ")));
+                .push(format!("{what}: {}", findings.must.join("; ")));
+        }
+        if !findings.should.is_empty() {
+            self.warnings
+                .push(format!("{what}: {}", findings.should.join("; ")));
         }
         self.evidence.push(Judged {
             exchange: ex,
             expected: expected.to_owned(),
             matched,
+            warned,
             primary: true,
         });
         response
@@ -285,6 +356,7 @@ impl CaseRun {
             exchange: ex,
             expected: expected.to_owned(),
             matched: false,
+            warned: false,
             primary: false,
         });
     }
@@ -292,6 +364,11 @@ impl CaseRun {
     /// Records a failure not tied to one response.
     pub fn fail(&mut self, message: impl Into<String>) {
         self.failures.push(message.into());
+    }
+    /// Records a finding at a *should* of the contract (or an expectation it
+    /// does not state): the case is warned, not failed.
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(message.into());
     }
     /// Records `message` as a failure when `ok` is false; returns `ok`.
     pub fn check(&mut self, ok: bool, message: impl Into<String>) -> bool {
@@ -316,17 +393,32 @@ impl CaseRun {
         self.failures.is_empty() && self.skipped.is_none()
     }
 
-    pub fn finish(self) -> CaseReport {
+    pub fn finish(mut self) -> CaseReport {
+        // A check that guards only *should* clauses warns whatever it found,
+        // security findings excepted.
+        if crate::contract::level_of(self.spec.clauses).warns() && self.violations == 0 {
+            self.warnings.append(&mut self.failures);
+            for j in self.evidence.iter_mut().filter(|j| j.primary && !j.matched) {
+                j.warned = j.exchange.response.is_ok();
+            }
+        }
         let (outcome, message) = if !self.failures.is_empty() {
-            (Outcome::Failed, Some(summarize(&self.failures)))
+            let mut msg = summarize(&self.failures);
+            if !self.warnings.is_empty() {
+                msg.push_str(&format!(" (also warned: {})", summarize(&self.warnings)));
+            }
+            (Outcome::Failed, Some(msg))
         } else if let Some(reason) = self.skipped {
             (Outcome::Skipped, Some(reason))
+        } else if !self.warnings.is_empty() {
+            (Outcome::Warned, Some(summarize(&self.warnings)))
         } else {
             (Outcome::Passed, self.note)
         };
         CaseReport {
             id: self.spec.id.to_owned(),
             title: self.spec.title.to_owned(),
+            clauses: self.spec.clauses,
             outcome,
             duration: self.started.elapsed(),
             message,
@@ -355,6 +447,7 @@ pub fn skipped(spec: CaseSpec, reason: &str) -> CaseReport {
     CaseReport {
         id: spec.id.to_owned(),
         title: spec.title.to_owned(),
+        clauses: spec.clauses,
         outcome: Outcome::Skipped,
         duration: Duration::ZERO,
         message: Some(reason.to_owned()),

@@ -1,7 +1,7 @@
 //! Declarative expectations: status, headers and problem body checked together,
 //! so every case asserts the contract the same, exact way.
 
-use crate::transport::ApiResponse;
+use crate::transport::{ApiResponse, Exchange};
 
 /// A check on one header.
 #[derive(Debug, Clone)]
@@ -300,4 +300,44 @@ mod tests {
             .mismatches(&ok)
             .is_empty());
     }
+}
+
+/// Request-line and header bytes from which common HTTP stacks may refuse a
+/// request before any handler reads its token (nginx's 8 KiB a line, Node's
+/// 16 KiB in all, ...): such a refusal is the contract's "refused before its
+/// token is read".
+pub const COMMON_HEADER_LIMIT: usize = 8 * 1024;
+
+/// The contract's "request refused before its token is read": a `414` or
+/// `431`, or a `400` to a request over [`COMMON_HEADER_LIMIT`]. It need not
+/// carry the rate-limit headers and is not an authenticated response; its
+/// X-Request-ID, nosniff and problem body are only a *should*.
+pub fn refused_before_auth(ex: &Exchange) -> bool {
+    let Ok(r) = &ex.response else { return false };
+    let size = ex.request.path.len()
+        + ex.request
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>();
+    match r.status {
+        414 | 431 => true,
+        400 => size >= COMMON_HEADER_LIMIT,
+        _ => false,
+    }
+}
+
+/// What a refusal before the token is read should still carry (contract:
+/// "A server should still give it X-Request-ID, nosniff and a problem body
+/// where its stack allows"): each one missing, as a warning.
+pub fn refusal_marks(r: &ApiResponse) -> Vec<String> {
+    let mut out = Vec::new();
+    if r.header("x-request-id").is_none_or(|v| v.is_empty()) {
+        out.push("no X-Request-ID".to_owned());
+    }
+    if r.header("x-content-type-options") != Some("nosniff") {
+        out.push("no X-Content-Type-Options: nosniff".to_owned());
+    }
+    out.extend(problem_mismatches(r, None));
+    out
 }

@@ -306,6 +306,7 @@ impl HttpProber {
                 exchange: Arc::new(ex),
                 expected: probe.expected().into(),
                 matched: false,
+                warned: false,
                 primary: true,
             };
             kept.push(crate::report::evidence(&judged, self.source.secret()));

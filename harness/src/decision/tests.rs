@@ -26,6 +26,7 @@ fn search_exchange(ms: u64) -> Judged {
         exchange: Arc::new(ex),
         expected: "200".into(),
         matched: true,
+        warned: false,
         primary: true,
     }
 }
@@ -34,6 +35,7 @@ fn case(id: &str, outcome: Outcome, search_ms: u64) -> CaseReport {
     CaseReport {
         id: id.into(),
         title: id.into(),
+        clauses: &[],
         outcome,
         duration: Duration::ZERO,
         message: None,

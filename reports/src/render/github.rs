@@ -152,7 +152,7 @@ pub fn findings(report: &Report) -> (Vec<Annotation>, Vec<Annotation>) {
         for c in cases {
             match c.outcome {
                 Outcome::Failed => errors.push(case_annotation(c, security)),
-                Outcome::Skipped => warnings.push(case_annotation(c, security)),
+                Outcome::Skipped | Outcome::Warned => warnings.push(case_annotation(c, security)),
                 Outcome::Passed => {}
             }
         }

@@ -50,6 +50,7 @@ fn outcome_badge(o: Outcome) -> Markup {
         Outcome::Passed => "passed",
         Outcome::Failed => "failed",
         Outcome::Skipped => "skipped",
+        Outcome::Warned => "warned",
     };
     badge(class, outcome_label(o))
 }

@@ -49,6 +49,7 @@ fn icon(outcome: Outcome) -> &'static str {
         Outcome::Passed => "✅",
         Outcome::Failed => "❌",
         Outcome::Skipped => "⏭️",
+        Outcome::Warned => "⚠️",
     }
 }
 
