@@ -136,8 +136,12 @@ const TABLES: &str = "SELECT c.oid, format('%I.%I', n.nspname, c.relname) AS nam
     ORDER BY 2";
 
 const POLICIES: &str = "SELECT polname::text AS name, polpermissive,
-        pg_get_expr(polqual, polrelid) AS using_expr, pg_get_expr(polwithcheck, polrelid) AS check_expr
-    FROM pg_policy WHERE polrelid = $1 ORDER BY 1";
+        pg_get_expr(polqual, polrelid) AS using_expr, pg_get_expr(polwithcheck, polrelid) AS check_expr,
+        (SELECT string_agg(pg_get_functiondef(d.refobjid), E'\\n' ORDER BY d.refobjid)
+           FROM pg_depend d JOIN pg_proc f ON f.oid = d.refobjid
+          WHERE d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+            AND d.refclassid = 'pg_proc'::regclass AND f.prokind = 'f') AS functions
+    FROM pg_policy p WHERE polrelid = $1 ORDER BY 1";
 
 /// The table's columns but tsvector ones (lexemes of encrypted metadata are allowed).
 const COLUMNS: &str = "SELECT coalesce(string_agg(quote_ident(attname), ', ' ORDER BY attnum), '')
@@ -160,6 +164,7 @@ fn policy(p: &PgRow) -> Policy {
         permissive: p.get("polpermissive"),
         using: p.get("using_expr"),
         with_check: p.get("check_expr"),
+        functions: p.get("functions"),
     }
 }
 

@@ -20,6 +20,17 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use faults::{Mode, Mutant};
 use gonogo_suites::TokenSource;
 
+/// `mutant::name` for a broken server or a control, `variant::name` for an
+/// allowed variant (a correct server that chose differently).
+fn trial_name(m: &Mutant) -> String {
+    let kind = if m.freedoms.is_empty() {
+        "mutant"
+    } else {
+        "variant"
+    };
+    format!("{kind}::{}", m.name)
+}
+
 /// Runs `gonogo run --target url` with `env` (secrets through the environment,
 /// never argv); returns its exit code, or why its output is wrong.
 async fn run_binary(
@@ -130,7 +141,7 @@ fn hidden(url: &str) -> Vec<String> {
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let mutants = faults::all();
-    let name = |m: &Mutant| format!("mutant::{}", m.name);
+    let name = |m: &Mutant| trial_name(m);
     if args.list {
         return libtest_mimic::run(
             &args,
@@ -209,16 +220,20 @@ fn main() -> ExitCode {
                 faults::DbFault::execute(server, db.revert).await?;
             }
             let run = run.map_err(|e| e.to_string())?;
-            let failing: BTreeSet<String> = run
-                .results
-                .iter()
-                .filter(|(_, r)| r.outcome != Outcome::Passed)
-                .map(|(_, r)| r.id.clone())
-                .collect();
+            let ids = |o: &[Outcome]| -> BTreeSet<String> {
+                run.results
+                    .iter()
+                    .filter(|(_, r)| o.contains(&r.outcome))
+                    .map(|(_, r)| r.id.clone())
+                    .collect()
+            };
+            let failing = ids(&[Outcome::Failed, Outcome::Skipped]);
+            let warned = ids(&[Outcome::Warned]);
             eprintln!(
-                "mutants: {} (breaks {:?}) → {}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}",
-                m.name,
+                "mutants: {} (breaks {:?}, takes {:?}) → {}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}, warned: {warned:?}",
+                trial_name(m),
                 m.clauses,
+                m.freedoms,
                 run.report.decision.verdict,
                 run.suites_time.as_secs_f64(),
                 binary_exit.as_ref().map(|r| r.as_ref().map(|c| c.unwrap_or(-1))),
@@ -243,13 +258,11 @@ fn main() -> ExitCode {
                 c.name == "query_latency_p95_ms" && c.status == gonogo_reports::CriterionStatus::Fail
             });
             let report_ok = scope_ok && p95_failed == m.clauses.contains(&"criteria.search-p95");
+            let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
             out.push((
-                m.name,
-                m.expected
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<BTreeSet<_>>(),
-                failing,
+                trial_name(m),
+                (set(&m.expected), set(&m.warned)),
+                (failing, warned),
                 m.verdict,
                 run.report.decision.verdict,
                 report_ok,
@@ -270,8 +283,8 @@ fn main() -> ExitCode {
     };
     let trials = outcomes
         .into_iter()
-        .map(|(n, expected, failing, want, verdict, report_ok, messages, binary_exit)| {
-            Trial::test(format!("mutant::{n}"), move || {
+        .map(|(n, (expected, want_warned), (failing, warned), want, verdict, report_ok, messages, binary_exit)| {
+            Trial::test(n, move || {
                 let want_code = Exit::Verdict(want).code();
                 match binary_exit {
                     Some(Err(e)) => return Err(Failed::from(format!("`gonogo run`: {e}"))),
@@ -283,11 +296,13 @@ fn main() -> ExitCode {
                 if !report_ok {
                     return Err(Failed::from("the report's isolation_scope or waiver does not match the mode, or query_latency_p95_ms failed without the mutant breaking criteria.search-p95 (or passed with it)"));
                 }
-                if verdict != want || failing != expected {
+                if verdict != want || failing != expected || warned != want_warned {
                     return Err(Failed::from(format!(
-                        "verdict {verdict} (want {want})\nunexpectedly failing: {:?}\nexpected but passing: {:?}\n{}",
+                        "verdict {verdict} (want {want})\nunexpectedly failing: {:?}\nexpected but passing: {:?}\nunexpectedly warned: {:?}\nexpected but not warned: {:?}\n{}",
                         failing.difference(&expected).collect::<Vec<_>>(),
                         expected.difference(&failing).collect::<Vec<_>>(),
+                        warned.difference(&want_warned).collect::<Vec<_>>(),
+                        want_warned.difference(&warned).collect::<Vec<_>>(),
                         messages.join("\n")
                     )));
                 }

@@ -70,6 +70,9 @@ pub struct Config {
     /// Largest number of pooled connections to PostgreSQL.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
     pub database_max_connections: u32,
+    /// New files and memories get UUIDv7 ids (time-ordered: index-friendly) instead of v4.
+    #[arg(long, env = "UUID_V7_IDS", default_value_t = false)]
+    pub uuid_v7_ids: bool,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
@@ -98,6 +101,7 @@ impl fmt::Debug for Config {
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("rate_limit_fail_open", &self.rate_limit_fail_open)
             .field("database_max_connections", &self.database_max_connections)
+            .field("uuid_v7_ids", &self.uuid_v7_ids)
             .field("log_format", &self.log_format)
             .field("dev", &self.dev)
             .finish()
@@ -143,8 +147,18 @@ impl Config {
             redis_timeout_ms: 250,
             rate_limit_fail_open: false,
             database_max_connections: 20,
+            uuid_v7_ids: false,
             log_format: LogFormat::Auto,
             dev: false,
+        }
+    }
+
+    /// A fresh id for a new file or memory: UUIDv4, or v7 with `uuid_v7_ids`.
+    pub fn new_id(&self) -> uuid::Uuid {
+        if self.uuid_v7_ids {
+            uuid::Uuid::now_v7()
+        } else {
+            uuid::Uuid::new_v4()
         }
     }
 

@@ -249,7 +249,6 @@ pub const FREEDOMS: &[Freedom] = &[
     may("responses.ids-any-uuid", "files.upload", "Ids may be any UUID version (v7 for time order)"),
     may("responses.timestamp-format", "files.upload", "Timestamps may use any RFC 3339 precision and offset"),
     may("responses.location-absolute", "files.upload", "Location may be an absolute or a relative reference"),
-    may("transport.gzip", "headers.nosniff", "A response may be compressed when the client asks (Accept-Encoding)"),
     may("transport.chunked", "headers.nosniff", "A response body may be chunked instead of carrying Content-Length"),
     may("transport.connection-close", "headers.nosniff", "A server may close the connection after each response"),
     may("transport.extra-headers", "headers.nosniff", "Responses may carry more headers (Server, Vary, Strict-Transport-Security, ...)"),

@@ -12,6 +12,58 @@ enum HeaderRule {
     Contains(&'static str, String),
     /// Parses as an integer within the inclusive range.
     IntIn(&'static str, i64, i64),
+    /// `WWW-Authenticate` is a Bearer challenge with these auth-params, in any
+    /// order (RFC 9110 §11.6.1): a value, or `None` for any non-empty value;
+    /// `bare` also refuses an `error` param (RFC 6750 §3: none without credentials).
+    Challenge {
+        params: Vec<(&'static str, Option<&'static str>)>,
+        bare: bool,
+    },
+}
+
+/// The auth-params of a `Bearer` challenge, lower-cased names, unquoted values;
+/// `None` when the value is not a Bearer challenge.
+pub fn bearer_challenge(value: &str) -> Option<Vec<(String, String)>> {
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut params = Vec::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let (name, after) = rest.split_once('=')?;
+        let after = after.trim_start();
+        let (val, tail) = match after.strip_prefix('"') {
+            Some(q) => {
+                // A quoted-string: up to the next unescaped quote.
+                let mut out = String::new();
+                let mut chars = q.char_indices();
+                let mut end = None;
+                while let Some((i, ch)) = chars.next() {
+                    match ch {
+                        '\\' => {
+                            if let Some((_, n)) = chars.next() {
+                                out.push(n);
+                            }
+                        }
+                        '"' => {
+                            end = Some(i + 1);
+                            break;
+                        }
+                        c => out.push(c),
+                    }
+                }
+                (out, &q[end?..])
+            }
+            None => {
+                let cut = after.find(',').unwrap_or(after.len());
+                (after[..cut].trim().to_owned(), &after[cut..])
+            }
+        };
+        params.push((name.trim().to_ascii_lowercase(), val));
+        rest = tail.trim_start().trim_start_matches(',').trim_start();
+    }
+    Some(params)
 }
 
 /// What a response must look like.
@@ -58,6 +110,27 @@ impl Expect {
         self.headers.push(HeaderRule::Contains(name, part.into()));
         self
     }
+    /// `WWW-Authenticate: Bearer` with `realm="knowledge"` and no `error`.
+    pub fn bare_challenge(mut self) -> Self {
+        self.headers.push(HeaderRule::Challenge {
+            params: vec![("realm", Some("knowledge"))],
+            bare: true,
+        });
+        self
+    }
+    /// `WWW-Authenticate: Bearer` with `realm="knowledge"`, `error="invalid_token"`
+    /// and a non-empty `error_description`, in any order.
+    pub fn invalid_token_challenge(mut self) -> Self {
+        self.headers.push(HeaderRule::Challenge {
+            params: vec![
+                ("realm", Some("knowledge")),
+                ("error", Some("invalid_token")),
+                ("error_description", None),
+            ],
+            bare: false,
+        });
+        self
+    }
     pub fn header_int(mut self, name: &'static str, min: i64, max: i64) -> Self {
         self.headers.push(HeaderRule::IntIn(name, min, max));
         self
@@ -80,6 +153,14 @@ impl Expect {
                 HeaderRule::Equals(n, v) => format!(" + {n}: {v}"),
                 HeaderRule::Contains(n, v) => format!(" + {n} ~ {v}"),
                 HeaderRule::IntIn(n, a, b) => format!(" + {n} in {a}..={b}"),
+                HeaderRule::Challenge { params, .. } => format!(
+                    " + WWW-Authenticate: Bearer {}",
+                    params
+                        .iter()
+                        .map(|(k, v)| format!("{k}=\"{}\"", v.unwrap_or("…")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             });
         }
         s
@@ -109,6 +190,34 @@ impl Expect {
                         "header {n} is {got:?}, expected it to contain {v:?}"
                     )),
                 },
+                HeaderRule::Challenge { params, bare } => {
+                    let got = r.header("www-authenticate");
+                    match got.and_then(bearer_challenge) {
+                        None => out.push(format!(
+                            "header www-authenticate is {got:?}, not a Bearer challenge"
+                        )),
+                        Some(found) => {
+                            let value = |k: &str| {
+                                found.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+                            };
+                            for (k, want) in params {
+                                match (value(k), want) {
+                                    (Some(v), Some(w)) if v == *w => {}
+                                    (Some(v), None) if !v.is_empty() => {}
+                                    (v, w) => out.push(format!(
+                                        "www-authenticate {k} is {v:?}, expected {}",
+                                        w.map_or("a value".to_owned(), |w| format!("{w:?}"))
+                                    )),
+                                }
+                            }
+                            if *bare && value("error").is_some() {
+                                out.push(format!(
+                                    "www-authenticate {got:?} has an error param, but no credentials were sent"
+                                ));
+                            }
+                        }
+                    }
+                }
                 HeaderRule::IntIn(n, lo, hi) => {
                     match r.header(n).map(|v| v.trim().parse::<i64>()) {
                         Some(Ok(x)) if (*lo..=*hi).contains(&x) => {}
@@ -209,6 +318,46 @@ pub fn is_snake_case(code: &str) -> bool {
     }) && code.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
+/// Request-line and header bytes from which common HTTP stacks may refuse a
+/// request before any handler reads its token (nginx's 8 KiB a line, Node's
+/// 16 KiB in all, ...): such a refusal is the contract's "refused before its
+/// token is read".
+pub const COMMON_HEADER_LIMIT: usize = 8 * 1024;
+
+/// The contract's "request refused before its token is read": a `414` or
+/// `431`, or a `400` to a request over [`COMMON_HEADER_LIMIT`]. It need not
+/// carry the rate-limit headers and is not an authenticated response; its
+/// X-Request-ID, nosniff and problem body are only a *should*.
+pub fn refused_before_auth(ex: &Exchange) -> bool {
+    let Ok(r) = &ex.response else { return false };
+    let size = ex.request.path.len()
+        + ex.request
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum::<usize>();
+    match r.status {
+        414 | 431 => true,
+        400 => size >= COMMON_HEADER_LIMIT,
+        _ => false,
+    }
+}
+
+/// What a refusal before the token is read should still carry (contract:
+/// "A server should still give it X-Request-ID, nosniff and a problem body
+/// where its stack allows"): each one missing, as a warning.
+pub fn refusal_marks(r: &ApiResponse) -> Vec<String> {
+    let mut out = Vec::new();
+    if r.header("x-request-id").is_none_or(|v| v.is_empty()) {
+        out.push("no X-Request-ID".to_owned());
+    }
+    if r.header("x-content-type-options") != Some("nosniff") {
+        out.push("no X-Content-Type-Options: nosniff".to_owned());
+    }
+    out.extend(problem_mismatches(r, None));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,44 +449,22 @@ mod tests {
             .mismatches(&ok)
             .is_empty());
     }
-}
 
-/// Request-line and header bytes from which common HTTP stacks may refuse a
-/// request before any handler reads its token (nginx's 8 KiB a line, Node's
-/// 16 KiB in all, ...): such a refusal is the contract's "refused before its
-/// token is read".
-pub const COMMON_HEADER_LIMIT: usize = 8 * 1024;
-
-/// The contract's "request refused before its token is read": a `414` or
-/// `431`, or a `400` to a request over [`COMMON_HEADER_LIMIT`]. It need not
-/// carry the rate-limit headers and is not an authenticated response; its
-/// X-Request-ID, nosniff and problem body are only a *should*.
-pub fn refused_before_auth(ex: &Exchange) -> bool {
-    let Ok(r) = &ex.response else { return false };
-    let size = ex.request.path.len()
-        + ex.request
-            .headers
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 4)
-            .sum::<usize>();
-    match r.status {
-        414 | 431 => true,
-        400 => size >= COMMON_HEADER_LIMIT,
-        _ => false,
+    #[test]
+    fn bearer_challenges_parse_in_any_order() {
+        let p = bearer_challenge(
+            r#"Bearer error_description="bad, \"x\"", error=invalid_token, realm="knowledge""#,
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            vec![
+                ("error_description".into(), "bad, \"x\"".into()),
+                ("error".into(), "invalid_token".into()),
+                ("realm".into(), "knowledge".into())
+            ]
+        );
+        assert!(bearer_challenge("Basic realm=\"x\"").is_none());
+        assert_eq!(bearer_challenge("bearer").unwrap(), vec![]);
     }
-}
-
-/// What a refusal before the token is read should still carry (contract:
-/// "A server should still give it X-Request-ID, nosniff and a problem body
-/// where its stack allows"): each one missing, as a warning.
-pub fn refusal_marks(r: &ApiResponse) -> Vec<String> {
-    let mut out = Vec::new();
-    if r.header("x-request-id").is_none_or(|v| v.is_empty()) {
-        out.push("no X-Request-ID".to_owned());
-    }
-    if r.header("x-content-type-options") != Some("nosniff") {
-        out.push("no X-Content-Type-Options: nosniff".to_owned());
-    }
-    out.extend(problem_mismatches(r, None));
-    out
 }

@@ -125,6 +125,8 @@ impl FakeApi {
         };
         let mut v = Validation::new(Algorithm::HS256);
         v.set_audience(&["authenticated"]);
+        // The contract's 30 s (jsonwebtoken's default is 60 s).
+        v.leeway = 30;
         match decode::<Value>(token, &DecodingKey::from_secret(self.secret.as_bytes()), &v) {
             Ok(d) if Self::claims_ok(&d.claims) => {
                 Ok(d.claims["sub"].as_str().unwrap_or_default().to_owned())

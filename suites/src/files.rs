@@ -40,12 +40,12 @@ pub const BAD_CURSOR: CaseSpec = CaseSpec {
 };
 pub const CONTENT: CaseSpec = CaseSpec {
     id: "files::content_returns_the_stored_bytes",
-    clauses: &["files.content"],
-    title: "Content is the uploaded bytes with the stored Content-Type and an RFC 8187 attachment filename",
+    clauses: &["files.content", "files.bytes-described"],
+    title: "Content is the uploaded bytes with the stored Content-Type and an RFC 8187 attachment filename, and the FileInfo's size_bytes and sha256 describe exactly those bytes",
 };
 pub const DELETE: CaseSpec = CaseSpec {
     id: "files::delete_removes_the_file_everywhere",
-    clauses: &["files.delete", "files.not-found"],
+    clauses: &["files.delete", "files.not-found", "files.read-paths-agree"],
     title: "DELETE gives 204; then get, content and DELETE are 404 and the file is gone from list and search",
 };
 pub const AUTH: CaseSpec = CaseSpec {
@@ -318,9 +318,32 @@ async fn content(ctx: &Ctx, t: &Tenant) -> CaseReport {
         };
         let id = api::file_id(&up).unwrap_or_default();
         let stored = up["filename"].as_str().unwrap_or(name).to_owned();
+        // What the FileInfo promises, as the upload and a later GET describe it.
+        let got = c
+            .call(api::get_file(t, &id), Expect::status(200))
+            .await
+            .and_then(|r| r.json())
+            .unwrap_or_default();
+        let described: Vec<(&str, Value)> = vec![("upload", up.clone()), ("GET", got)];
         let req = ApiRequest::get(format!("{}/{id}/content", api::FILES)).bearer(&t.token);
         c.call_with(req, "200 + the bytes + stored type + attachment", |r| {
             let mut m = Expect::status(200).mismatches(r);
+            let sha = api::sha256_hex(&r.body);
+            for (by, info) in &described {
+                if info["size_bytes"].as_u64() != Some(r.body.len() as u64) {
+                    m.push(format!(
+                        "the {by}'s size_bytes {} does not describe the {} bytes /content returned",
+                        info["size_bytes"],
+                        r.body.len()
+                    ));
+                }
+                if info["sha256"].as_str().map(str::to_ascii_lowercase) != Some(sha.clone()) {
+                    m.push(format!(
+                        "the {by}'s sha256 {} is not the SHA-256 of the bytes /content returned",
+                        info["sha256"]
+                    ));
+                }
+            }
             if r.body.as_ref() != data.as_slice() {
                 m.push(format!(
                     "{} bytes differ from the {} uploaded",
@@ -410,12 +433,8 @@ async fn auth(ctx: &Ctx, id: Option<&str>) -> CaseReport {
         ApiRequest::delete(format!("{}/{memory}", api::MEMORY)),
     ];
     for req in routes {
-        c.call(
-            req,
-            Expect::problem(401, "missing_token")
-                .header_eq("www-authenticate", crate::suite_a::BARE_CHALLENGE),
-        )
-        .await;
+        c.call(req, Expect::problem(401, "missing_token").bare_challenge())
+            .await;
     }
     c.finish()
 }

@@ -3,7 +3,8 @@
 
 use crate::api;
 use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
-use crate::expect::{problem_mismatches, Expect};
+
+use crate::expect::{problem_mismatches, refused_before_auth, Expect};
 use crate::transport::{route_class, ApiRequest};
 
 pub const ECHOED: CaseSpec = CaseSpec {
@@ -14,8 +15,8 @@ pub const ECHOED: CaseSpec = CaseSpec {
 pub const ARITHMETIC: CaseSpec = CaseSpec { id: "gate_3::rate_limit_remaining_falls_by_one", clauses: &["ratelimit.remaining"], title: "Remaining falls by exactly one per request; Limit constant; Reset in the future and within the window" };
 pub const EVERY_ID: CaseSpec = CaseSpec {
     id: "gate_3::x_request_id_on_every_response",
-    clauses: &["headers.request-id.every"],
-    title: "Every response the run saw, errors included, carried X-Request-ID",
+    clauses: &["headers.request-id.every", "errors.refused-before-auth.marked"],
+    title: "Every response the run saw, errors included, carried X-Request-ID (a refusal before the token is read should)",
 };
 pub const RETRY_AFTER: CaseSpec = CaseSpec {
     id: "gate_3::retry_after_within_reset",
@@ -24,7 +25,7 @@ pub const RETRY_AFTER: CaseSpec = CaseSpec {
 };
 pub const SUGGESTIONS: CaseSpec = CaseSpec {
     id: "gate_3::suggestion_on_every_error",
-    clauses: &["errors.suggestion", "errors.problem-json", "errors.code"],
+    clauses: &["errors.suggestion", "errors.problem-json", "errors.code", "errors.refused-before-auth.marked"],
     title: "Every error the run saw was problem+json with type, title, its status, a snake_case code and a suggestion",
 };
 pub const OUTSIDE: CaseSpec = CaseSpec { id: "gate_3::unknown_route_and_wrong_method_are_problems", clauses: &["headers.request-id.every", "errors.problem-json"], title: "An unknown route (404) and a wrong method (405) answer problem+json with X-Request-ID and a suggestion" };
@@ -33,8 +34,8 @@ pub const MALFORMED: CaseSpec = CaseSpec {
     title: "A bad id, bad limits, wrong JSON types, blank or oversized queries and broken JSON give a 4xx problem, never a 5xx",
 };
 pub const CASES: &[CaseSpec] = &[ECHOED, ARITHMETIC, OUTSIDE, MALFORMED];
-pub const RATE_EVERYWHERE: CaseSpec = CaseSpec { id: "gate_3::rate_limit_headers_on_every_api_response", clauses: &["ratelimit.headers"], title: "Every authenticated knowledge response the run saw, 2xx and 4xx alike, carried X-RateLimit-Limit/Remaining/Reset" };
-pub const SECURITY_HEADERS: CaseSpec = CaseSpec { id: "gate_3::security_headers_on_every_response", clauses: &["headers.nosniff", "headers.no-store"], title: "Every response carried X-Content-Type-Options: nosniff; every authenticated one Cache-Control: no-store" };
+pub const RATE_EVERYWHERE: CaseSpec = CaseSpec { id: "gate_3::rate_limit_headers_on_every_api_response", clauses: &["ratelimit.headers", "errors.refused-before-auth"], title: "Every authenticated knowledge response the run saw, 2xx and 4xx alike, carried X-RateLimit-Limit/Remaining/Reset (a refusal before the token is read is not one)" };
+pub const SECURITY_HEADERS: CaseSpec = CaseSpec { id: "gate_3::security_headers_on_every_response", clauses: &["headers.nosniff", "headers.no-store", "errors.refused-before-auth.marked"], title: "Every response carried X-Content-Type-Options: nosniff; every authenticated one Cache-Control: no-store" };
 pub const FINAL_CASES: &[CaseSpec] = &[
     EVERY_ID,
     RETRY_AFTER,
@@ -207,8 +208,20 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
         let Ok(r) = &ex.response else { continue };
         responses += 1;
         let what = format!("{} {} → {}", ex.request.method, ex.request.path, r.status);
+        // Refused before its token was read: not an authenticated response, and
+        // its X-Request-ID, nosniff and problem body are only a *should*.
+        let early = refused_before_auth(ex);
+        let finding = |run: &mut CaseRun, message: String| {
+            if early {
+                run.warn(format!(
+                    "{message} (refused before the token was read: a should)"
+                ));
+            } else {
+                run.fail(message);
+            }
+        };
         if r.header("x-request-id").is_none_or(|v| v.is_empty()) {
-            ids.fail(format!("{what}: no X-Request-ID"));
+            finding(&mut ids, format!("{what}: no X-Request-ID"));
             ids.cite(ex.clone(), "X-Request-ID present");
         }
         // Authenticated API response: a token was sent and accepted, on a knowledge operation
@@ -217,7 +230,8 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
             route_class(&ex.request.method, &ex.request.path),
             "search" | "upload" | "files" | "memory"
         );
-        let authenticated = ex.request.bearer_token().is_some() && r.status != 401 && api_route;
+        let authenticated =
+            ex.request.bearer_token().is_some() && r.status != 401 && api_route && !early;
         if authenticated {
             counted += 1;
             let missing: Vec<&str> = [
@@ -250,14 +264,14 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
             bad.push("no Cache-Control: no-store");
         }
         if !bad.is_empty() {
-            sec.fail(format!("{what}: {}", bad.join(", ")));
+            finding(&mut sec, format!("{what}: {}", bad.join(", ")));
             sec.cite(ex.clone(), "nosniff (+ no-store when authenticated)");
         }
         if r.status >= 400 {
             errors += 1;
             let m = problem_mismatches(r, None);
             if !m.is_empty() {
-                sugg.fail(format!("{what}: {}", m.join("; ")));
+                finding(&mut sugg, format!("{what}: {}", m.join("; ")));
                 sugg.cite(ex.clone(), "problem+json with code and suggestion");
             }
         }

@@ -1,7 +1,10 @@
 //! Breaking-change diff of two OpenAPI 3.x documents (Gate 1).
 //!
-//! Breaking: a removed path, operation, parameter, response, media type or
-//! response field; a changed type; a newly required parameter or request field.
+//! Breaking: a removed path, operation, parameter, success response, media type
+//! or response field; a changed type; a newly required parameter or request field.
+//! A removed *error* response is not a break (as oasdiff's
+//! `response-non-success-status-removed`): the contract only says error
+//! statuses *should* be documented, and a client loses nothing it could rely on.
 //! Additions are fine. Each finding is reported by JSON pointer into the baseline.
 //! Path templates compare by shape, so renaming `{id}` to `{file_id}` is not a break.
 
@@ -217,6 +220,7 @@ impl Differ<'_> {
         for (status, br) in resps {
             let rp = format!("{ptr}/responses/{}", esc(status));
             match co.get("responses").and_then(|r| r.get(status)) {
+                None if !is_success(status) => {}
                 None => self.push(&rp, format!("response {status} removed")),
                 Some(cr) => {
                     let (br, cr) = (resolve(self.base, br), resolve(self.cur, cr));
@@ -288,7 +292,8 @@ pub const KNOWLEDGE_OPERATIONS: [(&str, &str); 6] = [
 
 /// Every operation the contract names: the knowledge paths, the R1 memory API,
 /// the anonymous-token endpoint and the operational endpoints.
-pub const CONTRACT_OPERATIONS: [(&str, &str); 15] = [
+/// (`GET /openapi.json` is not among them: describing itself is optional.)
+pub const CONTRACT_OPERATIONS: [(&str, &str); 14] = [
     KNOWLEDGE_OPERATIONS[0],
     KNOWLEDGE_OPERATIONS[1],
     KNOWLEDGE_OPERATIONS[2],
@@ -303,8 +308,12 @@ pub const CONTRACT_OPERATIONS: [(&str, &str); 15] = [
     ("get", "/health"),
     ("get", "/ready"),
     ("get", "/metrics"),
-    ("get", "/openapi.json"),
 ];
+
+/// A documented response key for a success: `2xx`/`3xx`, a `2XX` range or `default`.
+fn is_success(status: &str) -> bool {
+    status == "default" || status.starts_with('2') || status.starts_with('3')
+}
 
 /// Which of `ops` the document lacks, as `METHOD path`.
 pub fn missing_operations(doc: &Value, ops: &[(&str, &str)]) -> Vec<String> {

@@ -31,8 +31,8 @@ pub const SESSION: CaseSpec = CaseSpec {
 };
 pub const CURSOR: CaseSpec = CaseSpec {
     id: "r1_memory::cursor_pages_every_memory_once",
-    clauses: &["r1.memory.operations"],
-    title: "limit and next_cursor page through every memory exactly once (with and without a session filter), pages within the limit",
+    clauses: &["r1.memory.operations", "files.list.cursor"],
+    title: "limit and next_cursor page through every memory exactly once (with and without a session filter, sessions interleaved), pages within the limit",
 };
 pub const GET: CaseSpec = CaseSpec {
     id: "r1_memory::get_returns_the_memory",
@@ -280,10 +280,12 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
 
     let mut c = CaseRun::start(&ctx, CREATE);
     for i in 0..IN_S1 + IN_S2 {
-        let session = if i < IN_S1 {
-            w.s1.clone()
-        } else {
+        // Interleaved (S1 S2 S1 S1 S2 S1 S1): a filter that holds on the first page
+        // only shows on a later one.
+        let session = if i % 3 == 1 && i / 3 < IN_S2 {
             w.s2.clone()
+        } else {
+            w.s1.clone()
         };
         let content = if i == 0 {
             format!("Smoke memory about {} number {i}", w.word)
@@ -398,7 +400,13 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     out.push(c.finish());
 
     // A's memories for the isolation cases: the first S1 one (read), the first S2 one (delete attempt).
-    let (read, target) = (&w.mine[0].id, &w.mine[IN_S1].id);
+    let in_s2: Vec<String> = w
+        .mine
+        .iter()
+        .filter(|m| m.session == w.s2)
+        .map(|m| m.id.clone())
+        .collect();
+    let (read, target) = (&w.mine[0].id, &in_s2[0]);
     let mut c = CaseRun::start(&ctx, OTHER_LIST);
     let looks = [
         (&w.b, "limit=100".to_owned(), &mine),
@@ -461,7 +469,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     out.push(c.finish());
 
     let mut c = CaseRun::start(&ctx, DELETE);
-    let gone = &w.mine[IN_S1 + 1].id;
+    let gone = &in_s2[1];
     c.call_with(api::delete_memory(&w.a, gone), "204 without a body", |r| {
         let mut m = Expect::status(204).mismatches(r);
         if !r.body.is_empty() {

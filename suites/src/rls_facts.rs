@@ -46,6 +46,9 @@ pub struct Policy {
     pub permissive: bool,
     pub using: Option<String>,
     pub with_check: Option<String>,
+    /// The definitions of the functions the policy calls (`pg_get_functiondef`
+    /// of its `pg_depend` entries): a policy may read the claims through one.
+    pub functions: Option<String>,
 }
 
 /// The rows one claims set sees in every readable tenant table.

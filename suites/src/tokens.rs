@@ -43,6 +43,8 @@ impl std::fmt::Debug for TokenSource {
 pub enum BadToken {
     AlgNone,
     Expired,
+    /// Expired 60 s ago: past the contract's 30 s leeway, with a margin for clocks.
+    ExpiredAMinuteAgo,
     BadSignature,
     WrongAudience,
     /// Signed with the right secret but HS512: only HS256 is accepted.
@@ -92,6 +94,12 @@ pub fn bad_token(kind: BadToken, secret: Option<&str>) -> Option<String> {
             let mut c = claims(sub);
             c["iat"] = json!(now() - 7200);
             c["exp"] = json!(now() - 3600);
+            sign(&c, secret?)
+        }
+        BadToken::ExpiredAMinuteAgo => {
+            let mut c = claims(sub);
+            c["iat"] = json!(now() - 120);
+            c["exp"] = json!(now() - 60);
             sign(&c, secret?)
         }
         BadToken::WrongAudience => {

@@ -4,7 +4,7 @@
 use crate::api;
 use crate::calls::created;
 use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
-use crate::expect::Expect;
+use crate::expect::{problem_mismatches, Expect};
 use crate::tokens::Tenant;
 
 pub const MIME: CaseSpec = CaseSpec {
@@ -29,8 +29,8 @@ pub const SIZE: CaseSpec = CaseSpec {
 };
 pub const FILENAME: CaseSpec = CaseSpec {
     id: "uploads::filenames_are_reduced_to_a_safe_last_segment",
-    clauses: &["files.filename"],
-    title: "Path separators, backslashes and control characters are cut from filenames; an empty result becomes `file`",
+    clauses: &["files.filename", "files.filename.control"],
+    title: "Path separators and backslashes are cut from filenames (an empty result becomes `file`); control characters are removed, or the name refused with 400 invalid_filename",
 };
 
 /// The contract's default upload limit, counted on the file's bytes.
@@ -135,8 +135,9 @@ async fn size(ctx: &Ctx, t: &Tenant) -> CaseReport {
 
 async fn filename(ctx: &Ctx, t: &Tenant) -> CaseReport {
     let mut c = CaseRun::start(ctx, FILENAME);
-    // (sent, expected): `None` = any name without separators or control characters
-    // that keeps the visible characters.
+    // (sent, expected): `None` = a name with control characters: removed (any name
+    // without separators or control characters that keeps the visible characters),
+    // or the upload refused with 400 invalid_filename. Either is the contract's.
     let samples: [(&str, Option<&str>); 6] = [
         ("../../etc/passwd", Some("passwd")),
         ("a\\b\\c.txt", Some("c.txt")),
@@ -146,10 +147,13 @@ async fn filename(ctx: &Ctx, t: &Tenant) -> CaseReport {
         ("x\ty\u{85}z.txt", None),
     ];
     for (sent, want) in samples {
-        let Some(up) = created(&mut c, api::upload(t, sent, "text/plain", "name test")).await
-        else {
-            continue;
+        let req = api::upload(t, sent, "text/plain", "name test");
+        let up = if want.is_some() {
+            created(&mut c, req).await
+        } else {
+            cleaned_or_refused(&mut c, req).await
         };
+        let Some(up) = up else { continue };
         let got = up["filename"].as_str().unwrap_or_default().to_owned();
         let unsafe_char = got
             .chars()
@@ -170,4 +174,28 @@ async fn filename(ctx: &Ctx, t: &Tenant) -> CaseReport {
         };
     }
     c.finish()
+}
+
+/// An upload whose filename has control characters: `201` (the body, to judge
+/// the cleaned name) or `400 invalid_filename` with a suggestion (`None`).
+async fn cleaned_or_refused(
+    c: &mut CaseRun,
+    req: crate::transport::ApiRequest,
+) -> Option<serde_json::Value> {
+    let r = c
+        .call_with(
+            req,
+            "201 with the control characters removed, or 400 invalid_filename + suggestion",
+            |r| match r.status {
+                201 => vec![],
+                400 => problem_mismatches(r, Some("invalid_filename")),
+                s => vec![format!("status {s} instead of 201 or 400 invalid_filename")],
+            },
+        )
+        .await?;
+    let body = r.json().filter(|b| api::file_id(b).is_some());
+    if r.status == 201 && body.is_none() {
+        c.fail("the 201 body is not a FileInfo with an id");
+    }
+    body.filter(|_| r.status == 201)
 }

@@ -32,17 +32,31 @@ pub mod ops_auth;
 #[path = "knowledge.rs"]
 mod knowledge;
 
+#[path = "variants.rs"]
+mod variants;
+
+#[path = "v1_1.rs"]
+mod v1_1;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
     pub clauses: &'static [&'static str],
-    /// Cases that must not pass.
+    /// For an allowed variant: the contract's freedoms it takes
+    /// ([`gonogo_suites::contract::FREEDOMS`] ids); empty for a mutant.
+    pub freedoms: &'static [&'static str],
+    /// Cases that must fail (or be skipped).
     pub expected: Vec<&'static str>,
+    /// Cases that must warn: the server drops only a *should* there.
+    pub warned: Vec<&'static str>,
     pub verdict: Verdict,
     /// How the suites see the target.
     pub mode: Mode,
     /// What is changed in the shared database while this mutant runs (and put back after).
     pub db: Option<DbFault>,
+    /// A setting of the server changed: the mutant runs on its own app over
+    /// the shared stack, built from the shared server's configuration so edited.
+    pub config: Option<fn(&mut knowledge_server::Config)>,
     /// The mutant's front: a layer over the real router (the server gives a second
     /// router over the same state, and its database URLs).
     build: fn(Router, &EmbeddedServer) -> Router,
@@ -98,10 +112,13 @@ fn broken(
     Mutant {
         name,
         clauses,
+        freedoms: &[],
         expected,
+        warned: Vec::new(),
         verdict: Verdict::NoGo,
         mode: Mode::Hermetic,
         db: None,
+        config: None,
         build,
     }
 }
@@ -124,10 +141,13 @@ fn control(name: &'static str, verdict: Verdict, mode: Mode) -> Mutant {
     Mutant {
         name,
         clauses: &[],
+        freedoms: &[],
         expected: Vec::new(),
+        warned: Vec::new(),
         verdict,
         mode,
         db: None,
+        config: None,
         build: |r, _| r,
     }
 }
@@ -169,6 +189,9 @@ pub fn all() -> Vec<Mutant> {
             mode: Mode::RemoteAnonymous,
             db: None,
             build: |r, _| r,
+            freedoms: &[],
+            warned: Vec::new(),
+            config: None,
         },
         broken(
             "drops_request_id_on_errors",
@@ -392,6 +415,8 @@ pub fn all() -> Vec<Mutant> {
     .into_iter()
     .chain(ops_auth::all())
     .chain(knowledge::all())
+    .chain(v1_1::all())
+    .chain(variants::all())
     .collect()
 }
 
@@ -454,7 +479,18 @@ fn over_created(
 
 /// Serves the mutant over the shared server's state on a fresh port.
 pub async fn serve(m: &Mutant, server: &EmbeddedServer) -> RunningServer {
-    let router = (m.build)(server.app_router(), server);
+    let base = match m.config {
+        None => server.app_router(),
+        Some(edit) => {
+            let mut config = server.config().clone();
+            edit(&mut config);
+            knowledge_server::App::build(config)
+                .await
+                .expect("the mutant's server builds over the shared stack")
+                .router()
+        }
+    };
+    let router = (m.build)(base, server);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
@@ -730,7 +766,7 @@ async fn memory_session_ignored(mut req: Request, next: Next) -> Response {
 }
 
 /// `%XX` escapes decoded (cursors travel percent-encoded).
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -284,7 +284,7 @@ pub fn all() -> Vec<Mutant> {
     ]
 }
 
-fn is_upload(req: &Request) -> bool {
+pub(super) fn is_upload(req: &Request) -> bool {
     req.method() == Method::POST && req.uri().path() == FILES
 }
 
@@ -293,12 +293,12 @@ fn is_list(req: &Request) -> bool {
 }
 
 /// Rebuilds the response with a JSON body.
-fn with_json(parts: axum::http::response::Parts, body: &Value) -> Response {
+pub(super) fn with_json(parts: axum::http::response::Parts, body: &Value) -> Response {
     Response::from_parts(parts, Body::from(body.to_string()))
 }
 
 /// Runs the request and edits the JSON body of a 2xx JSON answer (others pass as they are).
-async fn edit_ok(req: Request, next: Next, edit: impl FnOnce(&mut Value)) -> Response {
+pub(super) async fn edit_ok(req: Request, next: Next, edit: impl FnOnce(&mut Value)) -> Response {
     let r = next.run(req).await;
     let json = r
         .headers()
@@ -314,7 +314,7 @@ async fn edit_ok(req: Request, next: Next, edit: impl FnOnce(&mut Value)) -> Res
 }
 
 /// The request's body bytes, and the request rebuilt around them.
-async fn body_of(req: Request) -> (Request, bytes::Bytes) {
+pub(super) async fn body_of(req: Request) -> (Request, bytes::Bytes) {
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
     (Request::from_parts(parts, Body::from(bytes.clone())), bytes)
@@ -418,7 +418,7 @@ async fn metadata_emptied(req: Request, next: Next) -> Response {
 
 /// `new`, carrying the headers every response of the server has (request id, nosniff,
 /// rate limit, no-store) from the answer it replaces.
-fn replacing(old: &axum::http::HeaderMap, mut new: Response) -> Response {
+pub(super) fn replacing(old: &axum::http::HeaderMap, mut new: Response) -> Response {
     for (name, value) in old {
         let own = [
             header::CONTENT_TYPE,
@@ -439,7 +439,7 @@ async fn instead(req: Request, next: Next, new: Response) -> Response {
     replacing(r.headers(), new)
 }
 
-fn problem(status: StatusCode, code: &str, suggestion: &str) -> Response {
+pub(super) fn problem(status: StatusCode, code: &str, suggestion: &str) -> Response {
     let body = json!({"type": format!("https://knowledge.dev/problems/{code}"), "title": code, "status": status.as_u16(),
         "detail": "refused", "code": code, "suggestion": suggestion});
     let mut r = Response::new(Body::from(body.to_string()));
@@ -614,7 +614,7 @@ async fn unix_only_filenames(req: Request, next: Next) -> Response {
 }
 
 /// Undoes the multipart quoting of a filename (`\\` and `\"`).
-fn unescape(quoted: &str) -> String {
+pub(super) fn unescape(quoted: &str) -> String {
     let mut out = String::new();
     let mut chars = quoted.chars();
     while let Some(c) = chars.next() {

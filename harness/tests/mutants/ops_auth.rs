@@ -27,7 +27,7 @@ pub fn set_secret(secret: &str) {
     let _ = SECRET.set(secret.to_owned());
 }
 
-fn secret() -> &'static str {
+pub(super) fn secret() -> &'static str {
     SECRET.get().map(String::as_str).unwrap_or_default()
 }
 

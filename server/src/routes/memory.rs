@@ -222,7 +222,7 @@ pub async fn create(
     ApiJson(m): ApiJson<NewMemory>,
 ) -> Result<Response, AppError> {
     validate(&m)?;
-    let id = Uuid::new_v4();
+    let id = st.config.new_id();
     let token_count = m.content.split_whitespace().count().min(i32::MAX as usize) as i32;
     let mut tx = st.db.tenant_tx(&claims).await?;
     // The expiry is compared with the database's `now()`, the clock the reads hide expired

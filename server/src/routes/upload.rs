@@ -284,7 +284,7 @@ pub async fn upload(
     }
     let file =
         file.ok_or_else(|| AppError::InvalidMultipart("The `file` part is missing.".into()))?;
-    let id = Uuid::new_v4();
+    let id = st.config.new_id();
     let sealed = metadata.as_ref().map(|m| {
         let plain = serde_json::to_vec(m).expect("metadata serialises");
         st.keys.seal(&plain, id, claims.sub)

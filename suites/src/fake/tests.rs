@@ -7,8 +7,9 @@ use crate::ctx::Outcome;
 
 const SECRET: &str = "fake-secret-fake-secret-fake-secret!";
 
-/// Ids of the cases that did not pass.
-fn not_passing(faults: &[Fault]) -> Vec<String> {
+/// Ids of the cases that did not pass (failed, or skipped: not run is not a
+/// pass), and of those that warned.
+fn not_passing(faults: &[Fault]) -> (Vec<String>, Vec<String>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -18,25 +19,34 @@ fn not_passing(faults: &[Fault]) -> Vec<String> {
         let groups = crate::registry(false);
         let results = crate::registry::run(&ctx, &groups).await;
         assert_eq!(results.len(), crate::registry::case_ids(&groups).len());
-        results
-            .into_iter()
-            .filter(|(_, r)| r.outcome != Outcome::Passed)
-            .map(|(_, r)| {
-                eprintln!("{} {:?}: {:?}", r.id, r.outcome, r.message);
-                r.id
-            })
-            .collect()
+        let ids = |o: &[Outcome]| {
+            results
+                .iter()
+                .filter(|(_, r)| o.contains(&r.outcome))
+                .map(|(_, r)| {
+                    eprintln!("{} {:?}: {:?}", r.id, r.outcome, r.message);
+                    r.id.clone()
+                })
+                .collect::<Vec<_>>()
+        };
+        (
+            ids(&[Outcome::Failed, Outcome::Skipped]),
+            ids(&[Outcome::Warned]),
+        )
     })
 }
 
 #[test]
 fn a_correct_api_passes_every_case() {
-    assert_eq!(not_passing(&[]), Vec::<String>::new());
+    assert_eq!(not_passing(&[]), (Vec::new(), Vec::new()));
 }
 
-/// Asserts that `fault` makes exactly its listed cases not pass, in registry order.
+/// Asserts that `fault` makes exactly its listed cases fail, and its listed
+/// cases warn, in registry order.
 fn caught_by(fault: Fault) {
-    assert_eq!(not_passing(&[fault]), fault.caught_by(), "{fault:?}");
+    let (failed, warned) = not_passing(&[fault]);
+    assert_eq!(failed, fault.caught_by(), "{fault:?} failed");
+    assert_eq!(warned, fault.warned_by(), "{fault:?} warned");
 }
 
 #[test]

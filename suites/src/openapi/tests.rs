@@ -129,3 +129,19 @@ fn missing_knowledge_operations_are_named() {
         ]
     );
 }
+
+#[test]
+fn a_removed_error_response_is_not_a_break_but_a_removed_success_is() {
+    let base = json!({"openapi": "3.1.0", "paths": {"/m": {"get": {"responses": {
+        "200": {"description": "ok"}, "413": {"description": "big"}, "503": {"description": "down"}}}}}});
+    let errors_gone = json!({"openapi": "3.1.0", "paths": {"/m": {"get": {"responses": {
+        "200": {"description": "ok"}}}}}});
+    assert!(breaking_changes(&base, &errors_gone).is_empty());
+    let success_gone = json!({"openapi": "3.1.0", "paths": {"/m": {"get": {"responses": {
+        "413": {"description": "big"}}}}}});
+    let found: Vec<String> = breaking_changes(&base, &success_gone)
+        .into_iter()
+        .map(|b| b.message)
+        .collect();
+    assert_eq!(found, vec!["response 200 removed".to_string()]);
+}
