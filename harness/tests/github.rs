@@ -11,8 +11,8 @@ use clap::Parser as _;
 use gonogo_harness::cli::{Cli, Command as Sub};
 use gonogo_reports::render::github::STEP_SUMMARY_LIMIT;
 use gonogo_reports::render::{write_reports, FormatList};
-use gonogo_reports::test_support::{crowded_no_go, ReportBuilder};
-use gonogo_reports::{Report, Verdict};
+use gonogo_reports::test_support::{clause, crowded_no_go, ReportBuilder};
+use gonogo_reports::{ClauseLevel, Report, Verdict};
 
 const EARLIER_SUMMARY: &str = "## An earlier command\n\nIt wrote this first.\n";
 const EARLIER_OUTPUT: &str = "earlier=kept\n";
@@ -172,6 +172,42 @@ fn a_go_report_prints_no_annotation_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
     assert_eq!(step.outputs()["verdict"], "GO");
+}
+
+#[test]
+fn a_go_with_a_warned_check_exits_0_and_publishes_the_warning() {
+    let report = ReportBuilder::go()
+        .warned(
+            "suite_a::x_request_id_present",
+            "absent on a 431",
+            vec![clause(
+                "errors.refused-before-auth.marked",
+                ClauseLevel::Should,
+                "Conventions",
+                "A server should still give it `X-Request-ID`.",
+            )],
+        )
+        .build();
+    let step = Step::new(&report);
+    let out = step.publish();
+    assert_eq!(out.status.code(), Some(0), "a warning never fails the step");
+    let printed = stdout(&out);
+    assert_eq!(commands(&printed, "error"), Vec::<&str>::new());
+    assert_eq!(
+        commands(&printed, "warning"),
+        ["::warning title=suite_a%3A%3Ax_request_id_present (errors.refused-before-auth.marked)::Warned (never a NO-GO): absent on a 431 — contract clause errors.refused-before-auth.marked (should): “A server should still give it X-Request-ID.”"]
+    );
+    let summary = step.summary();
+    assert!(
+        summary.contains("\n# 🟢 Release decision: GO — 1 warning\n"),
+        "{summary}"
+    );
+    assert!(summary.contains("\n## Warnings\n"), "{summary}");
+    let decision: serde_json::Value = serde_json::from_str(&step.outputs()["decision"]).unwrap();
+    assert_eq!(
+        decision["warnings"],
+        serde_json::json!(["suite_a::x_request_id_present warned: absent on a 431"])
+    );
 }
 
 #[test]

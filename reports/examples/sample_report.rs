@@ -1,9 +1,10 @@
 //! Writes the sample report (the test fixture) in every format into a directory,
 //! to try the renderings and the sign-off commands without running the suites:
-//! `cargo run -p gonogo-reports --example sample_report -- /tmp/gonogo-sample [no-go|canary]`.
+//! `cargo run -p gonogo-reports --example sample_report -- /tmp/gonogo-sample [no-go|warned|canary]`
+//! (`warned`: a NO-GO with a failure and two warnings, each citing the contract).
 
 use gonogo_reports::render::{write_reports, Format};
-use gonogo_reports::test_support::{sample_canary_rollback, ReportBuilder};
+use gonogo_reports::test_support::{sample_canary_rollback, warned_no_go, ReportBuilder};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -16,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "user B's list contains A's file",
             )
             .build(),
+        Some("warned") => warned_no_go().build(),
         Some("canary") => builder.canary(sample_canary_rollback()).build(),
         _ => builder.build(),
     };

@@ -11,6 +11,8 @@
 //!   an inconclusive run proved nothing, and `WARNED` reads as "passed with
 //!   warnings" to the policy engines that consume this predicate. What was not
 //!   proven is listed in `warnedTests`, so a reader tells the two apart.
+//! - `warnedTests` also lists the warned checks (a failed *should* of the
+//!   contract): a GO with warnings stays `PASSED`, as the decision does.
 //!
 //! PAE is seven lines of the DSSE spec; it is written here rather than taken
 //! from a crate because every Rust DSSE crate pulls its own key types and

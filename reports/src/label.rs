@@ -7,7 +7,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::model::{CanaryOutcome, CriterionStatus, Evidence, Mode, Outcome, Verdict};
+use crate::model::{CanaryOutcome, ClauseLevel, CriterionStatus, Evidence, Mode, Outcome, Verdict};
 
 macro_rules! labels {
     ($($ty:ty { $($variant:ident => $label:literal),+ $(,)? })+) => {$(
@@ -34,6 +34,7 @@ labels! {
     CriterionStatus { Pass => "pass", Fail => "fail", Inconclusive => "inconclusive" }
     Outcome { Passed => "passed", Failed => "failed", Skipped => "skipped", Warned => "warned" }
     CanaryOutcome { Promote => "PROMOTE", Rollback => "ROLLBACK", Inconclusive => "INCONCLUSIVE" }
+    ClauseLevel { Must => "must", Should => "should", Expected => "expected" }
 }
 
 /// Evidence as plain text (Markdown and HTML details, JUnit failure bodies).
@@ -130,6 +131,13 @@ mod tests {
             CanaryOutcome::Inconclusive,
         ] {
             assert_eq!(o.to_string(), json(o));
+        }
+        for l in [
+            ClauseLevel::Must,
+            ClauseLevel::Should,
+            ClauseLevel::Expected,
+        ] {
+            assert_eq!(l.to_string(), json(l));
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! The committed copy is `reports/schema/report.schema.json`; a test keeps it
 //! equal to [`report_schema`] so it cannot drift. Regenerate it with
-//! `UPDATE_SCHEMA=1 cargo test -p gonogo-reports --test schema`.
+//! `UPDATE_SCHEMA=1 cargo test -p gonogo-reports --test all schema`.
 
 use crate::model::Report;
 

@@ -390,11 +390,8 @@ impl ReportBuilder {
                 g.outcome = Outcome::Failed;
             }
         }
-        self.report.decision = Decision {
-            verdict: Verdict::NoGo,
-            reasons: vec![format!("{id} failed: {message}")],
-            warnings: Vec::new(),
-        };
+        self.report.decision.verdict = Verdict::NoGo;
+        self.report.decision.reasons = vec![format!("{id} failed: {message}")];
         self
     }
 
@@ -431,6 +428,44 @@ impl ReportBuilder {
         self
     }
 
+    /// Marks case or gate check `id` warned with `message`, guarding
+    /// `clauses`, with evidence that did not match, and adds the decision's
+    /// warning sentence as the harness words it; the verdict is left as it is.
+    /// A gate with nothing worse becomes warned, as the harness builds it.
+    pub fn warned(mut self, id: &str, message: &str, clauses: Vec<ClauseRef>) -> ReportBuilder {
+        let c = self.report.cases_mut().find(|c| c.id == id);
+        let c = c.unwrap_or_else(|| panic!("no case or check named {id}"));
+        c.outcome = Outcome::Warned;
+        c.message = Some(message.into());
+        c.clauses = clauses;
+        c.evidence.push(Evidence {
+            matched: false,
+            ..evidence(
+                "GET",
+                "/api/v1/knowledge/files/not-a-uuid/extra",
+                400,
+                r#"{"code":"invalid_id"}"#,
+                "404 problem + X-Request-ID",
+            )
+        });
+        for g in &mut self.report.gates {
+            if g.outcome == Outcome::Passed && g.checks.iter().any(|c| c.id == id) {
+                g.outcome = Outcome::Warned;
+            }
+        }
+        let sentence = format!("{id} warned: {message}");
+        self.report.decision.warnings.push(sentence);
+        self
+    }
+
+    /// Sets the clauses case or gate check `id` guards.
+    pub fn clauses(mut self, id: &str, clauses: Vec<ClauseRef>) -> ReportBuilder {
+        let c = self.report.cases_mut().find(|c| c.id == id);
+        c.unwrap_or_else(|| panic!("no case or check named {id}"))
+            .clauses = clauses;
+        self
+    }
+
     /// Sets criterion `name`'s status.
     pub fn criterion(mut self, name: &str, status: CriterionStatus) -> ReportBuilder {
         let c = self.report.criteria.iter_mut().find(|c| c.name == name);
@@ -456,11 +491,8 @@ impl ReportBuilder {
 
     /// Sets the verdict (and one reason) without touching the cases.
     pub fn verdict(mut self, verdict: Verdict, reason: &str) -> ReportBuilder {
-        self.report.decision = Decision {
-            verdict,
-            reasons: vec![reason.into()],
-            warnings: Vec::new(),
-        };
+        self.report.decision.verdict = verdict;
+        self.report.decision.reasons = vec![reason.into()];
         self
     }
 
@@ -599,4 +631,69 @@ pub fn crowded_no_go(failed: usize, skipped: usize) -> ReportBuilder {
         });
     report.decision.reasons = failed_criteria.chain(failed_cases).collect();
     ReportBuilder { report }
+}
+
+/// A clause as the harness copies it from the contract.
+pub fn clause(id: &str, level: ClauseLevel, section: &str, words: &str) -> ClauseRef {
+    ClauseRef {
+        id: id.into(),
+        level,
+        section: section.into(),
+        words: words.into(),
+    }
+}
+
+/// A NO-GO with a failure and two warnings, each citing the contract:
+/// `suite_a::no_jwt_returns_401` failed (must `auth.missing-token`, with a
+/// second finding after ` | `); `gate_3::request_id_on_every_response`
+/// warned (guarding must `headers.request-id.every` and should
+/// `errors.refused-before-auth.marked`, cited under the should), and
+/// `suite_d::invalid_mime_type_returns_400_with_suggestion` warned (expected
+/// `errors.suggestion.names-types`).
+pub fn warned_no_go() -> ReportBuilder {
+    let request_id_every = clause(
+        "headers.request-id.every",
+        ClauseLevel::Must,
+        "Conventions",
+        "`X-Request-ID` on **every** response — 2xx, 4xx, 5xx, 404 for unknown routes, 405, 413, 429, 503.",
+    );
+    let marked = clause(
+        "errors.refused-before-auth.marked",
+        ClauseLevel::Should,
+        "Conventions",
+        "A server should still give it `X-Request-ID`, `nosniff` and a problem body where its stack allows (the reference server does).",
+    );
+    let names_types = clause(
+        "errors.suggestion.names-types",
+        ClauseLevel::Expected,
+        "Conventions",
+        "A careful user expects the suggestion to name the accepted types.",
+    );
+    let missing_token = clause(
+        "auth.missing-token",
+        ClauseLevel::Must,
+        "Authentication",
+        "No `Authorization` header → `401`, `WWW-Authenticate: Bearer realm=\"knowledge\"`, `code: missing_token`.",
+    );
+    ReportBuilder::go()
+        .warned(
+            "gate_3::request_id_on_every_response",
+            "GET /x (431): no X-Request-ID on a refusal before auth",
+            vec![request_id_every, marked],
+        )
+        .warned(
+            "suite_d::invalid_mime_type_returns_400_with_suggestion",
+            "POST /api/v1/knowledge/files: the suggestion names no accepted type",
+            vec![names_types],
+        )
+        .failing(
+            "suite_a::no_jwt_returns_401",
+            "GET /api/v1/knowledge/files: status 200, expected 401 | no WWW-Authenticate",
+        )
+        .clauses("suite_a::no_jwt_returns_401", vec![missing_token])
+        .criterion("smoke_suites", CriterionStatus::Fail)
+        .with(|r| {
+            let smoke = r.criteria.iter_mut().find(|c| c.name == "smoke_suites");
+            smoke.expect("the sample has it").observed = Some(serde_json::json!("12/13"));
+        })
 }

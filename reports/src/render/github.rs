@@ -7,25 +7,29 @@
 //!   LF→`%0A`; property values also `:`→`%3A` and `,`→`%2C`. `%` goes first,
 //!   so a literal `%0A` arrives as `%250A`, never as a newline.
 //! - **Annotations**: an `::error` per failed criterion or case, a
-//!   `::warning` per inconclusive criterion or skipped case. GitHub shows 10
-//!   of each per step and drops the rest silently, so each kind is cut to 10:
-//!   the 9 most important and one line counting the others. Most important
-//!   first ([`Importance`]): security and isolation criteria, then security
-//!   and isolation cases, then the other criteria, then the other cases;
-//!   within a rank in the Markdown's order (gates, then suites).
+//!   `::warning` per inconclusive criterion, warned check or skipped case. A
+//!   failed or warned check's title names the contract clauses it is cited
+//!   under, and its message quotes them. GitHub shows 10 of each kind per
+//!   step and drops the rest silently, so each kind is cut to 10: the 9 most
+//!   important and one line counting the others. Most important first
+//!   ([`Importance`]): security and isolation criteria, then security and
+//!   isolation cases, then the other criteria, then the other cases; within a
+//!   rank warned checks before skipped cases (a finding about the server
+//!   before one about the run), each in the Markdown's order (gates, then suites).
 //! - **Outputs** (`$GITHUB_OUTPUT`): `verdict` (`GO`, `NO-GO`,
 //!   `INCONCLUSIVE`: the JSON's spelling), `decision` (the report's
 //!   `decision` object as one line of JSON, for `fromJSON`) and `reasons` (one
 //!   per line, in the heredoc form with a random delimiter).
 //! - **Step summary** (`$GITHUB_STEP_SUMMARY`): the Markdown decision
 //!   document, at most 1 MiB; when bigger, the evidence goes first, then the
-//!   sections after the decision. The decision, verdict and reasons stay whole.
+//!   sections after the decision. The decision, verdict, reasons and warnings
+//!   stay whole.
 
 use crate::canary_plan::CanaryPlan;
 use crate::model::{CaseResult, Criterion, CriterionStatus, Outcome, Report};
 use crate::signoff::ApprovalSummary;
 
-use super::{fmt_observed, markdown};
+use super::{clauses, fmt_observed, markdown};
 
 /// Annotations of one kind (errors, warnings) GitHub shows per step.
 pub const ANNOTATIONS_PER_KIND: usize = 10;
@@ -119,20 +123,36 @@ fn case_annotation(c: &CaseResult, security_section: bool) -> Annotation {
         Importance::Case
     };
     let why = c.message.as_deref().unwrap_or("no message");
+    let cited = match c.outcome {
+        Outcome::Failed | Outcome::Warned => clauses::cited(c),
+        _ => Vec::new(),
+    };
+    let ids: Vec<&str> = cited.iter().map(|k| k.id.as_str()).collect();
+    let title = if ids.is_empty() {
+        c.id.clone()
+    } else {
+        format!("{} ({})", c.id, ids.join(", "))
+    };
+    let mut message = match c.outcome {
+        Outcome::Skipped => format!("Skipped: {why}"),
+        Outcome::Warned => format!("Warned (never a NO-GO): {why}"),
+        _ => why.to_string(),
+    };
+    for clause in cited {
+        message.push_str(&format!(" — {}", clauses::quoted(clause)));
+    }
     Annotation {
         importance,
-        title: c.id.clone(),
-        message: match c.outcome {
-            Outcome::Skipped => format!("Skipped: {why}"),
-            _ => why.to_string(),
-        },
+        title,
+        message,
     }
 }
 
 /// The report's errors (failed criteria and cases) and warnings
-/// (inconclusive criteria, skipped cases), each most important first.
+/// (inconclusive criteria, warned checks, skipped cases), each most
+/// important first.
 pub fn findings(report: &Report) -> (Vec<Annotation>, Vec<Annotation>) {
-    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    let (mut errors, mut warnings, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     for c in &report.criteria {
         match c.status {
             CriterionStatus::Fail => errors.push(criterion_annotation(c)),
@@ -152,11 +172,13 @@ pub fn findings(report: &Report) -> (Vec<Annotation>, Vec<Annotation>) {
         for c in cases {
             match c.outcome {
                 Outcome::Failed => errors.push(case_annotation(c, security)),
-                Outcome::Skipped | Outcome::Warned => warnings.push(case_annotation(c, security)),
+                Outcome::Warned => warnings.push(case_annotation(c, security)),
+                Outcome::Skipped => skipped.push(case_annotation(c, security)),
                 Outcome::Passed => {}
             }
         }
     }
+    warnings.append(&mut skipped);
     // Stable: within a rank, the document's order.
     errors.sort_by_key(|a| a.importance);
     warnings.sort_by_key(|a| a.importance);
@@ -196,7 +218,7 @@ pub fn annotations(report: &Report) -> Vec<String> {
     lines.extend(capped(
         "warning",
         &warnings,
-        "inconclusive criteria and skipped cases",
+        "inconclusive criteria, warned checks and skipped cases",
     ));
     lines
 }

@@ -1,6 +1,10 @@
 //! HTML rendering: one self-contained offline file (inline CSS, inline SVG
 //! chart, no script, no external URL) with the content of the Markdown
 //! document. Built with maud, which escapes every interpolated string.
+//! A warned check is amber wherever it shows, and its row is open like a
+//! failed one's: a warning is never a NO-GO, but it is never hidden either.
+
+mod findings;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -9,7 +13,9 @@ use crate::model::{CaseResult, CriterionStatus, Outcome, Report, Verdict};
 use crate::signoff::{ApprovalSummary, CheckStatus};
 
 use super::html_chart::{chart, Series};
-use super::{fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
+use super::{
+    clauses, fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, fmt_warnings, outcome_label,
+};
 use crate::label::{evidence_text, metric_value, metric_verdict};
 
 const CSS: &str = r#"
@@ -22,6 +28,16 @@ th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums;
 .badge{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;color:#fff}
 .go,.passed,.pass,.valid,.approved,.promote{background:#1a7f37}.no-go,.failed,.fail,.invalid,.rejected,.rollback{background:#cf222e}
 .inconclusive,.pending,.skipped,.missing,.unverified{background:#9a6700}
+.badge.warned{background:#f2b600;color:#3b2300}
+tr.row-failed>td{background:#fff5f5}tr.row-warned>td{background:#fff8d6}
+#warnings{background:#fff8d6;border-left:4px solid #f2b600;padding:4px 16px 8px;margin-top:16px}#warnings h2{margin-top:8px;border:0}
+.note{color:#656d76;font-size:13px}ul.warnings li{margin:4px 0}
+.clause{border-left:4px solid #d0d7de;padding:0 12px;margin:12px 0}.clause-failed{border-color:#cf222e}.clause-warned{border-color:#f2b600}
+.clause h3{margin:8px 0 4px;font-size:15px}.clause ul{margin:4px 0 8px;padding-left:20px}.clause li{margin:4px 0}
+.level{font:600 11px system-ui,sans-serif;text-transform:uppercase;padding:1px 6px;border-radius:4px;border:1px solid}
+.level-must{color:#cf222e}.level-should,.level-expected{color:#7d4e00}.section{color:#656d76;font-size:13px;font-weight:400}
+blockquote{margin:4px 0;padding:4px 12px;border-left:3px solid #d0d7de;color:#1f2328;background:#f6f8fa}
+.cites{margin:4px 0;font-size:13px}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:8px;overflow:auto;white-space:pre-wrap;font-size:12px}
 svg.chart{width:100%;max-width:680px;height:auto;background:#fff;border:1px solid #d0d7de}
 .grid{stroke:#d0d7de;stroke-width:1}.tick,.axis,.legend{font:11px system-ui,sans-serif;fill:#656d76}
@@ -70,13 +86,17 @@ pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) ->
                 style { (PreEscaped(CSS)) }
             }
             body { main {
-                h1 { "Release decision " (badge(verdict_class(report.decision.verdict), verdict)) }
+                @let warned = clauses::warnings(report).len();
+                h1 { "Release decision " (badge(verdict_class(report.decision.verdict), verdict))
+                     @if warned > 0 { " " (badge("warned", &fmt_warnings(warned))) } }
                 p id="status" {
                     "Sign-off " (badge(&approval.state.label().to_lowercase(), approval.state.label()))
                     " · " (approval.required_roles.len() - approval.missing_roles.len()) "/"
                     (approval.required_roles.len()) " required roles · target " code { (report.run.target.base_url) }
                 }
+                (findings::tally(report))
                 ul.reasons { @for r in &report.decision.reasons { li { (r) } } }
+                (findings::warnings(report))
                 @if !report.waivers.is_empty() {
                     h2 { "Waivers" }
                     table id="waivers" {
@@ -84,6 +104,8 @@ pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) ->
                         tbody { @for w in &report.waivers { tr { td { code { (w.criterion) } } td { (w.reason) } } } }
                     }
                 }
+                (findings::by_clause(report, Outcome::Failed))
+                (findings::by_clause(report, Outcome::Warned))
                 (deployment(report))
                 h2 { "Phase 1: code-quality gates" }
                 @for g in &report.gates {
@@ -127,15 +149,19 @@ fn cases(cases: &[CaseResult]) -> Markup {
         table.cases {
             thead { tr { th { "Case" } th { "Result" } th { "Duration" } } }
             tbody { @for c in cases {
-                tr {
+                // Failed and warned rows are tinted and open: what a reader must see.
+                @let finding = matches!(c.outcome, Outcome::Failed | Outcome::Warned);
+                @let row = finding.then(|| format!("row-{}", c.outcome.label()));
+                tr class=[row.as_deref()] {
                     td { (c.title) span.id { (c.id) } }
                     td { (outcome_badge(c.outcome)) }
                     td.num { (fmt_ms(c.duration_ms as f64)) }
                 }
                 @if c.outcome != Outcome::Passed {
-                    tr { td colspan="3" {
-                        details open[c.outcome == Outcome::Failed] {
+                    tr class=[row.as_deref()] { td colspan="3" {
+                        details open[finding] {
                             summary { (c.message.as_deref().unwrap_or("no message")) }
+                            @if finding && !c.clauses.is_empty() { p.cites { "Contract: " (findings::cites(c)) "." } }
                             @for e in &c.evidence { pre { (evidence_text(e)) } }
                         }
                     } }

@@ -1,6 +1,13 @@
 //! JUnit XML rendering: one `<testcase>` per suite case, gate check and
 //! criterion, plus one for the decision itself, so GitLab, GitHub and Jenkins
-//! show the run natively. Failures carry the evidence as their text.
+//! show the run natively. Failures carry the evidence as their text, after
+//! the contract clauses they break, quoted.
+//!
+//! A warned check is no `<failure>`: it is never a NO-GO, and CI must stay
+//! green on it. It is marked instead where test views look: the property
+//! `gonogo.outcome` = `warned` (and one `gonogo.clause` per clause it cites)
+//! and a `<system-out>` starting `WARNING:`. The decision's case lists every
+//! warning the same way.
 //!
 //! Written with quick-xml, which escapes text and attributes; characters XML 1.0
 //! cannot carry at all (most C0 controls) are replaced first.
@@ -10,7 +17,7 @@ use quick_xml::Writer;
 
 use crate::model::{CaseResult, CriterionStatus, Outcome, Report, Verdict};
 
-use super::{fmt_observed, RenderError};
+use super::{clauses, fmt_observed, RenderError};
 use crate::label::evidence_text;
 
 /// Replaces characters that are not allowed anywhere in an XML 1.0 document.
@@ -32,6 +39,10 @@ struct Case {
     /// `(type, message, body)` of a failure.
     failure: Option<(&'static str, String, String)>,
     skipped: Option<String>,
+    /// The case's own `<properties>` (outcome and clauses of a warned check).
+    properties: Vec<(String, String)>,
+    /// `<system-out>`: the warning, for a warned check.
+    system_out: Option<String>,
 }
 
 struct Group {
@@ -43,8 +54,13 @@ struct Group {
 
 fn from_case(classname: &str, c: &CaseResult) -> Case {
     let message = c.message.clone().unwrap_or_else(|| c.title.clone());
+    let cited = clauses::cited(c);
     let body = || {
         let mut text = format!("{}\n", c.title);
+        for clause in &cited {
+            text.push_str(&clauses::quoted(clause));
+            text.push('\n');
+        }
         for e in &c.evidence {
             text.push('\n');
             text.push_str(&evidence_text(e));
@@ -52,12 +68,23 @@ fn from_case(classname: &str, c: &CaseResult) -> Case {
         }
         text
     };
+    let warned = c.outcome == Outcome::Warned;
     Case {
         classname: classname.into(),
         name: c.id.clone(),
         seconds: c.duration_ms as f64 / 1000.0,
         failure: (c.outcome == Outcome::Failed).then(|| ("failed", message.clone(), body())),
         skipped: (c.outcome == Outcome::Skipped).then(|| message.clone()),
+        properties: if warned {
+            let outcome = ("gonogo.outcome".to_string(), "warned".to_string());
+            let ids = cited
+                .iter()
+                .map(|k| ("gonogo.clause".to_string(), k.id.clone()));
+            std::iter::once(outcome).chain(ids).collect()
+        } else {
+            Vec::new()
+        },
+        system_out: warned.then(|| format!("WARNING: {message}\n{}", body())),
     }
 }
 
@@ -79,6 +106,11 @@ fn groups(report: &Report) -> Vec<Group> {
             seconds: report.run.duration_ms as f64 / 1000.0,
             failure: decision_failure,
             skipped: None,
+            properties: Vec::new(),
+            system_out: (!report.decision.warnings.is_empty()).then(|| {
+                let lines = report.decision.warnings.iter();
+                lines.map(|w| format!("WARNING: {w}\n")).collect()
+            }),
         }],
     });
     for g in &report.gates {
@@ -135,6 +167,8 @@ fn groups(report: &Report) -> Vec<Group> {
                     seconds: 0.0,
                     failure,
                     skipped: None,
+                    properties: Vec::new(),
+                    system_out: None,
                 }
             })
             .collect(),
@@ -217,22 +251,32 @@ fn write_group(
             ("hostname", hostname.as_str()),
         ])
         .write_inner_content(|w| {
-            if !g.properties.is_empty() {
-                w.create_element("properties").write_inner_content(|w| {
-                    for (name, value) in &g.properties {
-                        let (name, value) = (xml_safe(name), xml_safe(value));
-                        w.create_element("property")
-                            .with_attributes([("name", name.as_str()), ("value", value.as_str())])
-                            .write_empty()?;
-                    }
-                    Ok(())
-                })?;
-            }
+            write_properties(w, &g.properties)?;
             for c in &g.cases {
                 write_case(w, c)?;
             }
             Ok(())
         })?;
+    Ok(())
+}
+
+/// `<properties>` with one `<property>` per pair; nothing when there is none.
+fn write_properties(
+    w: &mut Writer<Vec<u8>>,
+    properties: &[(String, String)],
+) -> std::io::Result<()> {
+    if properties.is_empty() {
+        return Ok(());
+    }
+    w.create_element("properties").write_inner_content(|w| {
+        for (name, value) in properties {
+            let (name, value) = (xml_safe(name), xml_safe(value));
+            w.create_element("property")
+                .with_attributes([("name", name.as_str()), ("value", value.as_str())])
+                .write_empty()?;
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -245,11 +289,17 @@ fn write_case(w: &mut Writer<Vec<u8>>, c: &Case) -> std::io::Result<()> {
         ("name", name.as_str()),
         ("time", time.as_str()),
     ]);
-    if c.failure.is_none() && c.skipped.is_none() {
+    if c.failure.is_none()
+        && c.skipped.is_none()
+        && c.properties.is_empty()
+        && c.system_out.is_none()
+    {
         element.write_empty()?;
         return Ok(());
     }
+    // Properties first, the output last: the order JUnit readers expect.
     element.write_inner_content(|w| {
+        write_properties(w, &c.properties)?;
         if let Some((kind, message, body)) = &c.failure {
             let message = xml_safe(message);
             w.create_element("failure")
@@ -261,6 +311,10 @@ fn write_case(w: &mut Writer<Vec<u8>>, c: &Case) -> std::io::Result<()> {
             w.create_element("skipped")
                 .with_attribute(("message", message.as_str()))
                 .write_empty()?;
+        }
+        if let Some(out) = &c.system_out {
+            w.create_element("system-out")
+                .write_text_content(BytesText::new(&xml_safe(out)))?;
         }
         Ok(())
     })?;

@@ -1,11 +1,14 @@
 //! Markdown rendering: the release decision document, fit for a PR comment or
 //! `$GITHUB_STEP_SUMMARY`.
 //!
-//! Order follows the release plan: status and decision, deployment facts,
-//! Phase 1 gates, smoke suites, metrics against thresholds, canary schedule and
-//! rollback plan, sign-off. Every piece of report text goes through
+//! Order follows the release plan: status and decision (with the warnings),
+//! the failed and warned checks by contract clause ([`findings`]), deployment
+//! facts, Phase 1 gates, smoke suites, metrics against thresholds, canary
+//! schedule and rollback plan, sign-off. Every piece of report text goes through
 //! [`cell`] or [`fenced`], so a `|`, `<` or backtick in evidence cannot break
 //! the layout or inject HTML.
+
+mod findings;
 
 use std::fmt::Write as _;
 
@@ -13,7 +16,9 @@ use crate::canary_plan::CanaryPlan;
 use crate::model::{CaseResult, CriterionStatus, Outcome, Report};
 use crate::signoff::{ApprovalState, ApprovalSummary, CheckStatus};
 
-use super::{fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, outcome_label};
+use super::{
+    clauses, fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, fmt_warnings, outcome_label,
+};
 use crate::label::{evidence_text, metric_value, metric_verdict};
 
 /// Escapes text for a Markdown table cell or paragraph.
@@ -61,8 +66,8 @@ pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) ->
 }
 
 /// The decision document in two parts: the decision (title, status line,
-/// reasons, waivers) and everything after it (deployment, gates, suites,
-/// metrics, canary, sign-off). A step summary that must shrink cuts only
+/// reasons, warnings, waivers) and everything after it (findings by clause,
+/// deployment, gates, suites, metrics, canary, sign-off). A step summary that must shrink cuts only
 /// the second ([`super::github::step_summary`]).
 pub fn render_parts(
     report: &Report,
@@ -72,6 +77,8 @@ pub fn render_parts(
     let mut head = String::new();
     status(&mut head, report, approval);
     let mut md = String::new();
+    findings::by_clause(&mut md, report, Outcome::Failed);
+    findings::by_clause(&mut md, report, Outcome::Warned);
     deployment(&mut md, report);
     gates(&mut md, report);
     suites(&mut md, report);
@@ -88,7 +95,13 @@ fn status(md: &mut String, report: &Report, approval: &ApprovalSummary) {
         crate::model::Verdict::NoGo => "🔴",
         crate::model::Verdict::Inconclusive => "🟡",
     };
-    let _ = writeln!(md, "# {mark} Release decision: {verdict}\n");
+    let warned = clauses::warnings(report).len();
+    let count = if warned > 0 {
+        format!(" — {}", fmt_warnings(warned))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(md, "# {mark} Release decision: {verdict}{count}\n");
     let signed = approval.required_roles.len() - approval.missing_roles.len();
     let _ = writeln!(
         md,
@@ -102,6 +115,7 @@ fn status(md: &mut String, report: &Report, approval: &ApprovalSummary) {
         let _ = writeln!(md, "- {}", cell(reason));
     }
     md.push('\n');
+    findings::warnings(md, report);
     if !report.waivers.is_empty() {
         let _ = writeln!(
             md,
@@ -173,6 +187,9 @@ fn case_table(md: &mut String, cases: &[CaseResult]) {
             cell(&c.id),
             cell(c.message.as_deref().unwrap_or("no message"))
         );
+        if matches!(c.outcome, Outcome::Failed | Outcome::Warned) {
+            findings::cites(md, c);
+        }
         for e in &c.evidence {
             md.push_str(&fenced(&evidence_text(e)));
         }
@@ -205,9 +222,19 @@ fn suites(md: &mut String, report: &Report) {
             .iter()
             .filter(|c| c.outcome == Outcome::Passed)
             .count();
+        let warned = s
+            .cases
+            .iter()
+            .filter(|c| c.outcome == Outcome::Warned)
+            .count();
+        let warned = if warned > 0 {
+            format!(", {warned} warned")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             md,
-            "### Suite {}: {} ({passed}/{} passed)\n",
+            "### Suite {}: {} ({passed}/{} passed{warned})\n",
             cell(&s.id),
             cell(&s.name),
             s.cases.len()

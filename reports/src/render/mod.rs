@@ -1,10 +1,13 @@
 //! Renderings of one [`Report`]: JSON (always), Markdown, JUnit XML and HTML
 //! files, and [`github`]'s workflow commands, outputs and step summary.
+//! [`clauses`] is what they share to cite the contract for each failed or
+//! warned check.
 //!
 //! Every format renders the same redacted copy of the report; see
 //! [`write_reports`]. Sign-off status shown in Markdown and HTML comes from
 //! [`RenderOptions`] (required roles, and trusted keys when known).
 
+pub mod clauses;
 pub mod github;
 pub mod html;
 mod html_chart;
@@ -253,6 +256,14 @@ pub(crate) fn outcome_label(o: Outcome) -> &'static str {
     match o {
         Outcome::Failed => "FAILED",
         other => other.label(),
+    }
+}
+
+/// `1 warning`, `2 warnings`.
+pub(crate) fn fmt_warnings(n: usize) -> String {
+    match n {
+        1 => "1 warning".to_string(),
+        n => format!("{n} warnings"),
     }
 }
 

@@ -3,8 +3,8 @@
 
 use gonogo_reports::render::github::{self, STEP_SUMMARY_LIMIT};
 use gonogo_reports::render::{markdown, RenderOptions};
-use gonogo_reports::test_support::{crowded_no_go, ReportBuilder};
-use gonogo_reports::Report;
+use gonogo_reports::test_support::{crowded_no_go, warned_no_go, ReportBuilder};
+use gonogo_reports::{Outcome, Report};
 
 /// The `title=` of each workflow command.
 fn titles(lines: &[String]) -> Vec<&str> {
@@ -101,7 +101,7 @@ fn a_crowded_no_go_shows_nine_warnings_and_counts_the_rest() {
     assert_eq!(titles(&warnings)[8], "suite_d%3A%3Askipped_08");
     assert_eq!(
         warnings[9],
-        "::warning title=gonogo::3 more inconclusive criteria and skipped cases not annotated here (GitHub shows 10 per step): see the step summary or the report."
+        "::warning title=gonogo::3 more inconclusive criteria, warned checks and skipped cases not annotated here (GitHub shows 10 per step): see the step summary or the report."
     );
 }
 
@@ -128,7 +128,7 @@ fn the_outputs_are_the_verdict_the_decision_as_json_and_the_reasons() {
         github::outputs(&report, "ghadelimiter_1").unwrap(),
         concat!(
             "verdict=NO-GO\n",
-            r#"decision={"verdict":"NO-GO","reasons":["suite_a::no_jwt_returns_401 failed: got 200","and 100% more\n"]}"#,
+            r#"decision={"verdict":"NO-GO","reasons":["suite_a::no_jwt_returns_401 failed: got 200","and 100% more\n"],"warnings":[]}"#,
             "\n",
             "reasons<<ghadelimiter_1\n",
             "suite_a::no_jwt_returns_401 failed: got 200\nand 100% more\n\n",
@@ -185,4 +185,72 @@ fn a_summary_too_big_even_without_evidence_is_cut_after_whole_sections() {
         tiny.starts_with(&head),
         "the decision is never cut, even over budget"
     );
+}
+
+#[test]
+fn a_warned_check_is_a_warning_annotation_naming_the_check_and_its_clause() {
+    let lines = github::annotations(&warned_no_go().build());
+    let warnings = of_kind(&lines, "warning");
+    assert_eq!(
+        titles(&warnings),
+        [
+            "gate_3%3A%3Arequest_id_on_every_response (errors.refused-before-auth.marked)",
+            "suite_d%3A%3Ainvalid_mime_type_returns_400_with_suggestion (errors.suggestion.names-types)",
+        ]
+    );
+    assert_eq!(
+        warnings[0],
+        "::warning title=gate_3%3A%3Arequest_id_on_every_response (errors.refused-before-auth.marked)::Warned (never a NO-GO): GET /x (431): no X-Request-ID on a refusal before auth — contract clause errors.refused-before-auth.marked (should): “A server should still give it X-Request-ID, nosniff and a problem body where its stack allows (the reference server does).”"
+    );
+    let errors = of_kind(&lines, "error");
+    let case = errors
+        .iter()
+        .find(|l| l.contains("no_jwt_returns_401"))
+        .unwrap();
+    assert!(
+        case.starts_with("::error title=suite_a%3A%3Ano_jwt_returns_401 (auth.missing-token)::"),
+        "{case}"
+    );
+    assert!(
+        case.ends_with("— contract clause auth.missing-token (must): “No Authorization header → 401, WWW-Authenticate: Bearer realm=\"knowledge\", code: missing_token.”"),
+        "{case}"
+    );
+}
+
+#[test]
+fn warned_checks_are_annotated_before_skipped_cases_of_the_same_rank() {
+    // Added after the eleven skipped cases of suite D, so last in the document.
+    let report = crowded_no_go(2, 11)
+        .case(
+            "D",
+            "suite_d::warned_late",
+            Outcome::Warned,
+            "no suggestion",
+        )
+        .build();
+    let warnings = of_kind(&github::annotations(&report), "warning");
+    assert_eq!(
+        titles(&warnings)[..3],
+        [
+            "rls_isolation_verified",
+            "suite_d%3A%3Awarned_late",
+            "suite_d%3A%3Askipped_01",
+        ]
+    );
+    assert!(warnings[1].ends_with("::Warned (never a NO-GO): no suggestion"));
+    assert!(warnings[9].contains("::4 more inconclusive criteria, warned checks and skipped cases"));
+}
+
+#[test]
+fn the_step_summary_keeps_the_warnings_with_the_decision_when_trimmed() {
+    let report = warned_no_go().bulky_evidence(60_000).build();
+    let o = RenderOptions::default();
+    let (head, _) = markdown::render_parts(&report, &o.approval(&report), &o.canary_plan);
+    assert!(
+        head.starts_with("# 🔴 Release decision: NO-GO — 2 warnings\n"),
+        "{head}"
+    );
+    assert!(head.contains("## Warnings\n"), "{head}");
+    let md = summary(&report, head.len() + 100);
+    assert!(md.starts_with(&head), "the warnings are never cut");
 }

@@ -1,5 +1,6 @@
 //! Integration tests of gonogo-reports: one binary, one module per concern.
 
+mod attest;
 mod chromium;
 mod github;
 mod html;

@@ -1,7 +1,7 @@
 //! The Markdown decision document.
 
 use gonogo_reports::render::{markdown, RenderOptions};
-use gonogo_reports::test_support::{sample_canary_rollback, ReportBuilder};
+use gonogo_reports::test_support::{sample_canary_rollback, warned_no_go, ReportBuilder};
 
 fn render(report: &gonogo_reports::Report) -> String {
     let options = RenderOptions::default();
@@ -75,4 +75,83 @@ fn a_sign_off_for_a_role_that_is_not_required_is_listed_apart_and_approves_nothi
         md.contains("**Still missing:** Tech Lead, DevOps/SRE, Product"),
         "{md}"
     );
+}
+
+/// The document up to its deployment facts: decision, warnings, findings by clause.
+fn head_and_findings(md: &str) -> &str {
+    md.split("## Deployment").next().unwrap()
+}
+
+#[test]
+fn warnings_are_counted_listed_and_grouped_by_the_clause_they_quote() {
+    let md = render(&warned_no_go().build());
+    insta::assert_snapshot!("markdown_warned", head_and_findings(&md));
+}
+
+#[test]
+fn a_warned_case_shows_amber_in_its_table_and_its_clause_in_its_details() {
+    let md = render(&warned_no_go().build());
+    assert!(md.contains("| ⚠️ warned | 1 ms |"), "{md}");
+    assert!(
+        md.contains("### ⚠️ Gate 3: UX and telemetry (warned)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("### Suite D: Errors (1/2 passed, 1 warned)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Contract: should `errors.refused-before-auth.marked`.\n"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_go_with_a_warning_says_so_in_its_title() {
+    let report = ReportBuilder::go()
+        .warned(
+            "suite_a::x_request_id_present",
+            "absent on a 431",
+            Vec::new(),
+        )
+        .build();
+    let md = render(&report);
+    assert!(
+        md.starts_with("# 🟢 Release decision: GO — 1 warning\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("## Warnings\n\nNever a NO-GO: each failed only a *should* of the contract, or an expectation it does not state.\n\n- ⚠️ `suite_a::x_request_id_present`: absent on a 431\n"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("by contract clause"),
+        "a warning citing no clause is not grouped: {md}"
+    );
+}
+
+#[test]
+fn a_report_without_clauses_or_warnings_renders_as_before() {
+    let md = render(
+        &ReportBuilder::go()
+            .failing("suite_a::no_jwt_returns_401", "got 200")
+            .build(),
+    );
+    assert!(md.starts_with("# 🔴 Release decision: NO-GO\n"), "{md}");
+    for absent in ["## Warnings", "by contract clause", "Contract:"] {
+        assert!(!md.contains(absent), "`{absent}` in {md}");
+    }
+}
+
+#[test]
+fn a_decision_warning_that_names_no_warned_check_is_still_listed() {
+    let report = ReportBuilder::go()
+        .with(|r| r.decision.warnings = vec!["The clock skew was 3 s.".into()])
+        .build();
+    let md = render(&report);
+    assert!(
+        md.starts_with("# 🟢 Release decision: GO — 1 warning\n"),
+        "{md}"
+    );
+    assert!(md.contains("\n- ⚠️ The clock skew was 3 s.\n"), "{md}");
 }
