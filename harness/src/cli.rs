@@ -58,17 +58,27 @@ pub enum ContractFormat {
 /// `gonogo contract`: the contract on stdout.
 pub fn contract_cmd(args: &ContractArgs) -> Exit {
     use gonogo_suites::contract::text;
-    match args.format {
-        ContractFormat::Md => print!("{}", text::markdown()),
+    let printed = match args.format {
+        ContractFormat::Md => text::markdown(),
         ContractFormat::Json => match serde_json::to_string_pretty(&text::json()) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => json + "\n",
             Err(e) => {
                 eprintln!("gonogo: cannot write the contract as JSON: {e}");
                 return Exit::Usage;
             }
         },
+    };
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(printed.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Exit::Done,
+        // A reader that stops early (`gonogo contract | head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Done,
+        Err(e) => {
+            eprintln!("gonogo: cannot print the contract: {e}");
+            Exit::Usage
+        }
     }
-    Exit::Done
 }
 
 /// `gonogo run`'s flags. Each is also a `GONOGO_*` variable and a key of
