@@ -32,8 +32,53 @@ pub enum Command {
     Config(ServeArgs),
     /// Serve the gate to Flagger's webhooks and Argo Rollouts' web metric (bearer token, allowlist).
     Serve(ServeArgs),
+    /// Print the contract gonogo judges by: every clause in the contract's words, its level and
+    /// what a correct server may do instead (docs/CONTRACT.md is this output).
+    Contract(ContractArgs),
     #[command(flatten)]
     Release(crate::release_cli::ReleaseCommand),
+}
+
+/// `gonogo contract`'s flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ContractArgs {
+    /// md: the Markdown of docs/CONTRACT.md; json: every clause with its id, section, level,
+    /// words and freedoms, then the criteria.
+    #[arg(long, value_enum, default_value_t = ContractFormat::Md)]
+    pub format: ContractFormat,
+}
+
+/// How `gonogo contract` prints the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ContractFormat {
+    Md,
+    Json,
+}
+
+/// `gonogo contract`: the contract on stdout.
+pub fn contract_cmd(args: &ContractArgs) -> Exit {
+    use gonogo_suites::contract::text;
+    let printed = match args.format {
+        ContractFormat::Md => text::markdown(),
+        ContractFormat::Json => match serde_json::to_string_pretty(&text::json()) {
+            Ok(json) => json + "\n",
+            Err(e) => {
+                eprintln!("gonogo: cannot write the contract as JSON: {e}");
+                return Exit::Usage;
+            }
+        },
+    };
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(printed.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Exit::Done,
+        // A reader that stops early (`gonogo contract | head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Done,
+        Err(e) => {
+            eprintln!("gonogo: cannot print the contract: {e}");
+            Exit::Usage
+        }
+    }
 }
 
 /// `gonogo run`'s flags. Each is also a `GONOGO_*` variable and a key of
@@ -303,6 +348,7 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match cli.command {
         Command::Run(a) => run(a).await.into(),
         Command::Config(a) => config_cmd(&a).into(),
+        Command::Contract(a) => contract_cmd(&a).into(),
         Command::Serve(a) => match a.config() {
             Ok(c) => crate::serve::serve(c).await.into(),
             Err(e) => {

@@ -98,8 +98,8 @@ pub struct AttestArgs {
     /// Where readers find the report (the predicate's `url`); default: its file:// URL.
     #[arg(long)]
     pub url: Option<String>,
-    /// The contract the run was judged by (default: `shared/CONTRACT.md` or
-    /// `../shared/CONTRACT.md` from the working directory).
+    /// The contract the run was judged by (default: the one gonogo judges by, as
+    /// `gonogo contract` prints it, named `gonogo-contract-v<version>.md`).
     #[arg(long, env = "GONOGO_CONTRACT")]
     pub contract: Option<PathBuf>,
     /// The R1 baseline the run compared against (default: as `gonogo run` finds it:
@@ -347,15 +347,10 @@ fn attest(args: &AttestArgs) -> Result<Exit, String> {
         .iter()
         .map(|s| Descriptor::parse_subject(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let contract = match &args.contract {
-        Some(p) => p.clone(),
-        None => ["shared/CONTRACT.md", "../shared/CONTRACT.md"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .ok_or("cannot find the contract (shared/CONTRACT.md or ../shared/CONTRACT.md); pass --contract PATH")?,
-    };
-    let mut configuration = vec![described("contract", &contract)?];
+    let mut configuration = vec![match &args.contract {
+        Some(p) => described("contract", p)?,
+        None => built_in_contract(),
+    }];
     // The same layers as `gonogo run`: the flag, else GONOGO_*/SMOKE_* or gonogo.toml.
     let flags = crate::config::given([(
         "run.r1_baseline",
@@ -408,6 +403,18 @@ fn attest(args: &AttestArgs) -> Result<Exit, String> {
         envelope.signatures[0].keyid
     );
     Ok(Exit::Done)
+}
+
+/// The contract gonogo judges by (`gonogo contract`, `docs/CONTRACT.md`) and its
+/// SHA-256: what a run was held to, wherever gonogo runs.
+fn built_in_contract() -> Descriptor {
+    use gonogo_suites::contract::text;
+    let mut d = Descriptor::sha256_of(
+        &format!("gonogo-contract-v{}.md", text::VERSION),
+        text::markdown().as_bytes(),
+    );
+    d.annotations = Some(serde_json::json!({ "role": "contract" }));
+    d
 }
 
 /// `path`'s name (as given) and SHA-256, for the predicate's `configuration`.

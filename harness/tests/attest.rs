@@ -385,3 +385,58 @@ fn a_report_without_commit_or_subject_is_refused_in_one_sentence() {
     assert!(err.contains("pass --subject NAME=sha256:HEX"), "{err}");
     assert!(!b.path("attestation.json").exists());
 }
+
+#[test]
+fn without_a_contract_file_attest_hashes_the_contract_gonogo_judges_by() {
+    let b = Bench::new(go());
+    // A working directory with neither shared/ nor ../shared/ beside it.
+    let cwd = b.path("elsewhere/run");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .args([
+            "attest",
+            "../../go-no-go.json",
+            "--key",
+            "../../trust/rm.key.pem",
+        ])
+        .args(["--out", "attestation.json"])
+        .current_dir(&cwd)
+        .env_remove("GONOGO_CONFIG")
+        .env_remove("GONOGO_CONTRACT")
+        .env_remove("GONOGO_R1_BASELINE")
+        .env_remove("SMOKE_R1_BASELINE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let envelope: Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("attestation.json")).unwrap()).unwrap();
+    let s = statement(&envelope);
+    let contract = s["predicate"]["configuration"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["annotations"]["role"] == "contract")
+        .unwrap_or_else(|| panic!("no contract entry in {s}"));
+    assert_eq!(contract["name"], "gonogo-contract-v1.1.md");
+    use sha2::Digest as _;
+    let markdown = gonogo_suites::contract::text::markdown();
+    assert_eq!(
+        contract["digest"]["sha256"],
+        hex::encode(sha2::Sha256::digest(markdown.as_bytes())).as_str()
+    );
+
+    // --contract still names the file it was given.
+    let s = statement(&b.attested());
+    let named = s["predicate"]["configuration"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["annotations"]["role"] == "contract")
+        .unwrap()
+        .clone();
+    assert!(
+        named["name"].as_str().unwrap().ends_with("CONTRACT.md"),
+        "{named}"
+    );
+    assert_ne!(named["digest"], contract["digest"]);
+}

@@ -1,5 +1,7 @@
 //! The `gonogo` binary's usage and infrastructure errors: exit code 3 and one
-//! clear sentence, never a stack of library errors.
+//! clear sentence, never a stack of library errors. And `gonogo contract`,
+//! whose output `docs/CONTRACT.md` is:
+//! `GONOGO_UPDATE_CONTRACT=1 cargo test -p gonogo-harness --test cli` rewrites it.
 
 use std::process::{Command, Output};
 
@@ -251,4 +253,55 @@ fn an_empty_waiver_reason_exits_3() {
     ));
     assert_eq!(code, Some(3));
     assert!(err.contains("give the reason"), "{err}");
+}
+
+#[test]
+fn gonogo_contract_prints_the_contract_and_docs_contract_md_is_that_output() {
+    let out = gonogo(&["contract"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", failure(&out).1);
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed, gonogo_suites::contract::text::markdown());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/CONTRACT.md");
+    if std::env::var_os("GONOGO_UPDATE_CONTRACT").is_some() {
+        std::fs::write(&path, &printed).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == printed,
+        "docs/CONTRACT.md is stale: run GONOGO_UPDATE_CONTRACT=1 cargo test -p gonogo-harness --test cli"
+    );
+}
+
+#[test]
+fn gonogo_contract_as_json_gives_every_clause_its_level_words_and_freedoms() {
+    use gonogo_suites::contract::{CLAUSES, FREEDOMS};
+    let out = gonogo(&["contract", "--format", "json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", failure(&out).1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "1.1");
+    let clauses = v["clauses"].as_array().unwrap();
+    assert_eq!(clauses.len(), CLAUSES.len());
+    for (json, c) in clauses.iter().zip(CLAUSES) {
+        assert_eq!(json["id"], c.id);
+        assert_eq!(json["section"], c.section);
+        assert_eq!(json["level"], c.level.as_str());
+        assert_eq!(json["words"], c.words());
+        let freedoms: Vec<&str> = FREEDOMS
+            .iter()
+            .filter(|f| f.clause == c.id)
+            .map(|f| f.id)
+            .collect();
+        let listed: Vec<&str> = json["freedoms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, freedoms, "{}", c.id);
+    }
+
+    let (code, err) = failure(&gonogo(&["contract", "--format", "yaml"], &[]));
+    assert_eq!(code, Some(3));
+    assert!(err.contains("'yaml'"), "{err}");
 }
