@@ -28,6 +28,23 @@ pub fn client_error(r: &ApiResponse) -> Vec<String> {
     m
 }
 
+/// Input refused where the contract names no status (a bad cursor, search
+/// bounds): a 4xx problem, other than the statuses that mean something else
+/// (401, 403, 404, 405, 429). 400 is the usual; FastAPI's 422 is as right.
+pub fn invalid_input(r: &ApiResponse) -> Vec<String> {
+    let mut m = problem_mismatches(r, None);
+    if !(400..500).contains(&r.status) || matches!(r.status, 401 | 403 | 404 | 405 | 429) {
+        m.insert(
+            0,
+            format!(
+                "status {} instead of a 4xx refusing the input (400, 422…)",
+                r.status
+            ),
+        );
+    }
+    m
+}
+
 /// Exactly `status` with a problem body (any code).
 pub fn problem_status(status: u16) -> impl Fn(&ApiResponse) -> Vec<String> {
     move |r| {

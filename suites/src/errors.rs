@@ -250,7 +250,10 @@ fn queries(t: &Tenant) -> Vec<(ApiRequest, Want)> {
         (get(t, format!("{f}?limit=1.5")), bad),
         (get(t, format!("{f}?limit=99999999999999999999")), bad),
         (get(t, format!("{f}?limit=")), bad),
-        (get(t, format!("{f}?cursor=%E2%82%AC%00")), bad),
+        (
+            get(t, format!("{f}?cursor=%E2%82%AC%00")),
+            Want::ClientError,
+        ),
         (get(t, format!("{f}?colour=red")), Want::NotServerError),
         (get(t, format!("{f}?limit=1&limit=2")), Want::NotServerError),
         (get(t, format!("{m}?session_id=s&limit=0")), bad),

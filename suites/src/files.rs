@@ -11,7 +11,7 @@ use crate::tokens::Tenant;
 use crate::transport::{ApiRequest, ApiResponse};
 use crate::{search, uploads};
 
-pub use crate::calls::{client_error, created, problem_status};
+pub use crate::calls::{client_error, created, invalid_input, problem_status};
 
 pub const FILEINFO: CaseSpec = CaseSpec {
     id: "files::fileinfo_agrees_across_upload_list_and_get",
@@ -36,7 +36,7 @@ pub const CURSOR: CaseSpec = CaseSpec {
 pub const BAD_CURSOR: CaseSpec = CaseSpec {
     id: "files::bad_cursor_is_400",
     clauses: &["files.list.cursor", "errors.malformed-4xx"],
-    title: "A garbage or tampered cursor gives a 400 problem",
+    title: "A garbage or tampered cursor is refused with a 4xx problem (400, 422…)",
 };
 pub const CONTENT: CaseSpec = CaseSpec {
     id: "files::content_returns_the_stored_bytes",
@@ -265,8 +265,8 @@ pub async fn paging(ctx: &Ctx, t: &Tenant, limit: u32, all: &[String]) -> Vec<Ca
         let path = api::with_query(&format!("{}?limit={limit}", api::FILES), "cursor", &g);
         bad.call_with(
             ApiRequest::get(path).bearer(&t.token),
-            "400 problem",
-            problem_status(400),
+            "4xx problem (400, 422…)",
+            invalid_input,
         )
         .await;
     }

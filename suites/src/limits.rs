@@ -6,6 +6,7 @@ use futures::future::join_all;
 use serde_json::{json, Value};
 
 use crate::api;
+use crate::calls::invalid_input;
 use crate::ctx::{failed_all, skipped_all, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
 use crate::files::{self, problem_status};
@@ -20,7 +21,7 @@ pub const LIST_LIMITS: CaseSpec = CaseSpec {
 pub const SEARCH_LIMITS: CaseSpec = CaseSpec {
     id: "limits::search_limit_defaults_to_10_within_1_to_50",
     clauses: &["search.limits"],
-    title: "Over 51 matches search gives 10 by default, 1 and 50 for limit=1 and 50; 0, 51, -1, \"5\" and 1.5 are 400; a 512-character query is fine, 513 is 400",
+    title: "Over 51 matches search gives 10 by default, 1 and 50 for limit=1 and 50; 0, 51, -1, \"5\" and 1.5 are refused (4xx); a 512-character query is fine, 513 is refused",
 };
 pub const CASES: &[CaseSpec] = &[LIST_LIMITS, files::CURSOR, files::BAD_CURSOR, SEARCH_LIMITS];
 
@@ -118,7 +119,8 @@ async fn search_limits(ctx: &Ctx, t: &Tenant, word: &str) -> CaseReport {
     }
     for bad in [json!(0), json!(51), json!(-1), json!("5"), json!(1.5)] {
         let req = api::search_body(t, body(Some(bad)));
-        c.call_with(req, "400 problem", problem_status(400)).await;
+        c.call_with(req, "4xx problem (400, 422…)", invalid_input)
+            .await;
     }
     // Characters, not bytes: 512 two-byte characters are a valid query.
     let long = |n: usize| "\u{e9}".repeat(n);
@@ -129,8 +131,8 @@ async fn search_limits(ctx: &Ctx, t: &Tenant, word: &str) -> CaseReport {
     .await;
     c.call_with(
         api::search_body(t, json!({"query": long(513)})),
-        "400 problem",
-        problem_status(400),
+        "4xx problem (400, 422…)",
+        invalid_input,
     )
     .await;
     c.finish()

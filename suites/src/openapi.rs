@@ -250,6 +250,9 @@ impl Differ<'_> {
     }
 }
 
+/// The document's own path, which a document may leave out (contract v1.1).
+const SELF_DESCRIPTION: &str = "/openapi.json";
+
 /// Every breaking change from `base` to `cur`, in baseline order.
 pub fn breaking_changes(base: &Value, cur: &Value) -> Vec<Breaking> {
     let mut d = Differ {
@@ -263,7 +266,10 @@ pub fn breaking_changes(base: &Value, cur: &Value) -> Vec<Breaking> {
     for (path, bi) in paths {
         let ptr = format!("/paths/{}", esc(path));
         let Some(ci) = find_path(cur, path) else {
-            d.push(&ptr, format!("path {path} removed"));
+            // The contract: describing /openapi.json itself is optional.
+            if path != SELF_DESCRIPTION {
+                d.push(&ptr, format!("path {path} removed"));
+            }
             continue;
         };
         for m in METHODS {

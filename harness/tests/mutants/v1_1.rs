@@ -76,6 +76,8 @@ pub fn all() -> Vec<Mutant> {
             vec![
                 "errors::oversized_headers_are_4xx",
                 "errors::malformed_authorization_is_401",
+                // The 500 to a token-bearing request is no refusal before the token.
+                "gate_3::rate_limit_headers_on_every_api_response",
             ],
             |r, _| r.layer(from_fn(large_headers_500)),
         ),

@@ -202,6 +202,11 @@ pub fn all() -> Vec<Mutant> {
             r.layer(from_fn(wrapped_cursors))
         }),
         allowed(
+            "validation_errors_are_422_where_no_status_is_named",
+            &["validation.status"],
+            |r, _| r.layer(from_fn(unprocessable)),
+        ),
+        allowed(
             "content_disposition_with_an_ascii_fallback",
             &["content.disposition-fallback"],
             |r, _| r.layer(from_fn(disposition_fallback)),
@@ -797,6 +802,49 @@ async fn wrapped_cursors(mut req: Request, next: Next) -> Response {
         }
     })
     .await
+}
+
+/// FastAPI's habit: a refused search body (bounds, types) and a bad file-list
+/// cursor are 422, documented as such beside 400. (R1's memory routes keep the
+/// 400 their frozen description gives.)
+async fn unprocessable(req: Request, next: Next) -> Response {
+    if req.uri().path() == "/openapi.json" {
+        let (parts, doc) = json_of(next.run(req).await).await;
+        let mut doc = doc.unwrap_or_default();
+        for (path, method) in [(SEARCH, "post"), (FILES, "get")] {
+            let responses = &mut doc["paths"][path][method]["responses"];
+            if let Some(bad) = responses.get("400").cloned() {
+                responses["422"] = bad;
+            }
+        }
+        return with_json(parts, &doc);
+    }
+    let search = req.uri().path() == SEARCH;
+    let cursor = req.method() == Method::GET
+        && req.uri().path() == FILES
+        && req.uri().query().is_some_and(|q| q.contains("cursor="));
+    on_problem(req, next, move |body, code| {
+        let fits = (search && matches!(code, "validation_failed" | "invalid_json"))
+            || (cursor && code == "invalid_cursor");
+        if fits {
+            body["status"] = json!(422);
+            let mut r = with_json_status(body, StatusCode::UNPROCESSABLE_ENTITY);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            );
+            return Some(r);
+        }
+        None
+    })
+    .await
+}
+
+/// A response of `status` with `body` (the server's other headers are put back by `on_problem`).
+fn with_json_status(body: &Value, status: StatusCode) -> Response {
+    let mut r = Response::new(Body::from(body.to_string()));
+    *r.status_mut() = status;
+    r
 }
 
 async fn disposition_fallback(req: Request, next: Next) -> Response {

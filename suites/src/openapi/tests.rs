@@ -145,3 +145,13 @@ fn a_removed_error_response_is_not_a_break_but_a_removed_success_is() {
         .collect();
     assert_eq!(found, vec!["response 200 removed".to_string()]);
 }
+
+#[test]
+fn leaving_out_the_documents_own_path_is_not_a_break() {
+    let base = json!({"openapi": "3.1.0", "paths": {
+        "/openapi.json": {"get": {"responses": {"200": {"description": "ok"}}}},
+        "/m": {"get": {"responses": {"200": {"description": "ok"}}}}}});
+    let without = json!({"openapi": "3.1.0", "paths": {
+        "/m": {"get": {"responses": {"200": {"description": "ok"}}}}}});
+    assert!(breaking_changes(&base, &without).is_empty());
+}
