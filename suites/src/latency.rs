@@ -245,6 +245,17 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The contract text gonogo ships states the threshold this phase judges.
+    /// (Here, not in `contract::text`: the contract module must not depend on a phase.)
+    #[test]
+    fn the_criteria_threshold_is_the_one_the_latency_phase_judges() {
+        let (_, p95) = crate::contract::text::CRITERIA
+            .iter()
+            .find(|(c, _)| c.contains("query_latency_p95_ms"))
+            .unwrap();
+        assert_eq!(*p95, format!("≤ {MAX_P95_MS}"));
+    }
     use super::*;
 
     #[test]
