@@ -321,9 +321,7 @@ fn signoff(approval: &ApprovalSummary) -> Markup {
                 }
             } }
         }
+        // The reasons name each missing role once (`missing sign-off: …`).
         @if !approval.reasons.is_empty() { ul.reasons { @for r in &approval.reasons { li { (r) } } } }
-        @if !approval.missing_roles.is_empty() {
-            p { strong { "Still missing: " } (approval.missing_roles.join(", ")) }
-        }
     }
 }

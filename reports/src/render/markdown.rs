@@ -453,17 +453,11 @@ fn signoff(md: &mut String, approval: &ApprovalSummary) {
             cell(&c.signoff.key_id)
         );
     }
+    // The reasons name each missing role once (`missing sign-off: …`).
     if approval.state != ApprovalState::Approved {
         md.push('\n');
         for r in &approval.reasons {
             let _ = writeln!(md, "- {}", cell(r));
         }
-    }
-    if !approval.missing_roles.is_empty() {
-        let _ = writeln!(
-            md,
-            "\n**Still missing:** {}",
-            cell(&approval.missing_roles.join(", "))
-        );
     }
 }

@@ -71,10 +71,12 @@ fn a_sign_off_for_a_role_that_is_not_required_is_listed_apart_and_approves_nothi
     let md = render(&report);
     assert!(md.contains("| Security | erin | 2026-11-29T11:00:00+00:00 | 0011223344556677 | ☑️ signed (not verified here) |"), "{md}");
     assert!(md.contains("| Legal (not required) | erin |"), "{md}");
+    // Each missing role once, in the sign-off reasons.
     assert!(
-        md.contains("**Still missing:** Tech Lead, DevOps/SRE, Product"),
+        md.contains("- missing sign-off: Tech Lead, DevOps/SRE, Product"),
         "{md}"
     );
+    assert!(!md.contains("Still missing"), "{md}");
 }
 
 /// The document up to its deployment facts: decision, warnings, findings by clause.
