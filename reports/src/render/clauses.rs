@@ -102,7 +102,7 @@ pub fn first_evidence(check: &CaseResult) -> Option<String> {
     Some(format!(
         "{} {} → {got} (expected {})",
         e.request.method,
-        short(&e.request.path, 120),
+        short(&e.request.path, 60),
         short(&e.expected, 120)
     ))
 }

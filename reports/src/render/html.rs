@@ -54,7 +54,7 @@ figure{margin:8px 0}figcaption{color:#656d76;font-size:13px}
 "#;
 
 /// Decision reasons shown before the rest is folded.
-const MAX_REASONS: usize = 10;
+const MAX_REASONS: usize = 5;
 
 fn badge(class: &str, text: &str) -> Markup {
     html! { span class=(format!("badge {class}")) { (text) } }
@@ -104,7 +104,8 @@ pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) ->
                 (findings::tally(report))
                 @if let Some(d) = clauses::diagnosis(report) { p id="diagnosis" { strong { "Diagnosis: " } (d) "." } }
                 @let reasons = &report.decision.reasons;
-                ul.reasons { @for r in reasons.iter().take(MAX_REASONS) { li { (r) } } }
+                // Each reason's first finding: the whole message is in its case's row.
+                ul.reasons { @for r in reasons.iter().take(MAX_REASONS) { li { (clauses::short(&clauses::first_finding(Some(r)), 240)) } } }
                 @if reasons.len() > MAX_REASONS {
                     details.more-reasons {
                         summary { "… and " (reasons.len() - MAX_REASONS) " more reasons" }

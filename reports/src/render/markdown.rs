@@ -169,7 +169,12 @@ fn status(md: &mut String, report: &Report, approval: &ApprovalSummary) {
     }
     let reasons = &report.decision.reasons;
     for reason in reasons.iter().take(MAX_REASONS) {
-        let _ = writeln!(md, "- {}", cell(&clauses::short(reason, 300)));
+        // Each reason's first finding: the whole message is in its case's details.
+        let _ = writeln!(
+            md,
+            "- {}",
+            cell(&clauses::short(&clauses::first_finding(Some(reason)), 300))
+        );
     }
     if reasons.len() > MAX_REASONS {
         let _ = writeln!(
