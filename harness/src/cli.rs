@@ -118,6 +118,11 @@ pub struct RunArgs {
     /// Free-form label of the deployment, shown in the report. [env: GONOGO_LABEL]
     #[arg(long)]
     pub label: Option<String>,
+    /// The commit (or version) of the target's build, shown in the report; without it a
+    /// remote run reads the target's version header or /health.
+    /// [env: GONOGO_TARGET_COMMIT] [file: run.target_commit]
+    #[arg(long, value_name = "SHA")]
+    pub target_commit: Option<String>,
     /// Searches the latency phase sends (default 200; at least 72 for the p95's
     /// 95 % interval to exist, else `query_latency_p95_ms` is inconclusive).
     /// [env: GONOGO_LATENCY_SAMPLES, SMOKE_LATENCY_SAMPLES]
@@ -159,6 +164,7 @@ impl RunArgs {
             ),
             ("run.r1_baseline", path(&self.r1_baseline)),
             ("run.label", text(&self.label)),
+            ("run.target_commit", text(&self.target_commit)),
             (
                 "run.latency_samples",
                 self.latency_samples.map(|n| Value::Integer(n as i64)),

@@ -270,6 +270,7 @@ impl Config {
             target: self.string("run.target"),
             jwt_secret: self.string("run.jwt_secret"),
             label: self.string("run.label"),
+            target_commit: self.string("run.target_commit"),
             r1_baseline: self.path("run.r1_baseline"),
             latency_samples: self.count("run.latency_samples").map(|n| n as usize),
             database_url: self.string("run.database_url"),

@@ -58,7 +58,8 @@ pub enum ReleaseCommand {
     Verify {
         /// The `go-no-go.json` to verify, or a DSSE envelope from `gonogo attest`.
         report: PathBuf,
-        /// Directory of trusted public keys (`*.pub.pem`).
+        /// Directory of trusted public keys (`*.pub.pem`) and its `trust.toml`
+        /// (who holds each key, which roles they may sign, revoked keys).
         #[arg(long)]
         trust: PathBuf,
         #[command(flatten)]
@@ -277,13 +278,22 @@ fn signoff_cmd(
 
 fn verify(
     path: &Path,
-    trust: &Path,
+    trust_dir: &Path,
     roles: &RolesArgs,
     render_dir: Option<&Path>,
 ) -> Result<Exit, String> {
-    let trust = TrustStore::load_dir(trust).map_err(|e| e.to_string())?;
+    let trust = TrustStore::load_dir(trust_dir).map_err(|e| e.to_string())?;
     if let Some(envelope) = read_envelope(path)? {
         return Ok(verify_attestation(path, &envelope, &trust));
+    }
+    if trust.policy().is_none() {
+        // An attestation needs only keys; approving a report needs to know who
+        // holds each key and which roles they may sign.
+        return Err(format!(
+            "{} has no {}: add one naming each key's person and the roles they may sign (see \"Trust directory\" in reports/README.md)",
+            trust_dir.display(),
+            signoff::POLICY_FILE
+        ));
     }
     let file = ReportFile::load(path).map_err(|e| e.to_string())?;
     let options = roles.render_options(Some(trust))?;
@@ -293,9 +303,10 @@ fn verify(
         let s = &check.signoff;
         match &check.status {
             CheckStatus::Valid => println!(
-                "valid    {} by {} (key {}, {})",
+                "valid    {} by {} ({}, key {}, {})",
                 s.role,
                 s.approver,
+                check.person.as_deref().unwrap_or("no person"),
                 s.key_id,
                 s.signed_at.to_rfc3339()
             ),
@@ -305,9 +316,7 @@ fn verify(
             CheckStatus::Unverified => println!("unchecked {} by {}", s.role, s.approver),
         }
     }
-    for role in &summary.missing_roles {
-        println!("missing  {role}");
-    }
+    // Each missing role once: in the reasons below.
     println!("Sign-off: {}", summary.state.label());
     for reason in &summary.reasons {
         println!("  - {reason}");

@@ -23,6 +23,9 @@ pub struct RunFacts {
     pub api_only_waiver: Option<String>,
     pub base_url: String,
     pub label: Option<String>,
+    /// The build judged: this checkout's commit for a hermetic run; for a
+    /// remote one `--target-commit`, else what the target says it is.
+    pub build: Option<String>,
     /// Masked wherever it appears in evidence.
     pub secret: Option<String>,
     /// What the criteria are judged by (the contract's unless configured stricter).
@@ -206,7 +209,7 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
             },
             target: model::Target {
                 base_url: facts.base_url.clone(),
-                git_commit: git_commit(),
+                git_commit: facts.build.clone(),
                 label: facts.label.clone(),
             },
         },

@@ -26,6 +26,9 @@ pub struct Options {
     /// The target's JWT secret (remote mode); without it tokens come from the anonymous endpoint.
     pub jwt_secret: Option<String>,
     pub label: Option<String>,
+    /// The commit (or version) of a remote target's build, as the user knows it;
+    /// without it the run asks the target ([`target_build`]).
+    pub target_commit: Option<String>,
     /// The R1 OpenAPI baseline Gate 1 compares against; `None` = the committed one.
     pub r1_baseline: Option<PathBuf>,
     /// Searches the latency phase sends; `None` = [`gonogo_suites::latency::DEFAULT_SAMPLES`].
@@ -309,6 +312,7 @@ pub struct Session {
     fixture: Fixture,
     baseline: Result<serde_json::Value, String>,
     label: Option<String>,
+    target_commit: Option<String>,
     latency_samples: usize,
     thresholds: crate::decision::Thresholds,
     /// The database URL and its password: masked in every report.
@@ -327,6 +331,7 @@ impl Session {
             fixture,
             baseline,
             label: opts.label.clone(),
+            target_commit: opts.target_commit.clone(),
             latency_samples: opts
                 .latency_samples
                 .unwrap_or(gonogo_suites::latency::DEFAULT_SAMPLES),
@@ -383,12 +388,21 @@ impl Session {
             HttpTransport::new(&view.base_url).map_err(|e| InfraError::BadUrl(e.to_string()))?;
         let transport: Arc<dyn Transport> = Arc::new(transport);
         let ctx = Ctx::new(
-            transport,
+            transport.clone(),
             view.tokens.clone(),
             self.baseline.clone(),
             view.caps.clone(),
         )
         .with_latency_samples(self.latency_samples);
+        // The build judged: the reference server is this checkout; a deployed
+        // target's is what the user names, else what the target says it is.
+        let judged_build = if view.hermetic() {
+            crate::report::git_commit()
+        } else if let Some(c) = &self.target_commit {
+            Some(c.clone())
+        } else {
+            target_build(transport.as_ref()).await
+        };
         let started_at = chrono::Utc::now();
         let t0 = Instant::now();
         let results = gonogo_suites::registry::run(&ctx, groups).await;
@@ -401,6 +415,7 @@ impl Session {
             api_only_waiver: view.api_only_waiver.clone(),
             base_url: view.base_url.clone(),
             label: self.label.clone(),
+            build: judged_build,
             secret: view.tokens.secret().map(str::to_owned),
             thresholds: self.thresholds,
         };
@@ -423,5 +438,81 @@ impl Session {
     /// Stops the server gracefully, then removes the containers.
     pub async fn shutdown(self) {
         self.fixture.shutdown().await;
+    }
+}
+
+/// What a deployed target says its build is: `/health`'s body `commit` or
+/// `version`, else a version header of its answer (`X-App-Version`,
+/// `X-Version`, `X-Git-Commit`, `Server`), with where it was read. `None`
+/// when it says nothing (the report then shows the commit as unknown).
+pub async fn target_build(transport: &dyn Transport) -> Option<String> {
+    let exchange = transport
+        .send(gonogo_suites::ApiRequest::get("/health"))
+        .await;
+    let response = exchange.response.ok()?;
+    build_of(&response)
+}
+
+/// [`target_build`] on one answer.
+pub fn build_of(response: &gonogo_suites::ApiResponse) -> Option<String> {
+    let clean = |v: &str| {
+        let v: String = v.chars().filter(|c| !c.is_control()).take(80).collect();
+        Some(v.trim().to_string()).filter(|v| !v.is_empty())
+    };
+    if response.status == 200 {
+        if let Some(body) = response.json() {
+            for key in ["commit", "git_commit", "version"] {
+                if let Some(v) = body.get(key).and_then(|v| v.as_str()).and_then(clean) {
+                    return Some(format!("{v} (/health {key})"));
+                }
+            }
+        }
+    }
+    ["x-app-version", "x-version", "x-git-commit", "server"]
+        .into_iter()
+        .find_map(|h| {
+            let v = clean(response.header(h)?)?;
+            Some(format!("{v} ({h} header)"))
+        })
+}
+
+#[cfg(test)]
+mod build_tests {
+    use super::build_of;
+    use gonogo_suites::ApiResponse;
+
+    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.to_string().into(),
+        }
+    }
+
+    #[test]
+    fn the_health_body_names_the_build_before_any_header() {
+        let a = answer(
+            200,
+            &[("server", "nginx")],
+            r#"{"status":"ok","commit":"9f2c1e7"}"#,
+        );
+        assert_eq!(build_of(&a).as_deref(), Some("9f2c1e7 (/health commit)"));
+    }
+
+    #[test]
+    fn a_version_header_names_the_build_when_the_body_does_not() {
+        let a = answer(
+            404,
+            &[("x-app-version", "2.3.0"), ("server", "uvicorn")],
+            "{}",
+        );
+        assert_eq!(
+            build_of(&a).as_deref(),
+            Some("2.3.0 (x-app-version header)")
+        );
+        assert_eq!(build_of(&answer(200, &[], "ok")), None);
     }
 }

@@ -201,6 +201,11 @@ async fn gonogo_serve_answers_flagger_and_argo_and_refuses_what_it_must() {
     let alice = keygen(&keys, "alice");
     let mallory = keygen(&keys, "mallory");
     std::fs::copy(keys.join("alice.pub.pem"), trust.join("alice.pub.pem")).unwrap();
+    std::fs::write(
+        trust.join("trust.toml"),
+        "[[person]]\nname = \"Alice\"\nkeys = [\"alice.pub.pem\"]\nroles = [\"Security\"]\n",
+    )
+    .unwrap();
 
     let listed = |urls: &[&str]| {
         urls.iter()

@@ -99,7 +99,10 @@ pub enum Mode {
 pub struct Target {
     /// Base URL the suites spoke to (no credentials).
     pub base_url: String,
-    /// Git commit of the code under test, when known (`GIT_COMMIT` or `git rev-parse`).
+    /// The build of the code under test, when known. Hermetic: this checkout's
+    /// commit (`GIT_COMMIT` or `git rev-parse`), the reference server being it.
+    /// Remote: `--target-commit`, else what the target says, with where it was
+    /// read (`9f2c1e7 (/health commit)`, `2.3.0 (x-app-version header)`).
     pub git_commit: Option<String>,
     /// Free-form label of the deployment (environment, release name).
     pub label: Option<String>,

@@ -633,6 +633,80 @@ pub fn crowded_no_go(failed: usize, skipped: usize) -> ReportBuilder {
     ReportBuilder { report }
 }
 
+/// A NO-GO against a server that is not a Knowledge API: [`crowded_no_go`]
+/// with `failed` failed cases, each message long and repetitive (as the
+/// harness writes them), each with five long pieces of evidence answered 401
+/// or 404, each citing one of six clauses. Reasons: one per failed criterion
+/// and case.
+pub fn wrong_server_no_go(failed: usize) -> ReportBuilder {
+    let clauses = [
+        ("conventions.request-id", "Conventions (every response)"),
+        ("auth.missing-token", "Authentication"),
+        (
+            "knowledge.upload",
+            "Knowledge endpoints (the five R2 paths)",
+        ),
+        ("knowledge.list", "Knowledge endpoints (the five R2 paths)"),
+        ("ratelimit.headers", "Per-user rate limit"),
+        ("memory.r1", "R1 Memory API (must not regress)"),
+    ];
+    let mut report = crowded_no_go(failed, 0).build();
+    let mut n = 0;
+    for c in report.cases_mut().filter(|c| c.outcome == Outcome::Failed) {
+        let (id, section) = clauses[n % clauses.len()];
+        n += 1;
+        let status = if n % 3 == 0 { 401 } else { 404 };
+        let finding = format!(
+            "expected 201 with a FileInfo body, got {status}; header www-authenticate is None; body is not a problem document"
+        );
+        c.message = Some(vec![finding; 10].join(" | "));
+        c.clauses = vec![clause(
+            id,
+            ClauseLevel::Must,
+            section,
+            &format!("The words of {id}, quoted from the contract: `X-Request-ID` on **every** response, and more words so that the quote is as long as the contract's sentences usually are."),
+        )];
+        c.evidence = (0..5)
+            .map(|i| Evidence {
+                matched: false,
+                ..evidence(
+                    "POST",
+                    &format!(
+                        "/api/v1/knowledge/files?attempt={i}&padding={}",
+                        "p".repeat(200)
+                    ),
+                    status,
+                    &format!(
+                        "<html><body><h1>{status}</h1>{}</body></html>",
+                        "Not here. ".repeat(60)
+                    ),
+                    "201 + Location + FileInfo",
+                )
+            })
+            .collect();
+    }
+    let failed_cases: Vec<String> = report
+        .cases()
+        .filter(|c| c.outcome == Outcome::Failed)
+        .map(|c| {
+            format!(
+                "{} failed: {}",
+                c.id,
+                c.message.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    let criteria = report
+        .decision
+        .reasons
+        .iter()
+        .filter(|r| !r.contains("::"))
+        .cloned()
+        .collect::<Vec<_>>();
+    report.decision.reasons = criteria.into_iter().chain(failed_cases).collect();
+    ReportBuilder { report }
+}
+
 /// A clause as the harness copies it from the contract.
 pub fn clause(id: &str, level: ClauseLevel, section: &str, words: &str) -> ClauseRef {
     ClauseRef {

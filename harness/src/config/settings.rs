@@ -124,6 +124,14 @@ pub const SETTINGS: &[Setting] = &[
         "Free-form label of the deployment, shown in the report",
     ),
     s(
+        "run.target_commit",
+        "--target-commit",
+        &["GONOGO_TARGET_COMMIT"],
+        Kind::Str,
+        None,
+        "The commit (or version) of the target's build, shown in the report; without it a remote run reads the target's version header or /health",
+    ),
+    s(
         "run.r1_baseline",
         "--r1-baseline",
         &["GONOGO_R1_BASELINE", "SMOKE_R1_BASELINE"],

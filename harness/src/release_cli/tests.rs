@@ -14,6 +14,28 @@ async fn run(cmd: ReleaseCommand) -> ExitCode {
     super::run(cmd).await.into()
 }
 
+const TRUST_TOML: &str = r#"
+[[person]]
+name = "Alice Martin"
+keys = ["alice.pub.pem"]
+roles = ["Tech Lead", "Security"]
+
+[[person]]
+name = "Bob Chen"
+keys = ["bob.pub.pem"]
+roles = ["Security"]
+
+[[person]]
+name = "Carol Diaz"
+keys = ["carol.pub.pem"]
+roles = ["DevOps/SRE"]
+
+[[person]]
+name = "Dan Evans"
+keys = ["dan.pub.pem"]
+roles = ["Product"]
+"#;
+
 struct Desk {
     dir: tempfile::TempDir,
 }
@@ -38,6 +60,8 @@ impl Desk {
             )
             .unwrap();
         }
+        // alice may sign for Tech Lead or Security; everyone else for one role.
+        std::fs::write(desk.path("trust/trust.toml"), TRUST_TOML).unwrap();
         let report = ReportBuilder::go()
             .verdict(verdict, "as the test needs")
             .build();
@@ -120,8 +144,13 @@ async fn a_missing_role_is_pending_with_exit_2_unless_the_configuration_drops_it
     assert_eq!(desk.verify(Desk::roles(&[])).await, ExitCode::from(2));
     let md = read(&desk.path("verified/go-no-go.md"));
     assert!(
-        md.contains("**Still missing:** DevOps/SRE, Product"),
+        md.contains("- missing sign-off: DevOps/SRE, Product"),
         "{md}"
+    );
+    assert_eq!(
+        md.matches("Product").count(),
+        2,
+        "the table row and the reason: {md}"
     );
 
     let config = desk.path("gonogo.toml");
@@ -184,4 +213,35 @@ async fn a_key_not_in_the_trust_directory_fails_verification() {
         ExitCode::from(1)
     );
     assert!(read(&desk.path("verified/go-no-go.md")).contains("unknown key"));
+}
+
+#[tokio::test]
+async fn one_key_signing_every_role_is_not_approved_and_verify_says_which_rule_failed() {
+    let desk = Desk::new(Verdict::Go).await;
+    for role in ["Tech Lead", "Security", "DevOps/SRE", "Product"] {
+        assert_eq!(desk.sign("alice", role).await, ExitCode::from(0));
+    }
+    assert_eq!(
+        desk.verify(Desk::roles(&[])).await,
+        ExitCode::from(1),
+        "an invalid sign-off exits 1"
+    );
+    let md = read(&desk.path("verified/go-no-go.md"));
+    assert!(md.contains("## Sign-off: PENDING"), "{md}");
+    assert!(
+        md.contains("one person satisfies one role only: Alice Martin signed Tech Lead and Security, and only Tech Lead (signed first) counts"),
+        "{md}"
+    );
+    assert!(
+        md.contains("a key counts only for the roles trust.toml gives its person: Alice Martin signed DevOps/SRE and Product but holds Tech Lead and Security"),
+        "{md}"
+    );
+}
+
+#[tokio::test]
+async fn a_trust_directory_without_trust_toml_is_a_usage_error_for_a_report() {
+    let desk = Desk::new(Verdict::Go).await;
+    desk.sign("alice", "tech lead").await;
+    std::fs::remove_file(desk.path("trust/trust.toml")).unwrap();
+    assert_eq!(desk.verify(Desk::roles(&[])).await, ExitCode::from(3));
 }

@@ -30,6 +30,7 @@ fn run_against(api: gonogo_suites::fake::FakeApi) -> gonogo_reports::Report {
             api_only_waiver: Some("the fake API has no database".into()),
             base_url: "http://fake.invalid".into(),
             label: Some("snapshot".into()),
+            build: Some("1.4.2 (x-app-version header)".into()),
             secret: Some(SECRET.into()),
             thresholds: crate::decision::Thresholds::default(),
         };

@@ -86,6 +86,88 @@ pub fn first_finding(message: Option<&str>) -> String {
     }
 }
 
+/// The first piece of evidence of `check` that did not match (else its first),
+/// in one line: `GET /api/v1/knowledge/files → 404 (expected 200)`.
+pub fn first_evidence(check: &CaseResult) -> Option<String> {
+    let e = check
+        .evidence
+        .iter()
+        .find(|e| !e.matched)
+        .or_else(|| check.evidence.first())?;
+    let got = match (&e.response, &e.error) {
+        (Some(r), _) => r.status.to_string(),
+        (None, Some(err)) => format!("no response ({})", short(err, 120)),
+        (None, None) => "no response".to_string(),
+    };
+    Some(format!(
+        "{} {} → {got} (expected {})",
+        e.request.method,
+        short(&e.request.path, 60),
+        short(&e.expected, 120)
+    ))
+}
+
+/// `text` cut to at most `max` characters, with `…` when cut.
+pub fn short(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// What the statuses a failed check got have in common, when they are all of
+/// one telling kind.
+fn kind_of(check: &CaseResult) -> Option<&'static str> {
+    let unmatched: Vec<_> = check.evidence.iter().filter(|e| !e.matched).collect();
+    let evidence = if unmatched.is_empty() {
+        check.evidence.iter().collect()
+    } else {
+        unmatched
+    };
+    let first = evidence.first()?;
+    let kind = |e: &crate::model::Evidence| match &e.response {
+        None => "no answer",
+        Some(r) if r.status == 401 || r.status == 404 => "401/404",
+        Some(r) if r.status >= 500 => "5xx",
+        Some(_) => "other",
+    };
+    let k = kind(first);
+    (k != "other" && evidence.iter().all(|e| kind(e) == k)).then_some(k)
+}
+
+/// One sentence when most failed checks (at least 60 %, and at least five)
+/// failed the same telling way: every answer 401 or 404 (the target is not
+/// this API, or not at this base URL), no answer at all, or 5xx.
+pub fn diagnosis(report: &Report) -> Option<String> {
+    let failed: Vec<&CaseResult> = checks(report, Outcome::Failed).collect();
+    if failed.len() < 5 {
+        return None;
+    }
+    let (kind, count, example) = ["401/404", "no answer", "5xx"]
+        .into_iter()
+        .map(|k| {
+            let same: Vec<&&CaseResult> = failed.iter().filter(|c| kind_of(c) == Some(k)).collect();
+            (k, same.len(), same.first().and_then(|c| first_evidence(c)))
+        })
+        .max_by_key(|(_, n, _)| *n)?;
+    if count * 10 < failed.len() * 6 {
+        return None;
+    }
+    let total = failed.len();
+    let example = example.map(|e| format!(" (e.g. {e})")).unwrap_or_default();
+    Some(match kind {
+        "401/404" => format!(
+            "this target does not look like a Knowledge API: {count} of {total} failed checks got only 401 or 404{example}; check the base URL and that it serves this API"
+        ),
+        "no answer" => format!(
+            "the target did not answer: {count} of {total} failed checks got no response{example}; check the URL and that the server is running"
+        ),
+        _ => format!(
+            "the target fails on most routes: {count} of {total} failed checks got only 5xx{example}; read the server's logs before anything else"
+        ),
+    })
+}
+
 /// `contract clause auth.expired (must): “A token whose exp …”`: a clause
 /// as one line of text, for the formats without markup (JUnit bodies,
 /// GitHub annotations).

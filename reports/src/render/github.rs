@@ -29,7 +29,7 @@ use crate::canary_plan::CanaryPlan;
 use crate::model::{CaseResult, Criterion, CriterionStatus, Outcome, Report};
 use crate::signoff::ApprovalSummary;
 
-use super::{clauses, fmt_observed, markdown};
+use super::{clauses, fmt_criterion_observed, fmt_threshold, markdown};
 
 /// Annotations of one kind (errors, warnings) GitHub shows per step.
 pub const ANNOTATIONS_PER_KIND: usize = 10;
@@ -109,8 +109,8 @@ fn criterion_annotation(c: &Criterion) -> Annotation {
         message: format!(
             "{}: {status}observed {}, threshold {} ({} samples).",
             c.description,
-            fmt_observed(&c.observed),
-            c.threshold,
+            fmt_criterion_observed(c),
+            fmt_threshold(c),
             c.samples
         ),
     }
@@ -253,19 +253,6 @@ pub fn outputs(report: &Report, delimiter: &str) -> Result<String, DelimiterInVa
     .concat())
 }
 
-/// `report` without its evidence: the requests and responses behind each
-/// case and the canary's failing probes. Messages and everything else stay.
-fn without_evidence(report: &Report) -> Report {
-    let mut lean = report.clone();
-    for c in lean.cases_mut() {
-        c.evidence.clear();
-    }
-    if let Some(canary) = &mut lean.canary {
-        canary.failures.clear();
-    }
-    lean
-}
-
 fn trim_note(full_report: &str, cut: bool) -> String {
     let what = if cut {
         "the evidence is left out and the document stops before its end"
@@ -276,21 +263,6 @@ fn trim_note(full_report: &str, cut: bool) -> String {
         "> ✂️ **Trimmed to fit GitHub's 1 MiB step summary:** {what}. The full report is `{}`.\n\n",
         full_report.replace('`', "")
     )
-}
-
-/// The longest run of whole sections (up to a `##`/`###` heading) of `md`
-/// within `budget` bytes.
-fn whole_sections(md: &str, budget: usize) -> &str {
-    if md.len() <= budget {
-        return md;
-    }
-    let end = md
-        .match_indices("\n##")
-        .map(|(i, _)| i + 1)
-        .take_while(|&i| i <= budget)
-        .last()
-        .unwrap_or(0);
-    &md[..end]
 }
 
 /// The Markdown for `$GITHUB_STEP_SUMMARY` in at most `budget` bytes: the
@@ -309,14 +281,14 @@ pub fn step_summary(
     if head.len() + rest.len() <= budget {
         return head + &rest;
     }
-    let (_, lean) = markdown::render_parts(&without_evidence(report), approval, plan);
+    let (_, lean) = markdown::render_parts(&markdown::without_evidence(report), approval, plan);
     let note = trim_note(full_report, false);
     if head.len() + note.len() + lean.len() <= budget {
         return head + &note + &lean;
     }
     let note = trim_note(full_report, true);
     let room = budget.saturating_sub(head.len() + note.len());
-    head + &note + whole_sections(&lean, room)
+    head + &note + markdown::whole_sections(&lean, room)
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use crate::signoff::{ApprovalSummary, CheckStatus};
 
 use super::html_chart::{chart, Series};
 use super::{
-    clauses, fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, fmt_warnings, outcome_label,
+    clauses, fmt_ci, fmt_criterion_observed, fmt_ms, fmt_opt_ms, fmt_rate, fmt_threshold,
+    fmt_warnings, outcome_label,
 };
 use crate::label::{evidence_text, metric_value, metric_verdict};
 
@@ -45,9 +46,15 @@ svg.chart{width:100%;max-width:680px;height:auto;background:#fff;border:1px soli
 .swatch.all{fill:#0969da}.swatch.search{fill:#bf3989}
 .threshold{stroke:#cf222e;stroke-dasharray:6 4}.threshold-label{font:11px system-ui,sans-serif;fill:#cf222e}
 .reasons li{margin:2px 0}
+details.passed-cases,details.more-reasons,details.more-checks{margin:4px 0 12px}details.passed-cases>summary,details.more-reasons>summary,details.more-checks>summary{cursor:pointer;color:#656d76}
+#diagnosis{background:#fff5f5;border-left:4px solid #cf222e;padding:6px 12px}
+.evidence{font:12px ui-monospace,monospace;color:#656d76}
 table.cases{table-layout:fixed}table.cases th:nth-child(2){width:110px}table.cases th:nth-child(3){width:90px}
 figure{margin:8px 0}figcaption{color:#656d76;font-size:13px}
 "#;
+
+/// Decision reasons shown before the rest is folded.
+const MAX_REASONS: usize = 5;
 
 fn badge(class: &str, text: &str) -> Markup {
     html! { span class=(format!("badge {class}")) { (text) } }
@@ -95,7 +102,16 @@ pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) ->
                     (approval.required_roles.len()) " required roles · target " code { (report.run.target.base_url) }
                 }
                 (findings::tally(report))
-                ul.reasons { @for r in &report.decision.reasons { li { (r) } } }
+                @if let Some(d) = clauses::diagnosis(report) { p id="diagnosis" { strong { "Diagnosis: " } (d) "." } }
+                @let reasons = &report.decision.reasons;
+                // Each reason's first finding: the whole message is in its case's row.
+                ul.reasons { @for r in reasons.iter().take(MAX_REASONS) { li { (clauses::short(&clauses::first_finding(Some(r)), 240)) } } }
+                @if reasons.len() > MAX_REASONS {
+                    details.more-reasons {
+                        summary { "… and " (reasons.len() - MAX_REASONS) " more reasons" }
+                        ul.reasons { @for r in reasons.iter().skip(MAX_REASONS) { li { (r) } } }
+                    }
+                }
                 (findings::warnings(report))
                 @if !report.waivers.is_empty() {
                     h2 { "Waivers" }
@@ -144,7 +160,25 @@ fn deployment(report: &Report) -> Markup {
     }
 }
 
+/// A section's cases: the failed, warned and skipped ones in a table, open;
+/// the passed ones folded under one summary row, so a GO page is short and
+/// a NO-GO page shows what broke first.
 fn cases(cases: &[CaseResult]) -> Markup {
+    let (passed, shown): (Vec<&CaseResult>, Vec<&CaseResult>) =
+        cases.iter().partition(|c| c.outcome == Outcome::Passed);
+    html! {
+        @if !shown.is_empty() { (case_table(&shown)) }
+        @if !passed.is_empty() {
+            details.passed-cases {
+                summary { (badge("passed", &format!("{} passed", passed.len()))) " "
+                          @if shown.is_empty() { "every case of this section" } @else { "the other cases" } }
+                (case_table(&passed))
+            }
+        }
+    }
+}
+
+fn case_table(cases: &[&CaseResult]) -> Markup {
     html! {
         table.cases {
             thead { tr { th { "Case" } th { "Result" } th { "Duration" } } }
@@ -215,8 +249,8 @@ fn metrics(report: &Report) -> Markup {
                 @let waived = report.waivers.iter().any(|w| w.criterion == c.name);
                 tr {
                     td { (c.description) span.id { (c.name) } }
-                    td.num { (fmt_observed(&c.observed)) }
-                    td { (c.threshold) }
+                    td.num { (fmt_criterion_observed(c)) }
+                    td { (fmt_threshold(c)) }
                     td.num { (c.samples) }
                     td { (badge(class, label)) @if waived { " (waived)" } }
                 }
@@ -321,9 +355,7 @@ fn signoff(approval: &ApprovalSummary) -> Markup {
                 }
             } }
         }
+        // The reasons name each missing role once (`missing sign-off: …`).
         @if !approval.reasons.is_empty() { ul.reasons { @for r in &approval.reasons { li { (r) } } } }
-        @if !approval.missing_roles.is_empty() {
-            p { strong { "Still missing: " } (approval.missing_roles.join(", ")) }
-        }
     }
 }

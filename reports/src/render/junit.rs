@@ -17,7 +17,7 @@ use quick_xml::Writer;
 
 use crate::model::{CaseResult, CriterionStatus, Outcome, Report, Verdict};
 
-use super::{clauses, fmt_observed, RenderError};
+use super::{clauses, fmt_criterion_observed, fmt_threshold, RenderError};
 use crate::label::evidence_text;
 
 /// Replaces characters that are not allowed anywhere in an XML 1.0 document.
@@ -139,16 +139,17 @@ fn groups(report: &Report) -> Vec<Group> {
             .criteria
             .iter()
             .map(|c| {
-                let observed = fmt_observed(&c.observed);
+                let observed = fmt_criterion_observed(c);
+                let threshold = fmt_threshold(c);
                 let body = format!(
                     "{}\nobserved: {observed}\nthreshold: {}\nsamples: {}",
-                    c.description, c.threshold, c.samples
+                    c.description, threshold, c.samples
                 );
                 let failure = match c.status {
                     CriterionStatus::Pass => None,
                     CriterionStatus::Fail => Some((
                         "failed",
-                        format!("{}: observed {observed}, threshold {}", c.name, c.threshold),
+                        format!("{}: observed {observed}, threshold {threshold}", c.name),
                         body,
                     )),
                     // No data is never a pass: shown as a failure, typed apart.
@@ -156,7 +157,7 @@ fn groups(report: &Report) -> Vec<Group> {
                         "inconclusive",
                         format!(
                             "{}: inconclusive ({} samples), threshold {}",
-                            c.name, c.samples, c.threshold
+                            c.name, c.samples, threshold
                         ),
                         body,
                     )),

@@ -17,7 +17,8 @@ use crate::model::{CaseResult, CriterionStatus, Outcome, Report};
 use crate::signoff::{ApprovalState, ApprovalSummary, CheckStatus};
 
 use super::{
-    clauses, fmt_ci, fmt_ms, fmt_observed, fmt_opt_ms, fmt_rate, fmt_warnings, outcome_label,
+    clauses, fmt_ci, fmt_criterion_observed, fmt_ms, fmt_opt_ms, fmt_rate, fmt_threshold,
+    fmt_warnings, outcome_label,
 };
 use crate::label::{evidence_text, metric_value, metric_verdict};
 
@@ -58,11 +59,63 @@ fn icon(outcome: Outcome) -> &'static str {
     }
 }
 
-/// Renders the decision document.
+/// GitHub refuses a comment longer than 65,536 characters; `go-no-go.md` is
+/// posted as one (a byte count, which is never below the character count).
+pub const PR_COMMENT_LIMIT: usize = 65_536;
+
+/// Decision reasons shown before the rest is counted.
+const MAX_REASONS: usize = 10;
+
+/// Pieces of evidence a failed case shows, and characters of each.
+const MAX_EVIDENCE: usize = 2;
+const MAX_EVIDENCE_CHARS: usize = 1_500;
+
+/// Renders the decision document, under [`PR_COMMENT_LIMIT`] whatever failed:
+/// the whole document when it fits, else without evidence, else cut after the
+/// last whole section that fits, each with a note (the full evidence stays in
+/// the JSON and HTML).
 pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) -> String {
-    let (mut md, rest) = render_parts(report, approval, plan);
-    md.push_str(&rest);
-    md
+    let (head, rest) = render_parts(report, approval, plan);
+    let room = PR_COMMENT_LIMIT - 1_024;
+    if head.len() + rest.len() <= room {
+        return head + &rest;
+    }
+    let (_, lean) = render_parts(&without_evidence(report), approval, plan);
+    let note = "> ✂️ **Trimmed to fit a PR comment:** the evidence (requests and responses) is left out; `go-no-go.json` and `go-no-go.html` hold all of it.\n\n";
+    if head.len() + note.len() + lean.len() <= room {
+        return head + note + &lean;
+    }
+    let note = "> ✂️ **Trimmed to fit a PR comment:** the evidence is left out and the document stops before its end; `go-no-go.json` and `go-no-go.html` hold all of it.\n\n";
+    let left = room.saturating_sub(head.len() + note.len());
+    head + note + whole_sections(&lean, left)
+}
+
+/// `report` without its evidence: the requests and responses behind each
+/// case and the canary's failing probes. Messages and everything else stay.
+pub(crate) fn without_evidence(report: &Report) -> Report {
+    let mut lean = report.clone();
+    for c in lean.cases_mut() {
+        c.evidence.clear();
+    }
+    if let Some(canary) = &mut lean.canary {
+        canary.failures.clear();
+    }
+    lean
+}
+
+/// The longest run of whole sections (up to a `##`/`###` heading) of `md`
+/// within `budget` bytes.
+pub(crate) fn whole_sections(md: &str, budget: usize) -> &str {
+    if md.len() <= budget {
+        return md;
+    }
+    let end = md
+        .match_indices("\n##")
+        .map(|(i, _)| i + 1)
+        .take_while(|&i| i <= budget)
+        .last()
+        .unwrap_or(0);
+    &md[..end]
 }
 
 /// The decision document in two parts: the decision (title, status line,
@@ -111,8 +164,24 @@ fn status(md: &mut String, report: &Report, approval: &ApprovalSummary) {
         report.run.target.base_url.replace('`', "")
     );
     let _ = writeln!(md, "## Decision\n");
-    for reason in &report.decision.reasons {
-        let _ = writeln!(md, "- {}", cell(reason));
+    if let Some(diagnosis) = clauses::diagnosis(report) {
+        let _ = writeln!(md, "**Diagnosis:** {}.\n", cell(&diagnosis));
+    }
+    let reasons = &report.decision.reasons;
+    for reason in reasons.iter().take(MAX_REASONS) {
+        // Each reason's first finding: the whole message is in its case's details.
+        let _ = writeln!(
+            md,
+            "- {}",
+            cell(&clauses::short(&clauses::first_finding(Some(reason)), 300))
+        );
+    }
+    if reasons.len() > MAX_REASONS {
+        let _ = writeln!(
+            md,
+            "- … and {} more: every failed check is below, by contract clause and by suite",
+            reasons.len() - MAX_REASONS
+        );
     }
     md.push('\n');
     findings::warnings(md, report);
@@ -185,13 +254,26 @@ fn case_table(md: &mut String, cases: &[CaseResult]) {
             "<details><summary>{} {}: {}</summary>\n",
             icon(c.outcome),
             cell(&c.id),
-            cell(c.message.as_deref().unwrap_or("no message"))
+            cell(&clauses::short(
+                c.message.as_deref().unwrap_or("no message"),
+                500
+            ))
         );
         if matches!(c.outcome, Outcome::Failed | Outcome::Warned) {
             findings::cites(md, c);
         }
-        for e in &c.evidence {
-            md.push_str(&fenced(&evidence_text(e)));
+        for e in c.evidence.iter().take(MAX_EVIDENCE) {
+            md.push_str(&fenced(&clauses::short(
+                &evidence_text(e),
+                MAX_EVIDENCE_CHARS,
+            )));
+        }
+        if c.evidence.len() > MAX_EVIDENCE {
+            let _ = writeln!(
+                md,
+                "\n… and {} more requests, in `go-no-go.json` and `go-no-go.html`.",
+                c.evidence.len() - MAX_EVIDENCE
+            );
         }
         md.push_str("\n</details>\n\n");
     }
@@ -266,8 +348,8 @@ fn metrics(md: &mut String, report: &Report) {
             "| {} <br><sub>{}</sub> | {} | {} | {} | {status}{waived} |",
             cell(&c.description),
             cell(&c.name),
-            cell(&fmt_observed(&c.observed)),
-            cell(&c.threshold),
+            cell(&fmt_criterion_observed(c)),
+            cell(&fmt_threshold(c)),
             c.samples
         );
     }
@@ -453,17 +535,11 @@ fn signoff(md: &mut String, approval: &ApprovalSummary) {
             cell(&c.signoff.key_id)
         );
     }
+    // The reasons name each missing role once (`missing sign-off: …`).
     if approval.state != ApprovalState::Approved {
         md.push('\n');
         for r in &approval.reasons {
             let _ = writeln!(md, "- {}", cell(r));
         }
-    }
-    if !approval.missing_roles.is_empty() {
-        let _ = writeln!(
-            md,
-            "\n**Still missing:** {}",
-            cell(&approval.missing_roles.join(", "))
-        );
     }
 }

@@ -280,7 +280,44 @@ pub(crate) fn fmt_ms(ms: f64) -> String {
 
 /// `99.2 %`, or `n/a` without samples.
 pub(crate) fn fmt_rate(rate: Option<f64>) -> String {
-    rate.map_or_else(|| "n/a".to_string(), |r| format!("{:.1} %", r * 100.0))
+    rate.map_or_else(|| "n/a".to_string(), fmt_percent)
+}
+
+/// A share (0..1) as a percentage: `100 %`, `99.2 %`, `99.95 %`; never
+/// `100 %` for a share under 1.
+pub(crate) fn fmt_percent(share: f64) -> String {
+    let text = format!("{:.2}", share * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "100" && share < 1.0 {
+        return "> 99.99 %".to_string();
+    }
+    format!("{text} %")
+}
+
+/// Whether a criterion's values are shares (0..1), shown as percentages.
+fn is_share(c: &crate::model::Criterion) -> bool {
+    c.name.ends_with("_rate")
+}
+
+/// A criterion's observed value for people: a share as a percentage.
+pub(crate) fn fmt_criterion_observed(c: &crate::model::Criterion) -> String {
+    match c.observed.as_ref().and_then(serde_json::Value::as_f64) {
+        Some(share) if is_share(c) => fmt_percent(share),
+        _ => fmt_observed(&c.observed),
+    }
+}
+
+/// A criterion's threshold for people: `>= 0.99` of a share as `>= 99 %`.
+pub(crate) fn fmt_threshold(c: &crate::model::Criterion) -> String {
+    let t = c.threshold.trim();
+    let split = t
+        .find(|ch: char| ch.is_ascii_digit() || ch == '.')
+        .unwrap_or(0);
+    let (op, number) = t.split_at(split);
+    match number.parse::<f64>() {
+        Ok(share) if is_share(c) => format!("{}{}", op, fmt_percent(share)),
+        _ => c.threshold.clone(),
+    }
 }
 
 /// `12 ms`, or `n/a` without samples.

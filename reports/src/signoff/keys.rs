@@ -14,6 +14,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
+use super::policy::{TrustPolicy, POLICY_FILE};
 use super::SignoffError;
 
 /// The key id of a public key.
@@ -102,10 +103,14 @@ pub fn load_signing_key(path: &Path) -> Result<SigningKey, SignoffError> {
     })
 }
 
-/// Trusted public keys by key id.
+/// Trusted public keys by key id, and the directory's `trust.toml`: who holds
+/// each key and which roles they may sign ([`TrustPolicy`]).
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {
     keys: BTreeMap<String, TrustedKey>,
+    /// `None` for a directory without `trust.toml` (or a store built in memory):
+    /// enough to check an attestation, never enough to approve a report.
+    policy: Option<TrustPolicy>,
 }
 
 /// One trusted key and where it came from.
@@ -117,8 +122,9 @@ pub struct TrustedKey {
 }
 
 impl TrustStore {
-    /// Loads every `*.pub.pem` file in `dir`. An unreadable or malformed key file
-    /// is an error rather than silently skipped, and so is an empty directory.
+    /// Loads every `*.pub.pem` file in `dir` and its `trust.toml` when present.
+    /// An unreadable or malformed key file or `trust.toml` is an error rather
+    /// than silently skipped, and so is a directory without keys.
     pub fn load_dir(dir: &Path) -> Result<TrustStore, SignoffError> {
         let entries = std::fs::read_dir(dir).map_err(|e| SignoffError::io(dir, e))?;
         let mut store = TrustStore::default();
@@ -147,6 +153,22 @@ impl TrustStore {
                 dir.display()
             )));
         }
+        let policy_path = dir.join(POLICY_FILE);
+        if policy_path.exists() {
+            let text = std::fs::read_to_string(&policy_path)
+                .map_err(|e| SignoffError::io(&policy_path, e))?;
+            let ids: BTreeMap<String, String> = store
+                .keys
+                .iter()
+                .map(|(id, k)| (k.source.clone(), id.clone()))
+                .collect();
+            let policy =
+                TrustPolicy::parse(&text, &ids).map_err(|reason| SignoffError::Config {
+                    path: policy_path,
+                    reason,
+                })?;
+            store.policy = Some(policy);
+        }
         Ok(store)
     }
 
@@ -161,6 +183,16 @@ impl TrustStore {
             },
         );
         id
+    }
+
+    /// Sets who holds which key and may sign which role.
+    pub fn set_policy(&mut self, policy: TrustPolicy) {
+        self.policy = Some(policy);
+    }
+
+    /// The directory's `trust.toml`, if it has one.
+    pub fn policy(&self) -> Option<&TrustPolicy> {
+        self.policy.as_ref()
     }
 
     /// The trusted key with this id.

@@ -7,10 +7,14 @@
 //! void the approvals). Any other changed value voids every signature.
 //!
 //! The final state: REJECTED when the decision is not GO; APPROVED when it is GO
-//! and every required role has a valid signature from a trusted key; PENDING
-//! otherwise (including when no trusted keys were given to check against).
+//! and every required role has a valid signature from a trusted key that the
+//! trust directory's `trust.toml` lets count for it ([`policy`]: the key's
+//! person holds the role, the key is not revoked, and the person signed no
+//! other role of this report); PENDING otherwise (including when no trusted
+//! keys, or no `trust.toml`, were given to check against).
 
 mod keys;
+pub mod policy;
 mod roles;
 
 use std::path::{Path, PathBuf};
@@ -21,8 +25,10 @@ use ed25519_dalek::{Signature, Signer, SigningKey};
 use serde_json::json;
 
 use crate::model::{Report, Signoff, Verdict};
+use policy::and_list;
 
 pub use keys::{key_id, keygen, load_signing_key, KeyPairFiles, TrustStore, TrustedKey};
+pub use policy::{TrustPolicy, POLICY_FILE};
 pub use roles::{
     check_roles, default_required_roles, load_required_roles, normalize_role, resolve_role,
 };
@@ -197,6 +203,9 @@ pub enum CheckStatus {
 #[derive(Debug, Clone)]
 pub struct SignoffCheck {
     pub signoff: Signoff,
+    /// Who holds the key, by the trust directory's `trust.toml` (the approver
+    /// name in the sign-off is the signer's own word).
+    pub person: Option<String>,
     pub status: CheckStatus,
 }
 
@@ -250,17 +259,20 @@ impl ApprovalSummary {
     }
 }
 
-/// Summarises the sign-offs of `report`: checked against `trust` when given.
+/// Summarises the sign-offs of `report`: checked against `trust` when given,
+/// signatures first, then the trust directory's separation of duties
+/// ([`policy`]).
 pub fn summarize(
     report: &Report,
     required: &[String],
     trust: Option<&TrustStore>,
 ) -> ApprovalSummary {
-    let checks: Vec<SignoffCheck> = report
+    let mut checks: Vec<SignoffCheck> = report
         .signoffs
         .iter()
         .map(|s| SignoffCheck {
             signoff: s.clone(),
+            person: None,
             status: match trust {
                 None => CheckStatus::Unverified,
                 Some(t) => match verify_signoff(report, s, t) {
@@ -270,6 +282,14 @@ pub fn summarize(
             },
         })
         .collect();
+    let genuine_invalid: Vec<usize> = (0..checks.len())
+        .filter(|&i| matches!(checks[i].status, CheckStatus::Invalid(_)))
+        .collect();
+    let policy = trust.and_then(TrustStore::policy);
+    let broken = match policy {
+        Some(p) => apply_policy(&mut checks, p, required),
+        None => Vec::new(),
+    };
     let missing_roles: Vec<String> = required
         .iter()
         .filter(|role| {
@@ -281,6 +301,7 @@ pub fn summarize(
         .cloned()
         .collect();
     let mut reasons = Vec::new();
+    let unbound = trust.is_some() && policy.is_none();
     let state = if report.decision.verdict != Verdict::Go {
         reasons.push(format!(
             "the decision is {}: a report that is not GO cannot be approved",
@@ -294,13 +315,17 @@ pub fn summarize(
         if trust.is_none() {
             reasons.push("signatures not verified here: run `gonogo verify --trust DIR`".into());
         }
-        if missing_roles.is_empty() && trust.is_some() {
+        if unbound {
+            reasons.push(NO_POLICY.into());
+        }
+        if missing_roles.is_empty() && trust.is_some() && !unbound {
             ApprovalState::Approved
         } else {
             ApprovalState::Pending
         }
     };
-    for c in &checks {
+    for &i in &genuine_invalid {
+        let c = &checks[i];
         if let CheckStatus::Invalid(reason) = &c.status {
             reasons.push(format!(
                 "invalid sign-off by {} as {}: {reason}",
@@ -308,6 +333,7 @@ pub fn summarize(
             ));
         }
     }
+    reasons.extend(broken);
     ApprovalSummary {
         state,
         required_roles: required.to_vec(),
@@ -316,4 +342,133 @@ pub fn summarize(
         verified: trust.is_some(),
         reasons,
     }
+}
+
+/// Why a trust directory without `trust.toml` approves nothing.
+pub const NO_POLICY: &str = "the trust directory has no trust.toml: add one naming each key's person and the roles they may sign (see \"Trust directory\" in reports/README.md)";
+
+/// Marks the genuine sign-offs that break a rule of `policy` invalid and
+/// returns one sentence per rule broken, in the order of [`Rule`].
+fn apply_policy(
+    checks: &mut [SignoffCheck],
+    policy: &TrustPolicy,
+    required: &[String],
+) -> Vec<String> {
+    let mut revoked = Vec::new();
+    let mut no_person = Vec::new();
+    // Person → (roles signed but not held, roles held), in the order first seen.
+    let mut not_held: Vec<(String, Vec<String>, String)> = Vec::new();
+    for c in checks.iter_mut() {
+        let id = c.signoff.key_id.clone();
+        let person = policy.person(&id);
+        c.person = person.map(|p| p.name.clone());
+        if c.status != CheckStatus::Valid {
+            continue;
+        }
+        let why = if let Some(reason) = policy.revoked(&id) {
+            revoked.push(who(c));
+            match reason {
+                "" => format!("key {id} is revoked in trust.toml"),
+                reason => format!("key {id} is revoked ({reason})"),
+            }
+        } else if let Some(person) = person {
+            if person.holds(&c.signoff.role) {
+                continue;
+            }
+            let held = and_list(&person.roles);
+            match not_held.iter_mut().find(|(p, _, _)| *p == person.name) {
+                Some((_, roles, _)) => roles.push(c.signoff.role.clone()),
+                None => not_held.push((
+                    person.name.clone(),
+                    vec![c.signoff.role.clone()],
+                    held.clone(),
+                )),
+            }
+            format!("{} (key {id}) may sign {held} only", person.name)
+        } else {
+            no_person.push(who(c));
+            format!("trust.toml binds key {id} to no person")
+        };
+        c.status = CheckStatus::Invalid(why);
+    }
+    let mut sentences = Vec::new();
+    if !revoked.is_empty() {
+        sentences.push(format!(
+            "a revoked key does not count: {} (revoked in trust.toml)",
+            revoked.join("; ")
+        ));
+    }
+    if !no_person.is_empty() {
+        sentences.push(format!(
+            "a key trust.toml binds to no person does not count: {}",
+            no_person.join("; ")
+        ));
+    }
+    if !not_held.is_empty() {
+        let what: Vec<String> = not_held
+            .iter()
+            .map(|(person, roles, held)| {
+                format!("{person} signed {} but holds {held}", and_list(roles))
+            })
+            .collect();
+        sentences.push(format!(
+            "a key counts only for the roles trust.toml gives its person: {}",
+            what.join("; ")
+        ));
+    }
+    sentences.extend(one_role_each(checks, required));
+    sentences
+}
+
+/// One person, one role: of each person's valid sign-offs for required roles
+/// the first (by time, then by order in the report) counts, and a sign-off for
+/// another role is marked invalid. One sentence naming every such person.
+fn one_role_each(checks: &mut [SignoffCheck], required: &[String]) -> Option<String> {
+    let mut order: Vec<usize> = (0..checks.len()).collect();
+    order.sort_by_key(|&i| checks[i].signoff.signed_at);
+    // Person → (the role that counts, every role signed), in the order first seen.
+    let mut people: Vec<(String, String, Vec<String>)> = Vec::new();
+    for i in order {
+        let c = &mut checks[i];
+        let counts =
+            c.status == CheckStatus::Valid && resolve_role(&c.signoff.role, required).is_some();
+        let Some(person) = c.person.clone().filter(|_| counts) else {
+            continue;
+        };
+        let role = c.signoff.role.clone();
+        match people.iter_mut().find(|(p, _, _)| *p == person) {
+            None => people.push((person, role.clone(), vec![role])),
+            Some((_, kept, _)) if normalize_role(kept) == normalize_role(&role) => {}
+            Some((_, kept, signed)) => {
+                c.status = CheckStatus::Invalid(format!(
+                    "{person} already signed {kept} for this release: one person satisfies one role only"
+                ));
+                if !signed
+                    .iter()
+                    .any(|r| normalize_role(r) == normalize_role(&role))
+                {
+                    signed.push(role);
+                }
+            }
+        }
+    }
+    let what: Vec<String> = people
+        .iter()
+        .filter(|(_, _, signed)| signed.len() > 1)
+        .map(|(person, kept, signed)| {
+            format!(
+                "{person} signed {}, and only {kept} (signed first) counts",
+                and_list(signed)
+            )
+        })
+        .collect();
+    (!what.is_empty()).then(|| format!("one person satisfies one role only: {}", what.join("; ")))
+}
+
+/// `alice as Security (key 0123456789abcdef)`.
+fn who(c: &SignoffCheck) -> String {
+    format!(
+        "{} as {} (key {})",
+        c.signoff.approver, c.signoff.role, c.signoff.key_id
+    )
 }

@@ -147,11 +147,16 @@ fn a_summary_that_fits_is_the_markdown_document() {
 
 #[test]
 fn an_oversized_summary_loses_the_evidence_first_and_keeps_the_decision() {
-    let report = crowded_no_go(25, 0).bulky_evidence(60_000).build();
+    // Each failed case shows two pieces of evidence of at most 1,500
+    // characters (these have one each): 700 of them overflow the step summary.
+    let report = crowded_no_go(700, 0).bulky_evidence(60_000).build();
     let o = RenderOptions::default();
-    let full = markdown::render(&report, &o.approval(&report), &o.canary_plan);
-    assert!(full.len() > STEP_SUMMARY_LIMIT, "{}", full.len());
-    let (head, _) = markdown::render_parts(&report, &o.approval(&report), &o.canary_plan);
+    let (head, rest) = markdown::render_parts(&report, &o.approval(&report), &o.canary_plan);
+    assert!(
+        head.len() + rest.len() > STEP_SUMMARY_LIMIT,
+        "{}",
+        head.len() + rest.len()
+    );
 
     let md = summary(&report, STEP_SUMMARY_LIMIT);
     assert!(md.len() <= STEP_SUMMARY_LIMIT, "{}", md.len());

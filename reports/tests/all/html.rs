@@ -87,7 +87,7 @@ fn each_finding_quotes_its_clause_once_with_the_checks_citing_it() {
         failed.contains("<blockquote>No <code>Authorization</code> header → <code>401</code>"),
         "{failed}"
     );
-    assert!(failed.contains("<code>suite_a::no_jwt_returns_401</code>: GET /api/v1/knowledge/files: status 200, expected 401 …</li>"), "{failed}");
+    assert!(failed.contains(r#"<code>suite_a::no_jwt_returns_401</code>: GET /api/v1/knowledge/files: status 200, expected 401 …<br><span class="evidence">GET /api/v1/knowledge/files?limit=5 → 200 (expected 404 code: not_found)</span></li>"#), "{failed}");
     let warned = page
         .split(r#"<section id="warned-by-clause">"#)
         .nth(1)

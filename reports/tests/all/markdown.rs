@@ -1,7 +1,9 @@
 //! The Markdown decision document.
 
 use gonogo_reports::render::{markdown, RenderOptions};
-use gonogo_reports::test_support::{sample_canary_rollback, warned_no_go, ReportBuilder};
+use gonogo_reports::test_support::{
+    sample_canary_rollback, warned_no_go, wrong_server_no_go, ReportBuilder,
+};
 
 fn render(report: &gonogo_reports::Report) -> String {
     let options = RenderOptions::default();
@@ -71,10 +73,12 @@ fn a_sign_off_for_a_role_that_is_not_required_is_listed_apart_and_approves_nothi
     let md = render(&report);
     assert!(md.contains("| Security | erin | 2026-11-29T11:00:00+00:00 | 0011223344556677 | ☑️ signed (not verified here) |"), "{md}");
     assert!(md.contains("| Legal (not required) | erin |"), "{md}");
+    // Each missing role once, in the sign-off reasons.
     assert!(
-        md.contains("**Still missing:** Tech Lead, DevOps/SRE, Product"),
+        md.contains("- missing sign-off: Tech Lead, DevOps/SRE, Product"),
         "{md}"
     );
+    assert!(!md.contains("Still missing"), "{md}");
 }
 
 /// The document up to its deployment facts: decision, warnings, findings by clause.
@@ -154,4 +158,51 @@ fn a_decision_warning_that_names_no_warned_check_is_still_listed() {
         "{md}"
     );
     assert!(md.contains("\n- ⚠️ The clock skew was 3 s.\n"), "{md}");
+}
+
+#[test]
+fn a_no_go_with_95_failed_checks_fits_a_pr_comment_and_still_names_the_decision() {
+    let report = wrong_server_no_go(95).build();
+    let full_json = serde_json::to_string(&report).unwrap().len();
+    assert!(
+        full_json > 500_000,
+        "the sample is big: {full_json} bytes of JSON"
+    );
+    let md = render(&report);
+    let chars = md.chars().count();
+    assert!(chars < 65_536, "{chars} characters");
+    assert!(
+        md.starts_with("# 🔴 Release decision: NO-GO"),
+        "{}",
+        &md[..200]
+    );
+    assert!(
+        md.contains("**Diagnosis:** this target does not look like a Knowledge API: 95 of 95 failed checks got only 401 or 404 (e.g. POST /api/v1/knowledge/files?attempt=0"),
+        "{}",
+        &md[..3000]
+    );
+    // The first reasons, then the count of the rest.
+    let first_case = report
+        .decision
+        .reasons
+        .iter()
+        .find(|r| r.contains("::"))
+        .unwrap();
+    let head = first_case.split(" | ").next().unwrap();
+    assert!(
+        md.contains(&format!("- {}", head.replace('_', "\\_"))),
+        "{}",
+        &md[..3000]
+    );
+    let more = report.decision.reasons.len() - 10;
+    assert!(
+        md.contains(&format!("- … and {more} more: every failed check is below")),
+        "{}",
+        &md[..3000]
+    );
+    // Each clause: its first check and the count of the others.
+    assert!(
+        md.contains("- … and 15 more checks under this clause"),
+        "{md}"
+    );
 }

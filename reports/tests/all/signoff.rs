@@ -13,12 +13,39 @@ struct Signers {
     dir: tempfile::TempDir,
 }
 
+/// The role each test signer holds in the default `trust.toml`.
+fn role_of(name: &str) -> &'static str {
+    match name {
+        "alice" => "Tech Lead",
+        "carol" => "DevOps/SRE",
+        "dan" => "Product",
+        _ => "Security",
+    }
+}
+
 impl Signers {
+    /// Key pairs for `names` and a `trust.toml` binding each to one person
+    /// holding one role ([`role_of`]).
     fn new(names: &[&str]) -> Signers {
+        let policy: String = names
+            .iter()
+            .map(|n| {
+                format!(
+                    "[[person]]\nname = \"{n}\"\nkeys = [\"{n}.pub.pem\"]\nroles = [\"{}\"]\n\n",
+                    role_of(n)
+                )
+            })
+            .collect();
+        Signers::with_policy(names, &policy)
+    }
+
+    /// Key pairs for `names` and this `trust.toml`.
+    fn with_policy(names: &[&str], trust_toml: &str) -> Signers {
         let dir = tempfile::tempdir().unwrap();
         for n in names {
             keygen(dir.path(), n).unwrap();
         }
+        std::fs::write(dir.path().join("trust.toml"), trust_toml).unwrap();
         Signers { dir }
     }
 
@@ -319,4 +346,160 @@ fn the_signed_bytes_are_rfc_8785_canonical() {
         r#""role":"Security","signed_at":"2026-11-29T11:00:00Z","statement":"approved"}"#
     ));
     assert!(!bytes.contains("\"signoffs\""));
+}
+
+/// Signs `report` with one key for one role.
+fn sign_as(doc: &mut Value, signers: &Signers, key: &str, approver: &str, role: &str) {
+    let at = Utc.with_ymd_and_hms(2026, 11, 29, 11, 0, 0).unwrap();
+    let mut report: Report = serde_json::from_value(doc.clone()).unwrap();
+    signoff::sign(
+        &mut report,
+        &signers.key(key),
+        role,
+        approver,
+        at,
+        &default_required_roles(),
+    )
+    .unwrap();
+    *doc = serde_json::to_value(report).unwrap();
+}
+
+fn invalid_reason<'a>(s: &'a signoff::ApprovalSummary, approver: &str, role: &str) -> &'a str {
+    let check = s
+        .checks
+        .iter()
+        .find(|c| c.signoff.approver == approver && c.signoff.role == role)
+        .unwrap();
+    match &check.status {
+        CheckStatus::Invalid(r) => r,
+        other => panic!("{approver} as {role} is {other:?}, not invalid"),
+    }
+}
+
+#[test]
+fn one_key_signing_every_role_satisfies_one_role_only() {
+    // The release manager let alice sign for any role; she signed all four.
+    let signers = Signers::with_policy(
+        &["alice"],
+        r#"
+[[person]]
+name = "Alice Martin"
+keys = ["alice.pub.pem"]
+roles = ["Tech Lead", "Security", "DevOps/SRE", "Product"]
+"#,
+    );
+    let mut doc = go_doc();
+    for role in ["tech lead", "security", "devops-sre", "product"] {
+        sign(&mut doc, &signers, "alice", role).unwrap();
+    }
+    let s = summary(&doc, &signers.trust());
+    assert_ne!(s.state, ApprovalState::Approved, "{:?}", s.reasons);
+    assert_eq!(s.missing_roles, ["Security", "DevOps/SRE", "Product"]);
+    assert!(s.has_invalid());
+    assert!(
+        s.reasons.contains(&"one person satisfies one role only: Alice Martin signed Tech Lead, Security, DevOps/SRE and Product, and only Tech Lead (signed first) counts".to_string()),
+        "{:?}",
+        s.reasons
+    );
+}
+
+#[test]
+fn two_keys_of_one_person_still_satisfy_one_role_only() {
+    let signers = Signers::with_policy(
+        &["alice-laptop", "alice-token", "carol", "dan"],
+        r#"
+[[person]]
+name = "Alice Martin"
+keys = ["alice-laptop.pub.pem", "alice-token.pub.pem"]
+roles = ["Tech Lead", "Security"]
+
+[[person]]
+name = "carol"
+keys = ["carol.pub.pem"]
+roles = ["DevOps/SRE"]
+
+[[person]]
+name = "dan"
+keys = ["dan.pub.pem"]
+roles = ["Product"]
+"#,
+    );
+    let mut doc = go_doc();
+    sign_as(&mut doc, &signers, "alice-laptop", "alice", "tech lead");
+    sign_as(&mut doc, &signers, "alice-token", "Alice M.", "security");
+    sign(&mut doc, &signers, "carol", "devops-sre").unwrap();
+    sign(&mut doc, &signers, "dan", "product").unwrap();
+    let s = summary(&doc, &signers.trust());
+    assert_ne!(s.state, ApprovalState::Approved, "{:?}", s.reasons);
+    assert_eq!(s.missing_roles, ["Security"]);
+    assert!(
+        invalid_reason(&s, "Alice M.", "Security")
+            .contains("Alice Martin already signed Tech Lead"),
+        "{:?}",
+        s.reasons
+    );
+}
+
+#[test]
+fn a_key_signing_a_role_its_person_does_not_hold_does_not_count() {
+    let signers = Signers::new(&NAMES);
+    let mut doc = go_doc();
+    sign(&mut doc, &signers, "alice", "tech lead").unwrap();
+    sign(&mut doc, &signers, "bob", "security").unwrap();
+    sign(&mut doc, &signers, "carol", "devops-sre").unwrap();
+    // bob holds Security only.
+    sign(&mut doc, &signers, "bob", "product").unwrap();
+    let s = summary(&doc, &signers.trust());
+    assert_ne!(s.state, ApprovalState::Approved, "{:?}", s.reasons);
+    assert_eq!(s.missing_roles, ["Product"]);
+    assert!(
+        s.reasons.contains(&"a key counts only for the roles trust.toml gives its person: bob signed Product but holds Security".to_string()),
+        "{:?}",
+        s.reasons
+    );
+}
+
+#[test]
+fn a_revoked_key_does_not_count() {
+    let signers = Signers::new(&NAMES);
+    let policy = std::fs::read_to_string(signers.dir.path().join("trust.toml")).unwrap();
+    std::fs::write(
+        signers.dir.path().join("trust.toml"),
+        format!("{policy}[[revoked]]\nkey = \"carol.pub.pem\"\nreason = \"laptop lost on 2026-11-02\"\n"),
+    )
+    .unwrap();
+    let mut doc = go_doc();
+    all_four(&mut doc, &signers);
+    let s = summary(&doc, &signers.trust());
+    assert_ne!(s.state, ApprovalState::Approved, "{:?}", s.reasons);
+    assert_eq!(s.missing_roles, ["DevOps/SRE"]);
+    assert!(
+        invalid_reason(&s, "carol", "DevOps/SRE").contains("revoked (laptop lost on 2026-11-02)"),
+        "{:?}",
+        s.reasons
+    );
+    assert!(
+        s.reasons
+            .iter()
+            .any(|r| r.starts_with("a revoked key does not count: carol as DevOps/SRE")),
+        "{:?}",
+        s.reasons
+    );
+}
+
+#[test]
+fn a_trust_directory_without_trust_toml_approves_nothing_and_says_what_to_add() {
+    let signers = Signers::new(&NAMES);
+    std::fs::remove_file(signers.dir.path().join("trust.toml")).unwrap();
+    let mut doc = go_doc();
+    all_four(&mut doc, &signers);
+    let s = summary(&doc, &signers.trust());
+    assert_eq!(s.state, ApprovalState::Pending, "{:?}", s.reasons);
+    assert!(
+        s.reasons.iter().any(|r| r.starts_with(
+            "the trust directory has no trust.toml: add one naming each key's person and the roles they may sign"
+        )),
+        "{:?}",
+        s.reasons
+    );
 }

@@ -3,6 +3,7 @@
 //! `reports/tests/all/github.rs` and end to end in `harness/tests/github.rs`.
 
 use super::*;
+use crate::render::markdown::whole_sections;
 
 #[test]
 fn data_escapes_percent_first_then_cr_and_lf() {

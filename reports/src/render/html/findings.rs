@@ -86,8 +86,9 @@ pub(super) fn warnings(report: &Report) -> Markup {
 }
 
 /// "Failed, by contract clause" (or "Warned, …"): one entry per clause with
-/// its level, section and words, then the checks citing it with their first
-/// finding. Nothing when no such check cites a clause.
+/// its level, section and words, then the first check citing it with its
+/// first finding and failing request, the rest folded under their count.
+/// Nothing when no such check cites a clause.
 pub(super) fn by_clause(report: &Report, outcome: Outcome) -> Markup {
     let groups = clauses::by_clause(report, outcome);
     let (id, title) = match outcome {
@@ -108,13 +109,27 @@ pub(super) fn by_clause(report: &Report, outcome: Outcome) -> Markup {
                             }
                             None => { h3 { "No clause cited" } }
                         }
-                        ul { @for check in checks {
-                            li { (outcome_badge(check.outcome)) " " code { (check.id) } ": "
-                                 (clauses::first_finding(check.message.as_deref())) }
-                        } }
+                        // The first check with its first evidence; the rest folded.
+                        ul { (check_item(checks[0], true)) }
+                        @if checks.len() > 1 {
+                            details.more-checks {
+                                summary { "… and " (checks.len() - 1) " more under this clause" }
+                                ul { @for check in &checks[1..] { (check_item(check, false)) } }
+                            }
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+/// One check under a clause: its first finding, and for the first of a
+/// clause its first failing request.
+fn check_item(check: &CaseResult, with_evidence: bool) -> Markup {
+    html! {
+        li { (outcome_badge(check.outcome)) " " code { (check.id) } ": "
+             (clauses::first_finding(check.message.as_deref()))
+             @if with_evidence { @if let Some(e) = clauses::first_evidence(check) { br; span.evidence { (e) } } } }
     }
 }

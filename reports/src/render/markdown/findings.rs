@@ -78,8 +78,9 @@ pub(super) fn warnings(md: &mut String, report: &Report) {
 }
 
 /// `## Failed, by contract clause` (or `Warned`): one entry per clause with
-/// its level, section and words, then the checks citing it with their first
-/// finding. Nothing when no such check cites a clause.
+/// its level, section and words, then the first check citing it with its
+/// first finding and first failing evidence, and the count of the rest.
+/// Nothing when no such check cites a clause.
 pub(super) fn by_clause(md: &mut String, report: &Report, outcome: Outcome) {
     let groups = clauses::by_clause(report, outcome);
     if groups.is_empty() {
@@ -106,13 +107,28 @@ pub(super) fn by_clause(md: &mut String, report: &Report, outcome: Outcome) {
                 let _ = writeln!(md, "### No clause cited\n");
             }
         }
-        for check in checks {
+        // The first check with its first evidence; the rest are counted
+        // (each is in its suite's table, and all of them in the JSON).
+        let first = checks[0];
+        let _ = writeln!(
+            md,
+            "- {} {}: {}",
+            icon(first.outcome),
+            code(&first.id),
+            cell(&clauses::short(
+                &clauses::first_finding(first.message.as_deref()),
+                300
+            ))
+        );
+        if let Some(evidence) = clauses::first_evidence(first) {
+            let _ = writeln!(md, "  - {}", cell(&evidence));
+        }
+        if checks.len() > 1 {
             let _ = writeln!(
                 md,
-                "- {} {}: {}",
-                icon(check.outcome),
-                code(&check.id),
-                cell(&clauses::first_finding(check.message.as_deref()))
+                "- … and {} more {} under this clause",
+                checks.len() - 1,
+                if checks.len() == 2 { "check" } else { "checks" }
             );
         }
         md.push('\n');
