@@ -6,20 +6,28 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use gonogo_reports::Verdict;
 
 use crate::config::{Config, Flags};
 use crate::exit::Exit;
+use crate::progress::{ColorChoice, OutputArgs, Progress};
 use crate::run::{InfraError, Session};
+
+/// `gonogo --version`: the crate version and the commit it was built from (see `build.rs`).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GONOGO_COMMIT"), ")");
 
 #[derive(Debug, Parser)]
 #[command(
     name = "gonogo",
-    version,
+    version = VERSION,
     about = "Release gate for the Knowledge API: smoke suites, gates, go/no-go report"
 )]
 pub struct Cli {
+    /// Colour the verdict, the progress line and help: auto (a terminal, and NO_COLOR
+    /// unset or empty), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", global = true, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -29,14 +37,29 @@ pub enum Command {
     /// Run suites A-D and the release gates, decide, and write the report.
     Run(RunArgs),
     /// Print the effective configuration: each setting's value and where it came from (secrets masked).
-    Config(ServeArgs),
+    Config(ConfigArgs),
     /// Serve the gate to Flagger's webhooks and Argo Rollouts' web metric (bearer token, allowlist).
+    ///
+    /// The runs it starts are judged by the thresholds, sample counts and R1 baseline of
+    /// gonogo.toml and GONOGO_* variables (`gonogo config` shows them).
     Serve(ServeArgs),
     /// Print the contract gonogo judges by: every clause in the contract's words, its level and
     /// what a correct server may do instead (docs/CONTRACT.md is this output).
     Contract(ContractArgs),
     #[command(flatten)]
     Release(crate::release_cli::ReleaseCommand),
+    /// Print a shell completion script, e.g. `gonogo completions bash > /etc/bash_completion.d/gonogo`.
+    Completions {
+        /// The shell the script is for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print gonogo's man page (roff), or write one per command into a directory.
+    Man {
+        /// Write gonogo.1, gonogo-run.1, … here instead of printing gonogo.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `gonogo contract`'s flags.
@@ -68,23 +91,15 @@ pub fn contract_cmd(args: &ContractArgs) -> Exit {
             }
         },
     };
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(printed.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Exit::Done,
-        // A reader that stops early (`gonogo contract | head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Done,
-        Err(e) => {
-            eprintln!("gonogo: cannot print the contract: {e}");
-            Exit::Usage
-        }
-    }
+    print_all(printed.as_bytes(), "the contract")
 }
 
-/// `gonogo run`'s flags. Each is also a `GONOGO_*` variable and a key of
-/// `gonogo.toml` (see `gonogo config`); a flag wins over both.
+/// Where a run goes, with what access, and where its report is kept: `gonogo run`'s
+/// flags that `gonogo serve` also takes for the runs it starts. Each is also a
+/// `GONOGO_*` variable and a key of `gonogo.toml` (see `gonogo config`); a flag wins over both.
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
+#[command(next_help_heading = "Target")]
+pub struct TargetArgs {
     /// Base URL of a deployed server; without it the run is hermetic (containers + in-process server).
     /// [env: GONOGO_TARGET, SMOKE_TARGET_URL] [file: run.target]
     #[arg(long)]
@@ -93,14 +108,6 @@ pub struct RunArgs {
     /// [env: GONOGO_JWT_SECRET, SMOKE_JWT_SECRET]
     #[arg(long)]
     pub jwt_secret: Option<String>,
-    /// Where the report is written [default: reports/out] [env: GONOGO_REPORT_DIR] [file: report.dir]
-    #[arg(long)]
-    pub report_dir: Option<PathBuf>,
-    /// Report formats, comma-separated (json is always written): json,md,junit,html;
-    /// `github` also publishes to GitHub Actions (annotations, step summary, outputs).
-    /// [default: json] [env: GONOGO_FORMATS] [file: report.formats]
-    #[arg(long)]
-    pub format: Option<String>,
     /// PostgreSQL URL of the target's database as its application role (remote runs):
     /// the RLS gate runs, read-only, and isolation is proven at the database. Never printed.
     /// [env: GONOGO_DATABASE_URL, SMOKE_DATABASE_URL]
@@ -111,6 +118,49 @@ pub struct RunArgs {
     /// [env: GONOGO_ACCEPT_API_ONLY_ISOLATION] [file: waivers.api_only_isolation]
     #[arg(long, value_name = "REASON", value_parser = non_empty_reason)]
     pub accept_api_only_isolation: Option<String>,
+    /// Where the report is written [default: reports/out] [env: GONOGO_REPORT_DIR] [file: report.dir]
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// The sign-off roles and canary schedule the Markdown and HTML show, and the configuration file.
+    #[command(flatten)]
+    pub documents: crate::release_cli::RolesArgs,
+}
+
+impl TargetArgs {
+    /// The flags given, as configuration layers.
+    pub fn flags(&self) -> Flags {
+        use toml::Value;
+        let text = |v: &Option<String>| v.clone().map(Value::String);
+        let mut flags = crate::config::given([
+            ("run.target", text(&self.target)),
+            ("run.jwt_secret", text(&self.jwt_secret)),
+            (
+                "report.dir",
+                self.report_dir
+                    .as_ref()
+                    .map(|p| Value::String(p.display().to_string())),
+            ),
+            ("run.database_url", text(&self.database_url)),
+            (
+                "waivers.api_only_isolation",
+                text(&self.accept_api_only_isolation),
+            ),
+        ]);
+        flags.extend(self.documents.flags());
+        flags
+    }
+}
+
+/// How one `gonogo run` is carried out, judged and written: its own flags
+/// (`gonogo serve`'s runs read these settings from gonogo.toml or GONOGO_*).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Run")]
+pub struct TuningArgs {
+    /// Report formats, comma-separated (json is always written): json,md,junit,html;
+    /// `github` also publishes to GitHub Actions (annotations, step summary, outputs).
+    /// [default: json] [env: GONOGO_FORMATS] [file: report.formats]
+    #[arg(long)]
+    pub format: Option<String>,
     /// The R1 OpenAPI baseline Gate 1 compares against (default: the committed one).
     /// [env: GONOGO_R1_BASELINE, SMOKE_R1_BASELINE]
     #[arg(long)]
@@ -137,34 +187,26 @@ pub struct RunArgs {
     /// Fewest latency searches the p95 is judged on (at least 72). [env: GONOGO_MIN_LATENCY_SAMPLES]
     #[arg(long)]
     pub min_latency_samples: Option<u64>,
-    /// The sign-off roles and canary schedule the Markdown and HTML show, and the configuration file.
-    #[command(flatten)]
-    pub documents: crate::release_cli::RolesArgs,
 }
 
-impl RunArgs {
+impl TuningArgs {
     /// The flags given, as configuration layers.
     pub fn flags(&self) -> Flags {
         use toml::Value;
-        let text = |v: &Option<String>| v.clone().map(Value::String);
-        let path = |v: &Option<PathBuf>| v.as_ref().map(|p| Value::String(p.display().to_string()));
         let list = |v: &Option<String>| {
             v.as_ref()
                 .and_then(|t| crate::config::file::from_text(crate::config::Kind::List, t))
         };
-        let mut flags = crate::config::given([
-            ("run.target", text(&self.target)),
-            ("run.jwt_secret", text(&self.jwt_secret)),
-            ("report.dir", path(&self.report_dir)),
+        crate::config::given([
             ("report.formats", list(&self.format)),
-            ("run.database_url", text(&self.database_url)),
             (
-                "waivers.api_only_isolation",
-                text(&self.accept_api_only_isolation),
+                "run.r1_baseline",
+                self.r1_baseline
+                    .as_ref()
+                    .map(|p| Value::String(p.display().to_string())),
             ),
-            ("run.r1_baseline", path(&self.r1_baseline)),
-            ("run.label", text(&self.label)),
-            ("run.target_commit", text(&self.target_commit)),
+            ("run.label", self.label.clone().map(Value::String)),
+            ("run.target_commit", self.target_commit.clone().map(Value::String)),
             (
                 "run.latency_samples",
                 self.latency_samples.map(|n| Value::Integer(n as i64)),
@@ -178,20 +220,39 @@ impl RunArgs {
                 "thresholds.min_samples",
                 self.min_latency_samples.map(|n| Value::Integer(n as i64)),
             ),
-        ]);
-        flags.extend(self.documents.flags());
+        ])
+    }
+}
+
+/// `gonogo run`'s flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl RunArgs {
+    /// The flags given, as configuration layers.
+    pub fn flags(&self) -> Flags {
+        let mut flags = self.target.flags();
+        flags.extend(self.tuning.flags());
         flags
     }
 
     /// The effective configuration of this run.
     pub fn config(&self) -> Result<Config, String> {
-        self.documents.load(&self.flags())
+        self.target.documents.load(&self.flags())
     }
 }
 
-/// `gonogo serve`'s flags (and `gonogo config`'s: every flag of both).
+/// `gonogo serve`'s own flags.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
+#[command(next_help_heading = "Serve")]
+pub struct ServeOwnArgs {
     /// Address to listen on [default: 127.0.0.1:9090] [env: GONOGO_SERVE_LISTEN] [file: serve.listen]
     #[arg(long)]
     pub listen: Option<String>,
@@ -213,16 +274,14 @@ pub struct ServeArgs {
     /// Probe traffic one Flagger rollout call judges [default: 20s] [env: GONOGO_SERVE_ROLLOUT_STEP]
     #[arg(long)]
     pub rollout_step: Option<String>,
-    #[command(flatten)]
-    pub run: RunArgs,
 }
 
-impl ServeArgs {
+impl ServeOwnArgs {
     /// The flags given, as configuration layers.
     pub fn flags(&self) -> Flags {
         use toml::Value;
         let text = |v: &Option<String>| v.clone().map(Value::String);
-        let mut flags = crate::config::given([
+        crate::config::given([
             ("serve.listen", text(&self.listen)),
             ("serve.token", text(&self.token)),
             (
@@ -245,19 +304,51 @@ impl ServeArgs {
             ),
             ("serve.run_timeout", text(&self.run_timeout)),
             ("serve.rollout_step", text(&self.rollout_step)),
-        ]);
-        flags.extend(self.run.flags());
-        flags
+        ])
     }
+}
 
+/// `gonogo serve`'s flags: its own, and where its runs go.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub serve: ServeOwnArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+impl ServeArgs {
     /// The effective configuration with these flags.
     pub fn config(&self) -> Result<Config, String> {
-        self.run.documents.load(&self.flags())
+        let mut flags = self.serve.flags();
+        flags.extend(self.target.flags());
+        self.target.documents.load(&flags)
+    }
+}
+
+/// `gonogo config`'s flags: every flag of `run` and `serve`, so it shows what either would use.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub serve: ServeOwnArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+impl ConfigArgs {
+    /// The effective configuration with these flags.
+    pub fn config(&self) -> Result<Config, String> {
+        let mut flags = self.serve.flags();
+        flags.extend(self.target.flags());
+        flags.extend(self.tuning.flags());
+        self.target.documents.load(&flags)
     }
 }
 
 /// `gonogo config`: the table, or the one sentence saying what is wrong.
-pub fn config_cmd(args: &ServeArgs) -> Exit {
+pub fn config_cmd(args: &ConfigArgs) -> Exit {
     match args.config() {
         Ok(c) => {
             print!("{}", c.table());
@@ -271,8 +362,8 @@ pub fn config_cmd(args: &ServeArgs) -> Exit {
 }
 
 /// `gonogo run`: returns how it ended.
-pub async fn run(args: RunArgs) -> Exit {
-    match run_inner(args).await {
+pub async fn run(args: RunArgs, color: ColorChoice) -> Exit {
+    match run_inner(args, color).await {
         Ok(exit) => exit,
         Err(e) => {
             eprintln!("gonogo: {e}");
@@ -291,19 +382,30 @@ fn prepare(args: &RunArgs) -> Result<(Config, crate::run::Options), String> {
     Ok((config, opts))
 }
 
-async fn run_inner(args: RunArgs) -> Result<Exit, String> {
+async fn run_inner(args: RunArgs, color: ColorChoice) -> Result<Exit, String> {
     let (config, opts) = prepare(&args)?;
     let formats = config.formats();
     let report_dir = config.path("report.dir").unwrap_or_default();
     let options = config.render_options();
-    let out = Session::run_once(&opts, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let paths = out
-        .write_with(&report_dir, &formats.files, options.clone())
-        .map_err(|e| e.to_string())?;
+    let progress = std::sync::Arc::new(Progress::stderr(args.output.verbosity(), color));
+    let out = Session::run_once_watched(&opts, None, progress.clone()).await;
+    let out = out.map_err(|e| {
+        progress.finish();
+        e.to_string()
+    })?;
+    progress.phase("writing reports");
+    let paths = out.write_with(&report_dir, &formats.files, options.clone());
+    progress.finish();
+    let paths = paths.map_err(|e| e.to_string())?;
     let d = &out.report.decision;
-    println!("{}", verdict_line(d.verdict, out.suites_time));
+    println!(
+        "{}",
+        crate::progress::paint_verdict(
+            &verdict_line(d.verdict, out.suites_time),
+            d.verdict,
+            color.for_stdout()
+        )
+    );
     for r in &d.reasons {
         println!("  - {r}");
     }
@@ -333,9 +435,89 @@ fn verdict_line(verdict: Verdict, suites_time: Duration) -> String {
     )
 }
 
+/// `--color`'s value among `args`, read before clap parses them so its own help
+/// and errors follow it too (clap's `auto` honours `NO_COLOR` as ours does).
+fn color_in(args: &[OsString]) -> ColorChoice {
+    let mut choice = ColorChoice::Auto;
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(arg) = it.next() {
+        let value = match arg.as_ref() {
+            "--" => break,
+            "--color" => it.next().map(|v| v.into_owned()),
+            a => a.strip_prefix("--color=").map(str::to_owned),
+        };
+        if let Some(c) = value.and_then(|v| ColorChoice::from_str(&v, true).ok()) {
+            choice = c;
+        }
+    }
+    choice
+}
+
+/// The command line as clap sees it, coloured as `--color` says.
+pub fn command(color: ColorChoice) -> clap::Command {
+    Cli::command().color(color.for_clap())
+}
+
+/// Parses `args` as clap would print its help and errors for them.
+fn parse_cli(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let mut cmd = command(color_in(&args));
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&cmd))
+}
+
+/// `gonogo completions SHELL`: the script on stdout.
+fn completions(shell: clap_complete::Shell) -> Exit {
+    let mut cmd = command(ColorChoice::Never);
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "gonogo", &mut out);
+    print_all(&out, "the completion script")
+}
+
+/// `gonogo man`: gonogo.1 on stdout, or every command's page written into `dir`.
+fn man(dir: Option<&std::path::Path>) -> Exit {
+    // Every page's header names the version, sub-commands' too.
+    let cmd = command(ColorChoice::Never).propagate_version(true);
+    let Some(dir) = dir else {
+        let mut out = Vec::new();
+        if let Err(e) = clap_mangen::Man::new(cmd).render(&mut out) {
+            eprintln!("gonogo: cannot render the man page: {e}");
+            return Exit::Usage;
+        }
+        return print_all(&out, "the man page");
+    };
+    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir));
+    match written {
+        Ok(()) => {
+            println!("gonogo: man pages written to {}", dir.display());
+            Exit::Done
+        }
+        Err(e) => {
+            eprintln!(
+                "gonogo: cannot write the man pages to {}: {e}",
+                dir.display()
+            );
+            Exit::Usage
+        }
+    }
+}
+
+/// Writes `bytes` to stdout; a reader that stops early (`| head`) is not an error.
+fn print_all(bytes: &[u8], what: &str) -> Exit {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Exit::Done,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Done,
+        Err(e) => {
+            eprintln!("gonogo: cannot print {what}: {e}");
+            Exit::Usage
+        }
+    }
+}
+
 /// Parses `args` and runs the command. Usage errors exit 3 ([`Exit::Usage`]).
 pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match parse_cli(args.into_iter().collect()) {
         Ok(c) => c,
         Err(e)
             if matches!(
@@ -352,7 +534,7 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run(a) => run(a).await.into(),
+        Command::Run(a) => run(a, cli.color).await.into(),
         Command::Config(a) => config_cmd(&a).into(),
         Command::Contract(a) => contract_cmd(&a).into(),
         Command::Serve(a) => match a.config() {
@@ -362,7 +544,9 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 Exit::Usage.into()
             }
         },
-        Command::Release(r) => crate::release_cli::run(r).await.into(),
+        Command::Release(r) => crate::release_cli::run(r, cli.color).await.into(),
+        Command::Completions { shell } => completions(shell).into(),
+        Command::Man { dir } => man(dir.as_deref()).into(),
     }
 }
 
@@ -390,7 +574,10 @@ mod tests {
             " no db ",
         ])
         .unwrap();
-        assert_eq!(ok.accept_api_only_isolation.as_deref(), Some("no db"));
+        assert_eq!(
+            ok.target.accept_api_only_isolation.as_deref(),
+            Some("no db")
+        );
     }
 
     #[test]
@@ -406,6 +593,41 @@ mod tests {
             help.contains("--database-url") && help.contains("SMOKE_DATABASE_URL"),
             "{help}"
         );
+    }
+
+    #[test]
+    fn the_color_flag_is_read_before_clap_parses_so_help_and_errors_follow_it() {
+        let color = |args: &[&str]| {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            color_in(&args)
+        };
+        assert_eq!(color(&["gonogo", "run"]), ColorChoice::Auto);
+        assert_eq!(
+            color(&["gonogo", "--color", "never", "run"]),
+            ColorChoice::Never
+        );
+        assert_eq!(
+            color(&["gonogo", "run", "--color=always"]),
+            ColorChoice::Always
+        );
+        // The last one wins, as clap's own parse does; after `--` nothing is a flag.
+        assert_eq!(
+            color(&["gonogo", "--color=never", "run", "--color", "always"]),
+            ColorChoice::Always
+        );
+        assert_eq!(
+            color(&["gonogo", "run", "--", "--color=never"]),
+            ColorChoice::Auto
+        );
+        assert_eq!(color(&["gonogo", "--color", "pink"]), ColorChoice::Auto);
+        let parsed = parse_cli(
+            ["gonogo", "--color", "never", "run", "-q"]
+                .map(OsString::from)
+                .to_vec(),
+        )
+        .unwrap();
+        assert_eq!(parsed.color, ColorChoice::Never);
+        assert!(parse_cli(["gonogo", "run", "-q", "-v"].map(OsString::from).to_vec()).is_err());
     }
 
     #[test]

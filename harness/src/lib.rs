@@ -9,6 +9,7 @@
 //! - [`serve`]: `gonogo serve`, the gate behind Flagger webhooks and Argo's web metric.
 //! - [`exit`]: every outcome's process exit code.
 //! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
+//! - [`progress`]: what stderr shows while a run or a canary works (`-q`, `-v`, `--color`).
 //! - [`github`]: the report published to GitHub Actions (annotations, step summary, outputs).
 
 pub mod canary;
@@ -20,6 +21,7 @@ pub mod decision;
 pub mod exit;
 pub mod github;
 pub mod metrics;
+pub mod progress;
 pub mod redact;
 pub mod release_cli;
 pub mod report;

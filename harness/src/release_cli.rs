@@ -16,13 +16,16 @@ use std::path::{Path, PathBuf};
 use gonogo_reports::attest::{self, Descriptor, Envelope, StatementInputs};
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::file::ReportFile;
+use gonogo_reports::model::CanaryOutcome;
 use gonogo_reports::render::{self, Format, RenderOptions};
 use gonogo_reports::signoff::{self, CheckStatus, TrustStore};
+use gonogo_reports::Verdict;
 
 use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
 use crate::config::{Config, Flags};
 use crate::exit::Exit;
 use crate::github::GithubFiles;
+use crate::progress::{paint_verdict, ColorChoice, Progress};
 
 /// Release decision sub-commands (sign-off and canary).
 #[derive(Debug, clap::Subcommand)]
@@ -142,11 +145,14 @@ pub struct CanaryArgs {
     /// The sign-off roles the re-rendered Markdown and HTML show.
     #[command(flatten)]
     pub roles: RolesArgs,
+    #[command(flatten)]
+    pub output: crate::progress::OutputArgs,
 }
 
 /// What the documents show: the required roles and the canary schedule, each
 /// from its flag, else its variable, else the configuration file, else the default.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Documents")]
 pub struct RolesArgs {
     /// Roles that must sign, comma-separated (default: Tech Lead, Security, DevOps/SRE, Product).
     /// [env: GONOGO_REQUIRED_ROLES] [file: signoff.required_roles]
@@ -198,7 +204,7 @@ impl RolesArgs {
 }
 
 /// Runs one release sub-command; how it ended maps to the documented exit code.
-pub async fn run(cmd: ReleaseCommand) -> Exit {
+pub async fn run(cmd: ReleaseCommand, color: ColorChoice) -> Exit {
     let result = match cmd {
         ReleaseCommand::Keygen { out, name } => keygen(&out, &name),
         ReleaseCommand::Signoff {
@@ -215,7 +221,7 @@ pub async fn run(cmd: ReleaseCommand) -> Exit {
             roles,
             render_dir,
         } => verify(&report, &trust, &roles, render_dir.as_deref()),
-        ReleaseCommand::Canary(args) => canary_cmd(args).await,
+        ReleaseCommand::Canary(args) => canary_cmd(args, color).await,
         ReleaseCommand::Github { report, roles } => github_cmd(&report, &roles),
     };
     match result {
@@ -474,7 +480,7 @@ fn verify_attestation(path: &Path, envelope: &Envelope, trust: &TrustStore) -> E
     }
 }
 
-async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
+async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, String> {
     let CanaryArgs {
         target,
         plan,
@@ -484,6 +490,7 @@ async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
         tenants,
         jwt_secret,
         roles,
+        output,
     } = args;
     // Read once: the plan, the secret and the documents' roles all come from it.
     let config = roles.config()?;
@@ -520,7 +527,10 @@ async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
         tenants,
         tokens: TokenSource::from_secret(jwt_secret.as_deref()),
     };
-    let result = canary::run(&options).await.map_err(|e| e.to_string())?;
+    let progress = Progress::stderr(output.verbosity(), color);
+    let result = canary::run_watched(&options, &progress).await;
+    progress.finish();
+    let result = result.map_err(|e| e.to_string())?;
     for p in &result.phases {
         println!(
             "phase {:>4}: {:>5} samples, {} errors, success {}, p95 {} -> {}{}",
@@ -537,7 +547,19 @@ async fn canary_cmd(args: CanaryArgs) -> Result<Exit, String> {
                 .unwrap_or_default()
         );
     }
-    println!("Canary: {}: {}", result.outcome, result.reason);
+    let light = match result.outcome {
+        CanaryOutcome::Promote => Verdict::Go,
+        CanaryOutcome::Rollback => Verdict::NoGo,
+        CanaryOutcome::Inconclusive => Verdict::Inconclusive,
+    };
+    println!(
+        "{}",
+        paint_verdict(
+            &format!("Canary: {}: {}", result.outcome, result.reason),
+            light,
+            color.for_stdout()
+        )
+    );
     match existing {
         Some(mut file) => {
             // The canary section is outside the signed content: approvals stay valid.

@@ -16,6 +16,7 @@ use gonogo_reports::Report;
 use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};
 
 use crate::client::HttpTransport;
+use crate::progress::Progress;
 use crate::report::{build, RunFacts};
 
 /// What the user asked for.
@@ -318,14 +319,28 @@ pub struct Session {
     /// The database URL and its password: masked in every report.
     database_secrets: Vec<String>,
     startup: Duration,
+    /// What stderr shows while the run goes ([`Progress::off`] unless a command asks).
+    progress: Arc<Progress>,
 }
 
 impl Session {
     /// Loads the baseline (a bad named file fails before anything starts),
     /// then starts the fixture.
     pub async fn start(opts: &Options) -> Result<Session, InfraError> {
+        Self::start_watched(opts, Arc::new(Progress::off())).await
+    }
+
+    /// [`Session::start`], telling `progress` each phase of the session.
+    pub async fn start_watched(
+        opts: &Options,
+        progress: Arc<Progress>,
+    ) -> Result<Session, InfraError> {
         let baseline = load_baseline(opts.r1_baseline.as_deref())?;
         let t0 = Instant::now();
+        progress.phase(match opts.target {
+            Some(_) => "checking the target answers",
+            None => "starting containers and the server",
+        });
         let fixture = Fixture::start(opts).await?;
         Ok(Session {
             fixture,
@@ -338,6 +353,7 @@ impl Session {
             thresholds: opts.thresholds,
             database_secrets: opts.database_secrets(),
             startup: t0.elapsed(),
+            progress,
         })
     }
 
@@ -347,7 +363,16 @@ impl Session {
         opts: &Options,
         groups: Option<&[Group]>,
     ) -> Result<RunOutput, InfraError> {
-        let session = Session::start(opts).await?;
+        Self::run_once_watched(opts, groups, Arc::new(Progress::off())).await
+    }
+
+    /// [`Session::run_once`] with its progress shown by `progress`.
+    pub async fn run_once_watched(
+        opts: &Options,
+        groups: Option<&[Group]>,
+        progress: Arc<Progress>,
+    ) -> Result<RunOutput, InfraError> {
+        let session = Session::start_watched(opts, progress).await?;
         let all;
         let groups = match groups {
             Some(g) => g,
@@ -403,6 +428,10 @@ impl Session {
         } else {
             target_build(transport.as_ref()).await
         };
+        let ctx = match self.progress.active() {
+            true => ctx.with_observer(self.progress.clone()),
+            false => ctx,
+        };
         let started_at = chrono::Utc::now();
         let t0 = Instant::now();
         let results = gonogo_suites::registry::run(&ctx, groups).await;
@@ -437,6 +466,9 @@ impl Session {
 
     /// Stops the server gracefully, then removes the containers.
     pub async fn shutdown(self) {
+        if self.fixture.view.hermetic() {
+            self.progress.phase("stopping the server and containers");
+        }
         self.fixture.shutdown().await;
     }
 }

@@ -85,20 +85,24 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
             &[gonogo_reports::render::Format::Markdown],
         )
         .unwrap();
-        let code = release_cli::run(ReleaseCommand::Canary(CanaryArgs {
-            target: server.base_url(),
-            plan: None,
-            time_scale: TIME_SCALE,
-            report: Some(report.clone()),
-            rps: RPS,
-            tenants: 4,
-            jwt_secret: Some(s.server.config().jwt_secret.clone()),
-            roles: RolesArgs {
-                required_roles: Vec::new(),
-                config: None,
-                canary_plan: None,
-            },
-        }))
+        let code = release_cli::run(
+            ReleaseCommand::Canary(CanaryArgs {
+                target: server.base_url(),
+                plan: None,
+                time_scale: TIME_SCALE,
+                report: Some(report.clone()),
+                rps: RPS,
+                tenants: 4,
+                jwt_secret: Some(s.server.config().jwt_secret.clone()),
+                roles: RolesArgs {
+                    required_roles: Vec::new(),
+                    config: None,
+                    canary_plan: None,
+                },
+                output: Default::default(),
+            }),
+            Default::default(),
+        )
         .await;
         let code = ExitCode::from(code);
         let written: gonogo_reports::Report =

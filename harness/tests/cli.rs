@@ -305,3 +305,295 @@ fn gonogo_contract_as_json_gives_every_clause_its_level_words_and_freedoms() {
     assert_eq!(code, Some(3));
     assert!(err.contains("'yaml'"), "{err}");
 }
+
+/// stdout of a command that must succeed.
+fn stdout_of(args: &[&str]) -> String {
+    let out = gonogo(args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", failure(&out).1);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn version_names_the_crate_version_and_the_commit_it_was_built_from() {
+    let line = stdout_of(&["--version"]);
+    let rest = line
+        .strip_prefix(&format!("gonogo {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|r| r.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("{line:?}"));
+    // What build.rs sees: the packager's GONOGO_COMMIT, else git's HEAD, else unknown.
+    let git = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let expected = std::env::var("GONOGO_COMMIT")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .or(git)
+        .unwrap_or_else(|| "unknown".into());
+    assert_eq!(rest, expected, "{line:?}");
+}
+
+#[test]
+fn completions_are_generated_from_the_command_line_definition() {
+    let bash = stdout_of(&["completions", "bash"]);
+    let top = bash
+        .lines()
+        .find(|l| l.contains("opts=\"-h -V"))
+        .unwrap_or_else(|| panic!("no top-level completion in\n{bash}"));
+    assert!(
+        top.contains(" run config serve ") && top.contains(" completions man "),
+        "{top}"
+    );
+    // The sub-command's flags, from its own case.
+    let run = &bash[bash
+        .find("gonogo__subcmd__run)")
+        .expect("a case for `gonogo run`")..];
+    let run_opts = run.lines().find(|l| l.contains("opts=")).unwrap();
+    assert!(
+        run_opts.contains("--target") && run_opts.contains("--latency-samples"),
+        "{run_opts}"
+    );
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        // fish spells a long flag `-l jwt-secret`.
+        assert!(
+            stdout_of(&["completions", shell]).contains("jwt-secret"),
+            "{shell}"
+        );
+    }
+    let (code, err) = failure(&gonogo(&["completions", "tcsh"], &[]));
+    assert_eq!(code, Some(3));
+    assert!(err.contains("'tcsh'"), "{err}");
+}
+
+#[test]
+fn the_man_page_is_roff_and_names_every_command() {
+    // The page opens with its header, after clap_mangen's `.ie`/`.el` definition of `\*(Aq`.
+    let opening = |page: &str| {
+        page.lines()
+            .find(|l| !l.starts_with(".ie ") && !l.starts_with(".el "))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let page = stdout_of(&["man"]);
+    assert!(
+        opening(&page).starts_with(&format!(
+            ".TH gonogo 1  \"gonogo {}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{page}"
+    );
+    assert!(page.contains("gonogo\\-run(1)"), "{page}");
+    assert!(page.contains("gonogo\\-serve(1)"), "{page}");
+
+    let dir = tempfile::tempdir().unwrap();
+    stdout_of(&["man", "--dir", dir.path().to_str().unwrap()]);
+    let run = std::fs::read_to_string(dir.path().join("gonogo-run.1")).unwrap();
+    assert!(
+        opening(&run).starts_with(".TH gonogo-run 1 ")
+            && opening(&run).contains(env!("CARGO_PKG_VERSION")),
+        "{run}"
+    );
+    assert!(run.contains("\\-\\-latency\\-samples"), "{run}");
+    assert!(dir.path().join("gonogo-completions.1").exists());
+}
+
+#[test]
+fn each_command_s_help_lists_only_what_it_uses() {
+    let serve = stdout_of(&["serve", "--help"]);
+    for flag in [
+        "--listen",
+        "--allow-target",
+        "--target",
+        "--jwt-secret",
+        "--report-dir",
+    ] {
+        assert!(serve.contains(flag), "serve --help lacks {flag}:\n{serve}");
+    }
+    for flag in [
+        "--latency-samples",
+        "--format",
+        "--label",
+        "--max-p95-ms",
+        "--quiet",
+        "--verbose",
+    ] {
+        assert!(!serve.contains(flag), "serve --help shows {flag}:\n{serve}");
+    }
+    let run = stdout_of(&["run", "--help"]);
+    for flag in [
+        "--latency-samples",
+        "--format",
+        "--target",
+        "--quiet",
+        "--verbose",
+        "--color",
+    ] {
+        assert!(run.contains(flag), "run --help lacks {flag}:\n{run}");
+    }
+    for flag in ["--listen", "--allow-target", "--rollout-step"] {
+        assert!(!run.contains(flag), "run --help shows {flag}:\n{run}");
+    }
+    // `gonogo config` shows what either would use, so it takes every flag.
+    let config = stdout_of(&["config", "--help"]);
+    for flag in ["--listen", "--latency-samples", "--format", "--target"] {
+        assert!(config.contains(flag), "config --help lacks {flag}");
+    }
+    let (code, err) = failure(&gonogo(&["serve", "--latency-samples", "5"], &[]));
+    assert_eq!(code, Some(3), "{err}");
+}
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    let help = |args: &[&str], env: &[(&str, &str)]| {
+        let out = gonogo(args, env);
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let esc = '\u{1b}';
+    assert!(help(&["--color", "always", "run", "--help"], &[]).contains(esc));
+    assert!(help(&["run", "--help", "--color=always"], &[("NO_COLOR", "1")]).contains(esc));
+    assert!(!help(&["--color", "never", "run", "--help"], &[]).contains(esc));
+    // Auto: stdout is a pipe here.
+    assert!(!help(&["run", "--help"], &[]).contains(esc));
+    let (code, err) = failure(&gonogo(&["--color", "pink", "run"], &[]));
+    assert_eq!(code, Some(3));
+    assert!(err.contains("'pink'"), "{err}");
+}
+
+#[test]
+fn verbose_shows_the_phases_quiet_nothing_and_not_both() {
+    let run = |flag: &str| {
+        failure(&gonogo(
+            &["run", flag, "--target", "http://127.0.0.1:9"],
+            &[],
+        ))
+    };
+    let (code, err) = run("-v");
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        err.lines().next(),
+        Some("gonogo: checking the target answers"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .nth(1)
+            .unwrap_or_default()
+            .contains("is unreachable"),
+        "{err}"
+    );
+    let (code, err) = run("-q");
+    assert_eq!(code, Some(3));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, err) = failure(&gonogo(&["run", "-q", "-v"], &[]));
+    assert_eq!(code, Some(3));
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// A server that answers every request with 404 and no body, on a random port.
+fn answering_404() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                let mut length = 0usize;
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let _ = reader
+                    .by_ref()
+                    .take(length as u64)
+                    .read_to_end(&mut Vec::new());
+                let _ = reader.get_mut().write_all(
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_verbose_run_shows_each_phase_case_and_exchange_but_no_token() {
+    let target = answering_404();
+    let dir = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().to_str().unwrap();
+    let args = |extra: &str| {
+        let mut a = vec!["run", "--target", &target, "--report-dir", report_dir];
+        a.extend(["--jwt-secret", "a-secret-of-at-least-32-characters!!"]);
+        a.extend(["--latency-samples", "80", extra]);
+        a.retain(|a| !a.is_empty());
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |extra: &str| {
+        let a = args(extra);
+        gonogo(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[])
+    };
+    let out = run("-v");
+    assert_eq!(out.status.code(), Some(1), "{}", failure(&out).1);
+    let err = String::from_utf8(out.stderr).unwrap();
+    // The latency phase sends its searches only once its seed uploads worked: not here.
+    let phases: Vec<&str> = err.lines().filter(|l| l.starts_with("gonogo: ")).collect();
+    assert_eq!(
+        phases,
+        [
+            "gonogo: checking the target answers",
+            "gonogo: suites",
+            "gonogo: final scans",
+            "gonogo: writing reports",
+        ],
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("go-no-go.json")).unwrap()).unwrap();
+    let cases = err
+        .lines()
+        .filter(|l| {
+            ["pass ", "FAIL ", "warn ", "skip "]
+                .iter()
+                .any(|m| l.starts_with(m))
+        })
+        .count();
+    let rows = |section: &str, key: &str| -> usize {
+        report[section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g[key].as_array().unwrap().len())
+            .sum()
+    };
+    // One line per case, each case once: as many as the report has rows.
+    assert_eq!(
+        cases,
+        rows("suites", "cases") + rows("gates", "checks"),
+        "{err}"
+    );
+    let exchanges: Vec<&str> = err.lines().filter(|l| l.starts_with("  ")).collect();
+    assert!(exchanges.len() > cases, "{err}");
+    for line in &exchanges {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            words.len() == 5 && words[1].starts_with('/') && words[2] == "404" && words[4] == "ms",
+            "{line}"
+        );
+        assert!(!words[1].contains('?'), "{line}");
+    }
+    for secret in ["a-secret-of-at-least", "Bearer", "eyJ"] {
+        assert!(!err.contains(secret), "{secret} on stderr");
+    }
+    // Not a terminal and no -v: stderr stays empty, stdout has the verdict.
+    let out = run("");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("gonogo: NO-GO"));
+}

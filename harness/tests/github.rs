@@ -435,12 +435,12 @@ mod action {
             panic!("not `gonogo run`: {argv}")
         };
         assert_eq!(
-            args.target.as_deref(),
+            args.target.target.as_deref(),
             Some("https://knowledge.example.com")
         );
-        assert_eq!(args.latency_samples, Some(400));
+        assert_eq!(args.tuning.latency_samples, Some(400));
         assert!(
-            FormatList::parse(args.format.as_deref().unwrap_or_default())
+            FormatList::parse(args.tuning.format.as_deref().unwrap_or_default())
                 .unwrap()
                 .github
         );

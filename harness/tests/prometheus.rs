@@ -263,20 +263,24 @@ fn the_canary_is_judged_on_prometheus_against_its_baseline() {
             &[Format::Markdown, Format::Html],
         )
         .unwrap();
-        let exit = release_cli::run(ReleaseCommand::Canary(CanaryArgs {
-            target: canary_server.base_url(),
-            plan: Some(plan_path.clone()),
-            time_scale: 1.0,
-            report: Some(report_path.clone()),
-            rps: 5.0,
-            tenants: 2,
-            jwt_secret: Some(secret.clone()),
-            roles: RolesArgs {
-                required_roles: Vec::new(),
-                config: None,
-                canary_plan: None,
-            },
-        }))
+        let exit = release_cli::run(
+            ReleaseCommand::Canary(CanaryArgs {
+                target: canary_server.base_url(),
+                plan: Some(plan_path.clone()),
+                time_scale: 1.0,
+                report: Some(report_path.clone()),
+                rps: 5.0,
+                tenants: 2,
+                jwt_secret: Some(secret.clone()),
+                roles: RolesArgs {
+                    required_roles: Vec::new(),
+                    config: None,
+                    canary_plan: None,
+                },
+                output: Default::default(),
+            }),
+            Default::default(),
+        )
         .await;
         assert_eq!(exit, Exit::Canary(CanaryOutcome::Rollback));
         let written: gonogo_reports::Report =

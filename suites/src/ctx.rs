@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
+pub mod progress;
+
 use crate::expect::Expect;
 use crate::rls_facts::RlsFacts;
 use crate::spec::Spec;
@@ -84,6 +86,8 @@ struct Inner {
     latency_samples: usize,
     /// The target's `/openapi.json`, fetched and parsed once (Gate 1 and the conformance scan).
     served: tokio::sync::OnceCell<Served>,
+    /// Who hears about the run's progress (the harness's progress line), if anyone.
+    watch: progress::Watch,
 }
 
 /// The target's own OpenAPI document as the run fetched it.
@@ -117,7 +121,24 @@ impl Ctx {
             log: Mutex::new(Vec::new()),
             latency_samples: DEFAULT_LATENCY_SAMPLES,
             served: tokio::sync::OnceCell::new(),
+            watch: progress::Watch::default(),
         }))
+    }
+    /// Sends the run's [`progress::Event`]s to `observer`. Made before
+    /// the context is shared with any case, like the sample count.
+    pub fn with_observer(mut self, observer: Arc<dyn progress::Observer>) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("the observer is set before the context is shared")
+            .watch = progress::Watch::new(observer);
+        self
+    }
+    /// Tells the observer, if any.
+    pub fn emit(&self, event: progress::Event<'_>) {
+        self.0.watch.emit(event);
+    }
+    /// Announces a case's result to the observer, once per case id.
+    pub fn case_done(&self, report: &CaseReport) {
+        self.0.watch.case_done(report);
     }
     /// Sets how many searches the latency phase sends. A setting of the run,
     /// so it is made before the context is shared with any case.
@@ -167,11 +188,13 @@ impl Ctx {
     pub async fn send(&self, req: ApiRequest) -> Arc<Exchange> {
         let ex = Arc::new(self.0.transport.send(req).await);
         self.0.log.lock().unwrap().push(ex.clone());
+        self.emit(progress::Event::Exchange(&ex));
         ex
     }
     /// A fresh tenant with its own token and rate-limit bucket. Token requests
     /// (remote mode) go through the run log, so the scans see them too.
     pub async fn tenant(&self, label: &str) -> Result<Tenant, String> {
+        self.emit(progress::Event::Tenant(label));
         self.0.tokens.tenant(label, &Logged(self)).await
     }
     /// Two fresh tenants, both asked for in order; the first error if either is missing.
@@ -415,7 +438,7 @@ impl CaseRun {
         } else {
             (Outcome::Passed, self.note)
         };
-        CaseReport {
+        let report = CaseReport {
             id: self.spec.id.to_owned(),
             title: self.spec.title.to_owned(),
             clauses: self.spec.clauses,
@@ -424,7 +447,9 @@ impl CaseRun {
             message,
             evidence: self.evidence,
             security_violations: self.violations,
-        }
+        };
+        self.ctx.case_done(&report);
+        report
     }
 }
 

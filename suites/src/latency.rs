@@ -194,6 +194,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         c.fail("the seed uploads failed: searches over missing data would measure nothing");
         return vec![c.finish()];
     }
+    ctx.emit(crate::ctx::progress::Event::Latency { searches: samples });
     // Round-robin over tenants; every sixth query is the tenant's own word.
     let requests = (0..samples).map(|i| {
         let (t, word) = &tenants[i % tenants.len()];

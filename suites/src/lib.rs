@@ -6,7 +6,8 @@
 //! - [`ctx`]: the run context (tokens, R1 baseline, database probe, run log)
 //!   and the per-case recorder whose results the harness reports.
 //! - [`expect`]: declarative checks of status + headers + problem body.
-//! - [`registry`]: the one place cases are registered, and the runner.
+//! - [`registry`]: the one place cases are registered, and the runner;
+//!   [`progress`]: the events a run reports to whoever watches it.
 //! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases.
 //! - [`openapi`]: the R1 breaking-change diff; [`spec`]: response conformance to an
 //!   OpenAPI document (JSON Schema); [`leaks`]: the error-body scanner.
@@ -55,6 +56,7 @@ pub mod tokens;
 pub mod transport;
 pub mod uploads;
 
+pub use ctx::progress;
 pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Findings, Judged, Outcome};
 pub use registry::{registry, Group, Phase, Section};
 pub use rls::RlsFacts;

@@ -4,6 +4,8 @@
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
+use crate::ctx::progress::Event;
+pub use crate::ctx::progress::Phase;
 use crate::ctx::{failed, CaseReport, CaseSpec, Ctx};
 use crate::{
     errors, files, gate_1, gate_2, gate_2_auth, gate_3, gate_3_ops, latency, limits, r1_memory,
@@ -23,15 +25,6 @@ pub enum Section {
         id: &'static str,
         name: &'static str,
     },
-}
-
-/// When a group runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Concurrently with the other main groups.
-    Main,
-    /// After every main group, over the exchanges they collected.
-    Final,
 }
 
 /// Cases that run together, in order, sharing fixtures.
@@ -173,7 +166,20 @@ pub async fn run(ctx: &Ctx, groups: &[Group]) -> Vec<(Section, CaseReport)> {
     let phase = |p: Phase| {
         let ctx = ctx.clone();
         let selected: Vec<&Group> = groups.iter().filter(|g| g.phase == p).collect();
-        async move { futures::future::join_all(selected.iter().map(|g| (g.run)(ctx.clone()))).await }
+        let cases = selected.iter().map(|g| g.cases.len()).sum();
+        ctx.emit(Event::Phase { phase: p, cases });
+        async move {
+            // Each group's results are announced as it ends: cases that
+            // reported without a `CaseRun` (a group that could not start) count too.
+            let each = selected.iter().map(|g| {
+                (g.run)(ctx.clone()).inspect(|reports| {
+                    for r in reports {
+                        ctx.case_done(r);
+                    }
+                })
+            });
+            futures::future::join_all(each).await
+        }
     };
     let mut produced: Vec<CaseReport> = phase(Phase::Main).await.into_iter().flatten().collect();
     produced.extend(phase(Phase::Final).await.into_iter().flatten());

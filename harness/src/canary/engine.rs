@@ -27,6 +27,17 @@ pub trait Prober: Send + Sync + 'static {
     }
 }
 
+/// Hears about the engine's phases and samples as they come (`gonogo canary`'s
+/// progress line); the unit type hears nothing.
+pub trait Watch: Send + Sync {
+    /// Phase `index` (0-based) of `of` starts, planned to last `planned`.
+    fn phase(&self, _index: usize, _of: usize, _phase: &PhasePlan, _planned: Duration) {}
+    /// A probe came back; `stats` are the phase's so far.
+    fn sample(&self, _sample: &Sample, _stats: &PhaseStats) {}
+}
+
+impl Watch for () {}
+
 /// How much traffic the engine sends.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -62,15 +73,33 @@ pub async fn run_plan<P: Prober>(
     prober: Arc<P>,
     config: &EngineConfig,
 ) -> CanaryReport {
+    run_plan_watched(plan, plan_label, prober, config, &()).await
+}
+
+/// [`run_plan`], telling `watch` each phase and sample.
+pub async fn run_plan_watched<P: Prober>(
+    plan: &CanaryPlan,
+    plan_label: &str,
+    prober: Arc<P>,
+    config: &EngineConfig,
+    watch: &dyn Watch,
+) -> CanaryReport {
     let mut phases = Vec::new();
     let mut seq = 0;
     let mut outcome = (
         CanaryOutcome::Promote,
         format!("all {} phases passed their triggers", plan.phases.len()),
     );
-    for phase in &plan.phases {
+    for (index, phase) in plan.phases.iter().enumerate() {
         let started = Instant::now();
-        let (stats, mut end) = run_phase(phase, &prober, config, &mut seq).await;
+        let (stats, mut end) = run_phase(
+            phase,
+            &prober,
+            config,
+            &mut seq,
+            (watch, index, plan.phases.len()),
+        )
+        .await;
         // The real traffic's metrics, once the probes found nothing to roll back on.
         let mut metrics = Vec::new();
         if let (Some(source), PhaseEnd::Pass | PhaseEnd::Inconclusive(_)) = (&plan.metrics, &end) {
@@ -149,9 +178,11 @@ async fn run_phase<P: Prober>(
     prober: &Arc<P>,
     config: &EngineConfig,
     seq: &mut u64,
+    (watch, index, of): (&dyn Watch, usize, usize),
 ) -> (PhaseStats, PhaseEnd) {
     let start = Instant::now();
     let planned = Duration::from_secs_f64(phase.duration_s() as f64 * config.time_scale);
+    watch.phase(index, of, phase, planned);
     // Time to collect the minimum samples twice over: past it, the phase is
     // inconclusive rather than waiting forever on a target that does not answer.
     let grace = Duration::from_secs_f64(phase.min_samples() as f64 / config.rps * 2.0 + 1.0);
@@ -177,6 +208,7 @@ async fn run_phase<P: Prober>(
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                 if let Ok(Some(sample)) = done {
                     stats.record(&sample);
+                    watch.sample(&sample, &stats);
                     if let Some(breach) = check(phase, &stats) {
                         in_flight.abort_all();
                         return (stats, PhaseEnd::Rollback(breach));

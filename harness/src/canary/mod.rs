@@ -21,7 +21,7 @@ use std::sync::Arc;
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::model::CanaryReport;
 
-pub use engine::{run_plan, EngineConfig, Prober};
+pub use engine::{run_plan, run_plan_watched, EngineConfig, Prober, Watch};
 pub use gonogo_suites::TokenSource;
 pub use probe::HttpProber;
 
@@ -45,8 +45,47 @@ pub struct CanaryOptions {
     pub tokens: TokenSource,
 }
 
+/// `gonogo canary`'s progress line: each phase, and the probes so far.
+impl Watch for crate::progress::Progress {
+    fn phase(
+        &self,
+        index: usize,
+        of: usize,
+        phase: &gonogo_reports::canary_plan::PhasePlan,
+        planned: std::time::Duration,
+    ) {
+        self.phase(&format!(
+            "canary phase {} ({}/{of}, {} s planned)",
+            phase.display_name(),
+            index + 1,
+            planned.as_secs()
+        ));
+    }
+
+    fn sample(&self, sample: &judge::Sample, stats: &judge::PhaseStats) {
+        self.activity(&format!(
+            "{} probes, {} errors, {} security",
+            stats.samples, stats.errors, stats.security_violations
+        ));
+        let verdict = match (sample.security_violation, sample.ok) {
+            (true, _) => "LEAK",
+            (false, true) => "ok",
+            (false, false) => "FAIL",
+        };
+        self.line(&format!("  probe {verdict} {:.0} ms", sample.latency_ms));
+    }
+}
+
 /// Sets up the prober and runs the plan against the target.
 pub async fn run(options: &CanaryOptions) -> Result<CanaryReport, CanaryError> {
+    run_watched(options, &crate::progress::Progress::off()).await
+}
+
+/// [`run`], with its phases and probes shown by `progress`.
+pub async fn run_watched(
+    options: &CanaryOptions,
+    progress: &crate::progress::Progress,
+) -> Result<CanaryReport, CanaryError> {
     if !(options.engine.time_scale > 0.0 && options.engine.time_scale.is_finite()) {
         return Err(CanaryError::Setup(
             "--time-scale must be a positive number".into(),
@@ -57,13 +96,18 @@ pub async fn run(options: &CanaryOptions) -> Result<CanaryReport, CanaryError> {
             "--rps must be between 0 and 1000".into(),
         ));
     }
+    progress.phase(&format!(
+        "checking the target and minting {} tenants",
+        options.tenants
+    ));
     let prober =
         HttpProber::connect(&options.target, options.tokens.clone(), options.tenants).await?;
-    Ok(run_plan(
+    Ok(run_plan_watched(
         &options.plan,
         &options.plan_label,
         Arc::new(prober),
         &options.engine,
+        progress,
     )
     .await)
 }

@@ -93,3 +93,101 @@ fn a_stack_trace_in_errors_is_caught() {
 fn a_ten_percent_search_tail_at_800_ms_is_caught() {
     caught_by(Fault::SlowSearchTail);
 }
+
+/// Records what the runner tells an observer.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl crate::ctx::progress::Observer for Recorder {
+    fn event(&self, event: crate::ctx::progress::Event<'_>) {
+        use crate::ctx::progress::Event;
+        let line = match event {
+            Event::Phase { phase, cases } => format!("phase {phase:?} {cases}"),
+            Event::Tenant(label) => format!("tenant {label}"),
+            Event::Latency { searches } => format!("latency {searches}"),
+            Event::Exchange(_) => "exchange".into(),
+            Event::CaseDone(r) => format!("done {}", r.id),
+        };
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[test]
+fn the_runner_announces_its_phases_and_each_case_once_to_an_observer() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // The fake, and a target that never answers: there no tenant can be minted
+    // and whole groups report without a `CaseRun`.
+    for down in [false, true] {
+        let recorder = std::sync::Arc::new(Recorder::default());
+        let groups = crate::registry(false);
+        let results = rt.block_on(async {
+            let ctx = if down {
+                crate::Ctx::new(
+                    std::sync::Arc::new(Down),
+                    crate::TokenSource::Anonymous,
+                    Err("no baseline".into()),
+                    crate::Capabilities::default(),
+                )
+            } else {
+                super::ctx(SECRET, &[]).await
+            };
+            let ctx = ctx.with_observer(recorder.clone()).with_latency_samples(80);
+            crate::registry::run(&ctx, &groups).await
+        });
+        let events = recorder.0.lock().unwrap().clone();
+        let main = groups.iter().filter(|g| g.phase == crate::Phase::Main);
+        let final_ = groups.iter().filter(|g| g.phase == crate::Phase::Final);
+        let count = |gs: &mut dyn Iterator<Item = &crate::Group>| -> usize {
+            gs.map(|g| g.cases.len()).sum()
+        };
+        let phases: Vec<&String> = events.iter().filter(|e| e.starts_with("phase")).collect();
+        assert_eq!(
+            phases,
+            [
+                &format!("phase Main {}", count(&mut main.clone())),
+                &format!("phase Final {}", count(&mut final_.clone())),
+            ],
+            "down: {down}"
+        );
+        // Every case once, and each final case only after the final phase began.
+        let mut done: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.strip_prefix("done "))
+            .collect();
+        let final_at = events.iter().position(|e| e.starts_with("phase Final"));
+        for g in final_ {
+            for c in g.cases {
+                let at = events.iter().position(|e| e == &format!("done {}", c.id));
+                assert!(at > final_at, "{} announced before the final phase", c.id);
+            }
+        }
+        done.sort_unstable();
+        let mut ids: Vec<&str> = results.iter().map(|(_, r)| r.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(done, ids, "down: {down}");
+        assert!(
+            events.iter().any(|e| e.starts_with("tenant ")),
+            "down: {down}"
+        );
+        assert!(events.iter().any(|e| e == "exchange"), "down: {down}");
+    }
+}
+
+/// A target that never answers.
+struct Down;
+
+impl crate::Transport for Down {
+    fn send(&self, request: crate::ApiRequest) -> futures::future::BoxFuture<'_, crate::Exchange> {
+        Box::pin(async move {
+            crate::Exchange {
+                request,
+                response: Err("connection refused".into()),
+                latency: std::time::Duration::ZERO,
+                received_at: 0.0,
+            }
+        })
+    }
+}
