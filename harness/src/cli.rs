@@ -89,7 +89,8 @@ pub struct RunArgs {
     /// [env: GONOGO_TARGET, SMOKE_TARGET_URL] [file: run.target]
     #[arg(long)]
     pub target: Option<String>,
-    /// The target's HS256 JWT secret; without it tokens come from POST /api/v1/stream/auth/anon.
+    /// The target's HS256 JWT secret (at least 16 characters); without it tokens come from
+    /// POST /api/v1/stream/auth/anon.
     /// [env: GONOGO_JWT_SECRET, SMOKE_JWT_SECRET]
     #[arg(long)]
     pub jwt_secret: Option<String>,

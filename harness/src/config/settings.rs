@@ -105,7 +105,7 @@ pub const SETTINGS: &[Setting] = &[
         &["GONOGO_JWT_SECRET", "SMOKE_JWT_SECRET"],
         Kind::Str,
         None,
-        "The target's HS256 secret; without it tokens come from the anonymous endpoint",
+        "The target's HS256 secret (16+ characters); without it tokens come from the anonymous endpoint",
     )),
     secret(s(
         "run.database_url",
