@@ -278,6 +278,7 @@ impl Config {
             database_url: self.string("run.database_url"),
             accept_api_only_isolation: self.string("waivers.api_only_isolation"),
             thresholds: self.thresholds(),
+            report_dir: self.path("report.dir"),
         }
     }
 

@@ -38,6 +38,9 @@ pub struct Options {
     pub accept_api_only_isolation: Option<String>,
     /// What the criteria are judged by (the contract's by default).
     pub thresholds: crate::decision::Thresholds,
+    /// Where reports are written: an earlier `go-no-go.json` there can vouch
+    /// for the anonymous token a rerun within the hour cannot be given.
+    pub report_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -313,6 +316,8 @@ pub struct Session {
     thresholds: crate::decision::Thresholds,
     /// The database URL and its password: masked in every report.
     database_secrets: Vec<String>,
+    /// Where an earlier report of the same build may be ([`crate::earlier`]).
+    report_dir: Option<PathBuf>,
     startup: Duration,
 }
 
@@ -332,6 +337,7 @@ impl Session {
                 .unwrap_or(gonogo_suites::latency::DEFAULT_SAMPLES),
             thresholds: opts.thresholds,
             database_secrets: opts.database_secrets(),
+            report_dir: opts.report_dir.clone(),
             startup: t0.elapsed(),
         })
     }
@@ -382,13 +388,19 @@ impl Session {
         let transport =
             HttpTransport::new(&view.base_url).map_err(|e| InfraError::BadUrl(e.to_string()))?;
         let transport: Arc<dyn Transport> = Arc::new(transport);
+        let earlier = crate::earlier::earlier_evidence(
+            self.report_dir.as_deref(),
+            &view.base_url,
+            crate::report::git_commit().as_deref(),
+        );
         let ctx = Ctx::new(
             transport,
             view.tokens.clone(),
             self.baseline.clone(),
             view.caps.clone(),
         )
-        .with_latency_samples(self.latency_samples);
+        .with_latency_samples(self.latency_samples)
+        .with_earlier(earlier);
         let started_at = chrono::Utc::now();
         let t0 = Instant::now();
         let results = gonogo_suites::registry::run(&ctx, groups).await;

@@ -84,6 +84,18 @@ struct Inner {
     latency_samples: usize,
     /// The target's `/openapi.json`, fetched and parsed once (Gate 1 and the conformance scan).
     served: tokio::sync::OnceCell<Served>,
+    /// What an earlier report of the same build verified.
+    earlier: Earlier,
+}
+
+/// What an earlier run of the same build of the target verified, for the
+/// check a rerun within the hour cannot repeat: the anonymous endpoint's
+/// token, whose per-address allowance the earlier run spent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Earlier {
+    /// The earlier report in which the anonymous token check passed, named
+    /// as a reader would find it (run id and time).
+    pub anon_token: Option<String>,
 }
 
 /// The target's own OpenAPI document as the run fetched it.
@@ -117,7 +129,20 @@ impl Ctx {
             log: Mutex::new(Vec::new()),
             latency_samples: DEFAULT_LATENCY_SAMPLES,
             served: tokio::sync::OnceCell::new(),
+            earlier: Earlier::default(),
         }))
+    }
+    /// Sets what an earlier report of the same build verified. A fact of the
+    /// run, so it is set before the context is shared with any case.
+    pub fn with_earlier(mut self, earlier: Earlier) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("the earlier evidence is set before the context is shared")
+            .earlier = earlier;
+        self
+    }
+    /// What an earlier report of the same build verified.
+    pub fn earlier(&self) -> &Earlier {
+        &self.0.earlier
     }
     /// Sets how many searches the latency phase sends. A setting of the run,
     /// so it is made before the context is shared with any case.

@@ -55,7 +55,7 @@ pub mod tokens;
 pub mod transport;
 pub mod uploads;
 
-pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Findings, Judged, Outcome};
+pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Earlier, Findings, Judged, Outcome};
 pub use registry::{registry, Group, Phase, Section};
 pub use rls::RlsFacts;
 pub use tokens::{Tenant, TokenSource};
