@@ -94,6 +94,10 @@ pub struct RunArgs {
     /// [env: GONOGO_JWT_SECRET, SMOKE_JWT_SECRET]
     #[arg(long)]
     pub jwt_secret: Option<String>,
+    /// A PEM file of the CA that signed the target's TLS certificate, trusted besides the
+    /// system's trust store and the built-in roots. [env: GONOGO_CACERT] [file: run.cacert]
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
     /// Where the report is written [default: reports/out] [env: GONOGO_REPORT_DIR] [file: report.dir]
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
@@ -151,6 +155,7 @@ impl RunArgs {
         let mut flags = crate::config::given([
             ("run.target", text(&self.target)),
             ("run.jwt_secret", text(&self.jwt_secret)),
+            ("run.cacert", path(&self.cacert)),
             ("report.dir", path(&self.report_dir)),
             ("report.formats", list(&self.format)),
             ("run.database_url", text(&self.database_url)),

@@ -279,6 +279,7 @@ impl Config {
             accept_api_only_isolation: self.string("waivers.api_only_isolation"),
             thresholds: self.thresholds(),
             report_dir: self.path("report.dir"),
+            cacert: self.path("run.cacert"),
         }
     }
 

@@ -15,7 +15,7 @@ use gonogo_reports::render::{Format, RenderOptions};
 use gonogo_reports::Report;
 use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};
 
-use crate::client::HttpTransport;
+use crate::client::{ExtraRoots, HttpTransport, Unreached};
 use crate::report::{build, RunFacts};
 
 /// What the user asked for.
@@ -41,6 +41,9 @@ pub struct Options {
     /// Where reports are written: an earlier `go-no-go.json` there can vouch
     /// for the anonymous token a rerun within the hour cannot be given.
     pub report_dir: Option<PathBuf>,
+    /// A PEM file of the CA that signed the target's certificate (remote),
+    /// trusted besides the platform's store and webpki's roots.
+    pub cacert: Option<PathBuf>,
 }
 
 impl Options {
@@ -72,6 +75,12 @@ pub enum InfraError {
         "the target {url} is unreachable ({cause}); check the URL and that the server is running"
     )]
     Unreachable { url: String, cause: String },
+    #[error("the target {url}'s TLS certificate is not trusted ({kind}): pass --cacert FILE with the CA that signed it")]
+    UntrustedCertificate { url: String, kind: String },
+    #[error("the target {url}'s TLS certificate is not valid ({kind}); check the certificate it presents for this host name and date")]
+    InvalidCertificate { url: String, kind: String },
+    #[error("the CA file {} cannot be used ({cause}); pass a PEM file of the CA certificate to --cacert", path.display())]
+    CaCert { path: PathBuf, cause: String },
     #[error(
         "the target URL {0:?} is not an http(s) URL; pass e.g. --target https://api.example.com"
     )]
@@ -130,6 +139,8 @@ pub struct TargetView {
     pub remote: bool,
     /// Remote without database access: API-only isolation accepted, for this reason.
     pub api_only_waiver: Option<String>,
+    /// CAs trusted besides the platform's and webpki's (`--cacert`).
+    pub roots: ExtraRoots,
 }
 
 impl TargetView {
@@ -172,19 +183,30 @@ impl Fixture {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(InfraError::BadUrl(url.into()));
         }
-        // The database first: a bad URL is a usage error whatever the target says.
+        // The CA file and the database first: a bad one is a usage error whatever the target says.
+        let roots = match &opts.cacert {
+            Some(path) => ExtraRoots::from_pem_file(path).map_err(|cause| InfraError::CaCert {
+                path: path.clone(),
+                cause,
+            })?,
+            None => ExtraRoots::default(),
+        };
         let db = match &opts.database_url {
             Some(d) => Some(database_probe(d).await?),
             None => None,
         };
-        let t = HttpTransport::new(url).map_err(|e| InfraError::BadUrl(format!("{url} ({e})")))?;
-        let ex = t.send(gonogo_suites::ApiRequest::get("/health")).await;
-        if let Err(cause) = ex.response {
-            return Err(InfraError::Unreachable {
-                url: url.into(),
-                cause,
-            });
-        }
+        let t = HttpTransport::trusting(url, &roots)
+            .map_err(|e| InfraError::BadUrl(format!("{url} ({e})")))?;
+        t.reach().await.map_err(|why| {
+            let url = url.to_owned();
+            match why {
+                Unreached::Certificate(kind) if kind == "UnknownIssuer" => {
+                    InfraError::UntrustedCertificate { url, kind }
+                }
+                Unreached::Certificate(kind) => InfraError::InvalidCertificate { url, kind },
+                Unreached::Other(cause) => InfraError::Unreachable { url, cause },
+            }
+        })?;
         let view = TargetView {
             base_url: t.base_url().to_owned(),
             tokens: opts
@@ -195,6 +217,7 @@ impl Fixture {
             caps: Capabilities { db },
             remote: true,
             api_only_waiver: opts.accept_api_only_isolation.clone(),
+            roots,
         };
         Ok(Fixture {
             view,
@@ -225,6 +248,7 @@ impl Fixture {
             caps: Capabilities { db: Some(probe) },
             remote: false,
             api_only_waiver: None,
+            roots: ExtraRoots::default(),
         };
         Ok(Fixture {
             view,
@@ -385,8 +409,8 @@ impl Session {
         view: &TargetView,
         groups: &[Group],
     ) -> Result<RunOutput, InfraError> {
-        let transport =
-            HttpTransport::new(&view.base_url).map_err(|e| InfraError::BadUrl(e.to_string()))?;
+        let transport = HttpTransport::trusting(&view.base_url, &view.roots)
+            .map_err(|e| InfraError::BadUrl(e.to_string()))?;
         let transport: Arc<dyn Transport> = Arc::new(transport);
         let earlier = crate::earlier::earlier_evidence(
             self.report_dir.as_deref(),

@@ -116,6 +116,14 @@ pub const SETTINGS: &[Setting] = &[
         "The target's PostgreSQL URL as its application role: the RLS gate runs, read-only",
     )),
     s(
+        "run.cacert",
+        "--cacert",
+        &["GONOGO_CACERT"],
+        Kind::Path,
+        None,
+        "A PEM file of the CA that signed the target's certificate, trusted besides the system's",
+    ),
+    s(
         "run.label",
         "--label",
         &["GONOGO_LABEL"],
