@@ -104,10 +104,15 @@ pub struct TargetArgs {
     /// [env: GONOGO_TARGET, SMOKE_TARGET_URL] [file: run.target]
     #[arg(long)]
     pub target: Option<String>,
-    /// The target's HS256 JWT secret; without it tokens come from POST /api/v1/stream/auth/anon.
+    /// The target's HS256 JWT secret (at least 16 characters); without it tokens come from
+    /// POST /api/v1/stream/auth/anon.
     /// [env: GONOGO_JWT_SECRET, SMOKE_JWT_SECRET]
     #[arg(long)]
     pub jwt_secret: Option<String>,
+    /// A PEM file of the CA that signed the target's TLS certificate, trusted besides the
+    /// system's trust store and the built-in roots. [env: GONOGO_CACERT] [file: run.cacert]
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
     /// PostgreSQL URL of the target's database as its application role (remote runs):
     /// the RLS gate runs, read-only, and isolation is proven at the database. Never printed.
     /// [env: GONOGO_DATABASE_URL, SMOKE_DATABASE_URL]
@@ -134,6 +139,12 @@ impl TargetArgs {
         let mut flags = crate::config::given([
             ("run.target", text(&self.target)),
             ("run.jwt_secret", text(&self.jwt_secret)),
+            (
+                "run.cacert",
+                self.cacert
+                    .as_ref()
+                    .map(|p| Value::String(p.display().to_string())),
+            ),
             (
                 "report.dir",
                 self.report_dir
@@ -206,7 +217,10 @@ impl TuningArgs {
                     .map(|p| Value::String(p.display().to_string())),
             ),
             ("run.label", self.label.clone().map(Value::String)),
-            ("run.target_commit", self.target_commit.clone().map(Value::String)),
+            (
+                "run.target_commit",
+                self.target_commit.clone().map(Value::String),
+            ),
             (
                 "run.latency_samples",
                 self.latency_samples.map(|n| Value::Integer(n as i64)),

@@ -21,6 +21,55 @@ pub struct HttpTransport {
 /// How long one exchange may take unless the caller says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Certificate authorities a target's certificate may chain to besides the
+/// platform's trust store and webpki's roots: `--cacert FILE`.
+#[derive(Clone, Default)]
+pub struct ExtraRoots(Vec<reqwest::Certificate>);
+
+impl std::fmt::Debug for ExtraRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExtraRoots([{} certificates])", self.0.len())
+    }
+}
+
+impl ExtraRoots {
+    /// Every certificate of the PEM file at `path`; why not, as a clause.
+    pub fn from_pem_file(path: &std::path::Path) -> Result<ExtraRoots, String> {
+        let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(describe)?;
+        if certs.is_empty() {
+            return Err("it holds no PEM certificate".into());
+        }
+        Ok(ExtraRoots(certs))
+    }
+}
+
+/// A client builder that trusts what curl trusts: the platform's store (a
+/// private CA installed there), webpki's built-in roots (a machine or image
+/// with no store still reaches public HTTPS), and `extra`.
+pub fn client_builder(extra: &ExtraRoots) -> reqwest::ClientBuilder {
+    extra
+        .0
+        .iter()
+        .cloned()
+        .fold(reqwest::Client::builder(), |b, cert| {
+            b.add_root_certificate(cert)
+        })
+        .tls_built_in_root_certs(true)
+        // Never elsewhere than the target named.
+        .redirect(reqwest::redirect::Policy::none())
+}
+
+/// Why the target did not answer at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreached {
+    /// The TLS certificate did not verify: rustls's kind of failure
+    /// (`UnknownIssuer`, `Expired`, …).
+    Certificate(String),
+    /// Anything else (refused, timed out, no such host), as [`describe`] says it.
+    Other(String),
+}
+
 impl HttpTransport {
     pub fn new(base_url: &str) -> Result<Self, reqwest::Error> {
         Self::with_timeout(base_url, DEFAULT_TIMEOUT)
@@ -29,10 +78,22 @@ impl HttpTransport {
     /// A transport whose exchanges give up after `timeout` (the canary's
     /// probes wait less than a suite does).
     pub fn with_timeout(base_url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        Self::with_roots(base_url, timeout, &ExtraRoots::default())
+    }
+
+    /// [`HttpTransport::new`] that also trusts `roots` (`--cacert`).
+    pub fn trusting(base_url: &str, roots: &ExtraRoots) -> Result<Self, reqwest::Error> {
+        Self::with_roots(base_url, DEFAULT_TIMEOUT, roots)
+    }
+
+    fn with_roots(
+        base_url: &str,
+        timeout: Duration,
+        roots: &ExtraRoots,
+    ) -> Result<Self, reqwest::Error> {
+        let client = client_builder(roots)
             .timeout(timeout)
             .pool_max_idle_per_host(32)
-            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
             client,
@@ -42,6 +103,19 @@ impl HttpTransport {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// `GET /health`: any HTTP answer means the target is reached; a
+    /// certificate that does not verify is told apart from no answer.
+    pub async fn reach(&self) -> Result<(), Unreached> {
+        let url = format!("{}/health", self.base_url);
+        match self.client.get(url).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match certificate_error(&e) {
+                Some(kind) => Unreached::Certificate(kind),
+                None => Unreached::Other(describe(e)),
+            }),
+        }
     }
 
     async fn exchange(&self, req: &ApiRequest) -> Result<ApiResponse, String> {
@@ -110,6 +184,29 @@ pub fn describe(e: reqwest::Error) -> String {
     } else {
         last
     }
+}
+
+/// rustls's certificate failure somewhere in `e`'s chain, by its kind
+/// (`UnknownIssuer`; the variant's name without its details).
+fn certificate_error(e: &reqwest::Error) -> Option<String> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(mut err) = src {
+        // An io::Error hides the error it wraps from `source()` (and wraps
+        // another io::Error in turn): look inside it directly.
+        while let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            err = inner;
+        }
+        if let Some(rustls::Error::InvalidCertificate(kind)) = err.downcast_ref() {
+            let kind = format!("{kind:?}");
+            let name = kind.split(['(', ' ', '{']).next().unwrap_or(&kind);
+            return Some(name.to_owned());
+        }
+        src = err.source();
+    }
+    None
 }
 
 impl Transport for HttpTransport {

@@ -104,6 +104,9 @@ pub struct Config {
     file: Option<(PathBuf, String)>,
 }
 
+/// The shortest `run.jwt_secret` accepted, in characters.
+pub const MIN_JWT_SECRET_CHARS: usize = 16;
+
 /// What [`Config::load_with`] reads besides the flags: the environment and the working directory.
 pub struct Surroundings<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
@@ -276,6 +279,8 @@ impl Config {
             database_url: self.string("run.database_url"),
             accept_api_only_isolation: self.string("waivers.api_only_isolation"),
             thresholds: self.thresholds(),
+            report_dir: self.path("report.dir"),
+            cacert: self.path("run.cacert"),
         }
     }
 
@@ -310,6 +315,18 @@ impl Config {
         let formats = self.list("report.formats").unwrap_or_default().join(",");
         FormatList::parse(&formats)
             .map_err(|e| ConfigError(format!("{}: {e}", named("report.formats"))))?;
+        // A short secret is guessable, and the reports mask it by its text: a
+        // one-letter one would be masked out of every word. The reference
+        // server requires 32 bytes; 16 characters is the floor gonogo accepts.
+        if self
+            .string("run.jwt_secret")
+            .is_some_and(|s| s.chars().count() < MIN_JWT_SECRET_CHARS)
+        {
+            return Err(ConfigError(format!(
+                "{} is shorter than {MIN_JWT_SECRET_CHARS} characters: pass the target's real HS256 secret (the reference server requires 32 bytes)",
+                named("run.jwt_secret")
+            )));
+        }
         if self
             .string("waivers.api_only_isolation")
             .is_some_and(|r| r.trim().is_empty())

@@ -3,6 +3,7 @@
 //! - [`client`]: the HTTP transport (reqwest, timed exchanges).
 //! - [`run`]: the run session: fixture (hermetic: containers + in-process server; remote: a URL), suites, report.
 //! - [`db`]: the read-only database probe behind the RLS gate (hermetic, or `--database-url`).
+//! - [`earlier`]: what an earlier report of the same build verified (a rerun within the hour).
 //! - [`metrics`], [`decision`]: HDR latency, match rate, criteria and the verdict.
 //! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.
 //! - [`config`]: `gonogo.toml`, `GONOGO_*` variables and flags, flag > env > file > default.
@@ -18,6 +19,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod decision;
+pub mod earlier;
 pub mod exit;
 pub mod github;
 pub mod metrics;

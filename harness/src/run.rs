@@ -15,7 +15,7 @@ use gonogo_reports::render::{Format, RenderOptions};
 use gonogo_reports::Report;
 use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};
 
-use crate::client::HttpTransport;
+use crate::client::{ExtraRoots, HttpTransport, Unreached};
 use crate::progress::Progress;
 use crate::report::{build, RunFacts};
 
@@ -42,6 +42,12 @@ pub struct Options {
     pub accept_api_only_isolation: Option<String>,
     /// What the criteria are judged by (the contract's by default).
     pub thresholds: crate::decision::Thresholds,
+    /// Where reports are written: an earlier `go-no-go.json` there can vouch
+    /// for the anonymous token a rerun within the hour cannot be given.
+    pub report_dir: Option<PathBuf>,
+    /// A PEM file of the CA that signed the target's certificate (remote),
+    /// trusted besides the platform's store and webpki's roots.
+    pub cacert: Option<PathBuf>,
 }
 
 impl Options {
@@ -73,6 +79,12 @@ pub enum InfraError {
         "the target {url} is unreachable ({cause}); check the URL and that the server is running"
     )]
     Unreachable { url: String, cause: String },
+    #[error("the target {url}'s TLS certificate is not trusted ({kind}): pass --cacert FILE with the CA that signed it")]
+    UntrustedCertificate { url: String, kind: String },
+    #[error("the target {url}'s TLS certificate is not valid ({kind}); check the certificate it presents for this host name and date")]
+    InvalidCertificate { url: String, kind: String },
+    #[error("the CA file {} cannot be used ({cause}); pass a PEM file of the CA certificate to --cacert", path.display())]
+    CaCert { path: PathBuf, cause: String },
     #[error(
         "the target URL {0:?} is not an http(s) URL; pass e.g. --target https://api.example.com"
     )]
@@ -131,6 +143,8 @@ pub struct TargetView {
     pub remote: bool,
     /// Remote without database access: API-only isolation accepted, for this reason.
     pub api_only_waiver: Option<String>,
+    /// CAs trusted besides the platform's and webpki's (`--cacert`).
+    pub roots: ExtraRoots,
 }
 
 impl TargetView {
@@ -173,19 +187,30 @@ impl Fixture {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(InfraError::BadUrl(url.into()));
         }
-        // The database first: a bad URL is a usage error whatever the target says.
+        // The CA file and the database first: a bad one is a usage error whatever the target says.
+        let roots = match &opts.cacert {
+            Some(path) => ExtraRoots::from_pem_file(path).map_err(|cause| InfraError::CaCert {
+                path: path.clone(),
+                cause,
+            })?,
+            None => ExtraRoots::default(),
+        };
         let db = match &opts.database_url {
             Some(d) => Some(database_probe(d).await?),
             None => None,
         };
-        let t = HttpTransport::new(url).map_err(|e| InfraError::BadUrl(format!("{url} ({e})")))?;
-        let ex = t.send(gonogo_suites::ApiRequest::get("/health")).await;
-        if let Err(cause) = ex.response {
-            return Err(InfraError::Unreachable {
-                url: url.into(),
-                cause,
-            });
-        }
+        let t = HttpTransport::trusting(url, &roots)
+            .map_err(|e| InfraError::BadUrl(format!("{url} ({e})")))?;
+        t.reach().await.map_err(|why| {
+            let url = url.to_owned();
+            match why {
+                Unreached::Certificate(kind) if kind == "UnknownIssuer" => {
+                    InfraError::UntrustedCertificate { url, kind }
+                }
+                Unreached::Certificate(kind) => InfraError::InvalidCertificate { url, kind },
+                Unreached::Other(cause) => InfraError::Unreachable { url, cause },
+            }
+        })?;
         let view = TargetView {
             base_url: t.base_url().to_owned(),
             tokens: opts
@@ -196,6 +221,7 @@ impl Fixture {
             caps: Capabilities { db },
             remote: true,
             api_only_waiver: opts.accept_api_only_isolation.clone(),
+            roots,
         };
         Ok(Fixture {
             view,
@@ -226,6 +252,7 @@ impl Fixture {
             caps: Capabilities { db: Some(probe) },
             remote: false,
             api_only_waiver: None,
+            roots: ExtraRoots::default(),
         };
         Ok(Fixture {
             view,
@@ -318,6 +345,8 @@ pub struct Session {
     thresholds: crate::decision::Thresholds,
     /// The database URL and its password: masked in every report.
     database_secrets: Vec<String>,
+    /// Where an earlier report of the same build may be ([`crate::earlier`]).
+    report_dir: Option<PathBuf>,
     startup: Duration,
     /// What stderr shows while the run goes ([`Progress::off`] unless a command asks).
     progress: Arc<Progress>,
@@ -352,6 +381,7 @@ impl Session {
                 .unwrap_or(gonogo_suites::latency::DEFAULT_SAMPLES),
             thresholds: opts.thresholds,
             database_secrets: opts.database_secrets(),
+            report_dir: opts.report_dir.clone(),
             startup: t0.elapsed(),
             progress,
         })
@@ -409,16 +439,9 @@ impl Session {
         view: &TargetView,
         groups: &[Group],
     ) -> Result<RunOutput, InfraError> {
-        let transport =
-            HttpTransport::new(&view.base_url).map_err(|e| InfraError::BadUrl(e.to_string()))?;
+        let transport = HttpTransport::trusting(&view.base_url, &view.roots)
+            .map_err(|e| InfraError::BadUrl(e.to_string()))?;
         let transport: Arc<dyn Transport> = Arc::new(transport);
-        let ctx = Ctx::new(
-            transport.clone(),
-            view.tokens.clone(),
-            self.baseline.clone(),
-            view.caps.clone(),
-        )
-        .with_latency_samples(self.latency_samples);
         // The build judged: the reference server is this checkout; a deployed
         // target's is what the user names, else what the target says it is.
         let judged_build = if view.hermetic() {
@@ -428,6 +451,20 @@ impl Session {
         } else {
             target_build(transport.as_ref()).await
         };
+        // An earlier report vouches only for the same build of the same target.
+        let earlier = crate::earlier::earlier_evidence(
+            self.report_dir.as_deref(),
+            &view.base_url,
+            judged_build.as_deref(),
+        );
+        let ctx = Ctx::new(
+            transport.clone(),
+            view.tokens.clone(),
+            self.baseline.clone(),
+            view.caps.clone(),
+        )
+        .with_latency_samples(self.latency_samples)
+        .with_earlier(earlier);
         let ctx = match self.progress.active() {
             true => ctx.with_observer(self.progress.clone()),
             false => ctx,

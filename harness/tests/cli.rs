@@ -128,6 +128,26 @@ fn an_unreachable_target_exits_3_with_one_sentence() {
 }
 
 #[test]
+fn a_jwt_secret_shorter_than_16_characters_exits_3_before_anything_starts() {
+    // Before, `x` reached the run and the report's last pass masked it out of
+    // the key `expected`: "cannot serialise the report", and no decision.
+    let (code, err) = failure(&gonogo(
+        &[
+            "run",
+            "--target",
+            "http://127.0.0.1:9",
+            "--jwt-secret",
+            "short-secret",
+        ],
+        &[],
+    ));
+    assert_eq!(
+        (code, err.as_str()),
+        (Some(3), "gonogo: run.jwt_secret (flag --jwt-secret) is shorter than 16 characters: pass the target's real HS256 secret (the reference server requires 32 bytes)")
+    );
+}
+
+#[test]
 fn a_non_http_target_exits_3() {
     let (code, err) = failure(&gonogo(&["run", "--target", "ftp://example.com"], &[]));
     assert_eq!((code, err.as_str()), (Some(3), "gonogo: the target URL \"ftp://example.com\" is not an http(s) URL; pass e.g. --target https://api.example.com"));

@@ -49,15 +49,34 @@ pub fn mask_secrets(text: &str) -> String {
 pub const REDACTED_SECRET: &str = "[REDACTED:secret]";
 
 /// [`mask_secrets`], then every known literal secret (the target's JWT
-/// secret) replaced by [`REDACTED_SECRET`].
+/// secret, the database password) replaced by [`REDACTED_SECRET`].
+///
+/// Made certain for short secrets: one can reappear across the edge of a
+/// marker (`]x` in `…]xx`), be a piece of a marker (`e`), or be spelled by
+/// another secret's marker, so each secret gets a marker that does not
+/// contain it, and a text that still holds a secret afterwards is replaced
+/// whole by a marker holding none.
 pub fn mask_with<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    let secrets: Vec<&str> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
     let mut out = mask_secrets(text);
-    for s in secrets.into_iter().filter(|s| !s.is_empty()) {
-        if out.contains(s) {
-            out = out.replace(s, REDACTED_SECRET);
+    for secret in &secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, marker_without(&[secret]));
         }
     }
+    if secrets.iter().any(|s| out.contains(s)) {
+        out = marker_without(&secrets).to_owned();
+    }
     out
+}
+
+/// The first marker that contains none of `secrets` ([`REDACTED_SECRET`]
+/// unless a secret is a piece of it; the empty text contains none).
+fn marker_without(secrets: &[&str]) -> &'static str {
+    [REDACTED_SECRET, "***", "###", ""]
+        .into_iter()
+        .find(|m| !secrets.iter().any(|s| m.contains(s)))
+        .unwrap_or("")
 }
 
 /// Literal secrets the final pass masks besides anything token-shaped.
@@ -81,14 +100,21 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
-/// Returns a copy of `report` with [`mask_secrets`] applied to every string in it
-/// (map keys included), whatever field it sits in.
+/// Returns a copy of `report` with [`mask_secrets`] applied to every string
+/// value in it, whatever field it sits in.
 pub fn redact_report(report: &Report) -> Result<Report, serde_json::Error> {
     redact_report_with(report, &Secrets::default())
 }
 
 /// [`redact_report`] that also masks the literal `secrets` (as the harness
 /// does field by field), so the last pass is at least as strict as the first.
+///
+/// Only string *values* are masked. Keys are the model's field names and
+/// header names: a secret that happens to spell part of one (`x` inside
+/// `expected`) must not rename a field, or the report no longer reads back
+/// and the decision is lost. The model's own words (its enums' spellings) and
+/// its timestamps are values too, but typed: they carry no evidence, and
+/// masking them would break the report the same way.
 pub fn redact_report_with(report: &Report, secrets: &Secrets) -> Result<Report, serde_json::Error> {
     let mut value = serde_json::to_value(report)?;
     mask_value(&mut value, secrets);
@@ -97,20 +123,45 @@ pub fn redact_report_with(report: &Report, secrets: &Secrets) -> Result<Report, 
 
 fn mask_value(value: &mut serde_json::Value, secrets: &Secrets) {
     match value {
-        serde_json::Value::String(s) => {
+        serde_json::Value::String(s) if !is_typed_word(s) => {
             let masked = mask_with(s, secrets.iter());
             if masked != *s {
                 *s = masked;
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_value(v, secrets)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| mask_value(v, secrets)),
+        _ => {}
+    }
+}
+
+/// A string the model types rather than writes: an enum's spelling (as its
+/// JSON Schema lists them) or an RFC 3339 timestamp. The final pass leaves
+/// these alone.
+pub fn is_typed_word(s: &str) -> bool {
+    static WORDS: OnceLock<Vec<String>> = OnceLock::new();
+    let words = WORDS.get_or_init(|| {
+        let mut words = Vec::new();
+        collect_enum_words(&crate::schema::report_schema(), &mut words);
+        words
+    });
+    words.iter().any(|w| w == s) || chrono::DateTime::parse_from_rfc3339(s).is_ok()
+}
+
+fn collect_enum_words(schema: &serde_json::Value, out: &mut Vec<String>) {
+    match schema {
         serde_json::Value::Object(map) => {
-            let entries = std::mem::take(map);
-            for (key, mut v) in entries {
-                mask_value(&mut v, secrets);
-                map.insert(mask_with(&key, secrets.iter()), v);
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("enum", serde_json::Value::Array(items)) => {
+                        out.extend(items.iter().filter_map(|i| i.as_str().map(str::to_owned)))
+                    }
+                    ("const", serde_json::Value::String(word)) => out.push(word.clone()),
+                    _ => collect_enum_words(v, out),
+                }
             }
         }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_enum_words(v, out)),
         _ => {}
     }
 }

@@ -88,6 +88,18 @@ struct Inner {
     served: tokio::sync::OnceCell<Served>,
     /// Who hears about the run's progress (the harness's progress line), if anyone.
     watch: progress::Watch,
+    /// What an earlier report of the same build verified.
+    earlier: Earlier,
+}
+
+/// What an earlier run of the same build of the target verified, for the
+/// check a rerun within the hour cannot repeat: the anonymous endpoint's
+/// token, whose per-address allowance the earlier run spent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Earlier {
+    /// The earlier report in which the anonymous token check passed, named
+    /// as a reader would find it (run id and time).
+    pub anon_token: Option<String>,
 }
 
 /// The target's own OpenAPI document as the run fetched it.
@@ -122,6 +134,7 @@ impl Ctx {
             latency_samples: DEFAULT_LATENCY_SAMPLES,
             served: tokio::sync::OnceCell::new(),
             watch: progress::Watch::default(),
+            earlier: Earlier::default(),
         }))
     }
     /// Sends the run's [`progress::Event`]s to `observer`. Made before
@@ -139,6 +152,18 @@ impl Ctx {
     /// Announces a case's result to the observer, once per case id.
     pub fn case_done(&self, report: &CaseReport) {
         self.0.watch.case_done(report);
+    }
+    /// Sets what an earlier report of the same build verified. A fact of the
+    /// run, so it is set before the context is shared with any case.
+    pub fn with_earlier(mut self, earlier: Earlier) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("the earlier evidence is set before the context is shared")
+            .earlier = earlier;
+        self
+    }
+    /// What an earlier report of the same build verified.
+    pub fn earlier(&self) -> &Earlier {
+        &self.0.earlier
     }
     /// Sets how many searches the latency phase sends. A setting of the run,
     /// so it is made before the context is shared with any case.

@@ -36,6 +36,9 @@ pub struct FakeApi {
     rng: Mutex<u64>,
 }
 
+/// Anonymous tokens the fake issues before refusing (the contract's default per IP and hour).
+const ANON_PER_HOUR: u64 = 30;
+
 /// [`Fault::SlowSearchTail`]: this share of answered searches takes this long.
 pub const SLOW_SEARCH_SHARE: f64 = 0.10;
 pub const SLOW_SEARCH: Duration = Duration::from_millis(800);
@@ -80,6 +83,13 @@ impl FakeApi {
     /// Seeds the generator behind randomised faults (a different run, different slow searches).
     pub fn seeded(self, seed: u64) -> Self {
         *self.rng.lock().unwrap() = seed;
+        self
+    }
+    /// The anonymous endpoint's hourly allowance already spent, as after an
+    /// earlier run from the same address: its first answer is a 429.
+    pub fn anon_allowance_spent(self) -> Self {
+        self.anon_issued
+            .store(ANON_PER_HOUR, std::sync::atomic::Ordering::SeqCst);
         self
     }
     /// The latency the fake reports for `request`'s answer: synthetic, never slept.
@@ -271,7 +281,7 @@ impl FakeApi {
             }
             "/api/v1/stream/auth/anon" if req.method == http::Method::POST => {
                 use std::sync::atomic::Ordering;
-                if self.anon_issued.fetch_add(1, Ordering::SeqCst) >= 30
+                if self.anon_issued.fetch_add(1, Ordering::SeqCst) >= ANON_PER_HOUR
                     && !self.has(Fault::NeverRefuse)
                 {
                     let mut r = self.problem(429, "rate_limited");
@@ -355,5 +365,7 @@ pub async fn ctx_over(api: FakeApi) -> Ctx {
 #[cfg(test)]
 mod budget;
 mod memory;
+#[cfg(test)]
+mod rerun;
 #[cfg(test)]
 mod tests;

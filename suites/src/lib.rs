@@ -57,7 +57,7 @@ pub mod transport;
 pub mod uploads;
 
 pub use ctx::progress;
-pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Findings, Judged, Outcome};
+pub use ctx::{Capabilities, CaseReport, Ctx, DbProbe, Earlier, Findings, Judged, Outcome};
 pub use registry::{registry, Group, Phase, Section};
 pub use rls::RlsFacts;
 pub use tokens::{Tenant, TokenSource};

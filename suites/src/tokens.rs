@@ -173,6 +173,12 @@ impl TokenSource {
                 let r = ex
                     .response
                     .map_err(|e| format!("anonymous token request failed: {e}"))?;
+                if r.status == 429 {
+                    return Err(format!(
+                        "the anonymous-token endpoint refused (429): this address's hourly allowance is spent; {}, or pass the target's JWT secret so tenants are minted locally",
+                        wait_for(r.header_u64("retry-after"))
+                    ));
+                }
                 if r.status != 200 {
                     return Err(format!("anonymous token endpoint answered {}", r.status));
                 }
@@ -194,6 +200,20 @@ impl TokenSource {
     }
 }
 
+/// When to run again, from a 429's `Retry-After` in seconds, in whole
+/// minutes (rounded up: a release manager plans in minutes, and a rerun a
+/// second early is refused again).
+pub fn wait_for(retry_after: Option<u64>) -> String {
+    match retry_after {
+        Some(secs) => {
+            let minutes = secs.div_ceil(60).max(1);
+            let unit = if minutes == 1 { "minute" } else { "minutes" };
+            format!("run again in {minutes} {unit} (Retry-After: {secs} s)")
+        }
+        None => "run again within the hour (the 429 gave no Retry-After)".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +232,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!(data.claims["sub"], sub.to_string());
+    }
+
+    #[test]
+    fn the_wait_is_given_in_whole_minutes_rounded_up() {
+        assert_eq!(
+            wait_for(Some(1250)),
+            "run again in 21 minutes (Retry-After: 1250 s)"
+        );
+        assert_eq!(
+            wait_for(Some(1)),
+            "run again in 1 minute (Retry-After: 1 s)"
+        );
+        assert!(wait_for(None).contains("within the hour"));
     }
 
     #[test]

@@ -31,10 +31,11 @@ pub struct Prometheus {
 impl Prometheus {
     pub fn new(base: &str) -> Prometheus {
         Prometheus {
-            http: reqwest::Client::builder()
+            // The platform's trust store as well as webpki's: a Prometheus
+            // behind a private CA is common. Never elsewhere than the
+            // configured server (gonogo serve's allowlist holds it).
+            http: crate::client::client_builder(&Default::default())
                 .timeout(Duration::from_secs(10))
-                // Never elsewhere than the configured server (gonogo serve's allowlist holds it).
-                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a plain HTTP client builds"),
             base: base.trim_end_matches('/').to_string(),

@@ -105,7 +105,7 @@ pub const SETTINGS: &[Setting] = &[
         &["GONOGO_JWT_SECRET", "SMOKE_JWT_SECRET"],
         Kind::Str,
         None,
-        "The target's HS256 secret; without it tokens come from the anonymous endpoint",
+        "The target's HS256 secret (16+ characters); without it tokens come from the anonymous endpoint",
     )),
     secret(s(
         "run.database_url",
@@ -115,6 +115,14 @@ pub const SETTINGS: &[Setting] = &[
         None,
         "The target's PostgreSQL URL as its application role: the RLS gate runs, read-only",
     )),
+    s(
+        "run.cacert",
+        "--cacert",
+        &["GONOGO_CACERT"],
+        Kind::Path,
+        None,
+        "A PEM file of the CA that signed the target's certificate, trusted besides the system's",
+    ),
     s(
         "run.label",
         "--label",

@@ -6,6 +6,7 @@ mod github;
 mod html;
 mod junit;
 mod markdown;
+mod redact;
 mod schema;
 mod signoff;
 mod write;
