@@ -657,7 +657,7 @@ pub fn wrong_server_no_go(failed: usize) -> ReportBuilder {
         n += 1;
         let status = if n % 3 == 0 { 401 } else { 404 };
         let finding = format!(
-            "expected 201 with a FileInfo body, got {status}; header www-authenticate is None; body is not a problem document"
+            "expected 201 with a FileInfo body, got {status}; header www-authenticate is missing; body is not a problem document"
         );
         c.message = Some(vec![finding; 10].join(" | "));
         c.clauses = vec![clause(

@@ -182,19 +182,21 @@ impl Expect {
                 }
                 HeaderRule::Equals(n, v) => match r.header(n) {
                     Some(got) if got == v => {}
-                    got => out.push(format!("header {n} is {got:?}, expected {v:?}")),
+                    got => out.push(format!("header {n} is {}, expected {v:?}", shown(got))),
                 },
                 HeaderRule::Contains(n, v) => match r.header(n) {
                     Some(got) if got.contains(v.as_str()) => {}
                     got => out.push(format!(
-                        "header {n} is {got:?}, expected it to contain {v:?}"
+                        "header {n} is {}, expected it to contain {v:?}",
+                        shown(got)
                     )),
                 },
                 HeaderRule::Challenge { params, bare } => {
                     let got = r.header("www-authenticate");
                     match got.and_then(bearer_challenge) {
                         None => out.push(format!(
-                            "header www-authenticate is {got:?}, not a Bearer challenge"
+                            "header www-authenticate is {}, not a Bearer challenge",
+                            shown(got)
                         )),
                         Some(found) => {
                             let value = |k: &str| {
@@ -212,7 +214,8 @@ impl Expect {
                             }
                             if *bare && value("error").is_some() {
                                 out.push(format!(
-                                    "www-authenticate {got:?} has an error param, but no credentials were sent"
+                                    "www-authenticate {} has an error param, but no credentials were sent",
+                                    shown(got)
                                 ));
                             }
                         }
@@ -316,6 +319,11 @@ pub fn is_snake_case(code: &str) -> bool {
             && w.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
     }) && code.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// A header value as a reader wants it: quoted, or "missing".
+fn shown(value: Option<&str>) -> String {
+    value.map_or_else(|| "missing".to_owned(), |v| format!("{v:?}"))
 }
 
 /// Request-line and header bytes from which common HTTP stacks may refuse a
