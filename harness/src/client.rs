@@ -86,7 +86,8 @@ impl HttpTransport {
         Self::with_roots(base_url, DEFAULT_TIMEOUT, roots)
     }
 
-    fn with_roots(
+    /// [`HttpTransport::with_timeout`] that also trusts `roots` (`--cacert`).
+    pub fn with_roots(
         base_url: &str,
         timeout: Duration,
         roots: &ExtraRoots,

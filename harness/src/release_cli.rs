@@ -526,6 +526,15 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, String
         },
         tenants,
         tokens: TokenSource::from_secret(jwt_secret.as_deref()),
+        roots: match config.path("run.cacert") {
+            Some(path) => crate::client::ExtraRoots::from_pem_file(&path).map_err(|cause| {
+                format!(
+                    "the CA file {} cannot be used ({cause}); pass a PEM file of the CA certificate to --cacert",
+                    path.display()
+                )
+            })?,
+            None => crate::client::ExtraRoots::default(),
+        },
     };
     let progress = Progress::stderr(output.verbosity(), color);
     let result = canary::run_watched(&options, &progress).await;

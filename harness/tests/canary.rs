@@ -59,6 +59,7 @@ async fn serve_with(
 
 fn options(target: String) -> CanaryOptions {
     CanaryOptions {
+        roots: Default::default(),
         target,
         plan: CanaryPlan::default(),
         plan_label: "default (release plan)".into(),
@@ -198,6 +199,7 @@ fn a_canary_failing_10_percent_of_requests_rolls_back_in_phase_1() {
 #[tokio::test]
 async fn an_unreachable_target_is_a_usage_error_with_one_sentence() {
     let mut opts = CanaryOptions {
+        roots: Default::default(),
         target: "http://127.0.0.1:9".into(),
         plan: CanaryPlan::default(),
         plan_label: "default".into(),

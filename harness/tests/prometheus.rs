@@ -221,6 +221,7 @@ fn the_canary_is_judged_on_prometheus_against_its_baseline() {
         std::fs::write(&plan_path, plan_toml(&prometheus.url)).unwrap();
         let plan = CanaryPlan::load(&plan_path).unwrap();
         let options = CanaryOptions {
+            roots: Default::default(),
             target: canary_server.base_url(),
             plan: plan.clone(),
             plan_label: plan_path.display().to_string(),

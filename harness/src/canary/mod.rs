@@ -43,6 +43,8 @@ pub struct CanaryOptions {
     /// Tenants probing at once.
     pub tenants: usize,
     pub tokens: TokenSource,
+    /// CAs trusted besides the platform's and webpki's (`--cacert`).
+    pub roots: crate::client::ExtraRoots,
 }
 
 /// `gonogo canary`'s progress line: each phase, and the probes so far.
@@ -100,8 +102,13 @@ pub async fn run_watched(
         "checking the target and minting {} tenants",
         options.tenants
     ));
-    let prober =
-        HttpProber::connect(&options.target, options.tokens.clone(), options.tenants).await?;
+    let prober = HttpProber::connect(
+        &options.target,
+        options.tokens.clone(),
+        options.tenants,
+        &options.roots,
+    )
+    .await?;
     Ok(run_plan_watched(
         &options.plan,
         &options.plan_label,

@@ -28,7 +28,7 @@ use gonogo_suites::{api, ApiRequest, ApiResponse, Exchange, Tenant, TokenSource,
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::client::HttpTransport;
+use crate::client::{ExtraRoots, HttpTransport};
 
 use super::engine::Prober;
 use super::judge::Sample;
@@ -134,8 +134,9 @@ impl HttpProber {
         base: &str,
         source: TokenSource,
         tenants: usize,
+        roots: &ExtraRoots,
     ) -> Result<HttpProber, CanaryError> {
-        let transport = HttpTransport::with_timeout(base, REQUEST_TIMEOUT)
+        let transport = HttpTransport::with_roots(base, REQUEST_TIMEOUT, roots)
             .map_err(|e| CanaryError::Setup(format!("cannot build the HTTP client: {e}")))?;
         let base = transport.base_url().to_owned();
         if transport

@@ -416,7 +416,17 @@ async fn rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Byte
         let judged = async {
             let _slot = state.runs.acquire().await.map_err(|_| busy(&origin))?;
             let tokens = TokenSource::from_secret(state.settings.run.jwt_secret.as_deref());
-            let prober = HttpProber::connect(url.as_str().trim_end_matches('/'), tokens, 4)
+            let roots = match &state.settings.run.cacert {
+                Some(path) => crate::client::ExtraRoots::from_pem_file(path).map_err(|cause| {
+                    Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "CA file unusable",
+                        format!("run.cacert cannot be used ({cause})"),
+                    )
+                })?,
+                None => crate::client::ExtraRoots::default(),
+            };
+            let prober = HttpProber::connect(url.as_str().trim_end_matches('/'), tokens, 4, &roots)
                 .await
                 .map_err(|e| {
                     Problem::new(StatusCode::BAD_GATEWAY, "target not judged", e.to_string())
