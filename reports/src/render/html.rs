@@ -150,7 +150,7 @@ fn deployment(report: &Report) -> Markup {
         table { tbody {
             tr { th { "Target" } td { (run.target.base_url) } }
             tr { th { "Label" } td { (run.target.label.as_deref().unwrap_or("—")) } }
-            tr { th { "Commit" } td { code { (run.target.git_commit.as_deref().unwrap_or("unknown")) } } }
+            tr { th { "Build (commit or version)" } td { code { (run.target.git_commit.as_deref().unwrap_or("unknown")) } } }
             tr { th { "Tool" } td { (report.tool.name) " " (report.tool.version) } }
             tr { th { "Mode" } td { (run.mode.label()) } }
             tr { th { "Started" } td { (run.started_at.to_rfc3339()) } }

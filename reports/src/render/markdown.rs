@@ -212,7 +212,7 @@ fn deployment(md: &mut String, report: &Report) {
             run.target.label.clone().unwrap_or_else(|| "—".into()),
         ),
         (
-            "Commit",
+            "Build (commit or version)",
             run.target
                 .git_commit
                 .clone()
