@@ -413,7 +413,7 @@ mod action {
             .iter()
             .find(|s| s["id"] == "gate")
             .unwrap();
-        assert!(gate["run"].as_str().unwrap().contains("echo \"report="));
+        assert!(gate["run"].as_str().unwrap().contains("put report "));
     }
 
     #[test]
@@ -424,11 +424,13 @@ mod action {
             .iter()
             .flat_map(|s| s.lines())
             .map(str::trim)
-            .find(|l| l.contains("/gonogo\" run "))
+            .find(|l| l.contains("\"$gonogo\" run "))
             .expect("the run step calls gonogo run");
+        // the command itself, without the braces and redirections around it
+        let line = &line[line.find("\"$gonogo\"").unwrap()..line.find(" 2>&1").unwrap()];
         let default_formats = action["inputs"]["formats"]["default"].as_str().unwrap();
         let placeholders = [
-            ("\"$RUNNER_TEMP/gonogo/bin/gonogo\"", "gonogo"),
+            ("\"$gonogo\"", "gonogo"),
             ("\"$GONOGO_TARGET\"", "https://knowledge.example.com"),
             ("\"$GONOGO_FORMATS\"", default_formats),
             ("\"$GONOGO_REPORT_DIR\"", "gonogo-report"),
@@ -453,5 +455,255 @@ mod action {
                 .unwrap()
                 .github
         );
+    }
+
+    /// The `run:` script of the step with this `id`.
+    fn script(id: &str) -> String {
+        let action = action();
+        let steps = action["runs"]["steps"].as_array().unwrap();
+        let step = steps.iter().find(|s| s["id"] == id).unwrap();
+        step["run"].as_str().unwrap().to_owned()
+    }
+
+    /// The gate step's inputs as the action passes them: each input's default.
+    fn default_inputs() -> Vec<(&'static str, String)> {
+        let action = action();
+        let default = |name: &str| {
+            action["inputs"][name]["default"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        vec![
+            ("GONOGO_TARGET", "http://127.0.0.1:9".to_owned()),
+            ("GONOGO_FORMATS", default("formats")),
+            ("GONOGO_REPORT_DIR", default("report-dir")),
+            ("GONOGO_ARGS", default("args")),
+            ("GONOGO_JWT_SECRET", default("jwt-secret")),
+            ("GONOGO_DATABASE_URL", default("database-url")),
+            (
+                "GONOGO_ACCEPT_API_ONLY_ISOLATION",
+                default("accept-api-only-isolation"),
+            ),
+            ("GONOGO_CONFIG", default("config")),
+        ]
+    }
+
+    /// Runs `script` as a composite step's `shell: bash` does
+    /// (`bash --noprofile --norc -eo pipefail`), inside `step` (its files as
+    /// `$GITHUB_OUTPUT` / `$GITHUB_STEP_SUMMARY`, its directory as the
+    /// workspace, `$RUNNER_TEMP` and `$HOME`), with `env` and nothing of this
+    /// environment's gonogo settings.
+    fn run_step(script: &str, step: &Step, env: &[(&str, String)]) -> Output {
+        let file = step.path("step.sh");
+        std::fs::write(&file, script).unwrap();
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&file)
+            .current_dir(step.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("GONOGO_") || k.starts_with("SMOKE_") || k.starts_with("GITHUB_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("GITHUB_OUTPUT", step.path("output"))
+            .env("GITHUB_STEP_SUMMARY", step.path("summary.md"))
+            .env("RUNNER_TEMP", step.dir.path())
+            .env("HOME", step.dir.path())
+            .env("RUNNER_OS", "Linux");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("bash runs")
+    }
+
+    /// The gate step with `gonogo` as the binary the install steps gave it.
+    fn gate(step: &Step, gonogo: &Path, inputs: &[(&'static str, String)]) -> Output {
+        let mut env = vec![("ACTION_GONOGO_BIN", gonogo.display().to_string())];
+        env.extend(inputs.iter().cloned());
+        run_step(&script("gate"), step, &env)
+    }
+
+    /// Every output the step appended takes the heredoc form, one-line values too.
+    fn assert_all_heredoc(step: &Step) {
+        let text = std::fs::read_to_string(step.path("output")).unwrap();
+        let appended = text.strip_prefix(EARLIER_OUTPUT).unwrap();
+        let mut lines = appended.lines();
+        while let Some(line) = lines.next() {
+            let (_, delimiter) = line
+                .split_once("<<ghadelimiter_")
+                .unwrap_or_else(|| panic!("not the heredoc form: {line:?} in\n{appended}"));
+            let delimiter = format!("ghadelimiter_{delimiter}");
+            assert!(lines.any(|l| l == delimiter), "{line} is not closed");
+        }
+    }
+
+    #[test]
+    fn on_exit_3_the_action_still_writes_verdict_error_a_decision_a_summary_and_one_error() {
+        let step = Step::empty();
+        let out = gate(
+            &step,
+            Path::new(env!("CARGO_BIN_EXE_gonogo")),
+            &default_inputs(),
+        );
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let reason = "gonogo: the target http://127.0.0.1:9 is unreachable";
+
+        let outputs = step.outputs();
+        assert_eq!(outputs["earlier"], "kept");
+        assert_eq!(outputs["verdict"], "ERROR");
+        assert_eq!(outputs["report"], "gonogo-report/go-no-go.json");
+        assert!(outputs["reasons"].starts_with(reason), "{outputs:?}");
+        assert!(!outputs["decision"].contains('\n'), "one line");
+        let decision: serde_json::Value = serde_json::from_str(&outputs["decision"]).unwrap();
+        assert_eq!(decision["verdict"], "ERROR");
+        assert_eq!(decision["reasons"], serde_json::json!([outputs["reasons"]]));
+        assert_eq!(decision["warnings"], serde_json::json!([]));
+        assert_all_heredoc(&step);
+
+        let summary = step.summary();
+        let appended = summary.strip_prefix(EARLIER_SUMMARY).unwrap();
+        assert!(
+            appended.starts_with("\n# ⚠️ Release decision: ERROR\n"),
+            "{appended}"
+        );
+        assert!(
+            appended.contains(&format!("- {}", outputs["reasons"])),
+            "{appended}"
+        );
+
+        let printed = stdout(&out);
+        let errors = commands(&printed, "error");
+        assert_eq!(
+            errors,
+            [format!("::error title=gonogo::{}", outputs["reasons"])],
+            "{printed}"
+        );
+        assert!(
+            stderr(&out).contains(reason),
+            "gonogo's own message is still shown: {}",
+            stderr(&out)
+        );
+    }
+
+    #[test]
+    fn the_error_reason_is_gonogo_s_last_line_escaped_for_json_and_the_annotation() {
+        let step = Step::empty();
+        let fake = step.path("gonogo");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\nprintf 'gonogo: checking\\n\\n' >&2\nprintf 'progress\\rgonogo: bad \"value\" \\\\ at 100%%\\tend\\n\\n' >&2\nexit 3\n",
+        )
+        .unwrap();
+        let mut perms = std::fs::metadata(&fake).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&fake, perms).unwrap();
+        let out = gate(&step, &fake, &default_inputs());
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let outputs = step.outputs();
+        let reason = r#"gonogo: bad "value" \ at 100%end"#;
+        assert_eq!(outputs["reasons"], reason);
+        let decision: serde_json::Value = serde_json::from_str(&outputs["decision"]).unwrap();
+        assert_eq!(decision["reasons"][0], reason);
+        assert_eq!(
+            commands(&stdout(&out), "error"),
+            [r#"::error title=gonogo::gonogo: bad "value" \ at 100%25end"#]
+        );
+    }
+
+    #[test]
+    fn a_newline_in_any_input_adds_no_output() {
+        for (name, _) in default_inputs() {
+            let step = Step::empty();
+            let inputs: Vec<(&'static str, String)> = default_inputs()
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = if k == name {
+                        format!("{v}\ninjected=yes\nverdict=GO")
+                    } else {
+                        v
+                    };
+                    (k, v)
+                })
+                .collect();
+            let out = gate(&step, Path::new(env!("CARGO_BIN_EXE_gonogo")), &inputs);
+            assert_eq!(out.status.code(), Some(3), "{name}: {}", stderr(&out));
+            let outputs = step.outputs();
+            let keys: Vec<&str> = outputs.keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                ["decision", "earlier", "reasons", "report", "verdict"],
+                "{name}"
+            );
+            assert_eq!(outputs["verdict"], "ERROR", "{name}");
+            assert_all_heredoc(&step);
+        }
+        // report-dir reaches $GITHUB_OUTPUT whole: inside the one value
+        let step = Step::empty();
+        let mut inputs = default_inputs();
+        inputs[2].1 = "out\nverdict=GO".into();
+        gate(&step, Path::new(env!("CARGO_BIN_EXE_gonogo")), &inputs);
+        assert_eq!(step.outputs()["report"], "out\nverdict=GO/go-no-go.json");
+    }
+
+    #[test]
+    fn without_a_release_asset_the_download_step_leaves_the_build_to_the_next_steps() {
+        let download = script("download");
+        for (repository, server) in [
+            ("", "http://127.0.0.1:9"),
+            ("o/gonogo", "http://127.0.0.1:9"),
+        ] {
+            let step = Step::empty();
+            let out = run_step(
+                &download,
+                &step,
+                &[
+                    ("ACTION_REPOSITORY", repository.into()),
+                    ("ACTION_REF", "v0.1.0".into()),
+                    ("GITHUB_SERVER_URL", server.into()),
+                ],
+            );
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert!(stderr(&out).contains("building it"), "{}", stderr(&out));
+            assert_eq!(
+                step.outputs().len(),
+                1,
+                "no `bin` output: {:?}",
+                step.outputs()
+            );
+        }
+    }
+
+    #[test]
+    fn the_install_steps_agree_with_the_release_workflow_and_each_other() {
+        let text = text();
+        let action = action();
+        let steps = action["runs"]["steps"].as_array().unwrap();
+        let asset = "gonogo-x86_64-unknown-linux-gnu.tar.gz";
+        assert!(script("download").contains(&format!("/releases/download/$ACTION_REF/{asset}")));
+        // the release workflow uploads that asset, `gonogo` at its top, built as the action builds
+        let release = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows/release.yml"),
+        )
+        .expect(".github/workflows/release.yml");
+        let workflow: serde_json::Value = serde_saphyr::from_str(&release).expect("YAML");
+        assert!(workflow["jobs"]["binary"].is_object() && workflow["jobs"]["image"].is_object());
+        assert!(release.contains(&format!("tar -czf {asset} -C target/release gonogo")));
+        assert!(release.contains(&format!("gh release upload \"$TAG\" {asset}")));
+        assert!(release.contains("--no-default-features -p gonogo-harness --bin gonogo"));
+        assert!(release.contains("docker build -f Dockerfile"));
+        // the cache holds what `cargo install` writes and the gate runs by default
+        let cache = steps.iter().find(|s| s["id"] == "cache").unwrap();
+        assert_eq!(cache["uses"], "actions/cache@v4");
+        assert_eq!(cache["with"]["path"], "~/.cargo/bin/gonogo");
+        assert_eq!(cache["with"]["key"], "${{ steps.key.outputs.key }}");
+        assert!(script("key").contains("${ACTION_REF:-local}"));
+        let build = steps
+            .iter()
+            .find_map(|s| s["run"].as_str().filter(|r| r.starts_with("cargo install")))
+            .unwrap();
+        assert!(!build.contains("--root"), "installs into ~/.cargo/bin");
+        assert!(script("gate").contains("${ACTION_GONOGO_BIN:-$HOME/.cargo/bin/gonogo}"));
+        assert!(text.contains("ACTION_GONOGO_BIN: ${{ steps.download.outputs.bin }}"));
     }
 }

@@ -113,9 +113,14 @@ fn github_published(
     let report: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let verdict = report["decision"]["verdict"].as_str().unwrap_or_default();
     let outputs = std::fs::read_to_string(outputs).map_err(|e| format!("GITHUB_OUTPUT: {e}"))?;
-    if !outputs.lines().any(|l| l == format!("verdict={verdict}")) {
+    // every output is `name<<DELIMITER`, the value, `DELIMITER`
+    let lines: Vec<&str> = outputs.lines().collect();
+    let written = lines
+        .windows(2)
+        .any(|w| w[0].starts_with("verdict<<ghadelimiter_") && w[1] == verdict);
+    if !written {
         return Err(format!(
-            "GITHUB_OUTPUT has no verdict={verdict}:\n{outputs}"
+            "GITHUB_OUTPUT has no verdict {verdict}:\n{outputs}"
         ));
     }
     let summary =

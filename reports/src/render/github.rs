@@ -19,7 +19,7 @@
 //! - **Outputs** (`$GITHUB_OUTPUT`): `verdict` (`GO`, `NO-GO`,
 //!   `INCONCLUSIVE`: the JSON's spelling), `decision` (the report's
 //!   `decision` object as one line of JSON, for `fromJSON`) and `reasons` (one
-//!   per line, in the heredoc form with a random delimiter).
+//!   per line), each in the heredoc form with a random delimiter.
 //! - **Step summary** (`$GITHUB_STEP_SUMMARY`): the Markdown decision
 //!   document, at most 1 MiB; when bigger, the evidence goes first, then the
 //!   sections after the decision. The decision, verdict, reasons and warnings
@@ -228,12 +228,11 @@ pub fn annotations(report: &Report) -> Vec<String> {
 #[error("the value of output `{0}` contains its delimiter")]
 pub struct DelimiterInValue(pub String);
 
-/// One `$GITHUB_OUTPUT` entry, ending in a newline: `name=value`, or, when
-/// the value has a line break, `name<<DELIMITER` / value / `DELIMITER`.
+/// One `$GITHUB_OUTPUT` entry, ending in a newline: `name<<DELIMITER` /
+/// value / `DELIMITER`, for every value: the `name=value` form would let a
+/// line break that reaches a value (from a target URL or a flag) start an
+/// output of its own.
 pub fn output(name: &str, value: &str, delimiter: &str) -> Result<String, DelimiterInValue> {
-    if !value.contains(['\n', '\r']) {
-        return Ok(format!("{name}={value}\n"));
-    }
     if value.contains(delimiter) || name.contains(delimiter) {
         return Err(DelimiterInValue(name.to_string()));
     }

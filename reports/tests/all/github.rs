@@ -127,9 +127,10 @@ fn the_outputs_are_the_verdict_the_decision_as_json_and_the_reasons() {
     assert_eq!(
         github::outputs(&report, "ghadelimiter_1").unwrap(),
         concat!(
-            "verdict=NO-GO\n",
-            r#"decision={"verdict":"NO-GO","reasons":["suite_a::no_jwt_returns_401 failed: got 200","and 100% more\n"],"warnings":[]}"#,
-            "\n",
+            "verdict<<ghadelimiter_1\nNO-GO\nghadelimiter_1\n",
+            "decision<<ghadelimiter_1\n",
+            r#"{"verdict":"NO-GO","reasons":["suite_a::no_jwt_returns_401 failed: got 200","and 100% more\n"],"warnings":[]}"#,
+            "\nghadelimiter_1\n",
             "reasons<<ghadelimiter_1\n",
             "suite_a::no_jwt_returns_401 failed: got 200\nand 100% more\n\n",
             "ghadelimiter_1\n",

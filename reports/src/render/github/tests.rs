@@ -49,8 +49,12 @@ fn a_command_without_properties_has_no_space_and_empty_values_are_left_out() {
 }
 
 #[test]
-fn a_single_line_output_is_name_equals_value() {
-    assert_eq!(output("verdict", "NO-GO", "D").unwrap(), "verdict=NO-GO\n");
+fn a_single_line_output_takes_the_heredoc_form_too() {
+    assert_eq!(
+        output("verdict", "NO-GO", "D").unwrap(),
+        "verdict<<D\nNO-GO\nD\n"
+    );
+    assert_eq!(output("v", "", "D").unwrap(), "v<<D\n\nD\n");
 }
 
 #[test]
