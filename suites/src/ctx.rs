@@ -321,32 +321,6 @@ impl CaseRun {
         self.judge(ex, expected, check)
     }
 
-    /// [`CaseRun::record_with`] where the check guards only a *should* (or an
-    /// expectation the contract does not state): mismatches warn, never fail.
-    pub fn record_should(
-        &mut self,
-        ex: Arc<Exchange>,
-        expected: &str,
-        check: impl FnOnce(&ApiResponse) -> Vec<String>,
-    ) -> Option<ApiResponse> {
-        self.judge_split(ex, expected, |r| Findings {
-            should: check(r),
-            ..Findings::default()
-        })
-    }
-
-    /// Sends `req` and judges the response with `check`, which tells the
-    /// contract's *musts* from its *shoulds* ([`Findings`]).
-    pub async fn call_split(
-        &mut self,
-        req: ApiRequest,
-        expected: &str,
-        check: impl FnOnce(&ApiResponse) -> Findings,
-    ) -> Option<ApiResponse> {
-        let ex = self.ctx.send(req).await;
-        self.judge_split(ex, expected, check)
-    }
-
     fn judge(
         &mut self,
         ex: Arc<Exchange>,

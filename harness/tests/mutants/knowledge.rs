@@ -288,7 +288,7 @@ pub fn all() -> Vec<Mutant> {
     ]
 }
 
-pub(super) fn is_upload(req: &Request) -> bool {
+fn is_upload(req: &Request) -> bool {
     req.method() == Method::POST && req.uri().path() == FILES
 }
 
@@ -599,6 +599,21 @@ async fn invalid_id_404(req: Request, next: Next) -> Response {
 /// Keeps everything after the last `/` of the sent filename: backslashes and control
 /// characters survive, as on a Unix-only implementation.
 async fn unix_only_filenames(req: Request, next: Next) -> Response {
+    sent_filename_kept(req, next, |raw| {
+        raw.contains('\\')
+            .then(|| raw.rsplit('/').next().unwrap_or_default().to_owned())
+    })
+    .await
+}
+
+/// An upload whose 201 FileInfo shows `keep(sent filename)` when that is `Some`:
+/// the careless name handling a mutant stands for (the sent name is the
+/// multipart-unescaped `filename="…"`).
+pub(super) async fn sent_filename_kept(
+    req: Request,
+    next: Next,
+    keep: fn(&str) -> Option<String>,
+) -> Response {
     if !is_upload(&req) {
         return next.run(req).await;
     }
@@ -610,15 +625,15 @@ async fn unix_only_filenames(req: Request, next: Next) -> Response {
         .and_then(|s| s.split("\"\r\n").next())
         .map(unescape);
     edit_ok(req, next, move |b| {
-        if let Some(raw) = raw.filter(|r| r.contains('\\')) {
-            b["filename"] = json!(raw.rsplit('/').next().unwrap_or_default());
+        if let Some(name) = raw.as_deref().and_then(keep) {
+            b["filename"] = json!(name);
         }
     })
     .await
 }
 
 /// Undoes the multipart quoting of a filename (`\\` and `\"`).
-pub(super) fn unescape(quoted: &str) -> String {
+fn unescape(quoted: &str) -> String {
     let mut out = String::new();
     let mut chars = quoted.chars();
     while let Some(c) = chars.next() {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use super::knowledge::{body_of, edit_ok, is_upload, problem, unescape};
+use super::knowledge::{body_of, edit_ok, problem, sent_filename_kept};
 use super::variants::{header_limit, spec_trimmed};
 use super::{broken, Mutant, CONFORMANCE};
 
@@ -254,21 +254,13 @@ async fn large_headers_500(req: Request, next: Next) -> Response {
 
 /// The last path segment of the sent filename, control characters and all.
 async fn control_kept(req: Request, next: Next) -> Response {
-    if !is_upload(&req) {
-        return next.run(req).await;
-    }
-    let (req, bytes) = body_of(req).await;
-    let text = String::from_utf8_lossy(&bytes);
-    let raw = text
-        .split("filename=\"")
-        .nth(1)
-        .and_then(|s| s.split("\"\r\n").next())
-        .map(unescape);
-    edit_ok(req, next, move |b| {
-        if let Some(raw) = raw.filter(|r| r.chars().any(char::is_control)) {
-            let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-            b["filename"] = json!(last);
-        }
+    sent_filename_kept(req, next, |raw| {
+        raw.chars().any(char::is_control).then(|| {
+            raw.rsplit(['/', '\\'])
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
     })
     .await
 }
