@@ -57,6 +57,9 @@ ENTRYPOINT ["gonogo"]
 CMD ["--help"]
 
 FROM ${BUILDER_IMAGE} AS builder
+# The classic builder keeps this stage as an untagged image; the label lets
+# `docker image prune --filter label=gonogo.stage=builder` find it.
+LABEL gonogo.stage=builder
 # Empty: compile. A path in the context: that binary, built elsewhere (the
 # offline path, whose BUILDER_IMAGE is then the runtime base itself).
 ARG PREBUILT=

@@ -93,6 +93,14 @@ docker build --force-rm \
   --build-arg "GONOGO_COMMIT=$commit" \
   "${tag_args[@]}" --file "$ROOT/Dockerfile" "$context" >&2
 
+# The classic builder leaves each build's builder stage behind, untagged
+# (the binary twice over), and a rebuild leaves the image its tags moved from;
+# earlier ones go. Recent ones stay, in case a build running beside this one
+# is about to copy from its own.
+for label in gonogo.stage=builder org.opencontainers.image.title=gonogo; do
+  docker image prune --force --filter "label=$label" --filter until=10m >/dev/null
+done
+
 # The image must run what it was built for (a newer host glibc fails here).
 got="$(docker run --rm --network none "${tags[0]}" --version)" \
   || die "${tags[0]} does not run gonogo --version (a host glibc newer than bookworm's?)"
