@@ -20,6 +20,10 @@ remote URL *ARGS:
 offline-images:
     bash containers/offline/build-images.sh
 
+# Build the image gonogo:<version> and gonogo:local, no registry: host release build, offline Debian base.
+image:
+    bash harness/build-image.sh
+
 # Start the reference server on 127.0.0.1:8080 with throwaway Postgres and Redis.
 serve:
     cargo run -p knowledge-server -- --dev

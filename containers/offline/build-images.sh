@@ -2,9 +2,13 @@
 # Builds gonogo's PostgreSQL and Redis images with no container registry:
 # debootstrap a minimal Debian bookworm with the server package, add an
 # entrypoint, then `docker import`. Idempotent: an image that exists is kept.
+# `runtime` is the base of gonogo's own image (harness/build-image.sh): the
+# same minimal bookworm with ca-certificates only, where a registry would
+# give debian:bookworm-slim.
 #
-#   containers/offline/build-images.sh            # build what is missing
-#   FORCE=1 containers/offline/build-images.sh    # rebuild both
+#   containers/offline/build-images.sh            # build what is missing (postgres redis)
+#   containers/offline/build-images.sh runtime    # only the named images
+#   FORCE=1 containers/offline/build-images.sh    # rebuild them even if they exist
 #
 # Needs root and docker; installs debootstrap from Debian's packages when it
 # is missing (running `apt-get update` first when the lists are empty or the
@@ -24,6 +28,7 @@ SUITE="${SUITE:-bookworm}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 PG_IMAGE="${OFFLINE_POSTGRES_IMAGE:-gonogo-offline/postgres:15-bookworm}"
 REDIS_IMAGE="${OFFLINE_REDIS_IMAGE:-gonogo-offline/redis:7-bookworm}"
+RUNTIME_IMAGE="${OFFLINE_RUNTIME_IMAGE:-gonogo-offline/runtime:bookworm}"
 WORK="${WORK_DIR:-/var/tmp/gonogo-offline}"
 CACHE="$WORK/debs"
 
@@ -90,9 +95,11 @@ rootfs() {
   debootstrap --variant=minbase --include="$pkgs" --cache-dir="$CACHE" \
     "$SUITE" "$dir" "$MIRROR" 2>&1 | progress "$name" "$WORK/$name.log" \
     || { tail -20 "$WORK/$name.log" >&2; die "debootstrap of $name failed (log: $WORK/$name.log)"; }
-  # Keep images small: no apt lists, docs or man pages.
-  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/usr/share/doc/* \
-    "$dir"/usr/share/man/* "$dir"/usr/share/locale/*
+  # Keep images small: no apt lists, downloaded .debs (debootstrap leaves a
+  # copy in the target besides the one in --cache-dir), docs or man pages.
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+    "$dir"/var/cache/debconf/*-old "$dir"/usr/share/doc/* "$dir"/usr/share/man/* \
+    "$dir"/usr/share/info/* "$dir"/usr/share/locale/*
 }
 
 import() {
@@ -130,6 +137,25 @@ build_redis() {
     --change 'CMD ["--bind","0.0.0.0","--protected-mode","no","--save","","--appendonly","no","--daemonize","no","--dir","/tmp"]'
 }
 
+# The base gonogo's image runs on: what debian:bookworm-slim offers that
+# gonogo needs (glibc and the CA store its HTTPS client trusts), nothing else.
+build_runtime() {
+  rootfs runtime "ca-certificates"
+  import runtime "$RUNTIME_IMAGE" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'CMD ["bash"]'
+}
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(postgres redis)
+for name in "${names[@]}"; do
+  case "$name" in
+    postgres | redis | runtime) ;;
+    *) die "unknown image $name: the images are postgres, redis and runtime" ;;
+  esac
+done
+
 mkdir -p "$WORK"
 LOCK="${TMPDIR:-/tmp}/gonogo-offline-images.lock"
 if [ -z "${GONOGO_OFFLINE_LOCK_HELD:-}" ]; then
@@ -140,6 +166,14 @@ if [ -z "${GONOGO_OFFLINE_LOCK_HELD:-}" ]; then
   fi
 fi
 start=$(date +%s)
-if [ -n "${FORCE:-}" ] || ! exists "$PG_IMAGE"; then build_postgres; else say "$PG_IMAGE exists"; fi
-if [ -n "${FORCE:-}" ] || ! exists "$REDIS_IMAGE"; then build_redis; else say "$REDIS_IMAGE exists"; fi
-say "ready in $(( $(date +%s) - start ))s: $PG_IMAGE $REDIS_IMAGE"
+built=()
+for name in "${names[@]}"; do
+  case "$name" in
+    postgres) image="$PG_IMAGE" ;;
+    redis) image="$REDIS_IMAGE" ;;
+    runtime) image="$RUNTIME_IMAGE" ;;
+  esac
+  if [ -n "${FORCE:-}" ] || ! exists "$image"; then "build_$name"; else say "$image exists"; fi
+  built+=("$image")
+done
+say "ready in $(( $(date +%s) - start ))s: ${built[*]}"
