@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Builds gonogo's PostgreSQL and Redis images with no container registry:
-# debootstrap a minimal Debian bookworm with the server package, add an
-# entrypoint, then `docker import`. Idempotent: an image that exists is kept.
+# Builds gonogo's test images with no container registry: debootstrap a
+# minimal Debian bookworm with the server package, add an entrypoint, then
+# `docker import`. Idempotent: an image that exists is kept.
 #
-#   containers/offline/build-images.sh            # build what is missing
-#   FORCE=1 containers/offline/build-images.sh    # rebuild both
+#   containers/offline/build-images.sh                       # PostgreSQL and Redis
+#   containers/offline/build-images.sh prometheus chromium   # the images named
+#   FORCE=1 containers/offline/build-images.sh               # rebuild them
+#
+# Images: postgres, redis (the smoke run's stack), prometheus (the canary's
+# metrics test) and chromium (the HTML report's browser check). Without
+# arguments only the first two, so the README's first command builds no more
+# than it needs; the containers crate names the others when a test asks.
 #
 # Needs root and docker; installs debootstrap from Debian's packages when it
 # is missing (running `apt-get update` first when the lists are empty or the
@@ -24,6 +30,8 @@ SUITE="${SUITE:-bookworm}"
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 PG_IMAGE="${OFFLINE_POSTGRES_IMAGE:-gonogo-offline/postgres:15-bookworm}"
 REDIS_IMAGE="${OFFLINE_REDIS_IMAGE:-gonogo-offline/redis:7-bookworm}"
+PROMETHEUS_IMAGE="${OFFLINE_PROMETHEUS_IMAGE:-gonogo-offline/prometheus:2-bookworm}"
+CHROMIUM_IMAGE="${OFFLINE_CHROMIUM_IMAGE:-gonogo-offline/chromium:bookworm}"
 WORK="${WORK_DIR:-/var/tmp/gonogo-offline}"
 CACHE="$WORK/debs"
 
@@ -130,6 +138,49 @@ build_redis() {
     --change 'CMD ["--bind","0.0.0.0","--protected-mode","no","--save","","--appendonly","no","--daemonize","no","--dir","/tmp"]'
 }
 
+build_prometheus() {
+  rootfs prometheus "prometheus"
+  local dir="$WORK/prometheus"
+  # Laid out like the official prom/prometheus image (user nobody, data in
+  # /prometheus), so the crate starts either with the same arguments.
+  mkdir -p "$dir/prometheus" "$dir/etc/prometheus"
+  chown 65534:65534 "$dir/prometheus"
+  import prometheus "$PROMETHEUS_IMAGE" \
+    --change 'USER nobody' \
+    --change 'WORKDIR /prometheus' \
+    --change 'EXPOSE 9090' \
+    --change 'ENTRYPOINT ["/usr/bin/prometheus"]' \
+    --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
+}
+
+build_chromium() {
+  # A font, or screenshots render boxes instead of text. dbus-x11: dconf
+  # (through GTK) needs "default-dbus-session-bus | dbus-session-bus", and
+  # debootstrap resolves neither virtual package; dbus-x11 provides the second.
+  rootfs chromium "chromium,fonts-dejavu-core,dbus-x11"
+  # The crate runs `chromium --headless ...` through `docker exec`; the
+  # container itself only has to stay up meanwhile.
+  import chromium "$CHROMIUM_IMAGE" \
+    --change 'ENV HOME=/tmp' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'WORKDIR /tmp' \
+    --change 'CMD ["sleep","infinity"]'
+}
+
+# image_of NAME: the image that build_NAME makes.
+image_of() {
+  case "$1" in
+    postgres) echo "$PG_IMAGE" ;;
+    redis) echo "$REDIS_IMAGE" ;;
+    prometheus) echo "$PROMETHEUS_IMAGE" ;;
+    chromium) echo "$CHROMIUM_IMAGE" ;;
+    *) die "unknown image $1 (known: postgres redis prometheus chromium)" ;;
+  esac
+}
+
+[ "$#" -gt 0 ] || set -- postgres redis
+for name in "$@"; do image_of "$name" >/dev/null; done
+
 mkdir -p "$WORK"
 LOCK="${TMPDIR:-/tmp}/gonogo-offline-images.lock"
 if [ -z "${GONOGO_OFFLINE_LOCK_HELD:-}" ]; then
@@ -140,6 +191,10 @@ if [ -z "${GONOGO_OFFLINE_LOCK_HELD:-}" ]; then
   fi
 fi
 start=$(date +%s)
-if [ -n "${FORCE:-}" ] || ! exists "$PG_IMAGE"; then build_postgres; else say "$PG_IMAGE exists"; fi
-if [ -n "${FORCE:-}" ] || ! exists "$REDIS_IMAGE"; then build_redis; else say "$REDIS_IMAGE exists"; fi
-say "ready in $(( $(date +%s) - start ))s: $PG_IMAGE $REDIS_IMAGE"
+images=()
+for name in "$@"; do
+  image="$(image_of "$name")"
+  if [ -n "${FORCE:-}" ] || ! exists "$image"; then "build_$name"; else say "$image exists"; fi
+  images+=("$image")
+done
+say "ready in $(( $(date +%s) - start ))s: ${images[*]}"
