@@ -16,9 +16,9 @@ test:
 remote URL *ARGS:
     cargo run -q -p gonogo-harness --bin gonogo -- run --target {{URL}} {{ARGS}}
 
-# Build the offline Postgres and Redis images (no registry needed; root and Debian's mirror).
-offline-images:
-    bash containers/offline/build-images.sh
+# Build the offline images (no registry needed; root and Debian's mirror): Postgres and Redis, or those named (postgres redis prometheus chromium).
+offline-images *IMAGES:
+    bash containers/offline/build-images.sh {{IMAGES}}
 
 # Build the image gonogo:<version> and gonogo:local, no registry: host release build, offline Debian base.
 image:

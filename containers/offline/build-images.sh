@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Builds gonogo's PostgreSQL and Redis images with no container registry:
-# debootstrap a minimal Debian bookworm with the server package, add an
-# entrypoint, then `docker import`. Idempotent: an image that exists is kept.
-# `runtime` is the base of gonogo's own image (harness/build-image.sh): the
-# same minimal bookworm with ca-certificates only, where a registry would
-# give debian:bookworm-slim.
+# Builds gonogo's images with no container registry: debootstrap a minimal
+# Debian bookworm with the server package, add an entrypoint, then
+# `docker import`. Idempotent: an image that exists is kept.
 #
-#   containers/offline/build-images.sh            # build what is missing (postgres redis)
-#   containers/offline/build-images.sh runtime    # only the named images
-#   FORCE=1 containers/offline/build-images.sh    # rebuild them even if they exist
+#   containers/offline/build-images.sh                       # PostgreSQL and Redis
+#   containers/offline/build-images.sh prometheus chromium   # the images named
+#   FORCE=1 containers/offline/build-images.sh               # rebuild them
+#
+# Images: postgres, redis (the smoke run's stack), prometheus (the canary's
+# metrics test), chromium (the HTML report's browser check) and runtime (the
+# base of gonogo's own image, harness/build-image.sh: minimal bookworm with
+# ca-certificates, where a registry would give debian:bookworm-slim). Without
+# arguments only the first two, so the README's first command builds no more
+# than it needs; the containers crate and the image script name the others.
 #
 # Needs root and docker; installs debootstrap from Debian's packages when it
 # is missing (running `apt-get update` first when the lists are empty or the
@@ -29,6 +33,8 @@ MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 PG_IMAGE="${OFFLINE_POSTGRES_IMAGE:-gonogo-offline/postgres:15-bookworm}"
 REDIS_IMAGE="${OFFLINE_REDIS_IMAGE:-gonogo-offline/redis:7-bookworm}"
 RUNTIME_IMAGE="${OFFLINE_RUNTIME_IMAGE:-gonogo-offline/runtime:bookworm}"
+PROMETHEUS_IMAGE="${OFFLINE_PROMETHEUS_IMAGE:-gonogo-offline/prometheus:2-bookworm}"
+CHROMIUM_IMAGE="${OFFLINE_CHROMIUM_IMAGE:-gonogo-offline/chromium:bookworm}"
 WORK="${WORK_DIR:-/var/tmp/gonogo-offline}"
 CACHE="$WORK/debs"
 
@@ -147,14 +153,49 @@ build_runtime() {
     --change 'CMD ["bash"]'
 }
 
-names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(postgres redis)
-for name in "${names[@]}"; do
-  case "$name" in
-    postgres | redis | runtime) ;;
-    *) die "unknown image $name: the images are postgres, redis and runtime" ;;
+build_prometheus() {
+  rootfs prometheus "prometheus"
+  local dir="$WORK/prometheus"
+  # Laid out like the official prom/prometheus image (user nobody, data in
+  # /prometheus), so the crate starts either with the same arguments.
+  mkdir -p "$dir/prometheus" "$dir/etc/prometheus"
+  chown 65534:65534 "$dir/prometheus"
+  import prometheus "$PROMETHEUS_IMAGE" \
+    --change 'USER nobody' \
+    --change 'WORKDIR /prometheus' \
+    --change 'EXPOSE 9090' \
+    --change 'ENTRYPOINT ["/usr/bin/prometheus"]' \
+    --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
+}
+
+build_chromium() {
+  # A font, or screenshots render boxes instead of text. dbus-x11: dconf
+  # (through GTK) needs "default-dbus-session-bus | dbus-session-bus", and
+  # debootstrap resolves neither virtual package; dbus-x11 provides the second.
+  rootfs chromium "chromium,fonts-dejavu-core,dbus-x11"
+  # The crate runs `chromium --headless ...` through `docker exec`; the
+  # container itself only has to stay up meanwhile.
+  import chromium "$CHROMIUM_IMAGE" \
+    --change 'ENV HOME=/tmp' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'WORKDIR /tmp' \
+    --change 'CMD ["sleep","infinity"]'
+}
+
+# image_of NAME: the image that build_NAME makes.
+image_of() {
+  case "$1" in
+    postgres) echo "$PG_IMAGE" ;;
+    redis) echo "$REDIS_IMAGE" ;;
+    prometheus) echo "$PROMETHEUS_IMAGE" ;;
+    chromium) echo "$CHROMIUM_IMAGE" ;;
+    runtime) echo "$RUNTIME_IMAGE" ;;
+    *) die "unknown image $1 (known: postgres redis prometheus chromium runtime)" ;;
   esac
-done
+}
+
+[ "$#" -gt 0 ] || set -- postgres redis
+for name in "$@"; do image_of "$name" >/dev/null; done
 
 mkdir -p "$WORK"
 LOCK="${TMPDIR:-/tmp}/gonogo-offline-images.lock"
@@ -166,14 +207,10 @@ if [ -z "${GONOGO_OFFLINE_LOCK_HELD:-}" ]; then
   fi
 fi
 start=$(date +%s)
-built=()
-for name in "${names[@]}"; do
-  case "$name" in
-    postgres) image="$PG_IMAGE" ;;
-    redis) image="$REDIS_IMAGE" ;;
-    runtime) image="$RUNTIME_IMAGE" ;;
-  esac
+images=()
+for name in "$@"; do
+  image="$(image_of "$name")"
   if [ -n "${FORCE:-}" ] || ! exists "$image"; then "build_$name"; else say "$image exists"; fi
-  built+=("$image")
+  images+=("$image")
 done
-say "ready in $(( $(date +%s) - start ))s: ${built[*]}"
+say "ready in $(( $(date +%s) - start ))s: ${images[*]}"

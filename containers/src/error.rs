@@ -26,15 +26,15 @@ pub enum StackError {
         var: &'static str,
     },
     /// No usable default or offline image, and they could not be built here.
-    #[error("no {service} image is available ({image} cannot be pulled and {offline} is not built); run `just offline-images` or `sudo containers/offline/build-images.sh`{reason}")]
+    #[error("no {service} image is available ({tried}); run {build}{reason}")]
     NoImage {
-        /// "PostgreSQL" or "Redis".
+        /// "PostgreSQL", "Redis", "Prometheus" or "Chromium".
         service: &'static str,
-        /// The default image.
-        image: String,
-        /// The offline image.
-        offline: String,
-        /// Why the stack did not build it itself (starts with "; ", or empty).
+        /// What was tried: "postgres:16-alpine cannot be pulled and … is not built".
+        tried: String,
+        /// The commands that build the missing image, quoted.
+        build: String,
+        /// Why the crate did not build it itself (starts with "; ", or empty).
         reason: String,
     },
     /// The offline images could not be built.
@@ -51,11 +51,21 @@ pub enum StackError {
     /// The service started but did not answer its readiness query in time.
     #[error("{service} did not become ready within {seconds} s ({detail}); check `docker logs` of its container")]
     NotReady {
-        /// "PostgreSQL" or "Redis".
+        /// "PostgreSQL", "Redis" or "Prometheus".
         service: &'static str,
         /// The timeout.
         seconds: u64,
         /// The last error, one line.
+        detail: String,
+    },
+    /// Chromium ran in its container but did not do what was asked.
+    #[error("Chromium could not {action} ({detail}); run the same with `docker exec` in a container of {image} to see its full output")]
+    Chromium {
+        /// What was asked, e.g. "take a screenshot".
+        action: &'static str,
+        /// The image the container runs.
+        image: String,
+        /// Its exit code and last line of stderr, one line.
         detail: String,
     },
 }

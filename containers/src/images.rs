@@ -9,7 +9,9 @@
 //! pulled) and never replaced. Otherwise the default is used if present, then
 //! the offline image if present, then the default is pulled, then the offline
 //! images are built by `containers/offline/build-images.sh` (once, under a
-//! file lock), and only then does it fail with what to do.
+//! file lock), and only then does it fail with what to do. A service with no
+//! official image (Chromium) skips the default's steps: offline if present,
+//! else built.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,16 +24,21 @@ use crate::error::{one_line, StackError};
 /// The images one service can run.
 #[derive(Debug, Clone, Copy)]
 pub struct ImageSpec {
-    /// Name for messages: "PostgreSQL" or "Redis".
+    /// Name for messages: "PostgreSQL", "Redis", "Prometheus", "Chromium".
     pub service: &'static str,
     /// Variable that names an image explicitly.
     pub var: &'static str,
-    /// Official image used by default.
-    pub default: &'static str,
+    /// Official image used by default; `None` when the offline one is the
+    /// image everywhere (Chromium: no official headless image to pull).
+    pub default: Option<&'static str>,
     /// Image built by `containers/offline/build-images.sh`.
     pub offline: &'static str,
     /// Variable that renames the offline image (the build script reads it too).
     pub offline_var: &'static str,
+    /// The build script's arguments that build this image, with the images
+    /// it is built together with (PostgreSQL and Redis come as a pair: the
+    /// smoke run needs both, and one run of the script is quicker than two).
+    pub build_args: &'static [&'static str],
 }
 
 impl ImageSpec {
@@ -48,19 +55,55 @@ impl ImageSpec {
 pub const POSTGRES: ImageSpec = ImageSpec {
     service: "PostgreSQL",
     var: "SMOKE_POSTGRES_IMAGE",
-    default: "postgres:16-alpine",
+    default: Some("postgres:16-alpine"),
     offline: "gonogo-offline/postgres:15-bookworm",
     offline_var: "OFFLINE_POSTGRES_IMAGE",
+    build_args: &["postgres", "redis"],
 };
 
 /// Redis: `SMOKE_REDIS_IMAGE`, `redis:7-alpine`, offline 7-bookworm.
 pub const REDIS: ImageSpec = ImageSpec {
     service: "Redis",
     var: "SMOKE_REDIS_IMAGE",
-    default: "redis:7-alpine",
+    default: Some("redis:7-alpine"),
     offline: "gonogo-offline/redis:7-bookworm",
     offline_var: "OFFLINE_REDIS_IMAGE",
+    build_args: &["postgres", "redis"],
 };
+
+/// Prometheus: `SMOKE_PROMETHEUS_IMAGE`, `prom/prometheus:v2.53.4` (an LTS
+/// release), offline from Debian's `prometheus` package (2.42).
+pub const PROMETHEUS: ImageSpec = ImageSpec {
+    service: "Prometheus",
+    var: "SMOKE_PROMETHEUS_IMAGE",
+    default: Some("prom/prometheus:v2.53.4"),
+    offline: "gonogo-offline/prometheus:2-bookworm",
+    offline_var: "OFFLINE_PROMETHEUS_IMAGE",
+    build_args: &["prometheus"],
+};
+
+/// Chromium: `SMOKE_CHROMIUM_IMAGE`, else always the image built from
+/// Debian's `chromium` package (there is no official headless image; the
+/// same browser everywhere keeps the report's rendering check comparable).
+pub const CHROMIUM: ImageSpec = ImageSpec {
+    service: "Chromium",
+    var: "SMOKE_CHROMIUM_IMAGE",
+    default: None,
+    offline: "gonogo-offline/chromium:bookworm",
+    offline_var: "OFFLINE_CHROMIUM_IMAGE",
+    build_args: &["chromium"],
+};
+
+/// Every service, for looking one up by its build argument.
+const ALL: [&ImageSpec; 4] = [&POSTGRES, &REDIS, &PROMETHEUS, &CHROMIUM];
+
+/// The offline images one run of the script with `spec.build_args` makes.
+fn built_together(spec: &ImageSpec) -> Vec<String> {
+    ALL.iter()
+        .filter(|s| s.build_args == spec.build_args)
+        .map(|s| s.offline_image())
+        .collect()
+}
 
 /// What has been found out so far; `None`/absent means "not asked yet".
 #[derive(Debug, Default, Clone)]
@@ -92,7 +135,12 @@ pub enum Step {
 
 /// The resolution policy (see the module docs), as a pure function.
 /// `default` and `offline` are the two fallback images (see [`ImageSpec`]).
-pub fn next_step(explicit: Option<&str>, default: &str, offline: &str, facts: &Facts) -> Step {
+pub fn next_step(
+    explicit: Option<&str>,
+    default: Option<&str>,
+    offline: &str,
+    facts: &Facts,
+) -> Step {
     let present = |i: &str| facts.present.get(i).copied();
     let pulled = |i: &str| facts.pulled.get(i).copied();
     if let Some(image) = explicit {
@@ -103,20 +151,24 @@ pub fn next_step(explicit: Option<&str>, default: &str, offline: &str, facts: &F
             (Some(false), Some(false)) => Step::FailExplicit(image.into()),
         };
     }
-    match present(default) {
-        None => return Step::Inspect(default.into()),
-        Some(true) => return Step::Use(default.into()),
-        Some(false) => {}
+    if let Some(default) = default {
+        match present(default) {
+            None => return Step::Inspect(default.into()),
+            Some(true) => return Step::Use(default.into()),
+            Some(false) => {}
+        }
     }
     match present(offline) {
         None => return Step::Inspect(offline.into()),
         Some(true) => return Step::Use(offline.into()),
         Some(false) => {}
     }
-    match pulled(default) {
-        None => return Step::Pull(default.into()),
-        Some(true) => return Step::Use(default.into()),
-        Some(false) => {}
+    if let Some(default) = default {
+        match pulled(default) {
+            None => return Step::Pull(default.into()),
+            Some(true) => return Step::Use(default.into()),
+            Some(false) => {}
+        }
     }
     match &facts.built {
         None => Step::BuildOffline,
@@ -151,8 +203,9 @@ pub async fn resolve(
                 facts.pulled.insert(image, ok);
             }
             Step::BuildOffline => {
-                let wanted = std::slice::from_ref(&offline);
-                facts.built = Some(build_offline(docker, wanted, daemon_socket).await);
+                let wanted = built_together(spec);
+                facts.built =
+                    Some(build_offline(docker, &wanted, spec.build_args, daemon_socket).await);
                 let here = is_present(docker, &offline).await?;
                 facts.present.insert(offline.clone(), here);
             }
@@ -163,12 +216,21 @@ pub async fn resolve(
                 })
             }
             Step::FailNoImage(why) => {
+                let tried = match spec.default {
+                    Some(default) => {
+                        format!("{default} cannot be pulled and {offline} is not built")
+                    }
+                    None => format!("{offline} is not built"),
+                };
+                let args = spec.build_args.join(" ");
                 return Err(StackError::NoImage {
                     service: spec.service,
-                    image: spec.default.into(),
-                    offline: offline.clone(),
+                    tried,
+                    build: format!(
+                        "`just offline-images {args}` or `sudo containers/offline/build-images.sh {args}`"
+                    ),
                     reason: format!("; it was not built automatically: {why}"),
-                })
+                });
             }
         }
     }
@@ -237,7 +299,7 @@ pub fn lock_path() -> PathBuf {
 /// [`build_offline`]); returns their names.
 pub async fn ensure_offline(docker: &Docker, daemon_socket: &Path) -> Result<[String; 2], String> {
     let wanted = [POSTGRES.offline_image(), REDIS.offline_image()];
-    build_offline(docker, &wanted, daemon_socket).await?;
+    build_offline(docker, &wanted, POSTGRES.build_args, daemon_socket).await?;
     for image in &wanted {
         if !is_present(docker, image).await.map_err(|e| e.to_string())? {
             return Err(format!("the build script ran but did not produce {image}"));
@@ -246,14 +308,16 @@ pub async fn ensure_offline(docker: &Docker, daemon_socket: &Path) -> Result<[St
     Ok(wanted)
 }
 
-/// Runs the build script unless every image in `wanted` is present, once at a
-/// time across tasks (a mutex) and across processes (an exclusive lock on
-/// [`lock_path`], which the script honours through [`LOCK_HELD_VAR`]). A
-/// caller that waited finds the images built by the first and returns without
-/// running the script. The script's step lines go to stderr as they come.
+/// Runs the build script with `args` (which images to build) unless every
+/// image in `wanted` is present, once at a time across tasks (a mutex) and
+/// across processes (an exclusive lock on [`lock_path`], which the script
+/// honours through [`LOCK_HELD_VAR`]). A caller that waited finds the images
+/// built by the first and returns without running the script. The script's
+/// step lines go to stderr as they come.
 async fn build_offline(
     docker: &Docker,
     wanted: &[String],
+    args: &[&str],
     daemon_socket: &Path,
 ) -> Result<(), String> {
     static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -298,21 +362,30 @@ async fn build_offline(
     if !missing {
         return Ok(());
     }
+    let services: Vec<&str> = ALL
+        .iter()
+        .filter(|s| s.build_args.iter().any(|a| args.contains(a)))
+        .map(|s| s.service)
+        .collect();
     progress_line(&format!(
-        "gonogo-containers: building the offline PostgreSQL/Redis images with {} (once; a few minutes)",
-        script.display()
+        "gonogo-containers: building the offline {} image{} with {} {} (once; a few minutes)",
+        services.join("/"),
+        if services.len() == 1 { "" } else { "s" },
+        script.display(),
+        args.join(" "),
     ));
-    let outcome = run_script(&script, daemon_socket).await;
+    let outcome = run_script(&script, args, daemon_socket).await;
     drop(lock);
     outcome
 }
 
 /// Runs the build script with the lock marked as held, streaming its stderr
 /// line by line; the last line is the reason when it fails.
-async fn run_script(script: &Path, daemon_socket: &Path) -> Result<(), String> {
+async fn run_script(script: &Path, args: &[&str], daemon_socket: &Path) -> Result<(), String> {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new("bash")
         .arg(script)
+        .args(args)
         // The script's docker CLI talks to the real daemon, not our shim.
         .env("DOCKER_HOST", format!("unix://{}", daemon_socket.display()))
         .env(LOCK_HELD_VAR, "1")
@@ -365,6 +438,8 @@ mod tests {
     }
 
     const PG: &ImageSpec = &POSTGRES;
+    /// PostgreSQL's default image, for the facts' keys.
+    const PGD: &str = "postgres:16-alpine";
 
     #[test]
     fn explicit_image_is_used_when_present_or_pulled_and_never_replaced() {
@@ -385,7 +460,7 @@ mod tests {
         );
         // Even with the default and the offline image present: fail, don't substitute.
         let f = facts(
-            &[("my/pg:1", false), (PG.default, true), (PG.offline, true)],
+            &[("my/pg:1", false), (PGD, true), (PG.offline, true)],
             &[("my/pg:1", false)],
         );
         assert_eq!(
@@ -399,40 +474,34 @@ mod tests {
         let f = Facts::default();
         assert_eq!(
             next_step(None, PG.default, PG.offline, &f),
-            Step::Inspect(PG.default.into())
+            Step::Inspect(PGD.into())
         );
-        let f = facts(&[(PG.default, true)], &[]);
+        let f = facts(&[(PGD, true)], &[]);
         assert_eq!(
             next_step(None, PG.default, PG.offline, &f),
-            Step::Use(PG.default.into())
+            Step::Use(PGD.into())
         );
-        let f = facts(&[(PG.default, false)], &[]);
+        let f = facts(&[(PGD, false)], &[]);
         assert_eq!(
             next_step(None, PG.default, PG.offline, &f),
             Step::Inspect(PG.offline.into())
         );
-        let f = facts(&[(PG.default, false), (PG.offline, true)], &[]);
+        let f = facts(&[(PGD, false), (PG.offline, true)], &[]);
         assert_eq!(
             next_step(None, PG.default, PG.offline, &f),
             Step::Use(PG.offline.into())
         );
-        let f = facts(&[(PG.default, false), (PG.offline, false)], &[]);
+        let f = facts(&[(PGD, false), (PG.offline, false)], &[]);
         assert_eq!(
             next_step(None, PG.default, PG.offline, &f),
-            Step::Pull(PG.default.into())
+            Step::Pull(PGD.into())
         );
-        let f = facts(
-            &[(PG.default, false), (PG.offline, false)],
-            &[(PG.default, true)],
-        );
+        let f = facts(&[(PGD, false), (PG.offline, false)], &[(PGD, true)]);
         assert_eq!(
             next_step(None, PG.default, PG.offline, &f),
-            Step::Use(PG.default.into())
+            Step::Use(PGD.into())
         );
-        let f = facts(
-            &[(PG.default, false), (PG.offline, false)],
-            &[(PG.default, false)],
-        );
+        let f = facts(&[(PGD, false), (PG.offline, false)], &[(PGD, false)]);
         assert_eq!(
             next_step(None, PG.default, PG.offline, &f),
             Step::BuildOffline
@@ -441,10 +510,7 @@ mod tests {
 
     #[test]
     fn after_a_build_the_offline_image_is_used_or_the_reason_is_reported() {
-        let mut f = facts(
-            &[(PG.default, false), (PG.offline, true)],
-            &[(PG.default, false)],
-        );
+        let mut f = facts(&[(PGD, false), (PG.offline, true)], &[(PGD, false)]);
         f.built = Some(Ok(()));
         assert_eq!(
             next_step(None, PG.default, PG.offline, &f),
@@ -456,6 +522,44 @@ mod tests {
             next_step(None, PG.default, PG.offline, &f),
             Step::FailNoImage("it needs root".into())
         );
+    }
+
+    #[test]
+    fn without_an_official_image_the_offline_one_is_used_or_built() {
+        let ch = &CHROMIUM;
+        let f = Facts::default();
+        assert_eq!(
+            next_step(None, ch.default, ch.offline, &f),
+            Step::Inspect(ch.offline.into())
+        );
+        let f = facts(&[(ch.offline, true)], &[]);
+        assert_eq!(
+            next_step(None, ch.default, ch.offline, &f),
+            Step::Use(ch.offline.into())
+        );
+        // Nothing to pull: straight to the build.
+        let f = facts(&[(ch.offline, false)], &[]);
+        assert_eq!(
+            next_step(None, ch.default, ch.offline, &f),
+            Step::BuildOffline
+        );
+        let mut f = facts(&[(ch.offline, false)], &[]);
+        f.built = Some(Err("it needs root".into()));
+        assert_eq!(
+            next_step(None, ch.default, ch.offline, &f),
+            Step::FailNoImage("it needs root".into())
+        );
+    }
+
+    #[test]
+    fn postgres_and_redis_are_built_together_the_others_alone() {
+        assert_eq!(
+            built_together(&POSTGRES),
+            [POSTGRES.offline_image(), REDIS.offline_image()]
+        );
+        assert_eq!(built_together(&REDIS), built_together(&POSTGRES));
+        assert_eq!(built_together(&PROMETHEUS), [PROMETHEUS.offline_image()]);
+        assert_eq!(built_together(&CHROMIUM), [CHROMIUM.offline_image()]);
     }
 
     #[test]

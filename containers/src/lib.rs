@@ -1,26 +1,36 @@
-//! gonogo-containers: PostgreSQL + Redis for tests, through testcontainers.
+//! gonogo-containers: PostgreSQL + Redis for tests, through testcontainers,
+//! and the other programs the tests need: Prometheus and Chromium.
 //!
 //! [`Stack::start`] starts both services in parallel and returns once
 //! `SELECT 1` and `PING` succeed; each [`Service`] has a URL and fault controls.
+//! [`Prometheus::start`] runs a Prometheus scraping servers on the host;
+//! [`Chromium`] loads pages in a headless browser. Their images are resolved
+//! (and built when needed, lazily) the same way as the stack's.
 //!
 //! Layout:
 //! - [`shim`]: a reverse proxy that lets testcontainers (Docker API 1.49) talk
 //!   to older daemons (e.g. Docker 20.10, API 1.41) by rewriting `/v1.NN/`.
 //! - [`images`]: which image each service runs (env, default, offline, build).
 //! - [`service`]: one container, readiness polling, stop/start/pause/unpause.
+//! - [`prometheus`]: Prometheus in the host's network, its URL, stop.
+//! - [`chromium`]: a headless Chromium with no network: DOM, screenshot, NetLog.
 //! - [`reaper`]: labels, and a detached process that removes this process's
 //!   containers after it exits (for stacks kept in statics).
 //! - [`error`]: [`StackError`], one sentence per failure.
 
+pub mod chromium;
 pub mod error;
 pub mod images;
+pub mod prometheus;
 pub mod reaper;
 pub mod service;
 pub mod shim;
 
 use std::time::{Duration, Instant};
 
+pub use chromium::Chromium;
 pub use error::StackError;
+pub use prometheus::Prometheus;
 pub use service::{Kind, Service};
 
 /// PostgreSQL and Redis, each in its own container, ready to use.
@@ -41,12 +51,7 @@ impl Stack {
     /// the Docker API shim and cleanup).
     pub async fn start() -> Result<Stack, StackError> {
         let started = Instant::now();
-        let endpoint = shim::ensure().await?;
-        reaper::ensure(
-            &endpoint.daemon_socket,
-            endpoint.shim_socket.as_deref().and_then(|s| s.parent()),
-        );
-        let docker = direct_client(endpoint)?;
+        let (endpoint, docker) = connect().await?;
         let (pg_image, redis_image) = tokio::try_join!(
             images::resolve(&images::POSTGRES, &docker, &endpoint.daemon_socket),
             images::resolve(&images::REDIS, &docker, &endpoint.daemon_socket),
@@ -104,6 +109,19 @@ pub async fn ensure_offline_images() -> Result<[String; 2], StackError> {
     images::ensure_offline(&docker, &endpoint.daemon_socket)
         .await
         .map_err(StackError::OfflineBuild)
+}
+
+/// Everything a container start needs first: the shim (when the daemon is
+/// old), the reaper, and a direct client for our own calls.
+pub(crate) async fn connect() -> Result<(&'static shim::DockerEndpoint, bollard::Docker), StackError>
+{
+    let endpoint = shim::ensure().await?;
+    reaper::ensure(
+        &endpoint.daemon_socket,
+        endpoint.shim_socket.as_deref().and_then(|s| s.parent()),
+    );
+    let docker = direct_client(endpoint)?;
+    Ok((endpoint, docker))
 }
 
 /// A bollard client for our own calls (images, cleanup), talking to the real

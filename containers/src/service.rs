@@ -20,7 +20,7 @@ use crate::images::split_reference;
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Label naming one start attempt, so a failed start can be cleaned up.
-const ATTEMPT_LABEL: &str = "gonogo.attempt";
+pub(crate) const ATTEMPT_LABEL: &str = "gonogo.attempt";
 
 /// A failed start attempt; `port_taken` means "retry with another port".
 struct Failed {
@@ -74,25 +74,31 @@ pub struct Service {
 }
 
 impl Drop for Service {
-    /// testcontainers removes a container from its own `Drop` with async
-    /// code that needs a Tokio runtime; outside one (e.g. a harness dropping
-    /// its fixtures after its runtime ended) give it a short-lived one.
     fn drop(&mut self) {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return;
-        }
-        if let Some(container) = self.container.take() {
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    let _entered = rt.enter();
-                    drop(container);
-                }
-            })
-            .join();
-        }
+        remove_on_drop(&mut self.container);
+    }
+}
+
+/// For the `Drop` of every type here that owns a container. testcontainers
+/// removes a container from its own `Drop` with async code that needs a Tokio
+/// runtime; outside one (e.g. a harness dropping its fixtures after its
+/// runtime ended, or a synchronous test) give it a short-lived one. Inside a
+/// runtime the container is left to drop with its owner as usual.
+pub(crate) fn remove_on_drop(slot: &mut Option<ContainerAsync<GenericImage>>) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return;
+    }
+    if let Some(container) = slot.take() {
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                let _entered = rt.enter();
+                drop(container);
+            }
+        })
+        .join();
     }
 }
 
@@ -322,7 +328,7 @@ impl Service {
 }
 
 /// A host port that is free right now (the kernel picks it).
-fn free_port() -> Result<u16, StackError> {
+pub(crate) fn free_port() -> Result<u16, StackError> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

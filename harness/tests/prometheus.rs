@@ -1,5 +1,5 @@
-//! The canary judged on real traffic read from a real Prometheus (Debian's
-//! `prometheus` package): two reference servers, baseline and canary, over one
+//! The canary judged on real traffic read from a real Prometheus (in a
+//! container: `gonogo_containers::Prometheus`): two reference servers, baseline and canary, over one
 //! PostgreSQL + Redis, each with its own `/metrics`; steady load on both;
 //! Prometheus scraping both every second. Then:
 //!
@@ -10,21 +10,21 @@
 //!    in the report and its renderings;
 //! 3. with Prometheus stopped the canary is INCONCLUSIVE, not promoted.
 //!
-//! Prometheus runs as a plain child process (killed on drop; it shares the
-//! test's process group, so a Ctrl-C reaches it too): it is a local binary,
-//! not an image, and a container would need an offline image built for it
-//! first. The 30 ms / 120 ms delays put every request of a side into one
+//! Prometheus runs in the host's network, so it scrapes the servers on
+//! 127.0.0.1 where the test started them; its image is the official one where
+//! a registry answers, else built once from Debian's `prometheus` package (the
+//! way the offline PostgreSQL image is). The 30 ms / 120 ms delays put every request of a side into one
 //! histogram bucket, so the healthy pair's p95s agree closely and the verdict
 //! does not hang on interpolation noise.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::middleware::{from_fn, Next};
+use gonogo_containers::Prometheus;
 use gonogo_harness::canary::{self, CanaryOptions, EngineConfig, TokenSource};
 use gonogo_harness::exit::Exit;
 use gonogo_harness::release_cli::{self, CanaryArgs, ReleaseCommand, RolesArgs};
@@ -40,71 +40,14 @@ const SLOW_MS: u64 = 120;
 /// The rate window of every query: ten one-second scrapes.
 const WINDOW: &str = "10s";
 
-/// Prometheus as a child process on loopback, scraping `targets`.
-struct PrometheusProcess {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl PrometheusProcess {
-    async fn start(baseline: SocketAddr, canary: SocketAddr) -> PrometheusProcess {
-        let binary = std::env::var("GONOGO_PROMETHEUS").unwrap_or_else(|_| "prometheus".into());
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: knowledge-api\n    static_configs:\n      - targets: ['{baseline}']\n        labels: {{track: baseline}}\n      - targets: ['{canary}']\n        labels: {{track: canary}}\n"
-            ),
-        )
-        .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start `{binary}` ({e}): install Debian's prometheus package (`apt-get install prometheus`; .ci/run does) or set GONOGO_PROMETHEUS")
-            });
-        let p = PrometheusProcess {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ready = format!("{}/-/ready", p.url);
-        while !reqwest::get(&ready)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus was not ready within 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        p
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for PrometheusProcess {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// Prometheus scraping `baseline` and `canary` every second, ready.
+async fn prometheus(baseline: SocketAddr, canary: SocketAddr) -> Prometheus {
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: knowledge-api\n    static_configs:\n      - targets: ['{baseline}']\n        labels: {{track: baseline}}\n      - targets: ['{canary}']\n        labels: {{track: canary}}\n"
+    );
+    Prometheus::start(&config)
+        .await
+        .unwrap_or_else(|e| panic!("Prometheus's container starts: {e}"))
 }
 
 /// One server of the pair: its own app (own metrics), a delay switch inside
@@ -204,9 +147,8 @@ fn the_canary_is_judged_on_prometheus_against_its_baseline() {
                 .parse::<SocketAddr>()
                 .unwrap()
         };
-        let mut prometheus =
-            PrometheusProcess::start(addr(baseline.base_url()), addr(canary_server.base_url()))
-                .await;
+        let prometheus =
+            prometheus(addr(baseline.base_url()), addr(canary_server.base_url())).await;
 
         let stop = Arc::new(AtomicBool::new(false));
         let loads = [
@@ -218,7 +160,7 @@ fn the_canary_is_judged_on_prometheus_against_its_baseline() {
 
         let dir = tempfile::tempdir().unwrap();
         let plan_path = dir.path().join("plan.toml");
-        std::fs::write(&plan_path, plan_toml(&prometheus.url)).unwrap();
+        std::fs::write(&plan_path, plan_toml(prometheus.url())).unwrap();
         let plan = CanaryPlan::load(&plan_path).unwrap();
         let options = CanaryOptions {
             roots: Default::default(),
@@ -330,7 +272,7 @@ fn the_canary_is_judged_on_prometheus_against_its_baseline() {
 
         // 3. Prometheus stopped: no data is never a pass.
         canary_delay.store(HEALTHY_MS, Ordering::Relaxed);
-        prometheus.stop();
+        prometheus.stop().await.unwrap();
         let blind = canary::run(&options).await.unwrap();
         assert_eq!(
             blind.outcome,
