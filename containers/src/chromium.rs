@@ -25,7 +25,8 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use crate::error::{one_line, StackError};
 use crate::images::split_reference;
-use crate::service::{remove_labelled, remove_on_drop, ATTEMPT_LABEL};
+use crate::owned::Owned;
+use crate::service::{remove_labelled, ATTEMPT_LABEL};
 
 /// The flags of every run: headless, no sandbox (the container is the
 /// sandbox, and Chromium's own needs privileges a container lacks), no GPU,
@@ -49,24 +50,16 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A running Chromium container; removed on drop (or by the reaper at exit).
 pub struct Chromium {
-    image: String,
     docker: bollard::Docker,
     runs: AtomicU64,
-    /// Always `Some`; an `Option` only so [`Drop`] can move it to a runtime.
-    container: Option<ContainerAsync<GenericImage>>,
-}
-
-impl Drop for Chromium {
-    fn drop(&mut self) {
-        remove_on_drop(&mut self.container);
-    }
+    owned: Owned,
 }
 
 impl std::fmt::Debug for Chromium {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Chromium")
-            .field("image", &self.image)
-            .field("container", &self.container().id())
+            .field("image", &self.owned.image())
+            .field("container", &self.owned.id())
             .finish()
     }
 }
@@ -115,10 +108,9 @@ impl Chromium {
         }
         match request.start().await {
             Ok(container) => Ok(Chromium {
-                image,
+                owned: Owned::new(image, container),
                 docker,
                 runs: AtomicU64::new(0),
-                container: Some(container),
             }),
             Err(e) => {
                 remove_labelled(&docker, ATTEMPT_LABEL, &attempt).await;
@@ -132,18 +124,16 @@ impl Chromium {
 
     /// The image the container runs.
     pub fn image(&self) -> &str {
-        &self.image
+        self.owned.image()
     }
 
     /// The Docker container id.
     pub fn container_id(&self) -> &str {
-        self.container().id()
+        self.owned.id()
     }
 
     fn container(&self) -> &ContainerAsync<GenericImage> {
-        self.container
-            .as_ref()
-            .expect("only Drop takes the container")
+        self.owned.get()
     }
 
     /// The DOM of `html` once loaded and its scripts run (`--dump-dom`).
@@ -219,7 +209,7 @@ impl Chromium {
         let (code, stdout, stderr) = self.exec(cmd, action).await?;
         let fail = |detail: String| StackError::Chromium {
             action,
-            image: self.image.clone(),
+            image: self.image().to_owned(),
             detail,
         };
         if code != 0 {
@@ -278,7 +268,7 @@ impl Chromium {
             .unwrap_or_else(|_| {
                 Err(StackError::Chromium {
                     action,
-                    image: self.image.clone(),
+                    image: self.image().to_owned(),
                     detail: format!("no result within {} s", RUN_TIMEOUT.as_secs()),
                 })
             })

@@ -21,6 +21,7 @@
 pub mod chromium;
 pub mod error;
 pub mod images;
+mod owned;
 pub mod prometheus;
 pub mod reaper;
 pub mod service;

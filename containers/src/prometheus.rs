@@ -25,7 +25,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{one_line, StackError};
 use crate::images::split_reference;
-use crate::service::{free_port, remove_labelled, remove_on_drop, ATTEMPT_LABEL};
+use crate::owned::Owned;
+use crate::service::{free_port, remove_labelled, ATTEMPT_LABEL};
 
 /// How long Prometheus may take to answer `/-/ready` (its TSDB opens first).
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,23 +37,15 @@ const CONFIG_PATH: &str = "/etc/prometheus/prometheus.yml";
 /// A running Prometheus; removed on drop (or by the reaper at exit).
 pub struct Prometheus {
     url: String,
-    image: String,
-    /// Always `Some`; an `Option` only so [`Drop`] can move it to a runtime.
-    container: Option<ContainerAsync<GenericImage>>,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        remove_on_drop(&mut self.container);
-    }
+    owned: Owned,
 }
 
 impl std::fmt::Debug for Prometheus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prometheus")
             .field("url", &self.url)
-            .field("image", &self.image)
-            .field("container", &self.container().id())
+            .field("image", &self.owned.image())
+            .field("container", &self.owned.id())
             .finish()
     }
 }
@@ -121,8 +114,7 @@ impl Prometheus {
         })?;
         let prometheus = Prometheus {
             url: format!("http://127.0.0.1:{port}"),
-            image: image.to_string(),
-            container: Some(container),
+            owned: Owned::new(image.to_string(), container),
         };
         if let Err(error) = prometheus.wait_ready().await {
             // Prometheus exits at once when its port is taken; say so only
@@ -143,18 +135,16 @@ impl Prometheus {
 
     /// The image the container runs.
     pub fn image(&self) -> &str {
-        &self.image
+        self.owned.image()
     }
 
     /// The Docker container id.
     pub fn container_id(&self) -> &str {
-        self.container().id()
+        self.owned.id()
     }
 
     fn container(&self) -> &ContainerAsync<GenericImage> {
-        self.container
-            .as_ref()
-            .expect("only Drop takes the container")
+        self.owned.get()
     }
 
     /// Stops Prometheus (SIGTERM, SIGKILL after 2 s): queries now fail to

@@ -15,6 +15,7 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use crate::error::{one_line, StackError};
 use crate::images::split_reference;
+use crate::owned::Owned;
 
 /// How long a (re)started service may take to answer its readiness query.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,38 +69,7 @@ pub struct Service {
     kind: Kind,
     url: String,
     host_port: u16,
-    image: String,
-    /// Always `Some`; an `Option` only so [`Drop`] can move it to a runtime.
-    container: Option<ContainerAsync<GenericImage>>,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        remove_on_drop(&mut self.container);
-    }
-}
-
-/// For the `Drop` of every type here that owns a container. testcontainers
-/// removes a container from its own `Drop` with async code that needs a Tokio
-/// runtime; outside one (e.g. a harness dropping its fixtures after its
-/// runtime ended, or a synchronous test) give it a short-lived one. Inside a
-/// runtime the container is left to drop with its owner as usual.
-pub(crate) fn remove_on_drop(slot: &mut Option<ContainerAsync<GenericImage>>) {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return;
-    }
-    if let Some(container) = slot.take() {
-        let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                let _entered = rt.enter();
-                drop(container);
-            }
-        })
-        .join();
-    }
+    owned: Owned,
 }
 
 impl std::fmt::Debug for Service {
@@ -108,7 +78,7 @@ impl std::fmt::Debug for Service {
         f.debug_struct("Service")
             .field("kind", &self.kind)
             .field("host_port", &self.host_port)
-            .field("image", &self.image)
+            .field("image", &self.image())
             .field("container", &self.container_id())
             .finish()
     }
@@ -198,8 +168,7 @@ impl Service {
             kind,
             url,
             host_port,
-            image: image.to_string(),
-            container: Some(container),
+            owned: Owned::new(image.to_string(), container),
         };
         service.wait_ready().await?;
         Ok(service)
@@ -224,18 +193,16 @@ impl Service {
 
     /// The image the container runs (after resolution; see the crate docs).
     pub fn image(&self) -> &str {
-        &self.image
+        self.owned.image()
     }
 
     /// The Docker container id.
     pub fn container_id(&self) -> &str {
-        self.container().id()
+        self.owned.id()
     }
 
     fn container(&self) -> &ContainerAsync<GenericImage> {
-        self.container
-            .as_ref()
-            .expect("only Drop takes the container")
+        self.owned.get()
     }
 
     /// Stops the container (SIGTERM, SIGKILL after 2 s); clients now fail to

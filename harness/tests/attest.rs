@@ -8,6 +8,9 @@
 //! venv under the target dir, made by this test the first time it runs:
 //! `cargo test` needs nothing prepared beforehand.
 
+#[path = "support/venv.rs"]
+mod venv;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -24,35 +27,20 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 fn python() -> &'static Path {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("intoto-venv");
-        let py = venv.join("bin/python");
-        let ready = |py: &Path| {
-            Command::new(py)
-                .args(["-c", "import securesystemslib.dsse, in_toto_attestation.v1.statement"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !ready(&py) {
-            let base = std::env::var("GONOGO_PYTHON").unwrap_or_else(|_| "python3".into());
-            let made = Command::new(&base).arg("-m").arg("venv").arg(&venv).output();
-            assert!(
-                made.as_ref().is_ok_and(|o| o.status.success()),
-                "cannot make a venv with `{base} -m venv` ({made:?}); install python3-venv or set GONOGO_PYTHON"
-            );
-            let req = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/intoto/requirements.txt");
-            let pip = Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(&req)
-                .output()
-                .expect("pip runs");
-            assert!(
-                pip.status.success(),
-                "pip could not install in-toto's tooling from PyPI: {}",
-                String::from_utf8_lossy(&pip.stderr)
-            );
-            assert!(ready(&py), "the venv at {} lacks securesystemslib", venv.display());
-        }
-        py
+        venv::python_with(
+            "intoto-venv",
+            "intoto/requirements.txt",
+            "in-toto's tooling",
+            |py| {
+                Command::new(py)
+                    .args([
+                        "-c",
+                        "import securesystemslib.dsse, in_toto_attestation.v1.statement",
+                    ])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            },
+        )
     })
 }
 

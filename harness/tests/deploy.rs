@@ -17,6 +17,9 @@
 //! target dir by this test the first time it runs, as `tests/attest.rs` does;
 //! only its JSON files are read.
 
+#[path = "support/venv.rs"]
+mod venv;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -371,8 +374,6 @@ fn gonogo_image() -> String {
 fn kubernetes_defs() -> &'static serde_json::Map<String, Value> {
     static DEFS: OnceLock<serde_json::Map<String, Value>> = OnceLock::new();
     DEFS.get_or_init(|| {
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kubernetes-validate-venv");
-        let py = venv.join("bin/python");
         let locate = |py: &Path| {
             Command::new(py)
                 .args([
@@ -384,29 +385,13 @@ fn kubernetes_defs() -> &'static serde_json::Map<String, Value> {
                 .filter(|o| o.status.success())
                 .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
         };
-        let package = match locate(&py) {
-            Some(p) => p,
-            None => {
-                let base = std::env::var("GONOGO_PYTHON").unwrap_or_else(|_| "python3".into());
-                let made = Command::new(&base).arg("-m").arg("venv").arg(&venv).output();
-                assert!(
-                    made.as_ref().is_ok_and(|o| o.status.success()),
-                    "cannot make a venv with `{base} -m venv` ({made:?}); install python3-venv or set GONOGO_PYTHON"
-                );
-                let req = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/deploy/requirements.txt");
-                let pip = Command::new(venv.join("bin/pip"))
-                    .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                    .arg(&req)
-                    .output()
-                    .expect("pip runs");
-                assert!(
-                    pip.status.success(),
-                    "pip could not install kubernetes-validate from PyPI: {}",
-                    String::from_utf8_lossy(&pip.stderr)
-                );
-                locate(&py).expect("the venv has kubernetes_validate")
-            }
-        };
+        let py = venv::python_with(
+            "kubernetes-validate-venv",
+            "deploy/requirements.txt",
+            "kubernetes-validate",
+            |py| locate(py).is_some(),
+        );
+        let package = locate(&py).expect("the venv has kubernetes_validate");
         let file = package
             .join("kubernetes-json-schema")
             .join(format!("{KUBERNETES}-local-strict"))
