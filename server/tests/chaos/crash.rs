@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -262,9 +264,11 @@ async fn after_kill_9_during_uploads_a_restart_loses_no_acknowledged_upload_and_
     let mut acknowledged: BTreeMap<Uuid, String> = BTreeMap::new();
     for round in 0..2 {
         let base = second.base_url.clone();
+        let count = Arc::new(AtomicUsize::new(0));
         let uploaders: Vec<_> = (0..8)
             .map(|_| {
                 let (client, base, token) = (client.clone(), base.clone(), token.clone());
+                let count = count.clone();
                 tokio::spawn(async move {
                     let mut done = Vec::new();
                     for i in 0..200 {
@@ -273,12 +277,19 @@ async fn after_kill_9_during_uploads_a_restart_loses_no_acknowledged_upload_and_
                             Some(id) => done.push((id, hex::encode(Sha256::digest(&bytes)))),
                             None => break,
                         }
+                        count.fetch_add(1, Ordering::Relaxed);
                     }
                     done
                 })
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(1200 + 500 * round)).await;
+        // Eight uploads are always in flight; kill once some were acknowledged (a machine
+        // under load is slow to get there), at a moment that differs between rounds.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while count.load(Ordering::Relaxed) < 5 + 7 * round && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(150 * round as u64)).await;
         second.kill();
         let mut this_round = 0;
         for uploader in uploaders {
