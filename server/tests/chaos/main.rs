@@ -9,7 +9,9 @@
 //!   `Retry-After`, and the first request once Redis is back is a 200;
 //! - `crash`: `kill -9` of the binary during concurrent uploads, then a restart: no acknowledged
 //!   upload is lost, no row lacks its bytes, and the start-up sweep leaves no orphan (stored
-//!   bytes without a row, temp files, pending markers).
+//!   bytes without a row, temp files, pending markers);
+//! - `roundtrips`: through a counting proxy, a read keeps its three round trips to PostgreSQL
+//!   before a loss and once the pool has healed (healing costs the normal path nothing).
 //!
 //! The tests take turns ([`support::serial`]): chaos timings on two shared cores must not
 //! depend on another test's containers. Set `TEST_LOG=1` and `--nocapture` to see the logs.
@@ -19,3 +21,4 @@ mod support;
 mod crash;
 mod database;
 mod redis;
+mod roundtrips;
