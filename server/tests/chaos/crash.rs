@@ -99,6 +99,23 @@ fn form(name: &str, bytes: &[u8]) -> Vec<u8> {
     body
 }
 
+/// `POST /api/v1/knowledge/files` with a [`form`] body.
+fn post_form(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{base}/api/v1/knowledge/files"))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+}
+
 /// Distinct UTF-8 text of about `len` bytes.
 fn text(len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 36);
@@ -111,14 +128,7 @@ fn text(len: usize) -> Vec<u8> {
 
 /// Uploads `bytes`; the new file's id when the server acknowledged it (201).
 async fn upload(client: &reqwest::Client, base: &str, token: &str, bytes: &[u8]) -> Option<Uuid> {
-    let response = client
-        .post(format!("{base}/api/v1/knowledge/files"))
-        .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(form("chaos.txt", bytes))
+    let response = post_form(client, base, token, form("chaos.txt", bytes))
         .send()
         .await
         .ok()?;
@@ -137,14 +147,7 @@ fn slow_upload(client: &reqwest::Client, base: &str, token: &str) -> tokio::task
         tokio::time::sleep(Duration::from_millis(100)).await;
         Ok::<_, std::io::Error>(chunk)
     });
-    let request = client
-        .post(format!("{base}/api/v1/knowledge/files"))
-        .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(reqwest::Body::wrap_stream(stream));
+    let request = post_form(client, base, token, reqwest::Body::wrap_stream(stream));
     tokio::spawn(async move {
         let _ = request.send().await;
     })

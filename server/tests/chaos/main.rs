@@ -17,6 +17,8 @@
 //! depend on another test's containers. Set `TEST_LOG=1` and `--nocapture` to see the logs.
 
 mod support;
+#[path = "../shared/test_logs.rs"]
+mod test_logs;
 
 mod crash;
 mod database;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{list, ready, serial, tally, under_traffic, Chaos};
+use crate::support::{assert_only_200_or_503, list, ready, serial, under_traffic, Chaos};
 
 /// `docker kill`: SIGKILL, no shutdown, every connection dropped.
 fn docker_kill(container: &str) {
@@ -37,12 +37,7 @@ async fn redis_paused_and_killed_costs_only_503s_with_retry_after_and_heals_by_i
             tokio::time::sleep(Duration::from_millis(1500)).await;
         })
         .await;
-        let counts = tally(outcomes.iter().map(|(_, o)| o));
-        assert!(
-            outcomes.iter().all(|(_, o)| o.allowed_in_an_outage()),
-            "Redis {fault}: only 200, or 503 with Retry-After: {counts:?} {:?}",
-            outcomes.iter().find(|(_, o)| !o.allowed_in_an_outage())
-        );
+        let counts = assert_only_200_or_503(&format!("Redis {fault}"), &outcomes);
         assert!(
             counts.get(&503).is_some_and(|n| *n > 0),
             "Redis {fault}: the outage was seen: {counts:?}"

@@ -2,7 +2,6 @@
 //! only what the assertions need, traffic generators and the superuser's view of the database.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use knowledge_server::embedded::EmbeddedServer;
@@ -14,27 +13,8 @@ use uuid::Uuid;
 /// Chaos tests run one at a time; hold the guard for the whole test.
 pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
     static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    init_logs();
+    crate::test_logs::init_logs();
     SERIAL.lock().await
-}
-
-fn init_logs() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        if let Ok(value) = std::env::var("TEST_LOG") {
-            let directives = if matches!(value.as_str(), "" | "1" | "true") {
-                "info"
-            } else {
-                value.as_str()
-            };
-            let filter = tracing_subscriber::EnvFilter::try_new(directives)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_test_writer()
-                .try_init();
-        }
-    });
 }
 
 /// A server in this process over containers of its own (removed on drop).
@@ -227,6 +207,19 @@ pub async fn under_traffic<F: std::future::Future>(
     }
     all.sort_by_key(|(sent, _)| *sent);
     (output, all)
+}
+
+/// Asserts that every outcome is a 200 or a 503 with `Retry-After`; returns how often each
+/// status came.
+pub fn assert_only_200_or_503(what: &str, outcomes: &[(Instant, Outcome)]) -> BTreeMap<u16, usize> {
+    let counts = tally(outcomes.iter().map(|(_, o)| o));
+    let wrong = outcomes.iter().find(|(_, o)| !o.allowed_in_an_outage());
+    assert!(
+        wrong.is_none(),
+        "{what}: only 200, or 503 with Retry-After: {counts:?}, e.g. {}",
+        wrong.map(|(_, o)| o.to_string()).unwrap_or_default()
+    );
+    counts
 }
 
 /// Statuses and how often each came, for failure messages.
