@@ -190,8 +190,9 @@ impl LostConnections {
     }
 }
 
-/// Whether `e` says the connection itself is gone (the statement never ran): I/O, SQLSTATE
-/// class 08 (connection exception), or the server terminating the backend (57P01–57P03).
+/// Whether `e` says the connection itself is gone: I/O, SQLSTATE class 08 (connection
+/// exception), or the server terminating the backend (57P01–57P03). Not a pool timeout (the
+/// database is down or saturated: retrying would only double the wait).
 pub fn connection_lost(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) => true,
@@ -426,6 +427,14 @@ mod tests {
             "released after the loss"
         );
         assert!(lost.suspects(Duration::from_millis(45)));
+    }
+
+    #[test]
+    fn io_errors_are_lost_connections_and_pool_timeouts_are_not() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(connection_lost(&sqlx::Error::Io(reset)));
+        assert!(!connection_lost(&sqlx::Error::PoolTimedOut));
+        assert!(!connection_lost(&sqlx::Error::RowNotFound));
     }
 
     #[test]
