@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use uuid::Uuid;
 
 use crate::auth::Claims;
 use crate::error::AppError;
@@ -222,16 +221,6 @@ fn parse_metadata(buf: &[u8]) -> Result<FileMetadata, AppError> {
     Ok(meta)
 }
 
-async fn row_exists(st: &SharedState, claims: &Claims, id: Uuid) -> Result<bool, AppError> {
-    let mut tx = st.db.tenant_tx(claims).await?;
-    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM knowledge_files WHERE id = $1")
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
-    tx.commit().await?;
-    Ok(found.is_some())
-}
-
 /// The multipart upload form: no parts but these two, each at most once.
 #[derive(utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -329,6 +318,8 @@ pub async fn upload(
     .fetch_one(tx.conn())
     .await?;
     let final_path = st.storage.path_of(id);
+    // Until the commit's outcome is known the marker lets the sweeper settle the bytes.
+    st.storage.mark_pending(id, claims.sub).await?;
     tokio::fs::rename(file.temp.path(), &final_path).await?;
     file.temp.keep();
     if let Err(e) = st.storage.sync_dir().await {
@@ -338,20 +329,22 @@ pub async fn upload(
         // A failed COMMIT may still have committed (connection lost after sending it). Delete
         // the bytes only when the row is known to be absent: a row without bytes would be a
         // visible half-file, bytes without a row are invisible.
-        match row_exists(&st, &claims, id).await {
+        match st.db.file_row_exists(&claims, id).await {
             Ok(true) => {
                 tracing::warn!(file_id = %id, "commit reported an error but the row exists")
             }
             Ok(false) => {
                 let _ = tokio::fs::remove_file(&final_path).await;
+                st.storage.clear_pending(id, claims.sub).await;
                 return Err(e);
             }
             Err(_) => {
-                tracing::warn!(file_id = %id, "commit outcome unknown: keeping the bytes");
+                tracing::warn!(file_id = %id, "commit outcome unknown: the sweeper settles it");
                 return Err(e);
             }
         }
     }
+    st.storage.clear_pending(id, claims.sub).await;
     let info = row.into_info(&st.keys)?;
     Ok(created(format!("/api/v1/knowledge/files/{id}"), info))
 }

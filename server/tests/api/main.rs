@@ -19,6 +19,8 @@ mod endpoints;
 mod helpers;
 mod multipart;
 mod reply;
+#[path = "../shared/test_logs.rs"]
+mod test_logs;
 
 mod anon;
 mod auth;
