@@ -169,7 +169,14 @@ mod tests {
         let routes = Router::new()
             .route("/ok", get(|| async { "ok" }))
             .route("/panic", get(panicking))
-            .route("/json", post(|crate::extract::ApiJson(v): crate::extract::ApiJson<serde_json::Value>| async move { v.to_string() }))
+            .route(
+                "/json",
+                post(
+                    |crate::extract::ApiJson(v): crate::extract::ApiJson<
+                        crate::routes::search::SearchRequest,
+                    >| async move { v.query },
+                ),
+            )
             .layer(DefaultBodyLimit::max(16));
         with_common_layers(routes, Arc::new(Metrics::new()))
     }

@@ -17,7 +17,7 @@ use crate::routes::created;
 use crate::routes::files::{FileInfo, FileMetadata, FileRow, FILE_COLUMNS};
 use crate::state::SharedState;
 use crate::storage::TempFile;
-use crate::validate::{tags_ok, TextRule, DESCRIPTION, TAG, TITLE};
+use crate::validate::{is_hidden_control, tags_ok, TextRule, DESCRIPTION, TAG, TITLE};
 use crate::ALLOWED_MIME_TYPES;
 
 /// Text kept for full-text indexing and snippets. Bounded so a tsvector stays far below
@@ -26,10 +26,11 @@ pub const INDEX_TEXT_CAP: usize = 256 * 1024;
 /// Largest `metadata` part.
 const METADATA_CAP: usize = 64 * 1024;
 
-/// Reduces a client filename to its last path segment without control characters.
+/// Reduces a client filename to its last path segment without control, format or bidi
+/// characters ([`is_hidden_control`]).
 pub fn sanitize_filename(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = last.chars().filter(|c| !is_hidden_control(*c)).collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
         return "file".to_owned();
@@ -86,9 +87,24 @@ struct Received {
 fn multipart_error(e: MultipartError, limit: u64) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge(limit)
+    } else if raw_control_in_part_header(&e) {
+        AppError::InvalidFilename
     } else {
         AppError::InvalidMultipart("The multipart body is malformed or truncated.".into())
     }
+}
+
+/// A part header's value holds a raw control byte (`filename="a\x01b"`): the header parser
+/// stops there, before the name could be cleaned, so the name is refused as the contract says.
+fn raw_control_in_part_header(e: &MultipartError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<httparse::Error>() == Some(&httparse::Error::HeaderValue) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 async fn receive_file(st: &SharedState, mut field: Field<'_>) -> Result<Received, AppError> {
@@ -358,6 +374,15 @@ mod tests {
         assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
         assert_eq!(sanitize_filename("C:\\Users\\x\\report.pdf"), "report.pdf");
         assert_eq!(sanitize_filename("a\0b\nc.txt"), "abc.txt");
+        assert_eq!(
+            sanitize_filename("invoice\u{202e}txt.exe"),
+            "invoicetxt.exe"
+        );
+        assert_eq!(
+            sanitize_filename("\u{feff}a\u{200b}b\u{2028}c\u{2029}d\u{2066}.txt"),
+            "abcd.txt"
+        );
+        assert_eq!(sanitize_filename("\u{202e}\u{200b}"), "file");
         assert_eq!(sanitize_filename("dir/"), "file");
         assert_eq!(sanitize_filename(".."), "file");
         assert_eq!(sanitize_filename(&"x".repeat(1000)).chars().count(), 255);
