@@ -706,27 +706,35 @@ struct SearchCase {
     plan: Plan,
 }
 
-async fn search_case(
-    name: &'static str,
-    label: String,
-    server: &Server,
-    client: &reqwest::Client,
-    app_url: &str,
-    sub: Uuid,
-    corpus: &mut Corpus,
-) -> anyhow::Result<SearchCase> {
-    let token = server.token(sub);
-    // A few searches first, so every case starts with warm connections and caches.
-    search_latency(client, &server.base, &token, corpus, 20).await?;
-    let (p50, p95) = search_latency(client, &server.base, &token, corpus, 300).await?;
-    let plan = explain(app_url, sub, corpus).await?;
-    Ok(SearchCase {
-        name,
-        label,
-        p50,
-        p95,
-        plan,
-    })
+/// What every search case needs: the server, a client and the app role's URL.
+struct Searches<'a> {
+    server: &'a Server,
+    client: &'a reqwest::Client,
+    app_url: &'a str,
+}
+
+impl Searches<'_> {
+    /// Latency of 300 sequential searches as `sub` (after 20 to warm up), and the plan.
+    async fn case(
+        &self,
+        name: &'static str,
+        label: String,
+        sub: Uuid,
+        corpus: &mut Corpus,
+    ) -> anyhow::Result<SearchCase> {
+        let token = self.server.token(sub);
+        let base = &self.server.base;
+        search_latency(self.client, base, &token, corpus, 20).await?;
+        let (p50, p95) = search_latency(self.client, base, &token, corpus, 300).await?;
+        let plan = explain(self.app_url, sub, corpus).await?;
+        Ok(SearchCase {
+            name,
+            label,
+            p50,
+            p95,
+            plan,
+        })
+    }
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -739,7 +747,7 @@ async fn run() -> anyhow::Result<()> {
     let search_files = env_usize("BENCH_SEARCH_FILES", 10_000);
     let search_large = env_usize("BENCH_SEARCH_FILES_LARGE", 100_000).max(search_files);
     let tenants = env_usize("BENCH_TENANTS", 100);
-    let per_tenant = env_usize("BENCH_FILES_PER_TENANT", 10_000);
+    let per_tenant = env_usize("BENCH_FILES_PER_TENANT", 2_000);
 
     eprintln!("bench: starting PostgreSQL and Redis");
     let (_stack, superuser_url, redis_url) = match (
@@ -841,17 +849,20 @@ async fn run() -> anyhow::Result<()> {
     .await?;
     let upload_cpu_us = (server.cpu_seconds() - cpu_before) * 1e6 / files as f64;
     analyze(&urls.admin_url).await?;
+    let searches = Searches {
+        server: &server,
+        client: &client,
+        app_url: &urls.app_url,
+    };
     let mut cases = vec![
-        search_case(
-            "one_tenant_small",
-            format!("{search_files} files in 1 tenant"),
-            &server,
-            &client,
-            &urls.app_url,
-            searcher,
-            &mut corpus,
-        )
-        .await?,
+        searches
+            .case(
+                "one_tenant_small",
+                format!("{search_files} files in 1 tenant"),
+                searcher,
+                &mut corpus,
+            )
+            .await?,
     ];
 
     eprintln!("bench: growing that tenant to {search_large} files (bulk insert)");
@@ -864,16 +875,14 @@ async fn run() -> anyhow::Result<()> {
     .await?;
     analyze(&urls.admin_url).await?;
     cases.push(
-        search_case(
-            "one_tenant_large",
-            format!("{search_large} files in 1 tenant"),
-            &server,
-            &client,
-            &urls.app_url,
-            searcher,
-            &mut corpus,
-        )
-        .await?,
+        searches
+            .case(
+                "one_tenant_large",
+                format!("{search_large} files in 1 tenant"),
+                searcher,
+                &mut corpus,
+            )
+            .await?,
     );
     let small = Uuid::new_v4();
     upload(
@@ -884,16 +893,14 @@ async fn run() -> anyhow::Result<()> {
     )
     .await?;
     cases.push(
-        search_case(
-            "small_tenant_beside_large",
-            format!("10 files beside {search_large}"),
-            &server,
-            &client,
-            &urls.app_url,
-            small,
-            &mut corpus,
-        )
-        .await?,
+        searches
+            .case(
+                "small_tenant_beside_large",
+                format!("10 files beside {search_large}"),
+                small,
+                &mut corpus,
+            )
+            .await?,
     );
 
     eprintln!(
@@ -909,19 +916,17 @@ async fn run() -> anyhow::Result<()> {
     let bulk_secs = load_started.elapsed().as_secs_f64();
     analyze(&urls.admin_url).await?;
     cases.push(
-        search_case(
-            "one_of_many_tenants",
-            format!(
-                "{per_tenant} of {} in {tenants} tenants",
-                tenants * per_tenant
-            ),
-            &server,
-            &client,
-            &urls.app_url,
-            last,
-            &mut corpus,
-        )
-        .await?,
+        searches
+            .case(
+                "one_of_many_tenants",
+                format!(
+                    "{per_tenant} of {} in {tenants} tenants",
+                    tenants * per_tenant
+                ),
+                last,
+                &mut corpus,
+            )
+            .await?,
     );
     let rss = server.peak_rss_mib();
     let mut started = vec![server];
