@@ -40,7 +40,7 @@ check:
     cargo test --workspace
     bash server/schemathesis/run.sh
 
-# The server's throughput and latency beside its database's (release build; needs wrk and pgbench).
+# The server's throughput, CPU per request and search growth beside its database's and a Python peer's (release build; needs wrk and pgbench; sizes via BENCH_*).
 bench:
     cargo bench -p knowledge-server --bench knowledge
 

@@ -114,10 +114,35 @@ pub async fn provision_roles(superuser_url: &str) -> Result<DbUrls, StartupError
     .await
     .map_err(db_err("Cannot restrict access to the knowledge database"))?;
     conn.close().await.ok();
+    mark_search_leakproof(superuser_url).await?;
     Ok(DbUrls {
         admin_url: role_url(superuser_url, OWNER_ROLE, &owner_pw)?,
         app_url: role_url(superuser_url, APP_ROLE, &app_pw)?,
     })
+}
+
+/// Marks `@@` (tsvector against tsquery) LEAKPROOF in the `knowledge` database, as a
+/// superuser. Under forced row-level security PostgreSQL evaluates a condition before the
+/// policy, which an index condition is, only when its functions are leakproof; `ts_match_vq`
+/// is not marked so, so without this every search scans the caller's whole library instead
+/// of the GIN index. It is leakproof in fact: it reads the two values and returns a boolean,
+/// and raises no error that depends on the row. The policy still decides which rows exist.
+async fn mark_search_leakproof(superuser_url: &str) -> Result<(), StartupError> {
+    let mut u = url::Url::parse(superuser_url).map_err(|_| {
+        StartupError::Config("The PostgreSQL superuser URL is malformed: use postgres://user:password@host:port/database.".into())
+    })?;
+    u.set_path(&format!("/{DATABASE}"));
+    let mut conn = PgConnection::connect_with(&quiet_options(u.as_str())?)
+        .await
+        .map_err(db_err(
+            "Cannot connect to the knowledge database as the superuser",
+        ))?;
+    sqlx::raw_sql("ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF")
+        .execute(&mut conn)
+        .await
+        .map_err(db_err("Cannot mark the search operator leakproof"))?;
+    conn.close().await.ok();
+    Ok(())
 }
 
 /// The superuser URL with another user, password and the `knowledge` database.

@@ -49,18 +49,23 @@ pub struct SearchResponse {
 }
 
 /// The search: `$1` the query (web-search syntax), `$2` the owner, `$3` the limit.
-/// Ranks and limits first, then cuts snippets only for the rows returned.
-pub const SEARCH_SQL: &str = "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS tsq),
-     top AS (
-        SELECT f.id, f.filename, f.search_text, ts_rank(f.search_vector, q.tsq) AS score, f.created_at
-        FROM knowledge_files f, q
-        WHERE f.owner_id = $2 AND f.search_vector @@ q.tsq
+/// Every match is ranked, then the best `$3` are kept and only those get snippets.
+///
+/// The tsquery is a function of the bound parameter in `FROM`, not a CTE column: in a
+/// custom plan PostgreSQL folds it to a constant, in a generic one it is computed once and
+/// passed to the index scan, so `owner_id = $2 AND search_vector @@ q` is an index condition
+/// of `knowledge_files_owner_search` (GIN over both, `btree_gin`) either way. Row-level
+/// security still decides which rows exist; see the migration for the LEAKPROOF it needs.
+pub const SEARCH_SQL: &str = "WITH top AS (
+        SELECT f.id, f.filename, f.search_text, ts_rank(f.search_vector, q) AS score, f.created_at, q
+        FROM knowledge_files f, websearch_to_tsquery('english', $1) AS q
+        WHERE f.owner_id = $2 AND f.search_vector @@ q
         ORDER BY score DESC, f.created_at DESC, f.id DESC
         LIMIT $3)
      SELECT top.id AS file_id, top.filename, top.score,
-            ts_headline('english', left(top.search_text, 16384), q.tsq,
+            ts_headline('english', left(top.search_text, 16384), top.q,
                         'StartSel=**, StopSel=**, MaxWords=35, MinWords=15, MaxFragments=2') AS snippet
-     FROM top, q
+     FROM top
      ORDER BY top.score DESC, top.created_at DESC, top.id DESC";
 
 /// Searches the caller's files.

@@ -3,12 +3,14 @@
 use reqwest::StatusCode;
 use rstest::rstest;
 use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection, Row};
+use uuid::Uuid;
 
 use crate::helpers::{sorted_keys, Multipart, TestApp};
 
 /// A word no other test uploads, so results are exactly this test's files.
 fn unique_word() -> String {
-    format!("zq{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+    format!("zq{}", &Uuid::new_v4().simple().to_string()[..10])
 }
 
 #[tokio::test]
@@ -196,4 +198,160 @@ async fn the_search_limit_defaults_to_10() {
     let body = app.search(&user, &json!({"query": word})).await.json();
 
     assert_eq!(body["results"].as_array().unwrap().len(), 10, "{body}");
+}
+
+/// Every match of `query` in `owner`'s files ranked by a sequential scan as the superuser
+/// (no index, no row-level security, no limit): `(file id, score)`, best first, ties broken
+/// newest first as the API breaks them.
+async fn full_ranking(app: &TestApp, owner: Uuid, query: &str) -> Vec<(String, f32)> {
+    let mut db = PgConnection::connect(&app.superuser_database_url())
+        .await
+        .expect("the superuser connects");
+    sqlx::raw_sql("SET enable_indexscan = off; SET enable_bitmapscan = off")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let rows = sqlx::query(
+        "SELECT f.id, ts_rank(f.search_vector, q) AS score
+         FROM knowledge_files f, websearch_to_tsquery('english', $1) AS q
+         WHERE f.owner_id = $2 AND f.search_vector @@ q
+         ORDER BY score DESC, f.created_at DESC, f.id DESC",
+    )
+    .bind(query)
+    .bind(owner)
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| (r.get::<Uuid, _>(0).to_string(), r.get::<f32, _>(1)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_results_equal_a_full_ranking_of_every_match() {
+    let app = TestApp::shared();
+    let (user, neighbour) = (app.new_user(), app.new_user());
+    let (word, other, excluded) = (unique_word(), unique_word(), unique_word());
+    // 24 files whose scores differ (1-6 mentions, with or without the second word or the
+    // excluded one) and tie in pairs, so the order depends on the whole ranking and its
+    // tie-break, plus the neighbour's files, which must never appear.
+    let texts: Vec<String> = (0..24)
+        .map(|n| {
+            let mut text = format!("{word} ").repeat(1 + n % 6);
+            if n % 4 == 0 {
+                text.push_str(&format!("{other} "));
+            }
+            if n % 5 == 0 {
+                text.push_str(&format!("{excluded} "));
+            }
+            text + "filler words to give the document some length"
+        })
+        .collect();
+    let uploads = texts.iter().enumerate().map(|(n, text)| {
+        let (app, user) = (&app, &user);
+        async move {
+            app.upload_ok(user, &format!("{n}.txt"), "text/plain", text.as_bytes())
+                .await
+        }
+    });
+    futures::future::join_all(uploads).await;
+    for n in 0..3 {
+        let text = format!("{word} {word} {word} {word} {word} {word} {word} {other}");
+        app.upload_ok(
+            &neighbour,
+            &format!("n{n}.txt"),
+            "text/plain",
+            text.as_bytes(),
+        )
+        .await;
+    }
+
+    for (query, limit) in [
+        (word.clone(), 50),
+        (word.clone(), 7),
+        (format!("{word} {other}"), 50),
+        (format!("{word} or {other} -{excluded}"), 10),
+        (format!("\"{word} {other}\""), 50),
+    ] {
+        let expected = full_ranking(&app, user.id, &query).await;
+        assert!(!expected.is_empty(), "{query} matches something");
+
+        let body = app
+            .search(&user, &json!({"query": query, "limit": limit}))
+            .await
+            .json();
+
+        let got: Vec<(String, f32)> = body["results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("results in {body}"))
+            .iter()
+            .map(|r| {
+                (
+                    r["file_id"].as_str().unwrap().to_owned(),
+                    r["score"].as_f64().unwrap() as f32,
+                )
+            })
+            .collect();
+        let expected: Vec<(String, f32)> = expected.into_iter().take(limit).collect();
+        assert_eq!(got, expected, "{query} (limit {limit})");
+    }
+}
+
+/// The search's plan as the application role with the caller's claims, with the owner's
+/// btree index dropped (in a transaction that rolls back) and sequential scans priced out, so
+/// the one way left is the GIN index: the plan shows whether it *can* serve the terms, not
+/// which index the statistics of the shared test database favour.
+async fn search_plan(app: &TestApp, owner: Uuid, query: &str) -> String {
+    let mut db = PgConnection::connect(&app.superuser_database_url())
+        .await
+        .expect("the superuser connects");
+    let mut tx = db.begin().await.unwrap();
+    let claims = json!({"sub": owner.to_string(), "role": "authenticated"}).to_string();
+    sqlx::raw_sql(
+        "DROP INDEX knowledge_files_owner_created; SET LOCAL ROLE knowledge_app; SET LOCAL enable_seqscan = off",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
+        .bind(claims)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let rows = sqlx::query(&format!(
+        "EXPLAIN {}",
+        knowledge_server::routes::search::SEARCH_SQL
+    ))
+    .bind(query)
+    .bind(owner)
+    .bind(10_i64)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    rows.iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn the_search_terms_are_an_index_condition_under_row_level_security() {
+    let app = TestApp::shared();
+    let user = app.new_user();
+
+    let plan = search_plan(&app, user.id, "release plan").await;
+
+    assert!(
+        !plan.contains("Seq Scan"),
+        "the search should be able to use an index:\n{plan}"
+    );
+    let index_cond = plan
+        .lines()
+        .find(|l| l.contains("Index Cond"))
+        .unwrap_or_else(|| panic!("no index condition in:\n{plan}"));
+    assert!(
+        index_cond.contains("owner_id") && index_cond.contains("search_vector @@"),
+        "the owner and the terms should both be index conditions:\n{plan}"
+    );
 }
