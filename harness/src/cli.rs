@@ -120,8 +120,11 @@ pub struct TargetArgs {
     /// [env: GONOGO_ACCEPT_API_ONLY_ISOLATION] [file: waivers.api_only_isolation]
     #[arg(long, value_name = "REASON", value_parser = non_empty_reason)]
     pub accept_api_only_isolation: Option<String>,
-    /// Where the report is written [default: reports/out] [env: GONOGO_REPORT_DIR] [file: report.dir]
-    #[arg(long)]
+    // Help from the settings' default, so it is written once.
+    #[arg(long, help = format!(
+        "Where the report is written [default: {}] [env: GONOGO_REPORT_DIR] [file: report.dir]",
+        crate::config::settings::DEFAULT_REPORT_DIR
+    ))]
     pub report_dir: Option<PathBuf>,
     /// The sign-off roles and canary schedule the Markdown and HTML show, and the configuration file.
     #[command(flatten)]
@@ -378,7 +381,7 @@ fn prepare(args: &RunArgs) -> Result<(Config, crate::run::Options), CliError> {
 pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     let (config, opts) = prepare(&args)?;
     let formats = config.formats();
-    let report_dir = config.path("report.dir").unwrap_or_default();
+    let report_dir = config.report_dir();
     let options = config.render_options();
     let progress = std::sync::Arc::new(Progress::stderr(args.output.verbosity(), color));
     let out = Session::run_once_watched(&opts, None, progress.clone()).await;
@@ -576,6 +579,20 @@ mod tests {
             help.contains("--database-url") && help.contains("SMOKE_DATABASE_URL"),
             "{help}"
         );
+    }
+
+    #[test]
+    fn the_report_dir_help_shows_the_settings_default() {
+        let help = Cli::try_parse_from(["gonogo", "run", "--help"])
+            .unwrap_err()
+            .to_string();
+        let line = help
+            .lines()
+            .skip_while(|l| !l.contains("--report-dir"))
+            .take(3)
+            .collect::<String>();
+        let default = crate::config::settings::DEFAULT_REPORT_DIR;
+        assert!(line.contains(&format!("[default: {default}]")), "{help}");
     }
 
     #[test]

@@ -270,6 +270,12 @@ impl Config {
         self.string(key).map(PathBuf::from)
     }
 
+    /// Where reports are written: `report.dir`, which always has a value (its default).
+    pub fn report_dir(&self) -> PathBuf {
+        self.path("report.dir")
+            .unwrap_or_else(|| settings::DEFAULT_REPORT_DIR.into())
+    }
+
     /// A count setting.
     pub fn count(&self, key: &str) -> Option<u64> {
         self.value(key)
@@ -358,7 +364,7 @@ impl Config {
             database_url: self.string("run.database_url"),
             accept_api_only_isolation: self.string("waivers.api_only_isolation"),
             thresholds: self.thresholds(),
-            report_dir: self.path("report.dir"),
+            report_dir: Some(self.report_dir()),
             cacert: self.path("run.cacert"),
         }
     }

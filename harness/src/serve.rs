@@ -92,7 +92,7 @@ impl ServeSettings {
             listen,
             token: token.trim().to_owned(),
             allow,
-            report_dir: c.path("report.dir").unwrap_or_else(|| "reports/out".into()),
+            report_dir: c.report_dir(),
             trust_dir: c.path("serve.trust_dir"),
             run_timeout: c
                 .duration("serve.run_timeout")

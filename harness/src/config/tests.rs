@@ -298,3 +298,15 @@ fn a_refusal_carries_the_setting_its_source_and_the_file_line_as_fields() {
     };
     assert_eq!((at.line, key.as_str()), (Some(2), "run.targt"));
 }
+
+#[test]
+fn the_report_dir_defaults_to_the_one_written_in_the_settings_table() {
+    let c = Dir::empty().load(vec![]).unwrap();
+    assert_eq!(c.report_dir(), PathBuf::from(settings::DEFAULT_REPORT_DIR));
+    assert_eq!(c.run_options().report_dir, Some(c.report_dir()));
+    let set = Dir::empty().env("GONOGO_REPORT_DIR", "elsewhere");
+    assert_eq!(
+        set.load(vec![]).unwrap().report_dir(),
+        PathBuf::from("elsewhere")
+    );
+}
