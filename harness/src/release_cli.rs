@@ -203,7 +203,8 @@ impl RolesArgs {
     }
 }
 
-/// Runs one release sub-command; how it ended maps to the documented exit code.
+/// Runs one release sub-command: its exit, or why it could not do its work
+/// ([`crate::error::settle`] makes that one sentence and exit 3).
 pub async fn run(cmd: ReleaseCommand, color: ColorChoice) -> Result<Exit, CliError> {
     match cmd {
         ReleaseCommand::Keygen { out, name } => keygen(&out, &name),
