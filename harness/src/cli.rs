@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use gonogo_reports::Verdict;
 
-use crate::config::{Config, Flags};
+use crate::config::{Config, ConfigError, Flags};
+use crate::error::{settle, CliError};
 use crate::exit::Exit;
 use crate::progress::{ColorChoice, OutputArgs, Progress};
 use crate::run::{InfraError, Session};
@@ -79,17 +80,13 @@ pub enum ContractFormat {
 }
 
 /// `gonogo contract`: the contract on stdout.
-pub fn contract_cmd(args: &ContractArgs) -> Exit {
+pub fn contract_cmd(args: &ContractArgs) -> Result<Exit, CliError> {
     use gonogo_suites::contract::text;
     let printed = match args.format {
         ContractFormat::Md => text::markdown(),
-        ContractFormat::Json => match serde_json::to_string_pretty(&text::json()) {
-            Ok(json) => json + "\n",
-            Err(e) => {
-                eprintln!("gonogo: cannot write the contract as JSON: {e}");
-                return Exit::Usage;
-            }
-        },
+        ContractFormat::Json => {
+            serde_json::to_string_pretty(&text::json()).map_err(CliError::ContractJson)? + "\n"
+        }
     };
     print_all(printed.as_bytes(), "the contract")
 }
@@ -123,8 +120,11 @@ pub struct TargetArgs {
     /// [env: GONOGO_ACCEPT_API_ONLY_ISOLATION] [file: waivers.api_only_isolation]
     #[arg(long, value_name = "REASON", value_parser = non_empty_reason)]
     pub accept_api_only_isolation: Option<String>,
-    /// Where the report is written [default: reports/out] [env: GONOGO_REPORT_DIR] [file: report.dir]
-    #[arg(long)]
+    // Help from the settings' default, so it is written once.
+    #[arg(long, help = format!(
+        "Where the report is written [default: {}] [env: GONOGO_REPORT_DIR] [file: report.dir]",
+        crate::config::settings::DEFAULT_REPORT_DIR
+    ))]
     pub report_dir: Option<PathBuf>,
     /// The sign-off roles and canary schedule the Markdown and HTML show, and the configuration file.
     #[command(flatten)]
@@ -258,7 +258,7 @@ impl RunArgs {
     }
 
     /// The effective configuration of this run.
-    pub fn config(&self) -> Result<Config, String> {
+    pub fn config(&self) -> Result<Config, ConfigError> {
         self.target.documents.load(&self.flags())
     }
 }
@@ -333,7 +333,7 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// The effective configuration with these flags.
-    pub fn config(&self) -> Result<Config, String> {
+    pub fn config(&self) -> Result<Config, ConfigError> {
         let mut flags = self.serve.flags();
         flags.extend(self.target.flags());
         self.target.documents.load(&flags)
@@ -353,7 +353,7 @@ pub struct ConfigArgs {
 
 impl ConfigArgs {
     /// The effective configuration with these flags.
-    pub fn config(&self) -> Result<Config, String> {
+    pub fn config(&self) -> Result<Config, ConfigError> {
         let mut flags = self.serve.flags();
         flags.extend(self.target.flags());
         flags.extend(self.tuning.flags());
@@ -362,55 +362,34 @@ impl ConfigArgs {
 }
 
 /// `gonogo config`: the table, or the one sentence saying what is wrong.
-pub fn config_cmd(args: &ConfigArgs) -> Exit {
-    match args.config() {
-        Ok(c) => {
-            print!("{}", c.table());
-            Exit::Done
-        }
-        Err(e) => {
-            eprintln!("gonogo: {e}");
-            Exit::Usage
-        }
-    }
-}
-
-/// `gonogo run`: returns how it ended.
-pub async fn run(args: RunArgs, color: ColorChoice) -> Exit {
-    match run_inner(args, color).await {
-        Ok(exit) => exit,
-        Err(e) => {
-            eprintln!("gonogo: {e}");
-            Exit::Usage
-        }
-    }
+pub fn config_cmd(args: &ConfigArgs) -> Result<Exit, CliError> {
+    print!("{}", args.config()?.table());
+    Ok(Exit::Done)
 }
 
 /// The configuration and options of a run, refused before anything starts when they cannot work.
-fn prepare(args: &RunArgs) -> Result<(Config, crate::run::Options), String> {
+fn prepare(args: &RunArgs) -> Result<(Config, crate::run::Options), CliError> {
     let config = args.config()?;
     let opts = config.run_options();
     if opts.database_url.is_some() && opts.target.is_none() {
-        return Err(InfraError::DatabaseWithoutTarget.to_string());
+        return Err(InfraError::DatabaseWithoutTarget.into());
     }
     Ok((config, opts))
 }
 
-async fn run_inner(args: RunArgs, color: ColorChoice) -> Result<Exit, String> {
+/// `gonogo run`: returns how it ended.
+pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     let (config, opts) = prepare(&args)?;
     let formats = config.formats();
-    let report_dir = config.path("report.dir").unwrap_or_default();
+    let report_dir = config.report_dir();
     let options = config.render_options();
     let progress = std::sync::Arc::new(Progress::stderr(args.output.verbosity(), color));
     let out = Session::run_once_watched(&opts, None, progress.clone()).await;
-    let out = out.map_err(|e| {
-        progress.finish();
-        e.to_string()
-    })?;
+    let out = out.inspect_err(|_| progress.finish())?;
     progress.phase("writing reports");
     let paths = out.write_with(&report_dir, &formats.files, options.clone());
     progress.finish();
-    let paths = paths.map_err(|e| e.to_string())?;
+    let paths = paths?;
     let d = &out.report.decision;
     println!(
         "{}",
@@ -433,13 +412,18 @@ async fn run_inner(args: RunArgs, color: ColorChoice) -> Result<Exit, String> {
 }
 
 /// A waiver's reason: something a reviewer can read, not an empty string.
-fn non_empty_reason(s: &str) -> Result<String, String> {
+fn non_empty_reason(s: &str) -> Result<String, EmptyReason> {
     let reason = s.trim();
     if reason.is_empty() {
-        return Err("give the reason API-only isolation is acceptable, e.g. --accept-api-only-isolation \"staging has no database access; RLS proven in CI\"".into());
+        return Err(EmptyReason);
     }
     Ok(reason.to_owned())
 }
+
+/// `--accept-api-only-isolation` given without a reason (clap shows this).
+#[derive(Debug, thiserror::Error)]
+#[error("give the reason API-only isolation is acceptable, e.g. --accept-api-only-isolation \"staging has no database access; RLS proven in CI\"")]
+pub struct EmptyReason;
 
 /// The first line `gonogo run` prints: the verdict exactly as the JSON spells it.
 fn verdict_line(verdict: Verdict, suites_time: Duration) -> String {
@@ -480,7 +464,7 @@ fn parse_cli(args: Vec<OsString>) -> Result<Cli, clap::Error> {
 }
 
 /// `gonogo completions SHELL`: the script on stdout.
-fn completions(shell: clap_complete::Shell) -> Exit {
+fn completions(shell: clap_complete::Shell) -> Result<Exit, CliError> {
     let mut cmd = command(ColorChoice::Never);
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "gonogo", &mut out);
@@ -488,44 +472,34 @@ fn completions(shell: clap_complete::Shell) -> Exit {
 }
 
 /// `gonogo man`: gonogo.1 on stdout, or every command's page written into `dir`.
-fn man(dir: Option<&std::path::Path>) -> Exit {
+fn man(dir: Option<&std::path::Path>) -> Result<Exit, CliError> {
     // Every page's header names the version, sub-commands' too.
     let cmd = command(ColorChoice::Never).propagate_version(true);
     let Some(dir) = dir else {
         let mut out = Vec::new();
-        if let Err(e) = clap_mangen::Man::new(cmd).render(&mut out) {
-            eprintln!("gonogo: cannot render the man page: {e}");
-            return Exit::Usage;
-        }
+        clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .map_err(CliError::ManPage)?;
         return print_all(&out, "the man page");
     };
-    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir));
-    match written {
-        Ok(()) => {
-            println!("gonogo: man pages written to {}", dir.display());
-            Exit::Done
-        }
-        Err(e) => {
-            eprintln!(
-                "gonogo: cannot write the man pages to {}: {e}",
-                dir.display()
-            );
-            Exit::Usage
-        }
-    }
+    std::fs::create_dir_all(dir)
+        .and_then(|()| clap_mangen::generate_to(cmd, dir))
+        .map_err(|source| CliError::ManPages {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+    println!("gonogo: man pages written to {}", dir.display());
+    Ok(Exit::Done)
 }
 
 /// Writes `bytes` to stdout; a reader that stops early (`| head`) is not an error.
-fn print_all(bytes: &[u8], what: &str) -> Exit {
+fn print_all(bytes: &[u8], what: &'static str) -> Result<Exit, CliError> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => Exit::Done,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Done,
-        Err(e) => {
-            eprintln!("gonogo: cannot print {what}: {e}");
-            Exit::Usage
-        }
+        Ok(()) => Ok(Exit::Done),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Done),
+        Err(source) => Err(CliError::Print { what, source }),
     }
 }
 
@@ -547,21 +521,19 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return Exit::Usage.into();
         }
     };
-    match cli.command {
-        Command::Run(a) => run(a, cli.color).await.into(),
-        Command::Config(a) => config_cmd(&a).into(),
-        Command::Contract(a) => contract_cmd(&a).into(),
+    settle(match cli.command {
+        Command::Run(a) => run(a, cli.color).await,
+        Command::Config(a) => config_cmd(&a),
+        Command::Contract(a) => contract_cmd(&a),
         Command::Serve(a) => match a.config() {
-            Ok(c) => crate::serve::serve(c).await.into(),
-            Err(e) => {
-                eprintln!("gonogo: {e}");
-                Exit::Usage.into()
-            }
+            Ok(c) => crate::serve::serve(c).await.map_err(CliError::from),
+            Err(e) => Err(e.into()),
         },
-        Command::Release(r) => crate::release_cli::run(r, cli.color).await.into(),
-        Command::Completions { shell } => completions(shell).into(),
-        Command::Man { dir } => man(dir.as_deref()).into(),
-    }
+        Command::Release(r) => crate::release_cli::run(r, cli.color).await,
+        Command::Completions { shell } => completions(shell),
+        Command::Man { dir } => man(dir.as_deref()),
+    })
+    .into()
 }
 
 #[cfg(test)]
@@ -597,7 +569,7 @@ mod tests {
     #[test]
     fn the_database_url_needs_a_target_and_is_never_shown_in_help() {
         let alone = parse(&["--database-url", "postgres://a:b@h/d"]).unwrap();
-        let err = prepare(&alone).unwrap_err();
+        let err = prepare(&alone).unwrap_err().to_string();
         assert!(err.contains("--database-url needs --target"), "{err}");
         assert!(!err.contains("a:b@h"), "{err}");
         let help = Cli::try_parse_from(["gonogo", "run", "--help"])
@@ -607,6 +579,20 @@ mod tests {
             help.contains("--database-url") && help.contains("SMOKE_DATABASE_URL"),
             "{help}"
         );
+    }
+
+    #[test]
+    fn the_report_dir_help_shows_the_settings_default() {
+        let help = Cli::try_parse_from(["gonogo", "run", "--help"])
+            .unwrap_err()
+            .to_string();
+        let line = help
+            .lines()
+            .skip_while(|l| !l.contains("--report-dir"))
+            .take(3)
+            .collect::<String>();
+        let default = crate::config::settings::DEFAULT_REPORT_DIR;
+        assert!(line.contains(&format!("[default: {default}]")), "{help}");
     }
 
     #[test]

@@ -34,14 +34,25 @@ impl std::fmt::Debug for ExtraRoots {
 
 impl ExtraRoots {
     /// Every certificate of the PEM file at `path`; why not, as a clause.
-    pub fn from_pem_file(path: &std::path::Path) -> Result<ExtraRoots, String> {
-        let pem = std::fs::read(path).map_err(|e| e.to_string())?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(describe)?;
+    pub fn from_pem_file(path: &std::path::Path) -> Result<ExtraRoots, CaFileError> {
+        let pem = std::fs::read(path)?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(CaFileError::Pem)?;
         if certs.is_empty() {
-            return Err("it holds no PEM certificate".into());
+            return Err(CaFileError::Empty);
         }
         Ok(ExtraRoots(certs))
     }
+}
+
+/// Why a CA file cannot be trusted, as a clause (the caller names the file).
+#[derive(Debug, thiserror::Error)]
+pub enum CaFileError {
+    #[error("{0}")]
+    Read(#[from] std::io::Error),
+    #[error("{}", root_cause(.0))]
+    Pem(reqwest::Error),
+    #[error("it holds no PEM certificate")]
+    Empty,
 }
 
 /// A client builder that trusts what curl trusts: the platform's store (a
@@ -119,7 +130,7 @@ impl HttpTransport {
         }
     }
 
-    async fn exchange(&self, req: &ApiRequest) -> Result<ApiResponse, String> {
+    async fn exchange(&self, req: &ApiRequest) -> Result<ApiResponse, ExchangeError> {
         let mut b = self
             .client
             .request(req.method.clone(), format!("{}{}", self.base_url, req.path));
@@ -140,16 +151,14 @@ impl HttpTransport {
                         part = part.file_name(f.clone());
                     }
                     if let Some(ct) = &p.content_type {
-                        part = part
-                            .mime_str(ct)
-                            .map_err(|e| format!("bad part content type: {e}"))?;
+                        part = part.mime_str(ct).map_err(ExchangeError::PartType)?;
                     }
                     form = form.part(p.name.clone(), part);
                 }
                 b.multipart(form)
             }
         };
-        let resp = b.send().await.map_err(describe)?;
+        let resp = b.send().await.map_err(ExchangeError::Http)?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -161,7 +170,7 @@ impl HttpTransport {
                 )
             })
             .collect();
-        let mut body = resp.bytes().await.map_err(describe)?;
+        let mut body = resp.bytes().await.map_err(ExchangeError::Http)?;
         body.truncate(MAX_BODY);
         Ok(ApiResponse {
             status,
@@ -171,11 +180,25 @@ impl HttpTransport {
     }
 }
 
+/// Why an exchange got no response.
+#[derive(Debug, thiserror::Error)]
+enum ExchangeError {
+    #[error("bad part content type: {0}")]
+    PartType(#[source] reqwest::Error),
+    #[error("{}", root_cause(.0))]
+    Http(#[source] reqwest::Error),
+}
+
 /// The root cause only (e.g. "Connection refused (os error 111)"): reqwest's
 /// chain repeats the URL and wrapper layers, which read badly in one sentence.
 pub fn describe(e: reqwest::Error) -> String {
+    root_cause(&e)
+}
+
+/// [`describe`] of a borrowed error (what error types' messages show).
+pub fn root_cause(e: &reqwest::Error) -> String {
     let mut last = e.to_string();
-    let mut src = std::error::Error::source(&e);
+    let mut src = std::error::Error::source(e);
     while let Some(inner) = src {
         last = inner.to_string();
         src = inner.source();
@@ -214,7 +237,8 @@ impl Transport for HttpTransport {
     fn send(&self, request: ApiRequest) -> BoxFuture<'_, Exchange> {
         Box::pin(async move {
             let started = Instant::now();
-            let response = self.exchange(&request).await;
+            // The suites record why there was no response as text.
+            let response = self.exchange(&request).await.map_err(|e| e.to_string());
             let latency = started.elapsed();
             let received_at = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
             Exchange {

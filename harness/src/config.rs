@@ -16,7 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gonogo_reports::canary_plan::CanaryPlan;
+use gonogo_reports::canary_plan::{CanaryPlan, PlanError};
 use gonogo_reports::render::{FormatList, RenderOptions};
 use gonogo_reports::signoff;
 
@@ -59,8 +59,88 @@ impl fmt::Display for Source {
 
 /// A configuration that cannot be used: one sentence naming the setting and its source.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub enum ConfigError {
+    /// `--config` or `GONOGO_CONFIG` names a file that is not there.
+    #[error("the configuration file {} named by {how} does not exist", path.display())]
+    Missing { path: PathBuf, how: String },
+    #[error("the configuration file {} cannot be read ({source})", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not TOML, or sets something that is not a setting (boxed: the largest case).
+    #[error(transparent)]
+    File(Box<file::ParseError>),
+    /// A flag's value is not of its setting's kind.
+    #[error("{flag} must be {expected}")]
+    Flag {
+        flag: &'static str,
+        expected: &'static str,
+    },
+    /// A variable's text is not of its setting's kind (a secret's text is not shown).
+    #[error("{name}{} must be {}", shown_text(.text), .expected.replace("an array of strings", "a comma-separated list"))]
+    Env {
+        name: &'static str,
+        text: Option<String>,
+        expected: &'static str,
+    },
+    /// `--canary-plan` or `GONOGO_CANARY_PLAN` names a plan that cannot be used.
+    #[error("{source} ({from})")]
+    CanaryPlan { source: PlanError, from: Source },
+    /// A threshold looser than the contract's.
+    #[error("{setting} {why}: a configuration can tighten the gate, never widen it")]
+    Looser { setting: Named, why: String },
+    /// The required roles are empty or repeat a role.
+    #[error("{setting}: {reason}")]
+    Roles { setting: Named, reason: String },
+    #[error("{setting}: {source}")]
+    Formats {
+        setting: Named,
+        source: gonogo_reports::render::UnknownFormat,
+    },
+    #[error("{setting} is shorter than {MIN_JWT_SECRET_CHARS} characters: pass the target's real HS256 secret (the reference server requires 32 bytes)")]
+    ShortSecret { setting: Named },
+    #[error("{setting} is empty: give the reason API-only isolation is acceptable")]
+    EmptyWaiver { setting: Named },
+    #[error("{setting} is longer than {hours} h: give a duration such as 10m")]
+    TooLong { setting: Named, hours: u64 },
+    #[error("{setting} is not an address such as 127.0.0.1:9090 or 0.0.0.0:9090")]
+    Listen { setting: Named },
+}
+
+impl From<file::ParseError> for ConfigError {
+    fn from(e: file::ParseError) -> ConfigError {
+        ConfigError::File(Box::new(e))
+    }
+}
+
+/// `="text"` after a variable's name, or nothing for a secret.
+fn shown_text(text: &Option<String>) -> String {
+    text.as_ref().map(|t| format!("={t:?}")).unwrap_or_default()
+}
+
+/// A setting as an error names it: `key = value (source)`, the value left out for a secret.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub key: &'static str,
+    /// As `gonogo config` shows it; `None` for a secret or an unset setting.
+    pub value: Option<String>,
+    pub source: Option<Source>,
+}
+
+impl std::fmt::Display for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = self
+            .source
+            .as_ref()
+            .map(Source::to_string)
+            .unwrap_or_default();
+        match &self.value {
+            Some(v) => write!(f, "{} = {v} ({source})", self.key),
+            None => write!(f, "{} ({source})", self.key),
+        }
+    }
+}
 
 /// What the command line set: `(key, value)` per flag given (values typed as the setting's kind).
 pub type Flags = Vec<(&'static str, toml::Value)>;
@@ -145,13 +225,12 @@ impl Config {
         let file = locate(config_flag, &env, around.cwd)?;
         let layer = match &file {
             Some((path, _)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigError(format!(
-                        "the configuration file {} cannot be read ({e})",
-                        path.display()
-                    ))
-                })?;
-                file::parse(&text, &path.display().to_string()).map_err(ConfigError)?
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+                        path: path.clone(),
+                        source,
+                    })?;
+                file::parse(&text, &path.display().to_string())?
             }
             None => file::FileLayer::default(),
         };
@@ -189,6 +268,12 @@ impl Config {
     /// A path setting.
     pub fn path(&self, key: &str) -> Option<PathBuf> {
         self.string(key).map(PathBuf::from)
+    }
+
+    /// Where reports are written: `report.dir`, which always has a value (its default).
+    pub fn report_dir(&self) -> PathBuf {
+        self.path("report.dir")
+            .unwrap_or_else(|| settings::DEFAULT_REPORT_DIR.into())
     }
 
     /// A count setting.
@@ -279,7 +364,7 @@ impl Config {
             database_url: self.string("run.database_url"),
             accept_api_only_isolation: self.string("waivers.api_only_isolation"),
             thresholds: self.thresholds(),
-            report_dir: self.path("report.dir"),
+            report_dir: Some(self.report_dir()),
             cacert: self.path("run.cacert"),
         }
     }
@@ -294,27 +379,31 @@ impl Config {
     /// Refuses what would make the gate lie: looser thresholds than the
     /// contract's, an empty role list, an unknown format, a waiver without a reason.
     fn validate(&self) -> Result<(), ConfigError> {
-        let named = |key: &str| {
+        let named = |key: &'static str| {
             let e = self.entry(key);
-            let source = e.map(|e| e.source.to_string()).unwrap_or_default();
-            match e.filter(|e| !e.setting.secret) {
-                Some(e) => format!("{key} = {} ({source})", shown(&e.value)),
-                None => format!("{key} ({source})"),
+            Named {
+                key,
+                value: e.filter(|e| !e.setting.secret).map(|e| shown(&e.value)),
+                source: e.map(|e| e.source.clone()),
             }
         };
         if let Some((key, why)) = self.thresholds().looser_than_contract() {
-            return Err(ConfigError(format!(
-                "{} {why}: a configuration can tighten the gate, never widen it",
-                named(key)
-            )));
+            return Err(ConfigError::Looser {
+                setting: named(key),
+                why,
+            });
         }
         if let Some(roles) = self.list("signoff.required_roles") {
-            signoff::check_roles(roles)
-                .map_err(|e| ConfigError(format!("{}: {e}", named("signoff.required_roles"))))?;
+            signoff::check_roles(roles).map_err(|reason| ConfigError::Roles {
+                setting: named("signoff.required_roles"),
+                reason,
+            })?;
         }
         let formats = self.list("report.formats").unwrap_or_default().join(",");
-        FormatList::parse(&formats)
-            .map_err(|e| ConfigError(format!("{}: {e}", named("report.formats"))))?;
+        FormatList::parse(&formats).map_err(|source| ConfigError::Formats {
+            setting: named("report.formats"),
+            source,
+        })?;
         // A short secret is guessable, and the reports mask it by its text: a
         // one-letter one would be masked out of every word. The reference
         // server requires 32 bytes; 16 characters is the floor gonogo accepts.
@@ -322,39 +411,35 @@ impl Config {
             .string("run.jwt_secret")
             .is_some_and(|s| s.chars().count() < MIN_JWT_SECRET_CHARS)
         {
-            return Err(ConfigError(format!(
-                "{} is shorter than {MIN_JWT_SECRET_CHARS} characters: pass the target's real HS256 secret (the reference server requires 32 bytes)",
-                named("run.jwt_secret")
-            )));
+            return Err(ConfigError::ShortSecret {
+                setting: named("run.jwt_secret"),
+            });
         }
         if self
             .string("waivers.api_only_isolation")
             .is_some_and(|r| r.trim().is_empty())
         {
-            return Err(ConfigError(format!(
-                "{} is empty: give the reason API-only isolation is acceptable",
-                named("waivers.api_only_isolation")
-            )));
+            return Err(ConfigError::EmptyWaiver {
+                setting: named("waivers.api_only_isolation"),
+            });
         }
         for (key, most) in [
             ("serve.run_timeout", 24 * 3600),
             ("serve.rollout_step", 3600),
         ] {
             if self.duration(key).is_some_and(|d| d.as_secs() > most) {
-                return Err(ConfigError(format!(
-                    "{} is longer than {} h: give a duration such as 10m",
-                    named(key),
-                    most / 3600
-                )));
+                return Err(ConfigError::TooLong {
+                    setting: named(key),
+                    hours: most / 3600,
+                });
             }
         }
         if let Some(listen) = self.string("serve.listen") {
-            listen.parse::<std::net::SocketAddr>().map_err(|_| {
-                ConfigError(format!(
-                    "{} is not an address such as 127.0.0.1:9090 or 0.0.0.0:9090",
-                    named("serve.listen")
-                ))
-            })?;
+            listen
+                .parse::<std::net::SocketAddr>()
+                .map_err(|_| ConfigError::Listen {
+                    setting: named("serve.listen"),
+                })?;
         }
         Ok(())
     }
@@ -438,10 +523,7 @@ fn locate(
             path
         };
         if !path.is_file() {
-            return Err(ConfigError(format!(
-                "the configuration file {} named by {how} does not exist",
-                path.display()
-            )));
+            return Err(ConfigError::Missing { path, how });
         }
         return Ok(Some((path, how)));
     }
@@ -462,30 +544,18 @@ fn resolve(
 ) -> Result<Option<Entry>, ConfigError> {
     let mut found: Vec<(toml::Value, Source)> = Vec::new();
     if let Some((_, v)) = flags.iter().find(|(k, _)| *k == setting.key) {
-        let value = file::check(setting.kind, v).ok_or_else(|| {
-            ConfigError(format!(
-                "{} must be {}",
-                setting.flag,
-                setting.kind.expected()
-            ))
+        let value = file::check(setting.kind, v).ok_or(ConfigError::Flag {
+            flag: setting.flag,
+            expected: setting.kind.expected(),
         })?;
         found.push((value, Source::Flag(setting.flag)));
     }
     for (i, name) in setting.env.iter().enumerate() {
         let Some(text) = env(name) else { continue };
-        let value = file::from_text(setting.kind, &text).ok_or_else(|| {
-            let shown = if setting.secret {
-                String::new()
-            } else {
-                format!("={text:?}")
-            };
-            ConfigError(format!(
-                "{name}{shown} must be {}",
-                setting
-                    .kind
-                    .expected()
-                    .replace("an array of strings", "a comma-separated list")
-            ))
+        let value = file::from_text(setting.kind, &text).ok_or_else(|| ConfigError::Env {
+            name,
+            text: (!setting.secret).then(|| text.clone()),
+            expected: setting.kind.expected(),
         })?;
         let legacy_of = (i > 0).then_some(setting.env[0]);
         found.push((value, Source::Env { name, legacy_of }));
@@ -531,7 +601,10 @@ fn canary(
             })
         });
     if let Some((path, source)) = named {
-        let plan = CanaryPlan::load(&path).map_err(|e| ConfigError(format!("{e} ({source})")))?;
+        let plan = CanaryPlan::load(&path).map_err(|e| ConfigError::CanaryPlan {
+            source: e,
+            from: source.clone(),
+        })?;
         return Ok((plan, source));
     }
     Ok(match (in_file, file) {

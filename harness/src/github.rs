@@ -19,6 +19,25 @@ use gonogo_reports::Report;
 
 use crate::run::RunOutput;
 
+/// Why a report could not be published to GitHub Actions.
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    /// The final redaction pass could not read the report as JSON.
+    #[error("{0}")]
+    Redact(#[source] serde_json::Error),
+    #[error("cannot print the annotations: {0}")]
+    Print(#[source] std::io::Error),
+    #[error("{0}")]
+    Outputs(#[from] render::DelimiterInValue),
+    #[error("cannot append to ${var} ({}): {source}", path.display())]
+    Append {
+        /// `GITHUB_OUTPUT` or `GITHUB_STEP_SUMMARY`.
+        var: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// The files GitHub Actions gives a step (unset or empty: not in Actions).
 #[derive(Debug, Clone, Default)]
 pub struct GithubFiles {
@@ -59,7 +78,7 @@ pub fn publish_run(
     out: &RunOutput,
     options: RenderOptions,
     report_dir: &Path,
-) -> Result<(), String> {
+) -> Result<(), GithubError> {
     let json = report_dir.join(Format::Json.file_name());
     let options = out.render_options(options);
     publish(&out.report, &options, &json, &GithubFiles::from_env())
@@ -73,18 +92,18 @@ pub fn publish(
     options: &RenderOptions,
     full_report: &Path,
     files: &GithubFiles,
-) -> Result<(), String> {
-    let report = redact_report_with(report, &options.secrets).map_err(|e| e.to_string())?;
+) -> Result<(), GithubError> {
+    let report = redact_report_with(report, &options.secrets).map_err(GithubError::Redact)?;
     let mut stdout = std::io::stdout().lock();
     for line in render::annotations(&report) {
-        writeln!(stdout, "{line}").map_err(|e| format!("cannot print the annotations: {e}"))?;
+        writeln!(stdout, "{line}").map_err(GithubError::Print)?;
     }
     if let Some(path) = &files.step_summary {
         append_summary(&report, options, full_report, path)?;
     }
     if let Some(path) = &files.output {
         let delimiter = format!("ghadelimiter_{}", uuid::Uuid::new_v4());
-        let text = render::outputs(&report, &delimiter).map_err(|e| e.to_string())?;
+        let text = render::outputs(&report, &delimiter)?;
         append(path, &text).map_err(|e| cannot_append("GITHUB_OUTPUT", path, e))?;
     }
     if let Some(line) = files.skipped() {
@@ -100,7 +119,7 @@ fn append_summary(
     options: &RenderOptions,
     full_report: &Path,
     path: &Path,
-) -> Result<(), String> {
+) -> Result<(), GithubError> {
     let used = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
     // After earlier content, a blank line; and room for the line break
     // `append` may have to add first.
@@ -119,8 +138,12 @@ fn append_summary(
     append(path, &format!("{gap}{md}")).map_err(|e| cannot_append("GITHUB_STEP_SUMMARY", path, e))
 }
 
-fn cannot_append(var: &str, path: &Path, e: std::io::Error) -> String {
-    format!("cannot append to ${var} ({}): {e}", path.display())
+fn cannot_append(var: &'static str, path: &Path, source: std::io::Error) -> GithubError {
+    GithubError::Append {
+        var,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Appends `text` to `path` (created if missing), starting on a new line

@@ -8,7 +8,7 @@
 //! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.
 //! - [`config`]: `gonogo.toml`, `GONOGO_*` variables and flags, flag > env > file > default.
 //! - [`serve`]: `gonogo serve`, the gate behind Flagger webhooks and Argo's web metric.
-//! - [`exit`]: every outcome's process exit code.
+//! - [`exit`]: every outcome's process exit code; [`error`]: every command's error, one sentence, exit 3.
 //! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
 //! - [`progress`]: what stderr shows while a run or a canary works (`-q`, `-v`, `--color`).
 //! - [`github`]: the report published to GitHub Actions (annotations, step summary, outputs).
@@ -20,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod decision;
 pub mod earlier;
+pub mod error;
 pub mod exit;
 pub mod github;
 pub mod metrics;

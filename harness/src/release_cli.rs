@@ -22,7 +22,8 @@ use gonogo_reports::signoff::{self, CheckStatus, TrustStore};
 use gonogo_reports::Verdict;
 
 use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
-use crate::config::{Config, Flags};
+use crate::config::{Config, ConfigError, Flags};
+use crate::error::CliError;
 use crate::exit::Exit;
 use crate::github::GithubFiles;
 use crate::progress::{paint_verdict, ColorChoice, Progress};
@@ -182,20 +183,19 @@ impl RolesArgs {
     }
 
     /// The effective configuration with these flags.
-    pub fn config(&self) -> Result<Config, String> {
+    pub fn config(&self) -> Result<Config, ConfigError> {
         self.load(&self.flags())
     }
 
     /// The effective configuration with `flags` (which include these), read
     /// from this `--config` and `--canary-plan`.
-    pub fn load(&self, flags: &Flags) -> Result<Config, String> {
+    pub fn load(&self, flags: &Flags) -> Result<Config, ConfigError> {
         Config::load(self.config.as_deref(), self.canary_plan.as_deref(), flags)
-            .map_err(|e| e.to_string())
     }
 
     /// What the Markdown and HTML show: these roles (checked against `trust`
     /// when given) and the configured canary schedule.
-    pub fn render_options(&self, trust: Option<TrustStore>) -> Result<RenderOptions, String> {
+    pub fn render_options(&self, trust: Option<TrustStore>) -> Result<RenderOptions, ConfigError> {
         Ok(RenderOptions {
             trust,
             ..self.config()?.render_options()
@@ -203,9 +203,10 @@ impl RolesArgs {
     }
 }
 
-/// Runs one release sub-command; how it ended maps to the documented exit code.
-pub async fn run(cmd: ReleaseCommand, color: ColorChoice) -> Exit {
-    let result = match cmd {
+/// Runs one release sub-command: its exit, or why it could not do its work
+/// ([`crate::error::settle`] makes that one sentence and exit 3).
+pub async fn run(cmd: ReleaseCommand, color: ColorChoice) -> Result<Exit, CliError> {
+    match cmd {
         ReleaseCommand::Keygen { out, name } => keygen(&out, &name),
         ReleaseCommand::Signoff {
             report,
@@ -223,18 +224,11 @@ pub async fn run(cmd: ReleaseCommand, color: ColorChoice) -> Exit {
         } => verify(&report, &trust, &roles, render_dir.as_deref()),
         ReleaseCommand::Canary(args) => canary_cmd(args, color).await,
         ReleaseCommand::Github { report, roles } => github_cmd(&report, &roles),
-    };
-    match result {
-        Ok(exit) => exit,
-        Err(message) => {
-            eprintln!("gonogo: {message}");
-            Exit::Usage
-        }
     }
 }
 
-fn keygen(out: &Path, name: &str) -> Result<Exit, String> {
-    let files = signoff::keygen(out, name).map_err(|e| e.to_string())?;
+fn keygen(out: &Path, name: &str) -> Result<Exit, CliError> {
+    let files = signoff::keygen(out, name)?;
     println!(
         "Wrote {} (private, 0600) and {} (public, key id {}). Share only the public key.",
         files.private_key.display(),
@@ -250,10 +244,10 @@ fn signoff_cmd(
     approver: &str,
     key: &Path,
     roles: &RolesArgs,
-) -> Result<Exit, String> {
+) -> Result<Exit, CliError> {
     let options = roles.render_options(None)?;
-    let mut file = ReportFile::load(path).map_err(|e| e.to_string())?;
-    let key = signoff::load_signing_key(key).map_err(|e| e.to_string())?;
+    let mut file = ReportFile::load(path)?;
+    let key = signoff::load_signing_key(key)?;
     let entry = signoff::sign(
         &mut file.report,
         &key,
@@ -261,12 +255,10 @@ fn signoff_cmd(
         approver,
         chrono::Utc::now(),
         &options.required_roles,
-    )
-    .map_err(|e| e.to_string())?;
-    file.save().map_err(|e| e.to_string())?;
+    )?;
+    file.save()?;
     let summary = options.approval(&file.report);
-    file.rerender_with(&summary, &options)
-        .map_err(|e| e.to_string())?;
+    file.rerender_with(&summary, &options)?;
     let missing = if summary.missing_roles.is_empty() {
         "every required role has signed; run `gonogo verify` to check the signatures".to_string()
     } else {
@@ -287,21 +279,19 @@ fn verify(
     trust_dir: &Path,
     roles: &RolesArgs,
     render_dir: Option<&Path>,
-) -> Result<Exit, String> {
-    let trust = TrustStore::load_dir(trust_dir).map_err(|e| e.to_string())?;
+) -> Result<Exit, CliError> {
+    let trust = TrustStore::load_dir(trust_dir)?;
     if let Some(envelope) = read_envelope(path)? {
         return Ok(verify_attestation(path, &envelope, &trust));
     }
     if trust.policy().is_none() {
         // An attestation needs only keys; approving a report needs to know who
         // holds each key and which roles they may sign.
-        return Err(format!(
-            "{} has no {}: add one naming each key's person and the roles they may sign (see \"Trust directory\" in reports/README.md)",
-            trust_dir.display(),
-            signoff::POLICY_FILE
-        ));
+        return Err(CliError::NoTrustPolicy {
+            dir: trust_dir.to_path_buf(),
+        });
     }
-    let file = ReportFile::load(path).map_err(|e| e.to_string())?;
+    let file = ReportFile::load(path)?;
     let options = roles.render_options(Some(trust))?;
     // Checked once: the documents below show this very summary.
     let summary = options.approval(&file.report);
@@ -334,29 +324,31 @@ fn verify(
             &[Format::Markdown, Format::Html],
             &summary,
             &options,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
     }
     Ok(Exit::approval(&summary))
 }
 
 /// `gonogo github`: exits as `gonogo run` did for the report's verdict, so
 /// the step fails as the run would.
-fn github_cmd(path: &Path, roles: &RolesArgs) -> Result<Exit, String> {
+fn github_cmd(path: &Path, roles: &RolesArgs) -> Result<Exit, CliError> {
     let options = roles.render_options(None)?;
-    let file = ReportFile::load(path).map_err(|e| e.to_string())?;
+    let file = ReportFile::load(path)?;
     crate::github::publish(&file.report, &options, path, &GithubFiles::from_env())?;
     Ok(Exit::Verdict(file.report.decision.verdict))
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|source| CliError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-fn attest(args: &AttestArgs) -> Result<Exit, String> {
+fn attest(args: &AttestArgs) -> Result<Exit, CliError> {
     let bytes = read_file(&args.report)?;
-    let file = ReportFile::load(&args.report).map_err(|e| e.to_string())?;
-    let key = signoff::load_signing_key(&args.key).map_err(|e| e.to_string())?;
+    let file = ReportFile::load(&args.report)?;
+    let key = signoff::load_signing_key(&args.key)?;
     let subjects = args
         .subjects
         .iter()
@@ -373,8 +365,7 @@ fn attest(args: &AttestArgs) -> Result<Exit, String> {
             .as_ref()
             .map(|p| toml::Value::String(p.display().to_string())),
     )]);
-    let config = crate::config::Config::load(args.config.as_deref(), None, &flags)
-        .map_err(|e| e.to_string())?;
+    let config = crate::config::Config::load(args.config.as_deref(), None, &flags)?;
     configuration.push(match &config.path("run.r1_baseline") {
         Some(p) => described("r1-baseline", p)?,
         None => Descriptor::sha256_of(
@@ -392,10 +383,12 @@ fn attest(args: &AttestArgs) -> Result<Exit, String> {
     let url = match &args.url {
         Some(u) => u.clone(),
         None => {
-            let abs = std::fs::canonicalize(&args.report)
-                .map_err(|e| format!("cannot resolve {}: {e}", args.report.display()))?;
+            let abs = std::fs::canonicalize(&args.report).map_err(|source| CliError::Resolve {
+                path: args.report.clone(),
+                source,
+            })?;
             url::Url::from_file_path(&abs)
-                .map_err(|()| format!("{} has no file:// URL", abs.display()))?
+                .map_err(|()| CliError::NoFileUrl { path: abs.clone() })?
                 .to_string()
         }
     };
@@ -406,9 +399,11 @@ fn attest(args: &AttestArgs) -> Result<Exit, String> {
     };
     let statement = attest::statement(&file.report, &bytes, &inputs)?;
     let envelope = attest::envelope(&statement, &key)?;
-    let json = serde_json::to_vec_pretty(&envelope).map_err(|e| e.to_string())?;
-    std::fs::write(&args.out, json)
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let json = serde_json::to_vec_pretty(&envelope)?;
+    std::fs::write(&args.out, json).map_err(|source| CliError::Write {
+        path: args.out.clone(),
+        source,
+    })?;
     let subjects = statement["subject"].as_array().map_or(0, Vec::len);
     println!(
         "Wrote {}: result {} (the decision is {}) for {subjects} subject(s), signed by key {}.",
@@ -433,7 +428,7 @@ fn built_in_contract() -> Descriptor {
 }
 
 /// `path`'s name (as given) and SHA-256, for the predicate's `configuration`.
-fn described(role: &str, path: &Path) -> Result<Descriptor, String> {
+fn described(role: &str, path: &Path) -> Result<Descriptor, CliError> {
     let bytes = read_file(path)?;
     let mut d = Descriptor::sha256_of(&path.display().to_string(), &bytes);
     d.annotations = Some(serde_json::json!({ "role": role }));
@@ -441,7 +436,7 @@ fn described(role: &str, path: &Path) -> Result<Descriptor, String> {
 }
 
 /// The file as a DSSE envelope, or `None` when it is not one (a report).
-fn read_envelope(path: &Path) -> Result<Option<Envelope>, String> {
+fn read_envelope(path: &Path) -> Result<Option<Envelope>, CliError> {
     let bytes = read_file(path)?;
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return Ok(None);
@@ -451,7 +446,10 @@ fn read_envelope(path: &Path) -> Result<Option<Envelope>, String> {
     }
     serde_json::from_value(value)
         .map(Some)
-        .map_err(|e| format!("{} is not a DSSE envelope ({e})", path.display()))
+        .map_err(|source| CliError::NotEnvelope {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn verify_attestation(path: &Path, envelope: &Envelope, trust: &TrustStore) -> Exit {
@@ -480,7 +478,7 @@ fn verify_attestation(path: &Path, envelope: &Envelope, trust: &TrustStore) -> E
     }
 }
 
-async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, String> {
+async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, CliError> {
     let CanaryArgs {
         target,
         plan,
@@ -495,10 +493,7 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, String
     // Read once: the plan, the secret and the documents' roles all come from it.
     let config = roles.config()?;
     let (plan, plan_label) = match &plan {
-        Some(path) => (
-            CanaryPlan::load(path).map_err(|e| e.to_string())?,
-            path.display().to_string(),
-        ),
+        Some(path) => (CanaryPlan::load(path)?, path.display().to_string()),
         None => {
             let label = match config.canary_source() {
                 crate::config::Source::Default => "default (release plan)".to_string(),
@@ -509,11 +504,7 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, String
     };
     let jwt_secret = jwt_secret.or_else(|| config.string("run.jwt_secret"));
     // Read the report first: a bad path should fail before minutes of probing.
-    let existing = report_path
-        .as_deref()
-        .map(ReportFile::load)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let existing = report_path.as_deref().map(ReportFile::load).transpose()?;
     let render_options = config.render_options();
     let options = CanaryOptions {
         target,
@@ -527,19 +518,15 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, String
         tenants,
         tokens: TokenSource::from_secret(jwt_secret.as_deref()),
         roots: match config.path("run.cacert") {
-            Some(path) => crate::client::ExtraRoots::from_pem_file(&path).map_err(|cause| {
-                format!(
-                    "the CA file {} cannot be used ({cause}); pass a PEM file of the CA certificate to --cacert",
-                    path.display()
-                )
-            })?,
+            Some(path) => crate::client::ExtraRoots::from_pem_file(&path)
+                .map_err(|source| crate::run::InfraError::CaCert { path, source })?,
             None => crate::client::ExtraRoots::default(),
         },
     };
     let progress = Progress::stderr(output.verbosity(), color);
     let result = canary::run_watched(&options, &progress).await;
     progress.finish();
-    let result = result.map_err(|e| e.to_string())?;
+    let result = result?;
     for p in &result.phases {
         println!(
             "phase {:>4}: {:>5} samples, {} errors, success {}, p95 {} -> {}{}",
@@ -573,13 +560,10 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, String
         Some(mut file) => {
             // The canary section is outside the signed content: approvals stay valid.
             file.report.canary = Some(result.clone());
-            file.save().map_err(|e| e.to_string())?;
-            file.rerender(&render_options).map_err(|e| e.to_string())?;
+            file.save()?;
+            file.rerender(&render_options)?;
         }
-        None => println!(
-            "{}",
-            serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?
-        ),
+        None => println!("{}", serde_json::to_string_pretty(&result)?),
     }
     Ok(Exit::Canary(result.outcome))
 }

@@ -83,26 +83,47 @@ pub enum InfraError {
     UntrustedCertificate { url: String, kind: String },
     #[error("the target {url}'s TLS certificate is not valid ({kind}); check the certificate it presents for this host name and date")]
     InvalidCertificate { url: String, kind: String },
-    #[error("the CA file {} cannot be used ({cause}); pass a PEM file of the CA certificate to --cacert", path.display())]
-    CaCert { path: PathBuf, cause: String },
+    #[error("the CA file {} cannot be used ({source}); pass a PEM file of the CA certificate to --cacert", path.display())]
+    CaCert {
+        path: PathBuf,
+        source: crate::client::CaFileError,
+    },
+    /// Not http(s), or no HTTP client can be built for it (`cause`).
     #[error(
-        "the target URL {0:?} is not an http(s) URL; pass e.g. --target https://api.example.com"
+        "the target URL {:?} is not an http(s) URL; pass e.g. --target https://api.example.com",
+        with_cause(url, cause.as_ref())
     )]
-    BadUrl(String),
-    #[error("the R1 baseline {path} cannot be read ({cause}); pass an existing OpenAPI JSON file to --r1-baseline")]
-    Baseline { path: PathBuf, cause: String },
-    #[error("the hermetic run could not start its containers or server: {0}")]
-    Hermetic(String),
+    BadUrl {
+        url: String,
+        cause: Option<reqwest::Error>,
+    },
+    #[error("the R1 baseline {} cannot be read ({source}); pass an existing OpenAPI JSON file to --r1-baseline", path.display())]
+    Baseline {
+        path: PathBuf,
+        source: BaselineError,
+    },
+    #[error("the hermetic run could not start its containers or server: the server panicked while starting ({panic})")]
+    ServerPanicked { panic: String },
+    #[error("the hermetic run could not start its containers or server: {cause:#}")]
+    Hermetic { cause: anyhow::Error },
     #[error("this build has no hermetic mode (feature `hermetic` off); pass --target URL")]
     NoHermetic,
     #[error("cannot write the report: {0}")]
-    Write(String),
+    Write(#[from] gonogo_reports::render::RenderError),
     #[error("the database URL is not a PostgreSQL URL; pass --database-url postgres://ROLE:PASSWORD@HOST:5432/DATABASE")]
     DatabaseUrl,
-    #[error("the database is unreachable with the given --database-url ({0}); check the host, port, database, role and password")]
-    Database(String),
+    #[error("the database is unreachable with the given --database-url ({kind}); check the host, port, database, role and password")]
+    Database { kind: String },
     #[error("--database-url needs --target: a hermetic run uses its own database")]
     DatabaseWithoutTarget,
+}
+
+/// `url (cause)`, or the URL alone.
+fn with_cause(url: &str, cause: Option<&reqwest::Error>) -> String {
+    match cause {
+        Some(e) => format!("{url} ({e})"),
+        None => url.to_owned(),
+    }
 }
 
 /// The committed R1 baseline, built into the binary: it runs from any
@@ -112,22 +133,36 @@ pub const DEFAULT_BASELINE: &str = include_str!("../../server/openapi/r1-baselin
 /// Loads the baseline: `named` (`--r1-baseline`, `SMOKE_R1_BASELINE`) when
 /// given, where a file that cannot be read is a usage error; else the built-in
 /// one, which could only fail by not being JSON (Gate 1's diff is then skipped).
-pub fn load_baseline(
-    named: Option<&Path>,
-) -> Result<Result<serde_json::Value, String>, InfraError> {
-    let not_json = |e: serde_json::Error| format!("not JSON: {e}");
+pub fn load_baseline(named: Option<&Path>) -> Result<Baseline, InfraError> {
     match named {
-        None => Ok(serde_json::from_str(DEFAULT_BASELINE)
-            .map_err(|e| format!("the built-in R1 baseline: {}", not_json(e)))),
+        None => {
+            Ok(serde_json::from_str(DEFAULT_BASELINE)
+                .map_err(|e| BaselineError::BuiltIn(Arc::new(e))))
+        }
         Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(not_json))
+            .map_err(|e| BaselineError::Read(Arc::new(e)))
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| BaselineError::NotJson(Arc::new(e))))
             .map(Ok)
-            .map_err(|cause| InfraError::Baseline {
+            .map_err(|source| InfraError::Baseline {
                 path: path.to_path_buf(),
-                cause,
+                source,
             }),
     }
+}
+
+/// The R1 baseline Gate 1 compares against, or why the built-in one cannot be used.
+pub type Baseline = Result<serde_json::Value, BaselineError>;
+
+/// Why an R1 baseline cannot be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BaselineError {
+    #[error("{0}")]
+    Read(Arc<std::io::Error>),
+    #[error("not JSON: {0}")]
+    NotJson(Arc<serde_json::Error>),
+    /// Gate 1's diff is then skipped rather than the run refused.
+    #[error("the built-in R1 baseline: not JSON: {0}")]
+    BuiltIn(Arc<serde_json::Error>),
 }
 
 /// Where and how the suites speak to a target (cheap to clone; the mutation
@@ -185,13 +220,16 @@ impl Fixture {
 
     async fn remote(url: &str, opts: &Options) -> Result<Fixture, InfraError> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(InfraError::BadUrl(url.into()));
+            return Err(InfraError::BadUrl {
+                url: url.into(),
+                cause: None,
+            });
         }
         // The CA file and the database first: a bad one is a usage error whatever the target says.
         let roots = match &opts.cacert {
-            Some(path) => ExtraRoots::from_pem_file(path).map_err(|cause| InfraError::CaCert {
+            Some(path) => ExtraRoots::from_pem_file(path).map_err(|source| InfraError::CaCert {
                 path: path.clone(),
-                cause,
+                source,
             })?,
             None => ExtraRoots::default(),
         };
@@ -199,8 +237,10 @@ impl Fixture {
             Some(d) => Some(database_probe(d).await?),
             None => None,
         };
-        let t = HttpTransport::trusting(url, &roots)
-            .map_err(|e| InfraError::BadUrl(format!("{url} ({e})")))?;
+        let t = HttpTransport::trusting(url, &roots).map_err(|e| InfraError::BadUrl {
+            url: url.into(),
+            cause: Some(e),
+        })?;
         t.reach().await.map_err(|why| {
             let url = url.to_owned();
             match why {
@@ -238,13 +278,10 @@ impl Fixture {
                 .catch_unwind()
                 .await;
         let server = started
-            .map_err(|p| {
-                InfraError::Hermetic(format!(
-                    "the server panicked while starting ({})",
-                    panic_text(p)
-                ))
+            .map_err(|p| InfraError::ServerPanicked {
+                panic: panic_text(p),
             })?
-            .map_err(|e| InfraError::Hermetic(format!("{e:#}")))?;
+            .map_err(|cause| InfraError::Hermetic { cause })?;
         let probe = database_probe(server.app_database_url()).await?;
         let view = TargetView {
             base_url: server.base_url(),
@@ -280,7 +317,7 @@ pub async fn database_probe(url: &str) -> Result<Arc<dyn gonogo_suites::DbProbe>
     let probe = SqlProbe::new(url).map_err(|_| InfraError::DatabaseUrl)?;
     probe.check().await.map_err(|e| match e {
         ProbeError::Malformed => InfraError::DatabaseUrl,
-        ProbeError::Unreachable(kind) => InfraError::Database(kind),
+        ProbeError::Unreachable(kind) => InfraError::Database { kind },
     })?;
     Ok(Arc::new(probe))
 }
@@ -320,8 +357,12 @@ impl RunOutput {
         options: RenderOptions,
     ) -> Result<Vec<PathBuf>, InfraError> {
         let options = self.render_options(options);
-        gonogo_reports::render::write_reports_with(&self.report, dir, formats, &options)
-            .map_err(|e| InfraError::Write(e.to_string()))
+        Ok(gonogo_reports::render::write_reports_with(
+            &self.report,
+            dir,
+            formats,
+            &options,
+        )?)
     }
 
     /// `options` with this run's secrets for the final redaction pass: what
@@ -338,7 +379,7 @@ impl RunOutput {
 /// (or against a view of it), shut it down.
 pub struct Session {
     fixture: Fixture,
-    baseline: Result<serde_json::Value, String>,
+    baseline: Baseline,
     label: Option<String>,
     target_commit: Option<String>,
     latency_samples: usize,
@@ -439,8 +480,12 @@ impl Session {
         view: &TargetView,
         groups: &[Group],
     ) -> Result<RunOutput, InfraError> {
-        let transport = HttpTransport::trusting(&view.base_url, &view.roots)
-            .map_err(|e| InfraError::BadUrl(e.to_string()))?;
+        let transport = HttpTransport::trusting(&view.base_url, &view.roots).map_err(|e| {
+            InfraError::BadUrl {
+                url: view.base_url.clone(),
+                cause: Some(e),
+            }
+        })?;
         let transport: Arc<dyn Transport> = Arc::new(transport);
         // The build judged: the reference server is this checkout; a deployed
         // target's is what the user names, else what the target says it is.
@@ -460,7 +505,8 @@ impl Session {
         let ctx = Ctx::new(
             transport.clone(),
             view.tokens.clone(),
-            self.baseline.clone(),
+            // The suites take the reason as text, to show as Gate 1's.
+            self.baseline.as_ref().cloned().map_err(ToString::to_string),
             view.caps.clone(),
         )
         .with_latency_samples(self.latency_samples)

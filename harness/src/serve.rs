@@ -30,7 +30,7 @@ use std::time::Duration;
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::render::RenderOptions;
 
-pub use allow::Allowlist;
+pub use allow::{Allowlist, AllowlistError, Refused};
 pub use problem::Problem;
 pub use routes::{router, ROUTES};
 
@@ -66,35 +66,33 @@ pub struct ServeSettings {
 
 impl ServeSettings {
     /// Checks what serving needs: a token, an allowlist, a parsable address.
-    pub fn from_config(c: &Config) -> Result<ServeSettings, String> {
+    pub fn from_config(c: &Config) -> Result<ServeSettings, ServeError> {
         let token = c.string("serve.token").unwrap_or_default();
         if token.trim().len() < MIN_TOKEN_LEN {
-            return Err(format!(
-                "gonogo serve needs a bearer token of at least {MIN_TOKEN_LEN} characters: set GONOGO_SERVE_TOKEN (or serve.token in gonogo.toml), e.g. GONOGO_SERVE_TOKEN=$(openssl rand -hex 32)"
-            ));
+            return Err(ServeError::NoToken);
         }
         let allow = Allowlist::parse(&c.list("serve.allowed_targets").unwrap_or_default())?;
         if allow.is_empty() {
-            return Err("gonogo serve has no target to judge: list the origins it may send traffic to in serve.allowed_targets (or --allow-target URL, GONOGO_SERVE_ALLOWED_TARGETS)".into());
+            return Err(ServeError::NoTargets);
         }
         if let Some(m) = &c.canary_plan().metrics {
-            allow.check(&m.prometheus).map_err(|e| {
-                format!(
-                    "the canary plan's Prometheus ({}) must be on serve.allowed_targets too: {e}",
-                    m.prometheus
-                )
-            })?;
+            allow
+                .check(&m.prometheus)
+                .map_err(|source| ServeError::Prometheus {
+                    url: m.prometheus.clone(),
+                    source,
+                })?;
         }
         let listen = c
             .string("serve.listen")
             .unwrap_or_default()
             .parse()
-            .map_err(|_| "serve.listen is not an address such as 127.0.0.1:9090".to_string())?;
+            .map_err(|_| ServeError::Listen)?;
         Ok(ServeSettings {
             listen,
             token: token.trim().to_owned(),
             allow,
-            report_dir: c.path("report.dir").unwrap_or_else(|| "reports/out".into()),
+            report_dir: c.report_dir(),
             trust_dir: c.path("serve.trust_dir"),
             run_timeout: c
                 .duration("serve.run_timeout")
@@ -107,6 +105,26 @@ impl ServeSettings {
             canary_plan: c.canary_plan().clone(),
         })
     }
+}
+
+/// Why `gonogo serve` cannot start (exit 3).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("gonogo serve needs a bearer token of at least {MIN_TOKEN_LEN} characters: set GONOGO_SERVE_TOKEN (or serve.token in gonogo.toml), e.g. GONOGO_SERVE_TOKEN=$(openssl rand -hex 32)")]
+    NoToken,
+    #[error(transparent)]
+    Allowlist(#[from] AllowlistError),
+    #[error("gonogo serve has no target to judge: list the origins it may send traffic to in serve.allowed_targets (or --allow-target URL, GONOGO_SERVE_ALLOWED_TARGETS)")]
+    NoTargets,
+    #[error("the canary plan's Prometheus ({url}) must be on serve.allowed_targets too: {source}")]
+    Prometheus { url: String, source: Refused },
+    #[error("serve.listen is not an address such as 127.0.0.1:9090")]
+    Listen,
+    #[error("cannot listen on {addr} ({source}); choose another serve.listen")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// The server's state: settings and the targets being judged right now.
@@ -149,24 +167,14 @@ impl Drop for Claim {
 }
 
 /// `gonogo serve`: binds, serves until SIGINT/SIGTERM.
-pub async fn serve(config: Config) -> Exit {
-    let settings = match ServeSettings::from_config(&config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gonogo: {e}");
-            return Exit::Usage;
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(settings.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "gonogo: cannot listen on {} ({e}); choose another serve.listen",
-                settings.listen
-            );
-            return Exit::Usage;
-        }
-    };
+pub async fn serve(config: Config) -> Result<Exit, ServeError> {
+    let settings = ServeSettings::from_config(&config)?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
     println!(
         "gonogo serve: listening on http://{} — targets: {}",
         settings.listen,
@@ -186,7 +194,7 @@ pub async fn serve(config: Config) -> Exit {
         let _ = ctrl_c.await;
     };
     listen(listener, app, shutdown).await;
-    Exit::Done
+    Ok(Exit::Done)
 }
 
 /// Headers must arrive within this, or the connection is closed (slow clients

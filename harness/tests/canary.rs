@@ -104,7 +104,8 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
             }),
             Default::default(),
         )
-        .await;
+        .await
+        .expect("the canary command ran");
         let code = ExitCode::from(code);
         let written: gonogo_reports::Report =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();

@@ -224,7 +224,8 @@ fn the_canary_is_judged_on_prometheus_against_its_baseline() {
             }),
             Default::default(),
         )
-        .await;
+        .await
+        .expect("the canary command ran");
         assert_eq!(exit, Exit::Canary(CanaryOutcome::Rollback));
         let written: gonogo_reports::Report =
             serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();

@@ -79,9 +79,8 @@ impl Descriptor {
     }
 
     /// A subject from `NAME=ALG:HEX` (`--subject app=sha256:ab12…`).
-    pub fn parse_subject(spec: &str) -> Result<Descriptor, String> {
-        let usage =
-            || format!("subject `{spec}` is not NAME=ALGORITHM:HEX (e.g. app=sha256:9f86d081…)");
+    pub fn parse_subject(spec: &str) -> Result<Descriptor, AttestError> {
+        let usage = || AttestError::Subject { spec: spec.into() };
         let (name, digest) = spec.split_once('=').ok_or_else(usage)?;
         let (alg, hex_value) = digest.split_once(':').ok_or_else(usage)?;
         let alg = alg.trim().to_ascii_lowercase();
@@ -90,7 +89,12 @@ impl Descriptor {
             "sha256" => 64,
             "sha512" => 128,
             "sha1" | "gitcommit" => 40,
-            _ => return Err(format!("subject `{spec}`: digest algorithm `{alg}` is not one of sha256, sha512, sha1, gitCommit")),
+            _ => {
+                return Err(AttestError::Algorithm {
+                    spec: spec.into(),
+                    alg,
+                })
+            }
         };
         if name.trim().is_empty()
             || hex_value.len() != want
@@ -110,6 +114,22 @@ impl Descriptor {
             annotations: None,
         })
     }
+}
+
+/// Why an attestation cannot be written: one sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum AttestError {
+    #[error("subject `{spec}` is not NAME=ALGORITHM:HEX (e.g. app=sha256:9f86d081…)")]
+    Subject { spec: String },
+    #[error(
+        "subject `{spec}`: digest algorithm `{alg}` is not one of sha256, sha512, sha1, gitCommit"
+    )]
+    Algorithm { spec: String, alg: String },
+    #[error("the report names no deployment commit and no --subject was given: an attestation must be about something; pass --subject NAME=sha256:HEX (an image digest) or run with GIT_COMMIT set")]
+    NoSubject,
+    /// The statement cannot be serialised for signing.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// What the statement says beyond the report itself.
@@ -136,7 +156,7 @@ pub fn statement(
     report: &Report,
     report_bytes: &[u8],
     inputs: &StatementInputs,
-) -> Result<Value, String> {
+) -> Result<Value, AttestError> {
     let mut subjects = Vec::new();
     if let Some(commit) = &report.run.target.git_commit {
         let commit = commit.trim().to_ascii_lowercase();
@@ -151,7 +171,7 @@ pub fn statement(
     }
     subjects.extend(inputs.subjects.iter().cloned());
     if subjects.is_empty() {
-        return Err("the report names no deployment commit and no --subject was given: an attestation must be about something; pass --subject NAME=sha256:HEX (an image digest) or run with GIT_COMMIT set".into());
+        return Err(AttestError::NoSubject);
     }
 
     let (mut passed, mut warned, mut failed) = (Vec::new(), Vec::new(), Vec::new());
@@ -216,8 +236,8 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Signs `statement` into a DSSE envelope.
-pub fn envelope(statement: &Value, key: &SigningKey) -> Result<Envelope, String> {
-    let payload = serde_json::to_vec(statement).map_err(|e| e.to_string())?;
+pub fn envelope(statement: &Value, key: &SigningKey) -> Result<Envelope, AttestError> {
+    let payload = serde_json::to_vec(statement)?;
     let sig = key.sign(&pae(PAYLOAD_TYPE, &payload));
     Ok(Envelope {
         payload: B64.encode(&payload),

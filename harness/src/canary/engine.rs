@@ -223,7 +223,7 @@ async fn run_phase<P: Prober>(
     }
     match conclude(phase, &stats) {
         Ok(()) => (stats, PhaseEnd::Pass),
-        Err(reason) => (stats, PhaseEnd::Inconclusive(reason)),
+        Err(reason) => (stats, PhaseEnd::Inconclusive(reason.to_string())),
     }
 }
 

@@ -138,16 +138,26 @@ pub fn check(plan: &PhasePlan, stats: &PhaseStats) -> Option<Breach> {
 
 /// At the end of a phase with no breach: `Ok` to pass, `Err(reason)` when the
 /// phase had too little data for its triggers to mean anything.
-pub fn conclude(plan: &PhasePlan, stats: &PhaseStats) -> Result<(), String> {
+pub fn conclude(plan: &PhasePlan, stats: &PhaseStats) -> Result<(), TooFewSamples> {
     let needed = plan.min_samples();
     if stats.samples < needed {
-        return Err(format!(
-            "only {} of the {needed} samples needed to judge {}",
-            stats.samples,
-            plan.trigger_descriptions().join(", ")
-        ));
+        return Err(TooFewSamples {
+            samples: stats.samples,
+            needed,
+            triggers: plan.trigger_descriptions(),
+        });
     }
     Ok(())
+}
+
+/// A phase that ended without the samples its triggers need: inconclusive, not passed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("only {samples} of the {needed} samples needed to judge {}", .triggers.join(", "))]
+pub struct TooFewSamples {
+    pub samples: u64,
+    pub needed: u64,
+    /// The phase's triggers as the plan describes them.
+    pub triggers: Vec<String>,
 }
 
 #[cfg(test)]
@@ -248,7 +258,7 @@ mod tests {
         let plan = &CanaryPlan::default().phases[0];
         let (stats, breach) = feed(plan, std::iter::repeat_n(ok(5.0), 3));
         assert_eq!(breach, None);
-        let reason = conclude(plan, &stats).unwrap_err();
+        let reason = conclude(plan, &stats).unwrap_err().to_string();
         assert_eq!(
             reason,
             "only 3 of the 20 samples needed to judge error budget 1, success rate < 95%"

@@ -28,8 +28,19 @@ pub use probe::HttpProber;
 /// Why the canary could not be judged at all (exit code 3).
 #[derive(Debug, thiserror::Error)]
 pub enum CanaryError {
-    #[error("{0}")]
-    Setup(String),
+    #[error("--time-scale must be a positive number")]
+    TimeScale,
+    #[error("--rps must be between 0 and 1000")]
+    Rps,
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("the target {base} is unreachable: check --target")]
+    Unreachable { base: String },
+    #[error("cannot set up probe tenants on {base}: {source}")]
+    Tenants {
+        base: String,
+        source: probe::TenantError,
+    },
 }
 
 /// Everything `gonogo canary` needs.
@@ -89,14 +100,10 @@ pub async fn run_watched(
     progress: &crate::progress::Progress,
 ) -> Result<CanaryReport, CanaryError> {
     if !(options.engine.time_scale > 0.0 && options.engine.time_scale.is_finite()) {
-        return Err(CanaryError::Setup(
-            "--time-scale must be a positive number".into(),
-        ));
+        return Err(CanaryError::TimeScale);
     }
     if !(options.engine.rps > 0.0 && options.engine.rps <= 1000.0) {
-        return Err(CanaryError::Setup(
-            "--rps must be between 0 and 1000".into(),
-        ));
+        return Err(CanaryError::Rps);
     }
     progress.phase(&format!(
         "checking the target and minting {} tenants",

@@ -128,6 +128,22 @@ pub struct HttpProber {
     failures: Mutex<Vec<Evidence>>,
 }
 
+/// Why a probe tenant could not be set up (the last of its tries).
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// No token: the suites' token source says why.
+    #[error("{reason}")]
+    Token { reason: String },
+    #[error("the seed upload got no response")]
+    NoUploadResponse,
+    #[error("the seed upload answered {status}, expected 201")]
+    UploadStatus { status: u16 },
+    #[error("the upload response is not JSON")]
+    UploadNotJson,
+    #[error("no id in the upload response")]
+    NoFileId,
+}
+
 impl HttpProber {
     /// Checks the target answers and creates `tenants` tenants.
     pub async fn connect(
@@ -136,8 +152,8 @@ impl HttpProber {
         tenants: usize,
         roots: &ExtraRoots,
     ) -> Result<HttpProber, CanaryError> {
-        let transport = HttpTransport::with_roots(base, REQUEST_TIMEOUT, roots)
-            .map_err(|e| CanaryError::Setup(format!("cannot build the HTTP client: {e}")))?;
+        let transport =
+            HttpTransport::with_roots(base, REQUEST_TIMEOUT, roots).map_err(CanaryError::Client)?;
         let base = transport.base_url().to_owned();
         if transport
             .send(ApiRequest::get("/health"))
@@ -145,9 +161,7 @@ impl HttpProber {
             .response
             .is_err()
         {
-            return Err(CanaryError::Setup(format!(
-                "the target {base} is unreachable: check --target"
-            )));
+            return Err(CanaryError::Unreachable { base });
         }
         let prober = HttpProber {
             transport,
@@ -164,11 +178,7 @@ impl HttpProber {
             while pool.len() < prober.want {
                 match prober.new_tenant().await {
                     Ok(t) => pool.push(Arc::new(t)),
-                    Err(e) => {
-                        return Err(CanaryError::Setup(format!(
-                            "cannot set up probe tenants on {base}: {e}"
-                        )))
-                    }
+                    Err(source) => return Err(CanaryError::Tenants { base, source }),
                 }
             }
         }
@@ -177,20 +187,24 @@ impl HttpProber {
 
     /// A token plus an uploaded seed file; retried, since a canary that fails
     /// some requests (the thing being judged) must still get its tenants.
-    async fn new_tenant(&self) -> Result<ProbeTenant, String> {
-        let mut last = String::new();
-        for _ in 0..5 {
+    async fn new_tenant(&self) -> Result<ProbeTenant, TenantError> {
+        let mut tries = 1;
+        loop {
             match self.try_new_tenant().await {
                 Ok(t) => return Ok(t),
-                Err(e) => last = e,
+                Err(e) if tries >= 5 => return Err(e),
+                Err(_) => tries += 1,
             }
         }
-        Err(last)
     }
 
-    async fn try_new_tenant(&self) -> Result<ProbeTenant, String> {
+    async fn try_new_tenant(&self) -> Result<ProbeTenant, TenantError> {
         // Minted, or fetched from the anonymous endpoint, exactly as the suites get theirs.
-        let tenant = self.source.tenant("canary", &self.transport).await?;
+        let tenant = self
+            .source
+            .tenant("canary", &self.transport)
+            .await
+            .map_err(|reason| TenantError::Token { reason })?;
         let marker = format!("canaryprobe{}", uuid::Uuid::new_v4().simple());
         let shared = &self.shared_term;
         let upload = api::upload(
@@ -204,15 +218,14 @@ impl HttpProber {
             .send(upload)
             .await
             .response
-            .map_err(|_| "the seed upload got no response".to_string())?;
+            .map_err(|_| TenantError::NoUploadResponse)?;
         if response.status != 201 {
-            return Err(format!(
-                "the seed upload answered {}, expected 201",
-                response.status
-            ));
+            return Err(TenantError::UploadStatus {
+                status: response.status,
+            });
         }
-        let body = response.json().ok_or("the upload response is not JSON")?;
-        let file_id = api::file_id(&body).ok_or("no id in the upload response")?;
+        let body = response.json().ok_or(TenantError::UploadNotJson)?;
+        let file_id = api::file_id(&body).ok_or(TenantError::NoFileId)?;
         self.all_files
             .write()
             .expect("lock")

@@ -43,7 +43,7 @@ impl Prometheus {
     }
 
     /// One instant query: its single number, or why there is none.
-    pub async fn query(&self, promql: &str, at: DateTime<Utc>) -> Result<f64, String> {
+    pub async fn query(&self, promql: &str, at: DateTime<Utc>) -> Result<f64, QueryError> {
         let time = format!("{:.3}", at.timestamp_millis() as f64 / 1000.0);
         let resp = self
             .http
@@ -51,23 +51,22 @@ impl Prometheus {
             .query(&[("query", promql), ("time", time.as_str())])
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "Prometheus at {} did not answer ({})",
-                    self.base,
-                    crate::client::describe(e)
-                )
+            .map_err(|source| QueryError::NoAnswer {
+                base: self.base.clone(),
+                source,
             })?;
         let status = resp.status();
         let body: Value = resp
             .json()
             .await
-            .map_err(|_| format!("Prometheus answered {status} without JSON"))?;
+            .map_err(|_| QueryError::NotJson { status })?;
         if body["status"] != "success" {
-            return Err(format!(
-                "Prometheus refused the query: {}",
-                body["error"].as_str().unwrap_or("no error message")
-            ));
+            return Err(QueryError::Refused {
+                message: body["error"]
+                    .as_str()
+                    .unwrap_or("no error message")
+                    .to_owned(),
+            });
         }
         single_value(&body["data"])
     }
@@ -101,7 +100,7 @@ impl Prometheus {
                         query,
                         value: answer.as_ref().ok().copied(),
                     },
-                    answer.err(),
+                    answer.err().map(|e| e.to_string()),
                 )
             }
         };
@@ -131,40 +130,58 @@ impl Prometheus {
 }
 
 /// The one number of an instant-query answer (`vector` of one series, or `scalar`).
-fn single_value(data: &Value) -> Result<f64, String> {
+fn single_value(data: &Value) -> Result<f64, QueryError> {
     let sample = match data["resultType"].as_str() {
         Some("scalar") => &data["result"],
         Some("vector") => {
             let series = data["result"].as_array().map_or(&[][..], Vec::as_slice);
             match series {
-                [] => return Err("no data: the query matched no series".into()),
+                [] => return Err(QueryError::NoSeries),
                 [one] => &one["value"],
-                many => {
-                    return Err(format!(
-                        "the query answers {} series, not one number: aggregate it (sum, histogram_quantile)",
-                        many.len()
-                    ))
-                }
+                many => return Err(QueryError::ManySeries { count: many.len() }),
             }
         }
         other => {
-            return Err(format!(
-                "the query answers a {}, not one number",
-                other.unwrap_or("nothing")
-            ))
+            return Err(QueryError::NotANumber {
+                kind: other.unwrap_or("nothing").to_owned(),
+            })
         }
     };
     let v: f64 = sample[1]
         .as_str()
         .and_then(|s| s.parse().ok())
-        .ok_or("Prometheus' answer has no sample value")?;
+        .ok_or(QueryError::NoSample)?;
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(format!(
-            "no data: the value is {v} (no traffic in the window)"
-        ))
+        Err(QueryError::NotFinite { value: v })
     }
+}
+
+/// Why an instant query gave no number: the criterion's reason for being inconclusive.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("Prometheus at {base} did not answer ({})", crate::client::root_cause(.source))]
+    NoAnswer {
+        base: String,
+        source: reqwest::Error,
+    },
+    #[error("Prometheus answered {status} without JSON")]
+    NotJson { status: reqwest::StatusCode },
+    #[error("Prometheus refused the query: {message}")]
+    Refused { message: String },
+    #[error("no data: the query matched no series")]
+    NoSeries,
+    #[error(
+        "the query answers {count} series, not one number: aggregate it (sum, histogram_quantile)"
+    )]
+    ManySeries { count: usize },
+    #[error("the query answers a {kind}, not one number")]
+    NotANumber { kind: String },
+    #[error("Prometheus' answer has no sample value")]
+    NoSample,
+    #[error("no data: the value is {value} (no traffic in the window)")]
+    NotFinite { value: f64 },
 }
 
 /// One criterion's verdict (`pass`, `rollback`, `inconclusive`) and reason.
@@ -271,14 +288,23 @@ mod tests {
     #[test]
     fn answers_are_one_number_or_no_data() {
         let one = json!({"resultType":"vector","result":[{"metric":{},"value":[1.0,"48.75"]}]});
-        assert_eq!(single_value(&one), Ok(48.75));
+        assert_eq!(single_value(&one).unwrap(), 48.75);
         let scalar = json!({"resultType":"scalar","result":[1.0,"2"]});
-        assert_eq!(single_value(&scalar), Ok(2.0));
+        assert_eq!(single_value(&scalar).unwrap(), 2.0);
         let none = json!({"resultType":"vector","result":[]});
-        assert!(single_value(&none).unwrap_err().starts_with("no data"));
+        assert!(single_value(&none)
+            .unwrap_err()
+            .to_string()
+            .starts_with("no data"));
         let nan = json!({"resultType":"vector","result":[{"metric":{},"value":[1.0,"NaN"]}]});
-        assert!(single_value(&nan).unwrap_err().starts_with("no data"));
+        assert!(single_value(&nan)
+            .unwrap_err()
+            .to_string()
+            .starts_with("no data"));
         let two = json!({"resultType":"vector","result":[{"value":[1,"1"]},{"value":[1,"2"]}]});
-        assert!(single_value(&two).unwrap_err().contains("2 series"));
+        assert!(single_value(&two)
+            .unwrap_err()
+            .to_string()
+            .contains("2 series"));
     }
 }

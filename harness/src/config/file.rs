@@ -20,19 +20,101 @@ struct CanaryOnly {
     canary: Option<CanaryPlan>,
 }
 
+/// Where in the file: its name as messages call it, and the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct At {
+    pub file: String,
+    /// `None` when the parser could not say (the file as a whole).
+    pub line: Option<usize>,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{} line {line}", self.file),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+/// Why `gonogo.toml` cannot be used: one sentence naming the file, the line and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not TOML at all.
+    #[error("{at}: {message}")]
+    Toml { at: At, message: String },
+    /// TOML that the span reader refuses (it agrees with the parser in practice).
+    #[error("{file}: {message}")]
+    Spans { file: String, message: String },
+    /// A top-level key that is not a `[section]`.
+    #[error("{at}: `{section}` must be a table such as [{section}] holding settings; the sections are {}", bracketed(.sections))]
+    NotATable {
+        at: At,
+        section: String,
+        sections: Vec<&'static str>,
+    },
+    /// A `[canary]` table serde cannot read as a plan.
+    #[error("{at}: [canary]: {message}")]
+    CanaryToml { at: At, message: String },
+    /// A `[canary]` plan that reads but does not validate.
+    #[error("{at}: [canary]: {reason}")]
+    CanaryPlan { at: At, reason: String },
+    #[error("{at}: unknown section [{section}]{hint}; the sections are {}", .sections.join(", "))]
+    UnknownSection {
+        at: At,
+        section: String,
+        /// `` (did you mean `[run]`?)``, or empty.
+        hint: String,
+        sections: Vec<&'static str>,
+    },
+    #[error("{at}: unknown key `{key}`{hint}; [{}] has {}", .key.split_once('.').map_or(.key.as_str(), |(s, _)| s), .siblings.join(", "))]
+    UnknownKey {
+        at: At,
+        /// `section.name`, as written.
+        key: String,
+        hint: String,
+        /// The section's own keys, without the section.
+        siblings: Vec<&'static str>,
+    },
+    #[error("{at}: `{key}` must be {expected}, not {found}")]
+    WrongKind {
+        at: At,
+        key: String,
+        expected: &'static str,
+        /// The value as the message may show it (a secret's value is not shown).
+        found: String,
+    },
+}
+
+fn bracketed(sections: &[&str]) -> String {
+    sections
+        .iter()
+        .map(|s| format!("[{s}]"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Parses `text`, the file called `name` in messages.
-pub fn parse(text: &str, name: &str) -> Result<FileLayer, String> {
+pub fn parse(text: &str, name: &str) -> Result<FileLayer, ParseError> {
     let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let at = |e: &toml::de::Error| match e.span() {
-        Some(span) => format!("{name} line {}", line(span.start)),
-        None => name.to_owned(),
+    let at_line = |line: usize| At {
+        file: name.to_owned(),
+        line: Some(line),
+    };
+    let at = |e: &toml::de::Error| At {
+        file: name.to_owned(),
+        line: e.span().map(|span| line(span.start)),
     };
     let one_line = |m: &str| m.trim_end().replace('\n', "; ");
-    let doc: toml::Table =
-        toml::from_str(text).map_err(|e| format!("{}: {}", at(&e), one_line(e.message())))?;
+    let doc: toml::Table = toml::from_str(text).map_err(|e| ParseError::Toml {
+        at: at(&e),
+        message: one_line(e.message()),
+    })?;
     // Spans only: the values come from `doc`, the lines from here.
-    let spans =
-        toml_edit::ImDocument::parse(text).map_err(|e| format!("{name}: {}", e.message()))?;
+    let spans = toml_edit::ImDocument::parse(text).map_err(|e| ParseError::Spans {
+        file: name.to_owned(),
+        message: e.message().to_owned(),
+    })?;
     let line_of = |section: &str, key: Option<&str>| -> usize {
         let root = spans.as_table();
         let Some((section_key, item)) = root.get_key_value(section) else {
@@ -57,14 +139,18 @@ pub fn parse(text: &str, name: &str) -> Result<FileLayer, String> {
     in_order.sort_by_key(|(line, _, _)| *line);
     for (section_line, section, value) in in_order {
         let Some(table) = value.as_table() else {
-            return Err(format!(
-                "{name} line {section_line}: `{section}` must be a table such as [{section}] holding settings; the sections are {}",
-                sections.iter().map(|s| format!("[{s}]")).collect::<Vec<_>>().join(", ")
-            ));
+            return Err(ParseError::NotATable {
+                at: at_line(section_line),
+                section: section.clone(),
+                sections,
+            });
         };
         if section == CANARY_KEY {
             let plan = toml::from_str::<CanaryOnly>(text)
-                .map_err(|e| format!("{}: [canary]: {}", at(&e), one_line(e.message())))?
+                .map_err(|e| ParseError::CanaryToml {
+                    at: at(&e),
+                    message: one_line(e.message()),
+                })?
                 .canary
                 .unwrap_or_default();
             plan.validate().map_err(|reason| {
@@ -83,47 +169,50 @@ pub fn parse(text: &str, name: &str) -> Result<FileLayer, String> {
                             .span()
                     })
                     .map_or(section_line, |span| line(span.start));
-                format!("{name} line {phase_line}: [canary]: {reason}")
+                ParseError::CanaryPlan {
+                    at: at_line(phase_line),
+                    reason,
+                }
             })?;
             layer.canary = Some((plan, section_line));
             continue;
         }
         if !sections.contains(&section.as_str()) {
-            return Err(format!(
-                "{name} line {section_line}: unknown section [{section}]{}; the sections are {}",
-                did_you_mean(section, sections.iter().copied()),
-                sections.join(", ")
-            ));
+            return Err(ParseError::UnknownSection {
+                at: at_line(section_line),
+                section: section.clone(),
+                hint: did_you_mean(section, sections.iter().copied()),
+                sections,
+            });
         }
         let mut keys: Vec<(usize, &String, &toml::Value)> = table
             .iter()
             .map(|(k, v)| (line_of(section, Some(k)), k, v))
             .collect();
         keys.sort_by_key(|(line, _, _)| *line);
-        for (at_line, name_in_section, value) in keys {
+        for (key_line, name_in_section, value) in keys {
             let key = format!("{section}.{name_in_section}");
             let Some(setting) = settings::find(&key) else {
                 let siblings = settings::SETTINGS
                     .iter()
                     .filter(|s| s.key.starts_with(&format!("{section}.")))
                     .map(|s| s.key);
-                return Err(format!(
-                    "{name} line {at_line}: unknown key `{key}`{}; [{section}] has {}",
-                    did_you_mean(&key, siblings.clone()),
-                    siblings
+                return Err(ParseError::UnknownKey {
+                    at: at_line(key_line),
+                    hint: did_you_mean(&key, siblings.clone()),
+                    key,
+                    siblings: siblings
                         .map(|k| k.split_once('.').map_or(k, |(_, n)| n))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                        .collect(),
+                });
             };
-            let checked = check(setting.kind, value).ok_or_else(|| {
-                format!(
-                    "{name} line {at_line}: `{key}` must be {}, not {}",
-                    setting.kind.expected(),
-                    describe(value, setting.secret)
-                )
+            let checked = check(setting.kind, value).ok_or_else(|| ParseError::WrongKind {
+                at: at_line(key_line),
+                key: key.clone(),
+                expected: setting.kind.expected(),
+                found: describe(value, setting.secret),
             })?;
-            layer.values.push((setting, checked, at_line));
+            layer.values.push((setting, checked, key_line));
         }
     }
     Ok(layer)
@@ -190,7 +279,7 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        parse(text, "gonogo.toml").unwrap_err()
+        parse(text, "gonogo.toml").unwrap_err().to_string()
     }
 
     #[test]

@@ -81,6 +81,9 @@ const fn secret(mut setting: Setting) -> Setting {
 /// The `[canary]` table: a whole canary plan in the file, or a plan file
 /// named by `--canary-plan` / `GONOGO_CANARY_PLAN`.
 pub const CANARY_KEY: &str = "canary";
+
+/// `report.dir`'s default: the one place it is written (the table, `--report-dir`'s help).
+pub const DEFAULT_REPORT_DIR: &str = "reports/out";
 pub const CANARY_FLAG: &str = "--canary-plan";
 pub const CANARY_ENV: &str = "GONOGO_CANARY_PLAN";
 
@@ -160,7 +163,7 @@ pub const SETTINGS: &[Setting] = &[
         "--report-dir",
         &["GONOGO_REPORT_DIR"],
         Kind::Path,
-        Some("reports/out"),
+        Some(DEFAULT_REPORT_DIR),
         "Where reports are written",
     ),
     s(

@@ -274,3 +274,39 @@ fn durations_beyond_a_day_are_refused() {
         .unwrap_err();
     assert!(e.to_string().contains("serve.run_timeout"), "{e}");
 }
+
+#[test]
+fn a_refusal_carries_the_setting_its_source_and_the_file_line_as_fields() {
+    let dir = Dir::with_file("[thresholds]\np95_ms = 500\n");
+    let Err(ConfigError::Looser { setting, .. }) = dir.load(vec![]) else {
+        panic!("a looser p95 is refused as Looser");
+    };
+    assert_eq!(setting.key, "thresholds.p95_ms");
+    assert_eq!(
+        setting.source,
+        Some(Source::File {
+            path: dir.file(),
+            line: 2
+        })
+    );
+    let dir = Dir::with_file("[run]\ntargt = \"http://x\"\n");
+    let Err(ConfigError::File(e)) = dir.load(vec![]) else {
+        panic!("an unknown key is a file error");
+    };
+    let file::ParseError::UnknownKey { at, key, .. } = *e else {
+        panic!("an unknown key is UnknownKey: {e}");
+    };
+    assert_eq!((at.line, key.as_str()), (Some(2), "run.targt"));
+}
+
+#[test]
+fn the_report_dir_defaults_to_the_one_written_in_the_settings_table() {
+    let c = Dir::empty().load(vec![]).unwrap();
+    assert_eq!(c.report_dir(), PathBuf::from(settings::DEFAULT_REPORT_DIR));
+    assert_eq!(c.run_options().report_dir, Some(c.report_dir()));
+    let set = Dir::empty().env("GONOGO_REPORT_DIR", "elsewhere");
+    assert_eq!(
+        set.load(vec![]).unwrap().report_dir(),
+        PathBuf::from("elsewhere")
+    );
+}

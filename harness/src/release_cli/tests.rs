@@ -11,7 +11,7 @@ use super::{ReleaseCommand, RolesArgs};
 
 /// The command's exit code, as the process would exit.
 async fn run(cmd: ReleaseCommand) -> ExitCode {
-    super::run(cmd, Default::default()).await.into()
+    crate::error::settle(super::run(cmd, Default::default()).await).into()
 }
 
 const TRUST_TOML: &str = r#"

@@ -40,26 +40,54 @@ pub struct Allowlist {
 
 /// Why a target was refused: one sentence, safe to send back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
+pub enum Refused {
+    #[error("the target {0}")]
+    NotHttp(NotHttp),
+    #[error("the target must be a base URL without a query or fragment")]
+    QueryOrFragment,
+    #[error("the target has no host")]
+    NoHost,
+    #[error("the target {origin} is not on this server's allowlist (serve.allowed_targets); gonogo serve sends traffic to listed targets only")]
+    NotListed { origin: Origin },
+}
 
-fn http_url(text: &str) -> Result<Url, String> {
-    // A URL that does not parse is not echoed: it may carry a password.
-    let url = Url::parse(text.trim()).map_err(|e| format!("is not a URL ({e})"))?;
+/// Why `serve.allowed_targets` cannot be used: the entry (counted from 1) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AllowlistError {
+    #[error("serve.allowed_targets entry {entry} {source}")]
+    NotHttp { entry: usize, source: NotHttp },
+    #[error("serve.allowed_targets entry {entry} ({host}) must be an origin alone (scheme://host:port), without a path or query")]
+    NotOrigin { entry: usize, host: String },
+}
+
+/// Why a text is not an http(s) URL, as the end of a sentence about it.
+/// A URL that does not parse is not echoed: it may carry a password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotHttp {
+    #[error("is not a URL ({0})")]
+    NotAUrl(url::ParseError),
+    #[error("is not an http(s) URL (its scheme is {scheme})")]
+    Scheme { scheme: String },
+    #[error("{host} carries credentials in the URL; give the origin alone")]
+    Credentials { host: String },
+    #[error("has no host")]
+    NoHost,
+}
+
+fn http_url(text: &str) -> Result<Url, NotHttp> {
+    let url = Url::parse(text.trim()).map_err(NotHttp::NotAUrl)?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "is not an http(s) URL (its scheme is {})",
-            url.scheme()
-        ));
+        return Err(NotHttp::Scheme {
+            scheme: url.scheme().to_owned(),
+        });
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "{} carries credentials in the URL; give the origin alone",
-            url.host_str().unwrap_or("the URL")
-        ));
+        return Err(NotHttp::Credentials {
+            host: url.host_str().unwrap_or("the URL").to_owned(),
+        });
     }
     if url.host_str().is_none() {
-        return Err("has no host".into());
+        return Err(NotHttp::NoHost);
     }
     Ok(url)
 }
@@ -67,16 +95,18 @@ fn http_url(text: &str) -> Result<Url, String> {
 impl Allowlist {
     /// Parses `serve.allowed_targets`: each entry an origin such as
     /// `http://app-canary.prod.svc:8080`, without path, query or credentials.
-    pub fn parse(entries: &[String]) -> Result<Allowlist, String> {
+    pub fn parse(entries: &[String]) -> Result<Allowlist, AllowlistError> {
         let mut origins = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
-            let which = format!("serve.allowed_targets entry {}", i + 1);
-            let url = http_url(entry).map_err(|e| format!("{which} {e}"))?;
+            let url = http_url(entry).map_err(|source| AllowlistError::NotHttp {
+                entry: i + 1,
+                source,
+            })?;
             if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-                return Err(format!(
-                    "{which} ({}) must be an origin alone (scheme://host:port), without a path or query",
-                    url.host_str().unwrap_or_default()
-                ));
+                return Err(AllowlistError::NotOrigin {
+                    entry: i + 1,
+                    host: url.host_str().unwrap_or_default().to_owned(),
+                });
             }
             origins.extend(Origin::of(&url));
         }
@@ -94,17 +124,13 @@ impl Allowlist {
 
     /// The target as a URL when its origin is listed.
     pub fn check(&self, target: &str) -> Result<Url, Refused> {
-        let url = http_url(target).map_err(|e| Refused(format!("the target {e}")))?;
+        let url = http_url(target).map_err(Refused::NotHttp)?;
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(Refused(
-                "the target must be a base URL without a query or fragment".into(),
-            ));
+            return Err(Refused::QueryOrFragment);
         }
-        let origin = Origin::of(&url).ok_or_else(|| Refused("the target has no host".into()))?;
+        let origin = Origin::of(&url).ok_or(Refused::NoHost)?;
         if !self.origins.contains(&origin) {
-            return Err(Refused(format!(
-                "the target {origin} is not on this server's allowlist (serve.allowed_targets); gonogo serve sends traffic to listed targets only"
-            )));
+            return Err(Refused::NotListed { origin });
         }
         Ok(url)
     }
@@ -136,7 +162,7 @@ mod tests {
             "http://169.254.169.254/latest/meta-data/",
             "http://127.0.0.1.nip.io:8080",
         ] {
-            let e = allow.check(target).unwrap_err().0;
+            let e = allow.check(target).unwrap_err().to_string();
             assert!(
                 e.contains("is not on this server's allowlist"),
                 "{target}: {e}"
@@ -145,9 +171,9 @@ mod tests {
         let e = allow
             .check("http://127.0.0.1:8080@evil.example:8080")
             .unwrap_err()
-            .0;
+            .to_string();
         assert!(e.contains("credentials"), "{e}");
-        let e = allow.check("file:///etc/passwd").unwrap_err().0;
+        let e = allow.check("file:///etc/passwd").unwrap_err().to_string();
         assert!(e.contains("not an http(s) URL"), "{e}");
         assert!(allow.check("not a url").is_err());
     }

@@ -188,7 +188,7 @@ fn target(state: &State, named: Option<&str>) -> Result<Url, Problem> {
         .settings
         .allow
         .check(&named)
-        .map_err(|r| Problem::new(StatusCode::FORBIDDEN, "not on the allowlist", r.0))
+        .map_err(|r| Problem::new(StatusCode::FORBIDDEN, "not on the allowlist", r.to_string()))
 }
 
 /// The origin a run claims: one run per target at a time.
@@ -518,11 +518,11 @@ async fn confirm_promotion(
             ));
         }
         // The cause goes to serve's log; the caller gets no path of this machine.
-        let unusable = |what: &str, e: String| {
+        let unusable = |what: &str, e: &dyn std::fmt::Display| {
             eprintln!("gonogo serve: {what}: {e}");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "not judged", format!("{what} (see gonogo serve's log)"))
         };
-        let file = ReportFile::load(&path).map_err(|e| unusable(&format!("the report kept for {release} cannot be read"), e.to_string()))?;
+        let file = ReportFile::load(&path).map_err(|e| unusable(&format!("the report kept for {release} cannot be read"), &e))?;
         let trust_dir = state.settings.trust_dir.as_ref().ok_or_else(|| {
             Problem::new(
                 StatusCode::PRECONDITION_FAILED,
@@ -530,7 +530,7 @@ async fn confirm_promotion(
                 "nothing can be APPROVED without trusted keys: set serve.trust_dir (GONOGO_TRUST_DIR)",
             )
         })?;
-        let trust = TrustStore::load_dir(trust_dir).map_err(|e| unusable("the trust directory cannot be read", e.to_string()))?;
+        let trust = TrustStore::load_dir(trust_dir).map_err(|e| unusable("the trust directory cannot be read", &e))?;
         let options = RenderOptions {
             trust: Some(trust),
             ..state.settings.render.clone()
