@@ -330,6 +330,8 @@ pub struct Guarded<S> {
     head_deadline: Option<Pin<Box<Sleep>>>,
     refused: bool,
     linger: Option<(Pin<Box<Sleep>>, usize)>,
+    /// Where socket reads land before they are classified (one per connection).
+    scratch: Box<[u8]>,
 }
 
 impl<S> Guarded<S> {
@@ -349,6 +351,7 @@ impl<S> Guarded<S> {
             head_deadline: Some(Box::pin(tokio::time::sleep(limits.header_timeout))),
             refused: false,
             linger: None,
+            scratch: vec![0; 16 * 1024].into_boxed_slice(),
         }
     }
 
@@ -508,8 +511,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
                 // hyper answers the stand-in and closes; what the client still sends is read and
                 // dropped meanwhile. The end of the stream is not passed on: hyper would take
                 // it as a broken request and drop the answer.
-                let mut scratch = [0u8; 8192];
-                let mut rb = ReadBuf::new(&mut scratch);
+                let mut rb = ReadBuf::new(&mut this.scratch);
                 return match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
                     Poll::Ready(Ok(())) if !rb.filled().is_empty() => continue,
                     _ => Poll::Pending,
@@ -532,12 +534,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
                 }
                 return Poll::Ready(Ok(()));
             }
-            let mut scratch = [0u8; 16 * 1024];
-            let mut rb = ReadBuf::new(&mut scratch);
+            let mut rb = ReadBuf::new(&mut this.scratch);
             match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
                 Poll::Ready(Ok(())) if rb.filled().is_empty() => return Poll::Ready(Ok(())),
                 Poll::Ready(Ok(())) => {
-                    this.pending.extend_from_slice(rb.filled());
+                    let got = rb.filled().len();
+                    this.pending.extend_from_slice(&this.scratch[..got]);
                     this.classify();
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -595,9 +597,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
         };
         // Read until the client closes too (or for a bounded while): closing with unread bytes
         // would reset the connection and could destroy the answer before the client reads it.
-        let mut scratch = [0u8; 16 * 1024];
         while *drained < LINGER_BYTES {
-            let mut rb = ReadBuf::new(&mut scratch);
+            let mut rb = ReadBuf::new(&mut this.scratch);
             match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
                 Poll::Ready(Ok(())) if !rb.filled().is_empty() => *drained += rb.filled().len(),
                 Poll::Ready(_) => break,
