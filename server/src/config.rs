@@ -10,6 +10,7 @@ use rand::RngCore;
 
 use crate::crypto::Keyring;
 use crate::error::StartupError;
+use crate::transport::DEFAULT_LIMITS;
 
 /// How the log lines are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,17 +76,17 @@ pub struct Config {
     pub uuid_v7_ids: bool,
     /// Seconds within which a request head must arrive whole, from its first byte (from the
     /// connection's opening for the first request); later: `408 request_timeout`.
-    #[arg(long, env = "HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "HEADER_TIMEOUT_SECS", default_value_t = DEFAULT_LIMITS.header_timeout.as_secs())]
     pub header_timeout_secs: u64,
     /// Seconds a keep-alive connection may wait for its next request before it is closed.
-    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_LIMITS.idle_timeout.as_secs())]
     pub idle_timeout_secs: u64,
     /// Smallest average rate of a request body, in bytes per second (counted after
     /// `BODY_STALL_SECS`); slower: `408 request_timeout`.
-    #[arg(long, env = "BODY_MIN_BYTES_PER_SEC", default_value_t = 1024)]
+    #[arg(long, env = "BODY_MIN_BYTES_PER_SEC", default_value_t = DEFAULT_LIMITS.body_min_rate)]
     pub body_min_bytes_per_sec: u64,
     /// Seconds a request body may send nothing; longer: `408 request_timeout`.
-    #[arg(long, env = "BODY_STALL_SECS", default_value_t = 10)]
+    #[arg(long, env = "BODY_STALL_SECS", default_value_t = DEFAULT_LIMITS.body_stall.as_secs())]
     pub body_stall_secs: u64,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
@@ -166,10 +167,10 @@ impl Config {
             rate_limit_fail_open: false,
             database_max_connections: 20,
             uuid_v7_ids: false,
-            header_timeout_secs: 10,
-            idle_timeout_secs: 60,
-            body_min_bytes_per_sec: 1024,
-            body_stall_secs: 10,
+            header_timeout_secs: DEFAULT_LIMITS.header_timeout.as_secs(),
+            idle_timeout_secs: DEFAULT_LIMITS.idle_timeout.as_secs(),
+            body_min_bytes_per_sec: DEFAULT_LIMITS.body_min_rate,
+            body_stall_secs: DEFAULT_LIMITS.body_stall.as_secs(),
             log_format: LogFormat::Auto,
             dev: false,
         }

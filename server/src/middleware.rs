@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use crate::error::{problem_response, AppError, REQUEST_ID};
 use crate::metrics::Metrics;
-use crate::transport::{headers_too_large, Refusal, SlowBody};
+use crate::transport::{headers_too_large, Refusal, SlowBody, MAX_HEADER_BYTES, MAX_HEADER_COUNT};
 
 /// The request-id header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -41,11 +41,22 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     let started = Instant::now();
     // A head the transport guard refused arrives as a stand-in request carrying the refusal.
     let refused = req.extensions().get::<Refusal>().copied();
+    let header_count = req.headers().len();
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
     let slow = req.extensions().get::<SlowBody>().cloned();
     let res = REQUEST_ID
         .scope(id.clone(), async move {
             let res = match refused {
                 Some(refusal) => refusal.response(),
+                // Oversized headers are malformed input: refused before any work is done (the
+                // guard's own limits, far higher, stop only what would burden the server).
+                None if header_bytes > MAX_HEADER_BYTES || header_count > MAX_HEADER_COUNT => {
+                    headers_too_large()
+                }
                 None => next.run(req).await,
             };
             // A body cut for coming too slowly: whatever the handler made of the truncated

@@ -4,8 +4,9 @@
 //!
 //! - [`Guarded`] wraps the socket. It parses each request head itself (`httparse`, the parser
 //!   hyper uses, plus the `http` crate's checks hyper applies after it) and refuses a head that
-//!   is not valid HTTP/1.1, over the limits ([`MAX_TARGET_BYTES`], [`MAX_HEADER_BYTES`],
-//!   [`MAX_HEADER_COUNT`]), with a signed, conflicting or listed `Content-Length`, or with a
+//!   is not valid HTTP/1.1, over its limits ([`MAX_TARGET_BYTES`]; 1000 header fields or a
+//!   272 KiB head, far above the app's own header limits, which the middleware answers where
+//!   the request is seen whole), with a signed or conflicting `Content-Length`, or with a
 //!   `Transfer-Encoding` other than `chunked` — or that does not arrive within
 //!   [`Limits::header_timeout`]. A refused head never reaches hyper: in its place hyper reads a
 //!   fixed, valid request that carries `Connection: close`, and the service recognises it (by
@@ -39,15 +40,18 @@ use crate::error::problem_response;
 
 /// Longest accepted request target (path and query), in bytes.
 pub const MAX_TARGET_BYTES: usize = 16 * 1024;
-/// Total size of the request headers accepted (name + value + 4 per field).
+/// The app's own limit on the total size of the request headers (name + value + 4 per
+/// field), checked in the stack (`middleware`), where the request is seen whole.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
-/// Number of request header fields accepted.
+/// The app's own limit on the number of request header fields (checked likewise).
 pub const MAX_HEADER_COUNT: usize = 100;
-/// Bytes a head may take before it is refused unread (the limits above plus room for the
-/// request line and whitespace).
-const HEAD_CAP: usize = MAX_TARGET_BYTES + MAX_HEADER_BYTES + 4 * 1024;
-/// Below this a partial head is parsed on every arrival (beyond, once per line).
-const EARLY_PARSE_BYTES: usize = 4096;
+/// The guard's generous limits, far above the app's: header fields, and the bytes a whole
+/// head may take.
+const HEAD_FIELDS: usize = 1000;
+const HEAD_CAP: usize = MAX_TARGET_BYTES + 256 * 1024;
+/// Up to this size a partial head is parsed on every arrival, so that bytes that are not HTTP
+/// are refused at once; beyond, only once its blank line has arrived.
+const EARLY_PARSE_BYTES: usize = 1024;
 /// After the server closes, how long and how much it still reads from the client.
 const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 4 * 1024 * 1024;
@@ -68,14 +72,18 @@ pub struct Limits {
     pub body_stall: Duration,
 }
 
+/// The defaults of the settings (`HEADER_TIMEOUT_SECS`, `IDLE_TIMEOUT_SECS`,
+/// `BODY_MIN_BYTES_PER_SEC`, `BODY_STALL_SECS`).
+pub const DEFAULT_LIMITS: Limits = Limits {
+    header_timeout: Duration::from_secs(10),
+    idle_timeout: Duration::from_secs(60),
+    body_min_rate: 1024,
+    body_stall: Duration::from_secs(10),
+};
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            body_min_rate: 1024,
-            body_stall: Duration::from_secs(10),
-        }
+        DEFAULT_LIMITS
     }
 }
 
@@ -86,7 +94,7 @@ pub enum Refusal {
     Malformed(&'static str),
     /// 414: the request target is longer than [`MAX_TARGET_BYTES`].
     TargetTooLong,
-    /// 431: more than [`MAX_HEADER_COUNT`] fields or [`MAX_HEADER_BYTES`] bytes of headers.
+    /// 431: far more header fields or bytes than the app accepts.
     HeadersTooLarge,
     /// 408: the head did not arrive within the header timeout.
     HeadTimeout,
@@ -193,7 +201,7 @@ enum Framing {
 
 /// Checks a complete or partial head: `Ok(None)` means more bytes are needed.
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, Refusal> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADER_COUNT];
+    let mut fields = [httparse::EMPTY_HEADER; HEAD_FIELDS];
     let mut req = httparse::Request::new(&mut fields);
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
@@ -204,12 +212,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, Refusal> {
     if target.len() > MAX_TARGET_BYTES {
         return Err(Refusal::TargetTooLong);
     }
-    let header_bytes: usize = req
-        .headers
-        .iter()
-        .map(|h| h.name.len() + h.value.len() + 4)
-        .sum();
-    if header_bytes > MAX_HEADER_BYTES {
+    if len > HEAD_CAP {
         return Err(Refusal::HeadersTooLarge);
     }
     // What hyper checks after httparse, with the same functions.
@@ -321,8 +324,9 @@ pub struct Guarded<S> {
     phase: Phase,
     /// Received, not yet classified (the head being gathered, or what follows a body).
     pending: Vec<u8>,
-    /// Where the search for the end of the head resumes.
+    /// How much of `pending` was looked at, and the line ends seen in it.
     scanned: usize,
+    lines: usize,
     /// Classified bytes waiting for hyper.
     out: Vec<u8>,
     out_pos: usize,
@@ -344,6 +348,7 @@ impl<S> Guarded<S> {
             phase: Phase::Head,
             pending: Vec::new(),
             scanned: 0,
+            lines: 0,
             out: Vec::new(),
             out_pos: 0,
             heads: 0,
@@ -396,13 +401,18 @@ impl<S> Guarded<S> {
         if self.head_deadline.is_none() {
             self.head_deadline = Some(Box::pin(tokio::time::sleep(self.limits.header_timeout)));
         }
-        // Parse when a line has ended since the last look (or while the head is still short,
-        // so that bytes that are not HTTP are refused at once): a head trickled a byte at a time
-        // costs one parse per line, not one per byte.
-        let new_line = self.pending[self.scanned..].contains(&b'\n');
+        // Parse once the blank line that ends a head has arrived (or while the head is short),
+        // so that a head sent a line or a byte at a time costs one full parse, not one per line.
+        let from = self.scanned.saturating_sub(2);
+        self.lines += self.pending[self.scanned..]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        let ended = self.pending[from..]
+            .windows(2)
+            .any(|w| w == b"\n\n" || w == b"\n\r");
         self.scanned = self.pending.len();
-        let lines = self.pending.iter().filter(|&&b| b == b'\n').count();
-        let verdict = if new_line || self.pending.len() <= EARLY_PARSE_BYTES {
+        let verdict = if ended || self.pending.len() <= EARLY_PARSE_BYTES {
             parse_head(&self.pending)
         } else {
             Ok(None)
@@ -411,6 +421,7 @@ impl<S> Guarded<S> {
             Ok(Some((len, framing))) => {
                 self.out.extend(self.pending.drain(..len));
                 self.scanned = 0;
+                self.lines = 0;
                 self.heads += 1;
                 self.head_deadline = None;
                 self.phase = match framing {
@@ -424,7 +435,7 @@ impl<S> Guarded<S> {
                 let first_line = self.pending.iter().position(|&b| b == b'\n');
                 if first_line.is_none() && self.pending.len() > MAX_TARGET_BYTES + 64 {
                     self.refuse(Refusal::TargetTooLong);
-                } else if lines > MAX_HEADER_COUNT + 1 || self.pending.len() > HEAD_CAP {
+                } else if self.lines > HEAD_FIELDS + 1 || self.pending.len() > HEAD_CAP {
                     self.refuse(Refusal::HeadersTooLarge);
                 }
                 false
@@ -744,9 +755,7 @@ mod tests {
         }
         let long_target = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_TARGET_BYTES));
         assert_eq!(head(long_target.as_bytes()), Err(Refusal::TargetTooLong));
-        let many: String = (0..=MAX_HEADER_COUNT)
-            .map(|i| format!("x{i}: v\r\n"))
-            .collect();
+        let many: String = (0..=HEAD_FIELDS).map(|i| format!("x{i}: v\r\n")).collect();
         let many = format!("GET / HTTP/1.1\r\n{many}\r\n");
         assert_eq!(head(many.as_bytes()), Err(Refusal::HeadersTooLarge));
     }
