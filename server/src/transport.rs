@@ -18,9 +18,9 @@
 //!   [`Limits::body_min_rate`] bytes/s on average, or nothing for [`Limits::body_stall`], ends in
 //!   an error, and the [`SlowBody`] flag tells the middleware to answer `408` (and close) whatever
 //!   the handler made of the truncated body.
-//! - On close the guard shuts its side down and reads what the client still sends for a moment
-//!   (bounded) before dropping the socket, so that a client still sending a refused request reads
-//!   the refusal instead of a reset.
+//! - Closing after a refusal or with request bytes unread, the guard shuts its side down and
+//!   reads what the client still sends for a moment (bounded) before dropping the socket, so
+//!   that a client still sending reads the answer instead of a reset.
 
 use std::future::Future;
 use std::io;
@@ -601,6 +601,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
         let this = self.get_mut();
         if this.linger.is_none() {
             std::task::ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+            // Only a refusal, or a request whose bytes were not all read, can leave the
+            // client sending; an idle connection closes at once.
+            let unread = this.refused || this.phase != Phase::Head || !this.pending.is_empty();
+            if !unread {
+                return Poll::Ready(Ok(()));
+            }
             this.linger = Some((Box::pin(tokio::time::sleep(LINGER)), 0));
         }
         let Some((deadline, drained)) = this.linger.as_mut() else {
