@@ -53,7 +53,10 @@ impl App {
         )
         .await?;
         let storage = Storage::open(&config.storage_dir).await?;
-        let sweeper = Sweeper::start(storage.clone());
+        // What a crash left is swept before serving; a file younger than the grace period may
+        // be another replica's upload in progress.
+        storage.sweep(&db, config.orphan_grace()).await;
+        let sweeper = Sweeper::start(storage.clone(), db.clone(), config.orphan_grace());
         let jwt = JwtKeys::new(&config.jwt_secret);
         Ok(App {
             state: Arc::new(AppState {
@@ -166,7 +169,14 @@ mod tests {
         let routes = Router::new()
             .route("/ok", get(|| async { "ok" }))
             .route("/panic", get(panicking))
-            .route("/json", post(|crate::extract::ApiJson(v): crate::extract::ApiJson<serde_json::Value>| async move { v.to_string() }))
+            .route(
+                "/json",
+                post(
+                    |crate::extract::ApiJson(v): crate::extract::ApiJson<
+                        crate::routes::search::SearchRequest,
+                    >| async move { v.query },
+                ),
+            )
             .layer(DefaultBodyLimit::max(16));
         with_common_layers(routes, Arc::new(Metrics::new()))
     }

@@ -27,6 +27,14 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// The claims the server itself acts under for `sub`'s rows (the storage sweeper), with no
+    /// token: only `sub`, which is all the row-level security policies read.
+    pub fn acting_for(sub: Uuid) -> Claims {
+        let mut payload = Map::new();
+        payload.insert("sub".into(), Value::String(sub.to_string()));
+        Claims { sub, payload }
+    }
+
     /// The payload as JSON text for `set_config`.
     pub fn to_json(&self) -> String {
         Value::Object(self.payload.clone()).to_string()

@@ -71,6 +71,11 @@ pub struct Config {
     /// Largest number of pooled connections to PostgreSQL.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
     pub database_max_connections: u32,
+    /// Seconds after which what a dead upload or delete left behind is swept: an upload temp
+    /// file untouched this long, and a stored file whose row never committed (see the README).
+    /// Longer than any pause within one upload; sweeps run every quarter of it (1 s – 1 min).
+    #[arg(long, env = "ORPHAN_GRACE_SECS", default_value_t = 300)]
+    pub orphan_grace_secs: u64,
     /// New files and memories get UUIDv7 ids (time-ordered: index-friendly) instead of v4.
     #[arg(long, env = "UUID_V7_IDS", default_value_t = false)]
     pub uuid_v7_ids: bool,
@@ -116,6 +121,7 @@ impl fmt::Debug for Config {
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("rate_limit_fail_open", &self.rate_limit_fail_open)
             .field("database_max_connections", &self.database_max_connections)
+            .field("orphan_grace_secs", &self.orphan_grace_secs)
             .field("uuid_v7_ids", &self.uuid_v7_ids)
             .field("header_timeout_secs", &self.header_timeout_secs)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
@@ -166,6 +172,7 @@ impl Config {
             redis_timeout_ms: 250,
             rate_limit_fail_open: false,
             database_max_connections: 20,
+            orphan_grace_secs: 300,
             uuid_v7_ids: false,
             header_timeout_secs: DEFAULT_LIMITS.header_timeout.as_secs(),
             idle_timeout_secs: DEFAULT_LIMITS.idle_timeout.as_secs(),
@@ -240,7 +247,17 @@ impl Config {
                 "HEADER_TIMEOUT_SECS, IDLE_TIMEOUT_SECS, BODY_MIN_BYTES_PER_SEC and BODY_STALL_SECS must be at least 1.".into(),
             ));
         }
+        if self.orphan_grace_secs == 0 {
+            return Err(StartupError::Config(
+                "ORPHAN_GRACE_SECS must be at least 1.".into(),
+            ));
+        }
         Keyring::parse(&self.metadata_key)
+    }
+
+    /// How long a dead upload's leftovers wait before they are swept.
+    pub fn orphan_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.orphan_grace_secs)
     }
 }
 

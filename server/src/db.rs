@@ -3,6 +3,7 @@
 //! every query runs in a transaction that first sets the caller's claims for RLS.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -151,22 +152,107 @@ pub async fn migrate(admin_url: &str) -> Result<(), StartupError> {
 pub struct Db {
     pool: PgPool,
     metrics: Arc<Metrics>,
+    lost: Arc<LostConnections>,
+}
+
+/// When the pool last saw a connection die. A connection that has sat idle since then may have
+/// died with it (a PostgreSQL restart, `pg_terminate_backend`), so it is pinged before it is
+/// handed out; the others are not, so a read keeps its three round trips.
+struct LostConnections {
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the last lost connection, plus one; 0 = never.
+    last: AtomicU64,
+}
+
+impl LostConnections {
+    fn new() -> LostConnections {
+        LostConnections {
+            epoch: Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64 + 1;
+        self.last.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// Whether a connection idle for `idle_for` was released before (or in the same
+    /// millisecond as) the last loss.
+    fn suspects(&self, idle_for: Duration) -> bool {
+        match self.last.load(Ordering::Relaxed) {
+            0 => false,
+            last => {
+                let released = self.epoch.elapsed().saturating_sub(idle_for);
+                released.as_millis() as u64 <= last
+            }
+        }
+    }
+}
+
+/// Whether `e` says the connection itself is gone: I/O, SQLSTATE class 08 (connection
+/// exception), or the server terminating the backend (57P01–57P03). Not a pool timeout (the
+/// database is down or saturated: retrying would only double the wait).
+pub fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
 }
 
 impl Db {
     /// Connects the pool of the application role.
     pub async fn connect(url: &str, max: u32, metrics: Arc<Metrics>) -> Result<Db, StartupError> {
+        let lost = Arc::new(LostConnections::new());
+        let suspects = lost.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max.max(1))
             .acquire_timeout(Duration::from_secs(3))
             // sqlx pings every connection it takes back (which also flushes a dropped
             // transaction's ROLLBACK); pinging it again when it is handed out costs one
-            // round trip per request and checks nothing the release did not.
+            // round trip per request and checks nothing the release did not — unless the
+            // connection has been idle since a connection was seen to die. Those are pinged,
+            // and a dead one is closed and replaced before anyone gets it.
             .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                let check = suspects.suspects(meta.idle_for);
+                Box::pin(async move {
+                    if check {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(quiet_options(url)?)
             .await
             .map_err(db_err("Cannot connect with DATABASE_URL"))?;
-        Ok(Db { pool, metrics })
+        Ok(Db {
+            pool,
+            metrics,
+            lost,
+        })
+    }
+
+    /// Runs `op` on the pool; when it fails because its connection was dead (it sat idle
+    /// through a PostgreSQL restart or a terminated backend), records the loss, so that every
+    /// connection idle since is pinged before use, and runs `op` once more. `op` must be safe
+    /// to repeat after a lost connection: nothing it sent can have been committed.
+    async fn retry_lost<T, F, Fut>(&self, mut op: F) -> Result<T, sqlx::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+    {
+        match op().await {
+            Err(e) if connection_lost(&e) => {
+                tracing::warn!(error = %e, "a pooled connection was dead: retrying on another");
+                self.lost.record();
+                op().await
+            }
+            other => other,
+        }
     }
 
     /// Refuses an application role that could bypass row-level security, and a schema whose
@@ -210,7 +296,10 @@ impl Db {
     /// `SELECT 1` for readiness.
     pub async fn ping(&self) -> bool {
         let started = Instant::now();
-        let ok = sqlx::query("SELECT 1").execute(&self.pool).await.is_ok();
+        let ok = self
+            .retry_lost(|| sqlx::query("SELECT 1").execute(&self.pool))
+            .await
+            .is_ok();
         self.metrics.db("ping", started.elapsed());
         ok
     }
@@ -221,23 +310,41 @@ impl Db {
     pub async fn tenant_tx(&self, claims: &Claims) -> Result<TenantTx, AppError> {
         let started = Instant::now();
         let json = claims.to_json();
-        let tx = match begin_with_claims(&json) {
-            Some(statement) => self.pool.begin_with(statement).await?,
-            None => {
-                let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
-                    .bind(json)
-                    .execute(&mut *tx)
-                    .await?;
-                tx
-            }
-        };
+        // Nothing is committed before the transaction is open, so a dead connection is retried.
+        let tx = self
+            .retry_lost(|| async {
+                match begin_with_claims(&json) {
+                    Some(statement) => self.pool.begin_with(statement).await,
+                    None => {
+                        let mut tx = self.pool.begin().await?;
+                        sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
+                            .bind(&json)
+                            .execute(&mut *tx)
+                            .await?;
+                        Ok(tx)
+                    }
+                }
+            })
+            .await?;
         self.metrics.db("begin", started.elapsed());
         Ok(TenantTx {
             tx,
             metrics: self.metrics.clone(),
             started: Instant::now(),
         })
+    }
+}
+
+impl Db {
+    /// Whether the caller can see the file row `id` (a short transaction of its own).
+    pub async fn file_row_exists(&self, claims: &Claims, id: uuid::Uuid) -> Result<bool, AppError> {
+        let mut tx = self.tenant_tx(claims).await?;
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM knowledge_files WHERE id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
+        tx.finish_read();
+        Ok(found.is_some())
     }
 }
 
@@ -299,6 +406,35 @@ mod tests {
             None
         );
         assert_eq!(begin_with_claims(r#"{"n":"$"}"#), None);
+    }
+
+    #[test]
+    fn only_connections_idle_since_the_last_loss_are_suspect() {
+        let lost = LostConnections::new();
+        assert!(
+            !lost.suspects(Duration::from_secs(3600)),
+            "nothing lost yet"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+        lost.record();
+        assert!(
+            lost.suspects(Duration::from_millis(20)),
+            "idle through the loss"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(
+            !lost.suspects(Duration::from_millis(5)),
+            "released after the loss"
+        );
+        assert!(lost.suspects(Duration::from_millis(45)));
+    }
+
+    #[test]
+    fn io_errors_are_lost_connections_and_pool_timeouts_are_not() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(connection_lost(&sqlx::Error::Io(reset)));
+        assert!(!connection_lost(&sqlx::Error::PoolTimedOut));
+        assert!(!connection_lost(&sqlx::Error::RowNotFound));
     }
 
     #[test]

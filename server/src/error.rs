@@ -65,6 +65,9 @@ pub enum AppError {
     /// 400: the multipart body is malformed or misses the `file` part.
     #[error("invalid multipart: {0}")]
     InvalidMultipart(String),
+    /// 400: the `file` part's filename holds a raw control byte the multipart parser refuses.
+    #[error("invalid filename")]
+    InvalidFilename,
     /// 400: the `metadata` part is not the expected JSON object.
     #[error("invalid metadata: {0}")]
     InvalidMetadata(String),
@@ -192,6 +195,7 @@ impl AppError {
             ContentMismatch(d) => (StatusCode::BAD_REQUEST, "content_mismatch", "Content does not match its type", d.clone(), s("Declare the content type that matches the bytes (PDF files start with %PDF-, JSON must parse, text must be UTF-8).")),
             EmptyFile => (StatusCode::BAD_REQUEST, "empty_file", "Empty file", s("The `file` part has no bytes."), s("Upload a file with at least one byte.")),
             InvalidMultipart(d) => (StatusCode::BAD_REQUEST, "invalid_multipart", "Invalid multipart body", d.clone(), s("Send multipart/form-data with a `file` part (with a filename and Content-Type) and an optional `metadata` JSON part.")),
+            InvalidFilename => (StatusCode::BAD_REQUEST, "invalid_filename", "Invalid filename", s("A part header holds a raw control character, such as a control byte in the file's name."), s("Rename the file without control characters (tabs, line breaks, escape codes) and upload it again.")),
             InvalidMetadata(d) => (StatusCode::BAD_REQUEST, "invalid_metadata", "Invalid metadata", d.clone(), s("Send `metadata` as a JSON object with optional `title` (string), `description` (string) and `tags` (array of strings).")),
             MissingToken => (StatusCode::UNAUTHORIZED, "missing_token", "Authentication required", s("The request has no Authorization header."), s("Send `Authorization: Bearer <token>`; POST /api/v1/stream/auth/anon gives an anonymous token.")),
             InvalidToken(why) => (StatusCode::UNAUTHORIZED, "invalid_token", "Invalid token", format!("The bearer token was refused: {why}."), s("Obtain a fresh token (HS256, aud \"authenticated\", UUID sub) and send it as `Authorization: Bearer <token>`.")),

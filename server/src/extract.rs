@@ -3,13 +3,14 @@
 //! which only reads what the tenant guard verified and counted.
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 
 use crate::auth::Claims;
 use crate::error::AppError;
+use crate::shape::Shape;
 
 /// The caller's claims, as [`crate::guard::authenticate`] verified them and counted the request.
 /// Fails closed: on a route outside the guard there are none, and the request is refused
@@ -28,25 +29,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Claims {
 }
 
 /// `axum::Json` with problem rejections; the body must be a JSON object (serde would otherwise
-/// accept an array for a struct, field by position).
+/// accept an array for a struct, field by position), and a body that does not fit `T` is
+/// refused in our own words ([`crate::shape`]).
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S: Send + Sync, T: Shape> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state).await?;
-        if !value.is_object() {
+        let serde_json::Value::Object(object) = value else {
             return Err(AppError::InvalidJson(
                 "The body must be a JSON object.".into(),
             ));
-        }
-        serde_json::from_value(value).map(ApiJson).map_err(|e| {
-            AppError::InvalidJson(format!(
-                "The JSON body has the wrong shape: {}",
-                e.to_string().chars().take(200).collect::<String>()
-            ))
-        })
+        };
+        crate::shape::from_json(object).map(ApiJson)
     }
 }
 
@@ -74,10 +71,16 @@ pub fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
 
-/// `axum::extract::Query` with problem rejections.
-#[derive(axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+/// The query string as `T`, refused in our own words when it does not fit ([`crate::shape`]).
 pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: Shape> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        crate::shape::from_query(parts.uri.query()).map(ApiQuery)
+    }
+}
 
 /// `axum::extract::Multipart` with problem rejections.
 pub struct ApiMultipart(pub Multipart);
@@ -102,13 +105,9 @@ impl From<JsonRejection> for AppError {
             JsonRejection::JsonSyntaxError(_) => {
                 AppError::InvalidJson("The body is not valid JSON.".into())
             }
-            JsonRejection::JsonDataError(e) => {
-                // serde's message names the field and the expected type; it carries no server
-                // internals, only the client's own input shape.
-                AppError::InvalidJson(format!(
-                    "The JSON body has the wrong shape: {}",
-                    serde_reason(&e.body_text())
-                ))
+            // Only reached for a body read as a Value, which any JSON is; never the library's words.
+            JsonRejection::JsonDataError(_) => {
+                AppError::InvalidJson("The body must be a JSON object.".into())
             }
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 AppError::PayloadTooLarge(crate::JSON_BODY_LIMIT as u64)
@@ -118,24 +117,9 @@ impl From<JsonRejection> for AppError {
     }
 }
 
-/// Keeps the part of a serde error after axum's prefix ("missing field `query` at line 1 column 2").
-fn serde_reason(text: &str) -> String {
-    let reason = text.rsplit(": ").next().unwrap_or(text);
-    reason.chars().take(200).collect()
-}
-
 impl From<PathRejection> for AppError {
     fn from(_: PathRejection) -> Self {
         AppError::InvalidId
-    }
-}
-
-impl From<QueryRejection> for AppError {
-    fn from(r: QueryRejection) -> Self {
-        AppError::InvalidQuery(format!(
-            "The query string is invalid: {}",
-            serde_reason(&r.body_text())
-        ))
     }
 }
 
@@ -191,11 +175,5 @@ mod tests {
         ] {
             assert!(read(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn serde_reason_keeps_only_the_field_message() {
-        let t = "Failed to deserialize the JSON body into the target type: missing field `query` at line 1 column 2";
-        assert_eq!(serde_reason(t), "missing field `query` at line 1 column 2");
     }
 }

@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
 pub mod server;
+pub mod shape;
 pub mod state;
 pub mod storage;
 pub mod transport;

@@ -111,14 +111,22 @@ impl RateLimiter {
     /// Counts one request against `key` with an hourly `limit` (one EVALSHA round trip).
     pub async fn check(&self, key: &str, limit: u32) -> Result<Decision, Unavailable> {
         let interval_us = 3_600_000_000i64 / i64::from(limit.max(1));
-        let mut conn = self.conn.clone();
+        let conn = self.conn.clone();
         let started = Instant::now();
         let mut invocation = self.script.key(key);
         invocation.arg(limit).arg(interval_us);
         // `invoke_async` uses EVALSHA and reloads the script on NOSCRIPT (after a Redis restart).
         let res = tokio::time::timeout(
             self.timeout,
-            invocation.invoke_async::<(i64, i64, i64, i64)>(&mut conn),
+            once_more_if_dropped(|| {
+                let mut conn = conn.clone();
+                let invocation = &invocation;
+                async move {
+                    invocation
+                        .invoke_async::<(i64, i64, i64, i64)>(&mut conn)
+                        .await
+                }
+            }),
         )
         .await;
         let (outcome, result) = match res {
@@ -149,19 +157,35 @@ impl RateLimiter {
 
     /// `PING` within the timeout, for readiness.
     pub async fn ping(&self) -> bool {
-        let mut conn = self.conn.clone();
+        let conn = self.conn.clone();
         let started = Instant::now();
-        let ok = matches!(
-            tokio::time::timeout(
-                self.timeout,
-                redis::cmd("PING").query_async::<String>(&mut conn)
-            )
-            .await,
-            Ok(Ok(_))
-        );
+        let ping = once_more_if_dropped(|| {
+            let mut conn = conn.clone();
+            async move { redis::cmd("PING").query_async::<String>(&mut conn).await }
+        });
+        let ok = matches!(tokio::time::timeout(self.timeout, ping).await, Ok(Ok(_)));
         self.metrics
             .redis("ping", if ok { "ok" } else { "error" }, started.elapsed());
         ok
+    }
+}
+
+/// Runs `op`, and once more when it failed because the connection had dropped (Redis restarted
+/// or killed while the server idled): the manager is then already reconnecting, and the second
+/// call waits for the new connection instead of costing the client a 503. Both calls share the
+/// caller's timeout. Should the connection drop after Redis ran the script but before it
+/// answered, the request counts twice: the limit errs towards refusing, never admitting more.
+async fn once_more_if_dropped<T, F, Fut>(mut op: F) -> redis::RedisResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    match op().await {
+        Err(e) if e.is_unrecoverable_error() => {
+            tracing::warn!(error = %e, "rate limiter: the redis connection had dropped; retrying");
+            op().await
+        }
+        other => other,
     }
 }
 

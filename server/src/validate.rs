@@ -29,6 +29,21 @@ pub fn map_has_nul(map: &Map<String, Value>) -> bool {
     map.iter().any(|(k, v)| has_nul(k) || json_has_nul(v))
 }
 
+/// Whether `c` is a control, format or bidi character (Unicode general category Cc, Cf, Zl or
+/// Zp): invisible or reordering text, such as U+202E RIGHT-TO-LEFT OVERRIDE (which shows
+/// `invoice\u{202e}txt.exe` as `invoiceexe.txt`), U+200B ZERO WIDTH SPACE, U+FEFF, U+2028 LINE
+/// SEPARATOR. A filename keeps none of them.
+pub fn is_hidden_control(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
+}
+
 /// JSON Schema `pattern` of a string without NUL (see [`has_nul`]).
 pub const NUL_FREE_PATTERN: &str = "^[^\\u0000]*$";
 
@@ -143,6 +158,42 @@ pub fn canonical_sub(s: &str) -> Option<Uuid> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn controls_format_and_bidi_characters_are_hidden_ones() {
+        for c in [
+            '\0',
+            '\t',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{ad}',
+            '\u{61c}',
+            '\u{200b}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{feff}',
+            '\u{e0041}',
+        ] {
+            assert!(is_hidden_control(c), "{c:?}");
+        }
+        for c in [
+            'a',
+            ' ',
+            '\u{a0}',
+            '\u{e9}',
+            '\u{3000}',
+            '\u{1f980}',
+            '.',
+            '-',
+        ] {
+            assert!(!is_hidden_control(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn nul_is_found_in_text() {

@@ -70,6 +70,15 @@ const fn c(id: &'static str, section: &'static str, text: &'static str) -> Claus
     }
 }
 
+/// A careful user's expectation that extends a clause the contract states: its
+/// checks warn. Its words are the sentence it extends.
+const fn expected(id: &'static str, section: &'static str, text: &'static str) -> Clause {
+    Clause {
+        level: Level::Expected,
+        ..c(id, section, text)
+    }
+}
+
 /// A clause the contract words as "should": its checks warn.
 const fn should(id: &'static str, section: &'static str, text: &'static str) -> Clause {
     Clause {
@@ -108,7 +117,7 @@ pub const CLAUSES: &[Clause] = &[
     c("errors.problem-json", CONV, "Errors are RFC 9457 problem details (type, title, status equal to the HTTP status) served as application/problem+json"),
     c("errors.code", CONV, "Every error carries a stable snake_case machine code"),
     c("errors.suggestion", CONV, "Every error carries a non-empty, actionable suggestion"),
-    c("errors.no-leak", CONV, "No error body or header carries a stack trace, a path, SQL, driver text, a connection URL or a secret"),
+    c("errors.no-leak", CONV, "No error body or header carries a stack trace, a path, SQL, driver text or a library's error message, a connection URL or a secret"),
     c("errors.malformed-4xx", CONV, "Malformed input of any kind (bad UUID, bad JSON, wrong types, unknown query values, oversized headers) is a 4xx with a suggestion, never a 5xx"),
     c("errors.refused-before-auth", CONV, "A request refused before its token is read (over the server's request-line or header limits, a too-large bearer token included, or not valid HTTP/1.1) is a 4xx; it need not carry the rate-limit headers and may be the HTTP layer's bare 400/414/431"),
     should("errors.refused-before-auth.marked", CONV, "A request refused before its token is read should still get X-Request-ID, nosniff and a problem body where the server's stack allows"),
@@ -153,6 +162,7 @@ pub const CLAUSES: &[Clause] = &[
     c("files.invalid-id", FILES, "A non-UUID id is 400 invalid_id"),
     c("files.filename", FILES, "The client's filename is reduced to its last path segment (no / or \\; an empty result becomes `file`) and never becomes a path"),
     c("files.filename.control", FILES, "A name with control characters either has them removed or is refused with 400 invalid_filename and a suggestion; no stored or returned name holds a separator or a control character"),
+    expected("files.filename.format", FILES, "Format, bidi and separator characters (Unicode Cf, Zl, Zp: U+202E, U+200B, U+FEFF, U+2028) are removed from a name or refused with 400 invalid_filename like control characters: a name must read as it is stored (an expectation the contract does not state: a warning)"),
     reference("files.atomic", FILES, "A crash or database error leaves no visible half-file: no row without bytes, no acknowledged upload lost", "storage::a_replica_starting_on_the_same_storage_does_not_break_an_upload_in_flight"),
     c("search.shape", FILES, "POST /api/v1/knowledge/search: 200 {results: [{file_id, filename, score, snippet}], took_ms}"),
     c("search.limits", FILES, "query is 1-512 characters, limit 1-50 (default 10); anything else is refused with a 4xx"),
@@ -257,6 +267,7 @@ pub const FREEDOMS: &[Freedom] = &[
     may("validation.status", "search.limits", "Input refused where the contract names no status (search bounds, a bad cursor) may get any fitting 4xx, e.g. FastAPI's 422"),
     may("content.disposition-fallback", "files.content", "Content-Disposition may also carry an ASCII filename= fallback"),
     may("filename.refuse-control", "files.filename.control", "A name with control characters may be refused with 400 invalid_filename instead of cleaned"),
+    may("filename.refuse-format", "files.filename.format", "A name with format or bidi characters may be refused with 400 invalid_filename instead of cleaned"),
     may("search.snippet-markers", "search.shape", "Snippets may mark matches in any way"),
     may("search.score-scale", "search.ranked", "Scores may use any scale that keeps the order"),
     may("search.refuse-operators", "search.bound-parameter", "Quotes, SQL and operators may be refused with 400 instead of searched"),

@@ -28,7 +28,7 @@ pub const IDS: CaseSpec = CaseSpec {
 pub const QUERIES: CaseSpec = CaseSpec {
     id: "errors::list_queries_refuse_bad_values",
     clauses: &["files.list.limit", "files.list.cursor", MALFORMED],
-    title: "Fractional, overflowing or empty limits and bad cursors on both lists are 400; unknown or repeated parameters never 5xx",
+    title: "Fractional, overflowing, empty or non-numeric limits and bad cursors on both lists are 400; unknown or repeated parameters never 5xx",
 };
 pub const MULTIPART: CaseSpec = CaseSpec {
     id: "errors::upload_refuses_malformed_multipart",
@@ -43,12 +43,12 @@ pub const METADATA: CaseSpec = CaseSpec {
 pub const SEARCH_BODIES: CaseSpec = CaseSpec {
     id: "errors::search_refuses_malformed_bodies",
     clauses: &["search.limits", MALFORMED],
-    title: "Search without JSON media type, without or with a mistyped query, with trailing garbage or an oversized body is a 4xx problem",
+    title: "Search without JSON media type, without or with a mistyped query or limit (an integer query, a limit of 1e+23), with trailing garbage or an oversized body is a 4xx problem",
 };
 pub const MEMORY: CaseSpec = CaseSpec {
     id: "errors::memory_routes_refuse_malformed_input",
     clauses: &[MALFORMED],
-    title: "A memory body that is not JSON, not an object, misses or mistypes fields, or has the wrong media type is a 4xx problem",
+    title: "A memory body that is not JSON, not an object, misses or mistypes fields, or has the wrong media type is a 4xx problem; an unknown field or a year-99999 expires_at is never a 5xx",
 };
 pub const METHODS: CaseSpec = CaseSpec {
     id: "errors::wrong_methods_are_405_problems",
@@ -250,6 +250,8 @@ fn queries(t: &Tenant) -> Vec<(ApiRequest, Want)> {
         (get(t, format!("{f}?limit=1.5")), bad),
         (get(t, format!("{f}?limit=99999999999999999999")), bad),
         (get(t, format!("{f}?limit=")), bad),
+        (get(t, format!("{f}?limit=abc")), bad),
+        (get(t, format!("{f}?limit=-99999999999999999999")), bad),
         (
             get(t, format!("{f}?cursor=%E2%82%AC%00")),
             Want::ClientError,
@@ -369,6 +371,14 @@ fn search_bodies(t: &Tenant) -> Vec<(ApiRequest, Want)> {
         (post().json(json!({"query": null})), bad),
         (post().json(json!({"query": ["fox"]})), bad),
         (post().json(json!({"query": "fox", "limit": [5]})), bad),
+        (post().json(json!({"query": 123})), bad),
+        (
+            post().raw(
+                "application/json",
+                &b"{\"query\": \"fox\", \"limit\": 1e+23}"[..],
+            ),
+            bad,
+        ),
         (
             post().raw("application/json", &b"{\"query\": \"fox\"} {}"[..]),
             bad,
@@ -403,6 +413,19 @@ fn memory(t: &Tenant) -> Vec<(ApiRequest, Want)> {
         (
             post().json(json!({"session_id": 7, "role": "user", "content": "x"})),
             bad,
+        ),
+        (
+            post().json(json!({"session_id": "s", "role": "user", "content": "x", "importance": "high"})),
+            bad,
+        ),
+        // Refused or accepted as the server likes, but never in a library's words.
+        (
+            post().json(json!({"session_id": "s", "role": "user", "content": "x", "owner_id": "00000000-0000-0000-0000-000000000000"})),
+            Want::NotServerError,
+        ),
+        (
+            post().json(json!({"session_id": "s", "role": "user", "content": "x", "expires_at": "99999-01-01T00:00:00Z"})),
+            Want::NotServerError,
         ),
         (post().raw("text/plain", &b"session_id=s"[..]), bad),
     ]

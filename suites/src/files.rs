@@ -66,6 +66,7 @@ pub const CASES: &[CaseSpec] = &[
     uploads::EMPTY,
     uploads::SIZE,
     uploads::FILENAME,
+    uploads::FORMAT,
     search::RANKED,
     search::SHAPE,
     search::COVERAGE,

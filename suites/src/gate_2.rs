@@ -69,7 +69,7 @@ pub const SQLISH: CaseSpec = CaseSpec {
     title:
         "SQL-ish and odd search text gives 200 or 400, never 5xx, and never another tenant's file",
 };
-pub const SCAN: CaseSpec = CaseSpec { id: "gate_2::error_bodies_leak_nothing", clauses: &["errors.no-leak"], title: "No error body or header the run saw carries a stack trace, path, SQL, driver text, URL or secret" };
+pub const SCAN: CaseSpec = CaseSpec { id: "gate_2::error_bodies_leak_nothing", clauses: &["errors.no-leak"], title: "No error body or header the run saw carries a stack trace, path, SQL, driver text, a library's message, URL or secret" };
 /// Run with the other suites.
 pub const CASES: &[CaseSpec] = &[
     ALG_NONE,

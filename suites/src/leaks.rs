@@ -1,5 +1,13 @@
 //! Scans response bodies and headers for what an error must never carry:
-//! stack traces, file-system paths, SQL, driver text, connection URLs, secrets.
+//! stack traces, file-system paths, SQL, driver text, library messages,
+//! connection URLs, secrets.
+//!
+//! Library messages are matched by the libraries' exact phrasing (serde's
+//! `invalid type: `, std's `invalid digit found in string`, pydantic's
+//! `Input should be a valid`, Jackson's `Cannot deserialize value of type`,
+//! Go's `json: cannot unmarshal`, body-parser's `Unexpected token … in JSON at
+//! position`), never by common words: a server's own sentence such as "query
+//! should be a string of 1–512 characters" is its own wording and passes.
 
 use std::sync::OnceLock;
 
@@ -22,6 +30,26 @@ const PATTERNS: &[(&str, &str)] = &[
     (
         "driver text",
         r"sqlx::|tokio_postgres|deadpool::|bb8::|redis::|RedisError|psycopg|asyncpg|sqlalchemy|\bpgx\b|\bpq: |PG::|ActiveRecord|ECONNREFUSED|ConnectionRefusedError|redis\.exceptions|ioredis|error returned from database|pool timed out|hyper::|reqwest::|serde_json::|called `(Option|Result)::unwrap\(\)`|thread '[^']*' panicked",
+    ),
+    (
+        "library message",
+        concat!(
+            // serde (serde_json, serde_urlencoded, …): `invalid type: integer `123`, expected a string`
+            r"invalid (type|value|length): |(unknown|missing|duplicate) field `|unknown variant `|`, expected (a|an|one of|struct|enum|variant|at) |",
+            // serde_json's position suffix and axum's rejection prefixes
+            r"\bat line \d+ column \d+|Failed to deserialize (the JSON body|query string)|Failed to parse the request body as JSON|",
+            // std's number parsing and chrono's parser
+            r"invalid digit found in string|number too (large|small) to fit in target type|cannot parse integer from empty string|invalid float literal|",
+            r"input contains invalid characters|premature end of input|no possible date and time matching input|",
+            // pydantic (v2 and v1)
+            r"Input should be (a valid|greater than|less than|at least|at most)|\bField required\b|Extra inputs are not permitted|value is not a valid (integer|float|dict|list)|",
+            // Jackson
+            r#"Cannot deserialize value of type|Unrecognized field \\?"|Cannot construct instance of|JSON parse error: |"#,
+            // Go: encoding/json, strconv
+            r"json: cannot unmarshal|json: unknown field|strconv\.Parse(Int|Uint|Float|Bool): parsing|looking for beginning of (object key string|value)|unexpected end of JSON input|",
+            // Node: JSON.parse as body-parser/Express forwards it
+            r"Unexpected token .{1,40} in JSON at position \d+|Unexpected token '.{1,4}', |Unexpected end of JSON input",
+        ),
     ),
     (
         "connection URL",
@@ -87,6 +115,52 @@ mod tests {
                 scan(text, None).contains(&kind),
                 "{text:?} should be a {kind}"
             );
+        }
+    }
+
+    /// The issue's forwarded messages, and the wording of the libraries servers
+    /// in this field are built on.
+    #[test]
+    fn library_messages_are_found_by_their_exact_phrasing() {
+        for text in [
+            "invalid type: integer `123`, expected a string at line 1 column 13",
+            "unknown field `owner_id`, expected `query` or `limit`",
+            "invalid value: floating point `1e+23`, expected an integer",
+            "missing field `query`",
+            "duplicate field `limit`",
+            "number too large to fit in target type",
+            "invalid digit found in string",
+            "input contains invalid characters",
+            "Failed to deserialize query string: limit: cannot parse integer from empty string",
+            "1 validation error for Search\nquery\n  Input should be a valid string [type=string_type]",
+            r#"[{"loc":["body","query"],"msg":"Field required","type":"missing"}]"#,
+            "Cannot deserialize value of type `java.lang.Integer` from String \"abc\"",
+            r#"Unrecognized field \"owner_id\" (class Search), not marked as ignorable"#,
+            "json: cannot unmarshal number into Go struct field search.query of type string",
+            r#"strconv.ParseInt: parsing "abc": invalid syntax"#,
+            "Unexpected token o in JSON at position 1",
+            r#"Unexpected token 'o', "oops" is not valid JSON"#,
+        ] {
+            assert_eq!(scan(text, None), vec!["library message"], "{text:?}");
+        }
+    }
+
+    /// A server's own sentences may use the same everyday words.
+    #[test]
+    fn own_sentences_that_resemble_library_wording_are_clean() {
+        for text in [
+            "query should be a string of 1–512 characters",
+            "limit must be a whole number from 1 to 50",
+            "The field `owner_id` is not one this route takes; it takes only `query` and `limit`.",
+            "The value of limit is invalid: expected a number, got text.",
+            "A required field is missing: query.",
+            "Unexpected field colour; the body takes query and limit.",
+            "The input contains a character that is not allowed in a name.",
+            "The number is too large: send at most 100.",
+            "The JSON body could not be parsed: check the quotes at the position shown in the suggestion.",
+            "The body is not valid JSON.",
+        ] {
+            assert_eq!(scan(text, None), Vec::<&str>::new(), "{text:?}");
         }
     }
 

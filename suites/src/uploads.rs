@@ -32,6 +32,11 @@ pub const FILENAME: CaseSpec = CaseSpec {
     clauses: &["files.filename", "files.filename.control"],
     title: "Path separators and backslashes are cut from filenames (an empty result becomes `file`); control characters are removed, or the name refused with 400 invalid_filename",
 };
+pub const FORMAT: CaseSpec = CaseSpec {
+    id: "uploads::filenames_lose_format_and_bidi_characters",
+    clauses: &["files.filename.format"],
+    title: "Format, bidi and separator characters (U+202E, U+200B, U+FEFF, U+2028) are removed from filenames, or the name refused with 400 invalid_filename (a warning)",
+};
 
 /// The contract's default upload limit, counted on the file's bytes.
 pub const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
@@ -44,7 +49,21 @@ pub async fn run(ctx: &Ctx, t: &Tenant) -> Vec<CaseReport> {
         empty(ctx, t).await,
         size(ctx, t).await,
         filename(ctx, t).await,
+        format_characters(ctx, t).await,
     ]
+}
+
+/// A character that hides or reorders text without being a control character:
+/// Unicode general category Cf (format: U+202E RIGHT-TO-LEFT OVERRIDE, U+200B,
+/// U+FEFF), Zl or Zp (U+2028, U+2029).
+pub fn is_format_or_separator(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
 }
 
 async fn mime(ctx: &Ctx, t: &Tenant) -> CaseReport {
@@ -198,4 +217,45 @@ async fn cleaned_or_refused(
         c.fail("the 201 body is not a FileInfo with an id");
     }
     body.filter(|_| r.status == 201)
+}
+
+/// `invoice\u{202e}txt.exe` shows as `invoiceexe.txt`: a name that keeps such
+/// characters does not read as it is stored.
+async fn format_characters(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, FORMAT);
+    for sent in [
+        "invoice\u{202e}txt.exe",
+        "zero\u{200b}width.txt",
+        "\u{feff}bom.txt",
+        "line\u{2028}break\u{2029}.txt",
+    ] {
+        let req = api::upload(t, sent, "text/plain", "name test");
+        let Some(up) = cleaned_or_refused(&mut c, req).await else {
+            continue;
+        };
+        let got = up["filename"].as_str().unwrap_or_default();
+        let kept: Vec<String> = got
+            .chars()
+            .filter(|ch| is_format_or_separator(*ch))
+            .map(|ch| format!("U+{:04X}", u32::from(ch)))
+            .collect();
+        c.check(
+            kept.is_empty(),
+            format!(
+                "filename {sent:?} stored as {got:?}, keeping {}",
+                kept.join(", ")
+            ),
+        );
+        // Removed or replaced: the visible characters stay, in order.
+        let mut stored = got.chars();
+        let lost = sent
+            .chars()
+            .filter(|ch| !is_format_or_separator(*ch))
+            .any(|ch| !stored.any(|s| s == ch));
+        c.check(
+            !lost,
+            format!("filename {sent:?} stored as {got:?}: its visible characters were lost"),
+        );
+    }
+    c.finish()
 }

@@ -38,6 +38,9 @@ mod variants;
 #[path = "v1_1.rs"]
 mod v1_1;
 
+#[path = "own_words.rs"]
+mod own_words;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -416,6 +419,7 @@ pub fn all() -> Vec<Mutant> {
     .chain(ops_auth::all())
     .chain(knowledge::all())
     .chain(v1_1::all())
+    .chain(own_words::all())
     .chain(variants::all())
     .map(|mut m| {
         let warned = warned_beside(m.name);

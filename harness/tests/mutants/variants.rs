@@ -29,7 +29,7 @@ const SEARCH: &str = "/api/v1/knowledge/search";
 const ANON: &str = "/api/v1/stream/auth/anon";
 
 /// A variant over the real router, which must be GO with no check warning.
-fn allowed(
+pub(super) fn allowed(
     name: &'static str,
     freedoms: &'static [&'static str],
     build: fn(Router, &EmbeddedServer) -> Router,
@@ -216,8 +216,8 @@ pub fn all() -> Vec<Mutant> {
             &["filename.refuse-control"],
             |r, server| {
                 r.layer(from_fn_with_state(
-                    server.app_router(),
-                    refuse_control_filenames,
+                    (server.app_router(), char::is_control as fn(char) -> bool),
+                    refuse_filenames,
                 ))
             },
         ),
@@ -864,17 +864,22 @@ async fn disposition_fallback(req: Request, next: Next) -> Response {
     r
 }
 
-/// The filename of a multipart upload's file part has a control character (C0, DEL or C1).
-fn has_control_filename(body: &[u8]) -> bool {
+/// The filename of a multipart upload's file part has a character `refused` refuses.
+fn filename_has(body: &[u8], refused: fn(char) -> bool) -> bool {
     let text = String::from_utf8_lossy(body);
     text.split("filename=\"")
         .skip(1)
         .filter_map(|rest| rest.split_once('"').map(|(name, _)| name.to_owned()))
-        .any(|name| name.chars().any(char::is_control))
+        .any(|name| name.chars().any(refused))
 }
 
-async fn refuse_control_filenames(
-    State(inner): State<Router>,
+/// The router to answer a refusal through, and the characters a name may not hold.
+pub(super) type Refusing = (Router, fn(char) -> bool);
+
+/// Refuses an upload whose filename has a character `refused` refuses (control
+/// characters: C0, DEL or C1; or more) with 400 invalid_filename.
+pub(super) async fn refuse_filenames(
+    State((inner, refused)): State<Refusing>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -882,14 +887,14 @@ async fn refuse_control_filenames(
         return next.run(req).await;
     }
     let (req, bytes) = body_of(req).await;
-    if !has_control_filename(&bytes) {
+    if !filename_has(&bytes, refused) {
         return next.run(req).await;
     }
     refuse_counted(
         inner,
         req,
         "invalid_filename",
-        "Rename the file without control characters (tabs, line breaks) and upload it again.",
+        "Rename the file without control, format or bidi characters (tabs, line breaks, U+202E) and upload it again.",
     )
     .await
 }

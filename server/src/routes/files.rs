@@ -207,18 +207,25 @@ pub async fn delete(
         .execute(tx.conn())
         .await?
         .rows_affected();
-    tx.commit().await?;
     if deleted == 0 {
+        tx.commit().await?;
         return Err(AppError::NotFound);
     }
-    // Row first: a crash here leaves unreachable bytes, never a row without bytes.
+    // Row first: a crash after the commit leaves unreachable bytes, never a row without bytes,
+    // and the pending marker (written once the row is known to be the caller's) lets the
+    // sweeper remove them.
+    st.storage.mark_pending(id, claims.sub).await?;
+    st.storage.sync_dir().await?;
+    tx.commit().await?;
     match tokio::fs::remove_file(st.storage.path_of(id)).await {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            tracing::error!(error = %e, file_id = %id, "could not remove stored bytes of a deleted file")
+            tracing::error!(error = %e, file_id = %id, "could not remove stored bytes of a deleted file");
+            return Ok(StatusCode::NO_CONTENT);
         }
     }
+    st.storage.clear_pending(id, claims.sub).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use uuid::Uuid;
 
 use crate::auth::Claims;
 use crate::error::AppError;
@@ -18,7 +17,7 @@ use crate::routes::created;
 use crate::routes::files::{FileInfo, FileMetadata, FileRow, FILE_COLUMNS};
 use crate::state::SharedState;
 use crate::storage::TempFile;
-use crate::validate::{tags_ok, TextRule, DESCRIPTION, TAG, TITLE};
+use crate::validate::{is_hidden_control, tags_ok, TextRule, DESCRIPTION, TAG, TITLE};
 use crate::ALLOWED_MIME_TYPES;
 
 /// Text kept for full-text indexing and snippets. Bounded so a tsvector stays far below
@@ -27,10 +26,11 @@ pub const INDEX_TEXT_CAP: usize = 256 * 1024;
 /// Largest `metadata` part.
 const METADATA_CAP: usize = 64 * 1024;
 
-/// Reduces a client filename to its last path segment without control characters.
+/// Reduces a client filename to its last path segment without control, format or bidi
+/// characters ([`is_hidden_control`]).
 pub fn sanitize_filename(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = last.chars().filter(|c| !is_hidden_control(*c)).collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
         return "file".to_owned();
@@ -87,9 +87,24 @@ struct Received {
 fn multipart_error(e: MultipartError, limit: u64) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge(limit)
+    } else if raw_control_in_part_header(&e) {
+        AppError::InvalidFilename
     } else {
         AppError::InvalidMultipart("The multipart body is malformed or truncated.".into())
     }
+}
+
+/// A part header's value holds a raw control byte (`filename="a\x01b"`): the header parser
+/// stops there, before the name could be cleaned, so the name is refused as the contract says.
+fn raw_control_in_part_header(e: &MultipartError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<httparse::Error>() == Some(&httparse::Error::HeaderValue) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 async fn receive_file(st: &SharedState, mut field: Field<'_>) -> Result<Received, AppError> {
@@ -222,16 +237,6 @@ fn parse_metadata(buf: &[u8]) -> Result<FileMetadata, AppError> {
     Ok(meta)
 }
 
-async fn row_exists(st: &SharedState, claims: &Claims, id: Uuid) -> Result<bool, AppError> {
-    let mut tx = st.db.tenant_tx(claims).await?;
-    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM knowledge_files WHERE id = $1")
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
-    tx.commit().await?;
-    Ok(found.is_some())
-}
-
 /// The multipart upload form: no parts but these two, each at most once.
 #[derive(utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -329,6 +334,8 @@ pub async fn upload(
     .fetch_one(tx.conn())
     .await?;
     let final_path = st.storage.path_of(id);
+    // Until the commit's outcome is known the marker lets the sweeper settle the bytes.
+    st.storage.mark_pending(id, claims.sub).await?;
     tokio::fs::rename(file.temp.path(), &final_path).await?;
     file.temp.keep();
     if let Err(e) = st.storage.sync_dir().await {
@@ -338,20 +345,22 @@ pub async fn upload(
         // A failed COMMIT may still have committed (connection lost after sending it). Delete
         // the bytes only when the row is known to be absent: a row without bytes would be a
         // visible half-file, bytes without a row are invisible.
-        match row_exists(&st, &claims, id).await {
+        match st.db.file_row_exists(&claims, id).await {
             Ok(true) => {
                 tracing::warn!(file_id = %id, "commit reported an error but the row exists")
             }
             Ok(false) => {
                 let _ = tokio::fs::remove_file(&final_path).await;
+                st.storage.clear_pending(id, claims.sub).await;
                 return Err(e);
             }
             Err(_) => {
-                tracing::warn!(file_id = %id, "commit outcome unknown: keeping the bytes");
+                tracing::warn!(file_id = %id, "commit outcome unknown: the sweeper settles it");
                 return Err(e);
             }
         }
     }
+    st.storage.clear_pending(id, claims.sub).await;
     let info = row.into_info(&st.keys)?;
     Ok(created(format!("/api/v1/knowledge/files/{id}"), info))
 }
@@ -365,6 +374,15 @@ mod tests {
         assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
         assert_eq!(sanitize_filename("C:\\Users\\x\\report.pdf"), "report.pdf");
         assert_eq!(sanitize_filename("a\0b\nc.txt"), "abc.txt");
+        assert_eq!(
+            sanitize_filename("invoice\u{202e}txt.exe"),
+            "invoicetxt.exe"
+        );
+        assert_eq!(
+            sanitize_filename("\u{feff}a\u{200b}b\u{2028}c\u{2029}d\u{2066}.txt"),
+            "abcd.txt"
+        );
+        assert_eq!(sanitize_filename("\u{202e}\u{200b}"), "file");
         assert_eq!(sanitize_filename("dir/"), "file");
         assert_eq!(sanitize_filename(".."), "file");
         assert_eq!(sanitize_filename(&"x".repeat(1000)).chars().count(), 255);

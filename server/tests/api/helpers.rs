@@ -33,32 +33,11 @@ struct Shared {
 
 static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
 
-/// Logs stay silent unless `TEST_LOG` is set (then they go to stdout; add `--nocapture` to see them).
-fn init_logs() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        if let Ok(value) = std::env::var("TEST_LOG") {
-            // `TEST_LOG=1` means "show the logs"; anything else is a filter such as `debug` or `sqlx=warn`.
-            let directives = if matches!(value.as_str(), "" | "1" | "true") {
-                "info"
-            } else {
-                value.as_str()
-            };
-            let filter = tracing_subscriber::EnvFilter::try_new(directives)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(filter)
-                .with_test_writer()
-                .try_init();
-        }
-    });
-}
-
 /// Starts the shared server once. It runs on a dedicated runtime thread so that it outlives every
 /// test's own runtime; its containers are removed by the containers crate's reaper after the process exits.
 fn shared() -> &'static Shared {
     let started = SHARED.get_or_init(|| {
-        init_logs();
+        crate::test_logs::init_logs();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("shared-server".into())
@@ -191,7 +170,7 @@ impl TestApp {
 
     /// A server with its own Postgres and Redis, for tests that stop or break them.
     pub async fn isolated(customize: impl FnOnce(&mut Config)) -> TestApp {
-        init_logs();
+        crate::test_logs::init_logs();
         let server = EmbeddedServer::start_with(customize)
             .await
             .expect("an isolated embedded server starts");

@@ -5,6 +5,8 @@ use reqwest::{Method, StatusCode};
 use rstest::rstest;
 use serde_json::json;
 
+use knowledge_server::validate::is_hidden_control;
+
 use crate::helpers::{Multipart, Reply, TestApp};
 use crate::reply::assert_no_leak;
 
@@ -75,7 +77,8 @@ async fn hostile_search_text_is_answered_without_a_5xx(#[case] query: &str) {
 }
 
 /// `expected`: the stored name; `must_accept`: whether refusing it would be a bug (a raw NUL or
-/// control character in a part header may be refused as malformed multipart instead).
+/// control byte in a part header may be refused, as `invalid_filename`). Control, format and
+/// bidi characters (Cc, Cf, Zl, Zp) are removed.
 #[rstest]
 #[case::dot_dot_slash(b"../../etc/passwd" as &[u8], Some("passwd"), true)]
 #[case::absolute(b"/etc/shadow", Some("shadow"), true)]
@@ -91,6 +94,12 @@ async fn hostile_search_text_is_answered_without_a_5xx(#[case] query: &str) {
 #[case::invalid_utf8(b"\xff\xfe.txt", None, false)]
 #[case::a_thousand_chars(&[b'n'; 1000], None, true)]
 #[case::html(b"<script>alert(1)</script>.txt", Some("script>.txt"), true)]
+#[case::right_to_left_override("invoice\u{202e}txt.exe".as_bytes(), Some("invoicetxt.exe"), true)]
+#[case::zero_width_space("a\u{200b}b.txt".as_bytes(), Some("ab.txt"), true)]
+#[case::byte_order_mark("\u{feff}bom.txt".as_bytes(), Some("bom.txt"), true)]
+#[case::line_separator("a\u{2028}b\u{2029}c.txt".as_bytes(), Some("abc.txt"), true)]
+#[case::bidi_isolate("\u{2066}x\u{2069}.txt".as_bytes(), Some("x.txt"), true)]
+#[case::c1_control("a\u{85}b.txt".as_bytes(), Some("ab.txt"), true)]
 #[tokio::test]
 async fn a_hostile_filename_is_reduced_to_data_and_never_becomes_a_path(
     #[case] filename: &[u8],
@@ -113,7 +122,7 @@ async fn a_hostile_filename_is_reduced_to_data_and_never_becomes_a_path(
             "{case:?} stored as {stored:?}"
         );
         assert!(
-            !stored.chars().any(char::is_control),
+            !stored.chars().any(is_hidden_control),
             "{case:?} stored as {stored:?}"
         );
         assert!(
@@ -137,6 +146,10 @@ async fn a_hostile_filename_is_reduced_to_data_and_never_becomes_a_path(
             reply.text()
         );
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        if filename.iter().any(u8::is_ascii_control) {
+            // the contract's code for a name refused for its control characters
+            reply.assert_problem(StatusCode::BAD_REQUEST, "invalid_filename");
+        }
     }
 }
 

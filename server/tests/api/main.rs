@@ -5,7 +5,8 @@
 //!   check), `multipart` (hand-built forms, streamed giant files);
 //! - conventions and auth: `headers`, `errors`, `auth`, `anon`, `snapshots`, `spec` (each bound
 //!   the served spec states is the one enforced);
-//! - knowledge and memory APIs: `files`, `listing`, `search`, `memory`, `upload_limits`, `hostile`;
+//! - knowledge and memory APIs: `files`, `listing`, `search`, `memory`, `upload_limits`, `hostile`,
+//!   `own_words` (bodies and query strings that do not fit are refused in our words);
 //! - security: `isolation` (RLS at the database and through the API), `crypto` (metadata AEAD);
 //! - rate limit and operations: `ratelimit`, `outage` (Redis/PostgreSQL stopped), `ops`,
 //!   `startup`, `binary` (the executable: SIGTERM, refusals), `storage` (concurrency on stored bytes).
@@ -19,6 +20,8 @@ mod endpoints;
 mod helpers;
 mod multipart;
 mod reply;
+#[path = "../shared/test_logs.rs"]
+mod test_logs;
 
 mod anon;
 mod auth;
@@ -33,6 +36,7 @@ mod listing;
 mod memory;
 mod ops;
 mod outage;
+mod own_words;
 mod ratelimit;
 mod search;
 mod snapshots;

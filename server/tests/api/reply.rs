@@ -45,6 +45,25 @@ const FORBIDDEN: &[&str] = &[
     "/etc/",
     "/proc/",
     "/work/",
+    // the wording of the libraries a server parses input with (serde, serde_json,
+    // serde_urlencoded, std's number parsing, chrono): a client reads our sentences, not theirs
+    "invalid type: ",
+    "invalid value: ",
+    "invalid length ",
+    "unknown field `",
+    "unknown variant `",
+    "missing field `",
+    "duplicate field `",
+    "expected a string",
+    "expected one of",
+    "invalid digit found in string",
+    "number too large to fit in target type",
+    "number too small to fit in target type",
+    "cannot parse integer from empty string",
+    "input contains invalid characters",
+    "premature end of input",
+    "failed to deserialize",
+    " at line ",
 ];
 
 impl Reply {

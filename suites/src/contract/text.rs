@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use super::{Clause, Proof, CLAUSES, CRIT, FREEDOMS};
+use super::{Clause, Level, Proof, CLAUSES, CRIT, FREEDOMS};
 
 /// The version of the contract the clauses are taken from.
 pub const VERSION: &str = "1.1";
@@ -68,6 +68,10 @@ fn clause_md(out: &mut String, c: &Clause) {
         c.id,
         c.words()
     ));
+    if c.level == Level::Expected {
+        // The words are the sentence it extends; say what is expected beyond them.
+        out.push_str(&format!("  - *expected beyond these words*: {}\n", c.text));
+    }
     if let Proof::ReferenceServer(test) = c.proof {
         out.push_str(&format!(
             "  - *proven by*: the reference server's test `{test}`\n"

@@ -62,6 +62,7 @@ pub const WORDS: &[(&str, &str)] = &[
     ("files.invalid-id", "A non-UUID id → `400 code: invalid_id`."),
     ("files.filename", r"The client's filename is data only: it is reduced to its last path segment (no `/` or `\`; an empty result becomes `file`) and never becomes a path."),
     ("files.filename.control", "A name with control characters either has them removed or is refused with `400 code: invalid_filename` and a suggestion; no stored or returned name ever holds a separator or a control character."),
+    ("files.filename.format", "A name with control characters either has them removed or is refused with `400 code: invalid_filename` and a suggestion; no stored or returned name ever holds a separator or a control character."),
     ("files.atomic", "Bytes are stored under the file's UUID; the row and the bytes are written so that a crash or a database error leaves no visible half-file (no row without bytes, no acknowledged upload lost)."),
     ("search.shape", r#"`POST /api/v1/knowledge/search` → `200 {"results":[{"file_id","filename","score","snippet"}],"took_ms"}`"#),
     ("search.limits", r#"`POST /api/v1/knowledge/search` → `200 {"results":[{"file_id","filename","score","snippet"}],"took_ms"}`: body `{"query": 1–512 chars, "limit": 1–50 (default 10)}`"#),

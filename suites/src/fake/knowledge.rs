@@ -80,10 +80,14 @@ fn limit(v: Option<&Value>, default: u64, max: u64) -> Option<u64> {
     .filter(|n| (1..=max).contains(n))
 }
 
-/// The client filename reduced to its last segment, without control characters.
+/// The client filename reduced to its last segment, without control, format or
+/// separator characters.
 fn sanitize(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
+    let clean: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !crate::uploads::is_format_or_separator(*c))
+        .collect();
     match clean.trim() {
         "" | "." | ".." => "file".into(),
         s => s.into(),

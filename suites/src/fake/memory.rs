@@ -44,7 +44,10 @@ impl FakeApi {
                 else {
                     return self.problem(400, "validation_failed");
                 };
-                if !role_ok {
+                let importance_ok = b
+                    .get("importance")
+                    .is_none_or(|v| v.is_null() || v.is_number());
+                if !role_ok || !importance_ok {
                     return self.problem(400, "validation_failed");
                 }
                 let id = uuid::Uuid::new_v4().to_string();
