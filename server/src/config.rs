@@ -10,6 +10,7 @@ use rand::RngCore;
 
 use crate::crypto::Keyring;
 use crate::error::StartupError;
+use crate::transport::DEFAULT_LIMITS;
 
 /// How the log lines are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +79,20 @@ pub struct Config {
     /// New files and memories get UUIDv7 ids (time-ordered: index-friendly) instead of v4.
     #[arg(long, env = "UUID_V7_IDS", default_value_t = false)]
     pub uuid_v7_ids: bool,
+    /// Seconds within which a request head must arrive whole, from its first byte (from the
+    /// connection's opening for the first request); later: `408 request_timeout`.
+    #[arg(long, env = "HEADER_TIMEOUT_SECS", default_value_t = DEFAULT_LIMITS.header_timeout.as_secs())]
+    pub header_timeout_secs: u64,
+    /// Seconds a keep-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_LIMITS.idle_timeout.as_secs())]
+    pub idle_timeout_secs: u64,
+    /// Smallest average rate of a request body, in bytes per second (counted after
+    /// `BODY_STALL_SECS`); slower: `408 request_timeout`.
+    #[arg(long, env = "BODY_MIN_BYTES_PER_SEC", default_value_t = DEFAULT_LIMITS.body_min_rate)]
+    pub body_min_bytes_per_sec: u64,
+    /// Seconds a request body may send nothing; longer: `408 request_timeout`.
+    #[arg(long, env = "BODY_STALL_SECS", default_value_t = DEFAULT_LIMITS.body_stall.as_secs())]
+    pub body_stall_secs: u64,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
@@ -108,6 +123,10 @@ impl fmt::Debug for Config {
             .field("database_max_connections", &self.database_max_connections)
             .field("orphan_grace_secs", &self.orphan_grace_secs)
             .field("uuid_v7_ids", &self.uuid_v7_ids)
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("body_min_bytes_per_sec", &self.body_min_bytes_per_sec)
+            .field("body_stall_secs", &self.body_stall_secs)
             .field("log_format", &self.log_format)
             .field("dev", &self.dev)
             .finish()
@@ -155,6 +174,10 @@ impl Config {
             database_max_connections: 20,
             orphan_grace_secs: 300,
             uuid_v7_ids: false,
+            header_timeout_secs: DEFAULT_LIMITS.header_timeout.as_secs(),
+            idle_timeout_secs: DEFAULT_LIMITS.idle_timeout.as_secs(),
+            body_min_bytes_per_sec: DEFAULT_LIMITS.body_min_rate,
+            body_stall_secs: DEFAULT_LIMITS.body_stall.as_secs(),
             log_format: LogFormat::Auto,
             dev: false,
         }
@@ -166,6 +189,16 @@ impl Config {
             uuid::Uuid::now_v7()
         } else {
             uuid::Uuid::new_v4()
+        }
+    }
+
+    /// The connection time limits (header, idle, body rate) the transport guard enforces.
+    pub fn transport_limits(&self) -> crate::transport::Limits {
+        crate::transport::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs),
+            body_min_rate: self.body_min_bytes_per_sec,
+            body_stall: std::time::Duration::from_secs(self.body_stall_secs),
         }
     }
 
@@ -200,6 +233,18 @@ impl Config {
         if self.redis_timeout_ms == 0 {
             return Err(StartupError::Config(
                 "REDIS_TIMEOUT_MS must be at least 1.".into(),
+            ));
+        }
+        if [
+            self.header_timeout_secs,
+            self.idle_timeout_secs,
+            self.body_min_bytes_per_sec,
+            self.body_stall_secs,
+        ]
+        .contains(&0)
+        {
+            return Err(StartupError::Config(
+                "HEADER_TIMEOUT_SECS, IDLE_TIMEOUT_SECS, BODY_MIN_BYTES_PER_SEC and BODY_STALL_SECS must be at least 1.".into(),
             ));
         }
         if self.orphan_grace_secs == 0 {

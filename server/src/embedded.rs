@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use crate::app::App;
 use crate::config::Config;
 use crate::db::{provision_roles, DbUrls};
-use crate::server::{serve, RunningServer};
+use crate::server::{serve_with, RunningServer};
 
 /// A running server over a fresh stack. Fields drop in order: server, app, storage, stack.
 pub struct EmbeddedServer {
@@ -49,7 +49,7 @@ impl EmbeddedServer {
         let listener = TcpListener::bind(bind)
             .await
             .with_context(|| format!("binding {bind}"))?;
-        let running = serve(app.router(), listener).await;
+        let running = serve_with(app.router(), listener, app.config().transport_limits()).await;
         Ok(EmbeddedServer {
             running: Some(running),
             app,

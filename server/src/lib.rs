@@ -2,7 +2,8 @@
 //!
 //! Layout: [`config`] (flags/env) → [`app`] builds an [`App`] (pools, migrations, role checks,
 //! limiter) whose [`App::router`] is the complete axum app; [`server`] serves it with graceful
-//! shutdown; [`embedded`] starts PostgreSQL and Redis in containers around it (`--dev`, tests).
+//! shutdown behind the [`transport`] guard (request heads checked before hyper, slow clients
+//! cut); [`embedded`] starts PostgreSQL and Redis in containers around it (`--dev`, tests).
 //! Requests pass [`middleware`] (request id, nosniff, problems, metrics), [`guard`]
 //! (token + rate limit on tenant routes), then [`routes`], which reach PostgreSQL only through
 //! [`db::Db::tenant_tx`] so row-level security always sees the caller; [`validate`] keeps
@@ -29,13 +30,14 @@ pub mod server;
 pub mod shape;
 pub mod state;
 pub mod storage;
+pub mod transport;
 pub mod validate;
 
 pub use app::App;
 pub use config::Config;
 pub use db::{provision_roles, DbUrls};
 pub use error::{AppError, StartupError};
-pub use server::{serve, RunningServer};
+pub use server::{serve, serve_with, RunningServer};
 
 /// Declared content types accepted for uploads.
 pub const ALLOWED_MIME_TYPES: [&str; 5] = [

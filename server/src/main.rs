@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use knowledge_server::config::{Config, LogFormat};
-use knowledge_server::{serve, App};
+use knowledge_server::{serve_with, App};
 use std::io::IsTerminal;
 
 fn init_tracing(format: LogFormat) {
@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let listener = tokio::net::TcpListener::bind(bind).await?;
-    let running = serve(app.router(), listener).await;
+    let running = serve_with(app.router(), listener, app.config().transport_limits()).await;
     tracing::info!(addr = %running.addr(), "listening");
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");

@@ -1,6 +1,7 @@
 //! Cross-cutting layers: request id (echoed or fresh), `nosniff`, a tracing span per request,
-//! metrics by route template, panic → 500 problem, and conversion of any error response that
-//! is not yet a problem (axum's own 404/405/413/...) into one.
+//! metrics by route template, panic → 500 problem, the answer to what the transport guard
+//! refused (malformed or oversized heads, slow heads and bodies), and conversion of any error
+//! response that is not yet a problem (axum's own 404/405/413/...) into one.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tracing::Instrument;
 
 use crate::error::{problem_response, AppError, REQUEST_ID};
 use crate::metrics::Metrics;
+use crate::transport::{headers_too_large, Refusal, SlowBody, MAX_HEADER_BYTES, MAX_HEADER_COUNT};
 
 /// The request-id header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -37,19 +39,31 @@ pub async fn request_context(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let started = Instant::now();
+    // A head the transport guard refused arrives as a stand-in request carrying the refusal.
+    let refused = req.extensions().get::<Refusal>().copied();
     let header_count = req.headers().len();
     let header_bytes: usize = req
         .headers()
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
+    let slow = req.extensions().get::<SlowBody>().cloned();
     let res = REQUEST_ID
         .scope(id.clone(), async move {
-            // Oversized headers are malformed input: refuse them before any work is done.
-            let res = if header_bytes > MAX_HEADER_BYTES || header_count > MAX_HEADER_COUNT {
-                headers_too_large()
-            } else {
-                next.run(req).await
+            let res = match refused {
+                Some(refusal) => refusal.response(),
+                // Oversized headers are malformed input: refused before any work is done (the
+                // guard's own limits, far higher, stop only what would burden the server).
+                None if header_bytes > MAX_HEADER_BYTES || header_count > MAX_HEADER_COUNT => {
+                    headers_too_large()
+                }
+                None => next.run(req).await,
+            };
+            // A body cut for coming too slowly: whatever the handler made of the truncated
+            // body, the answer is the 408.
+            let res = match slow {
+                Some(slow) if slow.cut() => Refusal::BodyTooSlow.response(),
+                _ => res,
             };
             let res = problemize(res).await;
             tracing::info!(
@@ -71,23 +85,6 @@ pub async fn request_context(req: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     res
-}
-
-/// Total size of the request headers the app accepts (hyper's own limit is far higher).
-pub const MAX_HEADER_BYTES: usize = 32 * 1024;
-/// Number of request headers the app accepts.
-pub const MAX_HEADER_COUNT: usize = 100;
-
-fn headers_too_large() -> Response {
-    problem_response(
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        "headers_too_large",
-        "Request headers too large",
-        format!(
-            "The request headers exceed {MAX_HEADER_BYTES} bytes or {MAX_HEADER_COUNT} fields."
-        ),
-        "Send fewer or shorter headers.".into(),
-    )
 }
 
 /// Turns an error response that is not `application/problem+json` into a problem, keeping

@@ -1,9 +1,11 @@
-//! Serving a router on a listener in the background: HTTP/1.1 through hyper with limits high
-//! enough that oversized or numerous headers reach the app (which answers them with a 431
-//! problem carrying a request id), a header-read timeout against slow clients, and graceful
-//! shutdown that lets in-flight requests finish.
+//! Serving a router on a listener in the background: HTTP/1.1 through hyper behind the
+//! [`transport`](crate::transport) guard (which checks every request head first, so that what
+//! hyper would refuse bare is answered by the app as a problem with a request id, and cuts slow
+//! heads and bodies with a 408), an idle timeout, and graceful shutdown that lets in-flight
+//! requests finish.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
@@ -16,7 +18,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-/// hyper refuses (bare 431) beyond these; the app's own limits are lower and answer properly.
+use crate::transport::{Connection, Guarded, Limits, MinRateBody, SlowBody};
+
+/// Above the guard's own limits, which refuse first (hyper would answer bare).
 const HYPER_MAX_HEADERS: usize = 1000;
 const HYPER_MAX_BUF: usize = 1024 * 1024;
 
@@ -27,8 +31,14 @@ pub struct RunningServer {
     task: Option<JoinHandle<()>>,
 }
 
-/// Serves `router` on `listener`; handlers can read the peer as `ConnectInfo<SocketAddr>`.
+/// Serves `router` on `listener` with the default time limits.
 pub async fn serve(router: Router, listener: TcpListener) -> RunningServer {
+    serve_with(router, listener, Limits::default()).await
+}
+
+/// Serves `router` on `listener` within `limits`; handlers can read the peer as
+/// `ConnectInfo<SocketAddr>`.
+pub async fn serve_with(router: Router, listener: TcpListener, limits: Limits) -> RunningServer {
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
@@ -39,7 +49,9 @@ pub async fn serve(router: Router, listener: TcpListener) -> RunningServer {
         http.max_headers(HYPER_MAX_HEADERS)
             .max_buf_size(HYPER_MAX_BUF)
             .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(30));
+            // The guard refuses a late head with a 408 well before this; hyper's own timer
+            // closes a keep-alive connection on which no new request starts.
+            .header_read_timeout(limits.idle_timeout + limits.header_timeout);
         loop {
             let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -54,13 +66,21 @@ pub async fn serve(router: Router, listener: TcpListener) -> RunningServer {
                 _ = &mut stopped => break,
             };
             let _ = stream.set_nodelay(true);
+            let connection = Arc::new(Connection::default());
+            let requests = connection.clone();
             let svc = router
                 .clone()
                 .map_request(move |mut req: Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(ConnectInfo(peer));
-                    req.map(axum::body::Body::new)
+                    if let Some(refusal) = requests.next_request() {
+                        req.extensions_mut().insert(refusal);
+                    }
+                    let slow = SlowBody::default();
+                    req.extensions_mut().insert(slow.clone());
+                    req.map(|body| axum::body::Body::new(MinRateBody::new(body, limits, slow)))
                 });
-            let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+            let io = TokioIo::new(Guarded::new(stream, limits, connection));
+            let conn = http.serve_connection(io, TowerToHyperService::new(svc));
             let conn = graceful.watch(conn);
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
