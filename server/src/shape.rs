@@ -13,13 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
-use crate::routes::files::ListFilesQuery;
-use crate::routes::memory::{ListMemoryQuery, NewMemory};
-use crate::routes::search::SearchRequest;
-use crate::validate::{
-    PageSize, TextRule, IMPORTANCE, LIST_PAGE, MAX_TAGS, MEMORY_CONTENT, MEMORY_SOURCE, MEMORY_TAG,
-    SEARCH_PAGE, SEARCH_QUERY, SESSION_ID,
-};
+use crate::validate::{PageSize, TextRule};
 
 /// One field of a body or a query string, as a client must send it.
 #[derive(Debug, Clone)]
@@ -33,14 +27,14 @@ pub struct Field {
 }
 
 impl Field {
-    fn required(name: &'static str, must: String) -> Field {
+    pub fn required(name: &'static str, must: String) -> Field {
         Field {
             name,
             required: true,
             must,
         }
     }
-    fn optional(name: &'static str, must: String) -> Field {
+    pub fn optional(name: &'static str, must: String) -> Field {
         Field {
             name,
             required: false,
@@ -177,7 +171,7 @@ fn quoted(name: &str) -> String {
     }
 }
 
-fn text(rule: TextRule) -> String {
+pub fn text(rule: TextRule) -> String {
     let nul = if rule.nul_free { ", without NUL" } else { "" };
     match rule.min {
         0 => format!("a string of at most {} characters{nul}", rule.max),
@@ -185,149 +179,13 @@ fn text(rule: TextRule) -> String {
     }
 }
 
-fn page(size: PageSize) -> String {
+pub fn page(size: PageSize) -> String {
     format!(
         "a whole number from 1 to {} ({} when left out)",
         size.max, size.default
     )
 }
 
-fn cursor() -> String {
+pub fn cursor() -> String {
     "the `next_cursor` of the previous page, unchanged".into()
-}
-
-impl Shape for SearchRequest {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::required("query", format!("{}, not blank", text(SEARCH_QUERY))),
-            Field::optional("limit", page(SEARCH_PAGE)),
-        ]
-    }
-}
-
-impl Shape for ListFilesQuery {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::optional("limit", page(LIST_PAGE)),
-            Field::optional("cursor", cursor()),
-        ]
-    }
-}
-
-impl Shape for ListMemoryQuery {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::optional("session_id", text(SESSION_ID)),
-            Field::optional("limit", page(LIST_PAGE)),
-            Field::optional("cursor", cursor()),
-        ]
-    }
-}
-
-impl Shape for NewMemory {
-    fn fields() -> Vec<Field> {
-        let (lo, hi) = IMPORTANCE;
-        vec![
-            Field::required("session_id", text(SESSION_ID)),
-            Field::required("role", "one of `user`, `assistant`, `system`, `tool`".into()),
-            Field::required("content", text(MEMORY_CONTENT)),
-            Field::optional("metadata", "a JSON object".into()),
-            Field::optional(
-                "tags",
-                format!(
-                    "an array of at most {MAX_TAGS} tags, each {}",
-                    text(MEMORY_TAG)
-                ),
-            ),
-            Field::optional("importance", format!("a number from {lo} to {hi}")),
-            Field::optional("source", text(MEMORY_SOURCE)),
-            Field::optional(
-                "expires_at",
-                "an RFC 3339 date-time in the future with a year from 1 to 9999, such as 2030-01-31T12:00:00Z".into(),
-            ),
-        ]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body<T: Shape>(json: &str) -> Result<T, String> {
-        let Value::Object(map) = serde_json::from_str(json).unwrap() else {
-            panic!("not an object: {json}")
-        };
-        from_json::<T>(map).map_err(detail)
-    }
-
-    fn detail(e: AppError) -> String {
-        match e {
-            AppError::InvalidJson(d) | AppError::InvalidQuery(d) => d,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-
-    /// The issue's examples: each answer names the field and what it must be.
-    #[test]
-    fn each_misfit_is_named_in_our_words() {
-        let search = |j| body::<SearchRequest>(j).map(|_| ()).unwrap_err();
-        assert_eq!(
-            search(r#"{"query": 123}"#),
-            "`query` must be a string of 1–512 characters, not blank."
-        );
-        assert_eq!(
-            search(r#"{"query": "a", "owner_id": "x"}"#),
-            "The field `owner_id` is not one this route takes; it takes only `query` and `limit`."
-        );
-        assert_eq!(
-            search(r#"{"query": "a", "limit": 1e+23}"#),
-            "`limit` must be a whole number from 1 to 50 (10 when left out)."
-        );
-        assert_eq!(
-            search(r#"{"limit": 5}"#),
-            "The field `query` is required: it must be a string of 1–512 characters, not blank."
-        );
-        assert_eq!(
-            search(r#"{"query": "a", "a b/c": 1}"#),
-            "The field given is not one this route takes; it takes only `query` and `limit`."
-        );
-        let memory = |j| body::<NewMemory>(j).map(|_| ()).unwrap_err();
-        assert!(memory(
-            r#"{"session_id":"s","role":"user","content":"c","expires_at":"99999-01-01T00:00:00Z"}"#
-        )
-        .starts_with("`expires_at` must be an RFC 3339 date-time"));
-        assert_eq!(
-            memory(r#"{"session_id":"s","role":"robot","content":"c"}"#),
-            "`role` must be one of `user`, `assistant`, `system`, `tool`."
-        );
-        assert!(
-            memory(r#"{"session_id":"s","role":"user","content":"c","tags":["a", 1]}"#)
-                .starts_with("`tags` must be an array of at most 32 tags")
-        );
-    }
-
-    #[test]
-    fn query_strings_are_named_in_our_words() {
-        let list = |q| {
-            from_query::<ListFilesQuery>(Some(q))
-                .map(|_| ())
-                .map_err(detail)
-                .unwrap_err()
-        };
-        let limit = "`limit` must be a whole number from 1 to 100 (50 when left out).";
-        assert_eq!(list("limit=abc"), limit);
-        assert_eq!(list("limit=99999999999999999999"), limit);
-        assert_eq!(list("limit="), limit);
-        assert_eq!(
-            list("limit=1&limit=2"),
-            "The query parameter `limit` is given more than once; give each at most once."
-        );
-        assert_eq!(
-            list("owner_id=x"),
-            "The query parameter `owner_id` is not one this route takes; it takes only `limit` and `cursor`."
-        );
-        let ok = from_query::<ListFilesQuery>(Some("limit=7&cursor=abc")).unwrap();
-        assert_eq!((ok.limit, ok.cursor.as_deref()), (Some(7), Some("abc")));
-        assert!(from_query::<ListMemoryQuery>(None).is_ok());
-    }
 }

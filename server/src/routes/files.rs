@@ -15,6 +15,7 @@ use crate::crypto::{Keyring, Sealed};
 use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::{next_cursor, page_limit, Cursor};
+use crate::shape::{cursor, page, Field, Shape};
 use crate::state::SharedState;
 use crate::validate::LIST_PAGE;
 
@@ -302,6 +303,15 @@ pub async fn content(
         content_disposition(&row.filename),
     );
     Ok(res)
+}
+
+impl Shape for ListFilesQuery {
+    fn fields() -> Vec<Field> {
+        vec![
+            Field::optional("limit", page(LIST_PAGE)),
+            Field::optional("cursor", cursor()),
+        ]
+    }
 }
 
 #[cfg(test)]

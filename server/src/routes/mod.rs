@@ -7,6 +7,9 @@ pub mod ops;
 pub mod search;
 pub mod upload;
 
+#[cfg(test)]
+mod shape_tests;
+
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;

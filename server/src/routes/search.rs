@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::auth::Claims;
 use crate::error::AppError;
 use crate::extract::ApiJson;
+use crate::shape::{page, text, Field, Shape};
 use crate::state::SharedState;
 use crate::validate::{is_blank, SEARCH_PAGE, SEARCH_QUERY};
 
@@ -102,4 +103,13 @@ pub async fn search(
         results,
         took_ms: started.elapsed().as_millis() as u64,
     }))
+}
+
+impl Shape for SearchRequest {
+    fn fields() -> Vec<Field> {
+        vec![
+            Field::required("query", format!("{}, not blank", text(SEARCH_QUERY))),
+            Field::optional("limit", page(SEARCH_PAGE)),
+        ]
+    }
 }
