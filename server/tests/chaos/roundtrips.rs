@@ -96,7 +96,12 @@ async fn a_read_keeps_three_round_trips_before_and_after_the_pool_heals() {
     let (base, token) = (running.base_url(), chaos.token());
 
     let before = sends_per_read(&chaos.client, &base, &token, &sends, 20).await;
-    assert_eq!(before, 3.0, "round trips per read on a healthy pool");
+    // A stray send or two from the server's background work (the sweeper, the pool's upkeep) can
+    // land in the window; pinging every checkout would be 4.0 a read.
+    assert!(
+        (3.0..=3.25).contains(&before),
+        "round trips per read on a healthy pool: {before}"
+    );
 
     let killed = chaos.terminate_app_backends().await;
     assert!(killed >= 1);
@@ -106,7 +111,10 @@ async fn a_read_keeps_three_round_trips_before_and_after_the_pool_heals() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let healing = sends.load(Ordering::Relaxed);
     let after = sends_per_read(&chaos.client, &base, &token, &sends, 20).await;
-    assert_eq!(after, 3.0, "round trips per read once the pool healed");
+    assert!(
+        (3.0..=3.25).contains(&after),
+        "round trips per read once the pool healed: {after}"
+    );
     println!(
         "round trips per read: {before} before, {healing} for the first read after {killed} \
          connections died (reconnect included), {after} once healed"
