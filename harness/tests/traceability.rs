@@ -33,7 +33,10 @@ fn checks() -> Vec<(&'static str, &'static [&'static str])> {
 fn mutants() -> Vec<(String, &'static [&'static str])> {
     let mut out: Vec<(String, &'static [&'static str])> = faults::all()
         .iter()
-        .map(|m| (format!("mutant::{}", m.name), m.clauses))
+        .map(|m| {
+            let partial = if m.hides.is_some() { " (partial)" } else { "" };
+            (format!("mutant::{}{partial}", m.name), m.clauses)
+        })
         .collect();
     out.extend(
         Fault::ALL

@@ -45,6 +45,10 @@ pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
     pub clauses: &'static [&'static str],
+    /// For a *partial* implementation (right on the clause's obvious input, wrong one step
+    /// further): where its defect hides ("page 2", "past the first KiB", "the array form of
+    /// aud"). The mutant's test also shows the clause's simplest case still passing on it.
+    pub hides: Option<&'static str>,
     /// For an allowed variant: the contract's freedoms it takes
     /// ([`gonogo_suites::contract::FREEDOMS`] ids); empty for a mutant.
     pub freedoms: &'static [&'static str],
@@ -115,6 +119,7 @@ fn broken(
     Mutant {
         name,
         clauses,
+        hides: None,
         freedoms: &[],
         expected,
         warned: Vec::new(),
@@ -123,6 +128,15 @@ fn broken(
         db: None,
         config: None,
         build,
+    }
+}
+
+/// A partial implementation, which must be NO-GO: `hides` says where its defect hides.
+#[allow(dead_code)]
+fn partial(hides: &'static str, mutant: Mutant) -> Mutant {
+    Mutant {
+        hides: Some(hides),
+        ..mutant
     }
 }
 
@@ -144,6 +158,7 @@ fn control(name: &'static str, verdict: Verdict, mode: Mode) -> Mutant {
     Mutant {
         name,
         clauses: &[],
+        hides: None,
         freedoms: &[],
         expected: Vec::new(),
         warned: Vec::new(),
