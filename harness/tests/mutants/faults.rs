@@ -197,6 +197,7 @@ pub fn all() -> Vec<Mutant> {
             // other rejected-token case is not a pass.
             name: "remote_mode_without_secret_is_inconclusive",
             clauses: &[],
+            hides: None,
             expected: GATE_2_401S
                 .iter()
                 .copied()

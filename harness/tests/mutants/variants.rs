@@ -37,6 +37,7 @@ pub(super) fn allowed(
     Mutant {
         name,
         clauses: &[],
+        hides: None,
         freedoms,
         expected: Vec::new(),
         warned: Vec::new(),
