@@ -153,7 +153,9 @@ impl Storage {
                 continue;
             }
             let old_enough = match entry.metadata().await.and_then(|m| m.modified()) {
-                Ok(modified) => modified.elapsed().map(|age| age >= grace).unwrap_or(true),
+                // A modification time in the future (a clock stepped back) is not old: a marker of an
+                // upload still in flight must never be settled early.
+                Ok(modified) => modified.elapsed().is_ok_and(|age| age >= grace),
                 Err(_) => false,
             };
             if old_enough {

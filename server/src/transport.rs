@@ -229,17 +229,16 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, Refusal> {
         HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| Refusal::Malformed("A header name is not a valid token."))?;
         if h.name.eq_ignore_ascii_case("content-length") {
-            for part in h.value.split(|&b| b == b',') {
-                let n = digits(part.trim_ascii()).ok_or(Refusal::Malformed(
-                    "Content-Length must be one non-negative decimal number.",
-                ))?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(Refusal::Malformed(
-                        "Content-Length is given twice with different values.",
-                    ));
-                }
-                length = Some(n);
+            // Digits only, as hyper reads it: a list (`5, 5`) would reach hyper's bare 400.
+            let n = digits(h.value.trim_ascii()).ok_or(Refusal::Malformed(
+                "Content-Length must be one non-negative decimal number.",
+            ))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(Refusal::Malformed(
+                    "Content-Length is given twice with different values.",
+                ));
             }
+            length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             if chunked || !h.value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
                 return Err(Refusal::Malformed(
@@ -267,12 +266,17 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, Refusal> {
     Ok(Some((len, framing)))
 }
 
-/// 1–19 ASCII digits as a number (no sign, no spaces inside).
+/// ASCII digits as a number that fits a u64 (no sign, no spaces inside; leading zeros allowed,
+/// as hyper reads them).
 fn digits(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
+    if s.is_empty() {
         return None;
     }
-    std::str::from_utf8(s).ok()?.parse().ok()
+    s.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u64::from(b - b'0')))
+            .flatten()
+    })
 }
 
 fn parse_error(e: httparse::Error) -> Refusal {
@@ -398,11 +402,26 @@ impl<S> Guarded<S> {
 
     /// Classifies a head if `pending` holds a whole one; false when more bytes are needed.
     fn classify_head(&mut self) -> bool {
+        // Empty lines before a head are ignored (RFC 9112 §2.2), as hyper does: they start no
+        // head and no clock, so a stray CRLF after a request never earns an unasked-for 408.
+        if self.scanned == 0 {
+            let blank = self
+                .pending
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            self.pending.drain(..blank);
+            if self.pending.is_empty() {
+                return false;
+            }
+        }
         if self.head_deadline.is_none() {
             self.head_deadline = Some(Box::pin(tokio::time::sleep(self.limits.header_timeout)));
         }
-        // Parse once the blank line that ends a head has arrived (or while the head is short),
-        // so that a head sent a line or a byte at a time costs one full parse, not one per line.
+        // Parse once the blank line that ends a head has arrived (or while the head was short
+        // before this arrival), so that a head sent a line or a byte at a time costs one full
+        // parse, not one per line, and a long first arrival (a TLS hello) is judged at once.
+        let before = self.scanned;
         let from = self.scanned.saturating_sub(2);
         self.lines += self.pending[self.scanned..]
             .iter()
@@ -412,7 +431,7 @@ impl<S> Guarded<S> {
             .windows(2)
             .any(|w| w == b"\n\n" || w == b"\n\r");
         self.scanned = self.pending.len();
-        let verdict = if ended || self.pending.len() <= EARLY_PARSE_BYTES {
+        let verdict = if ended || before <= EARLY_PARSE_BYTES {
             parse_head(&self.pending)
         } else {
             Ok(None)
@@ -432,8 +451,7 @@ impl<S> Guarded<S> {
                 true
             }
             Ok(None) => {
-                let first_line = self.pending.iter().position(|&b| b == b'\n');
-                if first_line.is_none() && self.pending.len() > MAX_TARGET_BYTES + 64 {
+                if self.lines == 0 && self.pending.len() > MAX_TARGET_BYTES + 64 {
                     self.refuse(Refusal::TargetTooLong);
                 } else if self.lines > HEAD_FIELDS + 1 || self.pending.len() > HEAD_CAP {
                     self.refuse(Refusal::HeadersTooLarge);
@@ -725,11 +743,13 @@ mod tests {
         assert_eq!(head(get), Ok(Some((get.len(), Framing::Empty))));
         let post = b"POST /x HTTP/1.1\r\ncontent-length: 5\r\n\r\nhello";
         assert_eq!(head(post), Ok(Some((post.len() - 5, Framing::Length(5)))));
-        let same_twice = b"POST /x HTTP/1.1\r\ncontent-length: 5, 5\r\n\r\n";
+        let same_twice = b"POST /x HTTP/1.1\r\ncontent-length: 5\r\ncontent-length: 5\r\n\r\n";
         assert!(matches!(
             head(same_twice),
             Ok(Some((_, Framing::Length(5))))
         ));
+        let zeros = b"POST /x HTTP/1.1\r\ncontent-length: 0000000000000000000005\r\n\r\n";
+        assert!(matches!(head(zeros), Ok(Some((_, Framing::Length(5))))));
         let chunked = b"POST /x HTTP/1.1\r\ntransfer-encoding: Chunked\r\n\r\n";
         assert!(matches!(head(chunked), Ok(Some((_, Framing::Chunked)))));
         assert_eq!(head(b"GET / HTTP/1.1\r\nhost: a\r\n"), Ok(None));
@@ -744,6 +764,9 @@ mod tests {
             b"GET /\xff HTTP/1.1\r\n\r\n",
             b"POST / HTTP/1.1\r\ncontent-length: +5\r\n\r\n",
             b"POST / HTTP/1.1\r\ncontent-length: -1\r\n\r\n",
+            // hyper reads one number per line: a list would be its bare 400.
+            b"POST / HTTP/1.1\r\ncontent-length: 5, 5\r\n\r\n",
+            b"POST / HTTP/1.1\r\ncontent-length: 99999999999999999999\r\n\r\n",
             b"POST / HTTP/1.1\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n",
             b"POST / HTTP/1.1\r\ntransfer-encoding: xchunked\r\n\r\n",
             b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n",
