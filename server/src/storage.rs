@@ -166,13 +166,15 @@ impl Storage {
     }
 
     /// Settles one old pending marker: the bytes go if `owner` has no row `id`, then the marker.
-    /// Returns whether it was settled (false: the database did not answer; next sweep).
+    /// Returns whether it was settled (false: the database did not answer, or the upload's
+    /// transaction is still open however old its marker; next sweep).
     async fn settle(&self, db: &Db, id: Uuid, owner: Uuid) -> bool {
         let claims = Claims::acting_for(owner);
-        let exists = tokio::time::timeout(PENDING_CHECK_TIMEOUT, db.file_row_exists(&claims, id));
+        let exists = tokio::time::timeout(PENDING_CHECK_TIMEOUT, db.settled_row(&claims, id));
         match exists.await {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => {
+            Ok(Ok(Some(true))) => {}
+            Ok(Ok(None)) => return false,
+            Ok(Ok(Some(false))) => {
                 tracing::info!(file_id = %id, "removing the bytes of an upload that never committed");
                 remove_if_present(&self.path_of(id)).await;
             }
