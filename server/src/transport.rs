@@ -52,6 +52,8 @@ const HEAD_CAP: usize = MAX_TARGET_BYTES + 256 * 1024;
 /// Up to this size a partial head is parsed on every arrival, so that bytes that are not HTTP
 /// are refused at once; beyond, only once its blank line has arrived.
 const EARLY_PARSE_BYTES: usize = 1024;
+/// The chunk extensions hyper accepts in one body.
+const CHUNK_EXTENSIONS_BYTES: usize = 16 * 1024;
 /// After the server closes, how long and how much it still reads from the client.
 const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 4 * 1024 * 1024;
@@ -201,9 +203,10 @@ enum Framing {
 
 /// Checks a complete or partial head: `Ok(None)` means more bytes are needed.
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, Refusal> {
-    let mut fields = [httparse::EMPTY_HEADER; HEAD_FIELDS];
-    let mut req = httparse::Request::new(&mut fields);
-    let len = match req.parse(buf) {
+    // Uninitialised: a thousand empty fields would be 32 KB written on every parse.
+    let mut fields = [const { std::mem::MaybeUninit::uninit() }; HEAD_FIELDS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(parse_error(e)),
@@ -373,6 +376,16 @@ impl<S> Guarded<S> {
         self.refused = true;
     }
 
+    /// Moves the first `n` bytes of `pending` to `out` (one copy; all of it without one).
+    fn pass_on(&mut self, n: usize) {
+        if n == self.pending.len() && self.out.is_empty() {
+            std::mem::swap(&mut self.out, &mut self.pending);
+        } else {
+            self.out.extend_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+        }
+    }
+
     /// Moves what `pending` holds through the phases into `out`.
     fn classify(&mut self) {
         while !self.refused && !self.pending.is_empty() {
@@ -384,7 +397,7 @@ impl<S> Guarded<S> {
                 }
                 Phase::Length(n) => {
                     let take = (n as usize).min(self.pending.len());
-                    self.out.extend(self.pending.drain(..take));
+                    self.pass_on(take);
                     self.phase = match n - take as u64 {
                         0 => Phase::Head,
                         rest => Phase::Length(rest),
@@ -392,7 +405,7 @@ impl<S> Guarded<S> {
                 }
                 Phase::Chunked(state, size) => {
                     let (used, next) = advance_chunked(state, size, &self.pending);
-                    self.out.extend(self.pending.drain(..used));
+                    self.pass_on(used);
                     self.phase = next;
                 }
                 Phase::Passthrough => self.out.append(&mut self.pending),
@@ -438,7 +451,7 @@ impl<S> Guarded<S> {
         };
         match verdict {
             Ok(Some((len, framing))) => {
-                self.out.extend(self.pending.drain(..len));
+                self.pass_on(len);
                 self.scanned = 0;
                 self.lines = 0;
                 self.heads += 1;
@@ -483,10 +496,13 @@ fn advance_chunked(mut state: Chunk, mut size: u64, data: &[u8]) -> (usize, Phas
                     rest => Chunk::Data(rest),
                 }
             }
+            // Any number of leading zeros, as hyper reads them; a size must fit a u64.
             Chunk::Size { digits } => match (b as char).to_digit(16) {
-                Some(v) if digits < 15 => {
+                Some(v) if size >> 60 == 0 => {
                     size = size * 16 + u64::from(v);
-                    Chunk::Size { digits: digits + 1 }
+                    Chunk::Size {
+                        digits: digits.saturating_add(1),
+                    }
                 }
                 None if digits > 0 && matches!(b, b';' | b' ' | b'\t') => {
                     Chunk::Extension { len: 0 }
@@ -497,7 +513,9 @@ fn advance_chunked(mut state: Chunk, mut size: u64, data: &[u8]) -> (usize, Phas
             Chunk::Extension { len } => match b {
                 b'\r' => Chunk::SizeLf,
                 b'\n' => return (data.len(), Phase::Passthrough),
-                _ if len < 4096 => Chunk::Extension { len: len + 1 },
+                // hyper takes up to 16 KiB of extensions in a body: so does the guard, in one
+                // line (beyond, hyper refuses the body and closes the connection itself).
+                _ if len < CHUNK_EXTENSIONS_BYTES => Chunk::Extension { len: len + 1 },
                 _ => return (data.len(), Phase::Passthrough),
             },
             Chunk::SizeLf if b == b'\n' => match std::mem::take(&mut size) {
@@ -808,6 +826,22 @@ mod tests {
         assert_eq!((used, phase), (end, Phase::Head));
         assert_eq!(
             advance_chunked(Chunk::Size { digits: 0 }, 0, b"zz\r\n").1,
+            Phase::Passthrough
+        );
+    }
+
+    #[test]
+    fn what_hyper_takes_in_a_chunked_body_keeps_the_guard_on() {
+        // Leading zeros and a 10 KiB extension: hyper reads both, so the guard follows them.
+        let ext = "e".repeat(10 * 1024);
+        let body = format!("00000000000000000005;{ext}\r\nhello\r\n0\r\n\r\n");
+        assert_eq!(
+            advance_chunked(Chunk::Size { digits: 0 }, 0, body.as_bytes()),
+            (body.len(), Phase::Head)
+        );
+        // A size past a u64 is hyper's refusal too.
+        assert_eq!(
+            advance_chunked(Chunk::Size { digits: 0 }, 0, b"10000000000000000\r\n").1,
             Phase::Passthrough
         );
     }
