@@ -189,6 +189,11 @@ pub struct TuningArgs {
     /// [env: GONOGO_LATENCY_SAMPLES, SMOKE_LATENCY_SAMPLES]
     #[arg(long)]
     pub latency_samples: Option<usize>,
+    /// The seed of the generated inputs; a report's case notes name theirs, and the same
+    /// seed replays the same cases (default: a fresh one each run). [env: GONOGO_SEED]
+    /// [file: run.seed]
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Search p95 threshold in ms, at most the contract's 400. [env: GONOGO_MAX_P95_MS] [file: thresholds.p95_ms]
     #[arg(long)]
     pub max_p95_ms: Option<f64>,
@@ -224,6 +229,11 @@ impl TuningArgs {
             (
                 "run.latency_samples",
                 self.latency_samples.map(|n| Value::Integer(n as i64)),
+            ),
+            (
+                "run.seed",
+                self.seed
+                    .map(|n| Value::Integer(n.min(i64::MAX as u64) as i64)),
             ),
             ("thresholds.p95_ms", self.max_p95_ms.map(Value::Float)),
             (

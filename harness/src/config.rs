@@ -361,6 +361,7 @@ impl Config {
             target_commit: self.string("run.target_commit"),
             r1_baseline: self.path("run.r1_baseline"),
             latency_samples: self.count("run.latency_samples").map(|n| n as usize),
+            seed: self.count("run.seed"),
             database_url: self.string("run.database_url"),
             accept_api_only_isolation: self.string("waivers.api_only_isolation"),
             thresholds: self.thresholds(),

@@ -34,6 +34,8 @@ pub struct Options {
     pub r1_baseline: Option<PathBuf>,
     /// Searches the latency phase sends; `None` = [`gonogo_suites::latency::DEFAULT_SAMPLES`].
     pub latency_samples: Option<usize>,
+    /// The seed of the generated inputs (a report's, to replay its cases); `None` = a fresh one.
+    pub seed: Option<u64>,
     /// The target's PostgreSQL URL as its application role (remote mode): the
     /// database RLS gate runs, read-only. Never written anywhere.
     pub database_url: Option<String>,
@@ -383,6 +385,7 @@ pub struct Session {
     label: Option<String>,
     target_commit: Option<String>,
     latency_samples: usize,
+    seed: Option<u64>,
     thresholds: crate::decision::Thresholds,
     /// The database URL and its password: masked in every report.
     database_secrets: Vec<String>,
@@ -420,6 +423,7 @@ impl Session {
             latency_samples: opts
                 .latency_samples
                 .unwrap_or(gonogo_suites::latency::DEFAULT_SAMPLES),
+            seed: opts.seed,
             thresholds: opts.thresholds,
             database_secrets: opts.database_secrets(),
             report_dir: opts.report_dir.clone(),
@@ -511,6 +515,10 @@ impl Session {
         )
         .with_latency_samples(self.latency_samples)
         .with_earlier(earlier);
+        let ctx = match self.seed {
+            Some(seed) => ctx.with_seed(seed),
+            None => ctx,
+        };
         // The in-process server hears from this run alone; a deployed one may have other clients.
         let ctx = match view.hermetic() {
             true => ctx.with_sole_client(),

@@ -93,6 +93,8 @@ struct Inner {
     /// Nothing but this run talks to the target (the in-process server): what
     /// the target counts is exactly what the run caused, not more traffic's.
     sole_client: bool,
+    /// The seed of every generated input ([`crate::generated`]); in the report, to replay.
+    seed: u64,
 }
 
 /// What an earlier run of the same build of the target verified, for the
@@ -139,6 +141,7 @@ impl Ctx {
             watch: progress::Watch::default(),
             earlier: Earlier::default(),
             sole_client: false,
+            seed: crate::generated::fresh_seed(),
         }))
     }
     /// Sends the run's [`progress::Event`]s to `observer`. Made before
@@ -176,6 +179,18 @@ impl Ctx {
     /// Nothing but this run talks to the target.
     pub fn sole_client(&self) -> bool {
         self.0.sole_client
+    }
+    /// Sets the seed of the run's generated inputs (a fresh one otherwise). Set before the
+    /// context is shared.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("the seed is set before the context is shared")
+            .seed = seed;
+        self
+    }
+    /// The seed of the run's generated inputs.
+    pub fn seed(&self) -> u64 {
+        self.0.seed
     }
     /// What an earlier report of the same build verified.
     pub fn earlier(&self) -> &Earlier {

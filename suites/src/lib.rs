@@ -13,6 +13,7 @@
 //!   OpenAPI document (JSON Schema); [`leaks`]: the error-body scanner.
 //! - [`r1_memory`]: the R1 memory API's behaviour, shapes and isolation.
 //! - [`latency`]: the latency phase and the p95's confidence interval.
+//! - [`generated`]: seeded inputs for the clauses that are properties (a report's seed replays them).
 //! - `suite_a`..`suite_d`, `gate_1`..`gate_3`, [`rls`]: the cases; [`files`], [`uploads`],
 //!   [`search`], [`limits`]: the knowledge paths clause by clause; [`errors`]: every error
 //!   kind provoked on purpose.
@@ -38,6 +39,7 @@ pub mod gate_2;
 pub mod gate_2_auth;
 pub mod gate_3;
 pub mod gate_3_ops;
+pub mod generated;
 pub mod latency;
 pub mod leaks;
 pub mod limits;

@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(
             e,
             "gonogo.toml line 3: unknown key `run.tagret` (did you mean `run.target`?); \
-             [run] has target, jwt_secret, database_url, cacert, label, target_commit, r1_baseline, latency_samples"
+             [run] has target, jwt_secret, database_url, cacert, label, target_commit, r1_baseline, latency_samples, seed"
         );
     }
 

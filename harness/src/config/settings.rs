@@ -159,6 +159,14 @@ pub const SETTINGS: &[Setting] = &[
         "Searches the latency phase sends",
     ),
     s(
+        "run.seed",
+        "--seed",
+        &["GONOGO_SEED"],
+        Kind::Count,
+        None,
+        "The seed of the generated inputs; a report's case notes name theirs, and the same seed replays the same cases (default: a fresh one each run)",
+    ),
+    s(
         "report.dir",
         "--report-dir",
         &["GONOGO_REPORT_DIR"],

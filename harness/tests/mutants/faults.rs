@@ -44,6 +44,9 @@ mod own_words;
 #[path = "values.rs"]
 mod values;
 
+#[path = "generated.rs"]
+mod generated;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -440,6 +443,7 @@ pub fn all() -> Vec<Mutant> {
     .chain(v1_1::all())
     .chain(own_words::all())
     .chain(values::all())
+    .chain(generated::all())
     .chain(variants::all())
     .map(|mut m| {
         let warned = warned_beside(m.name);

@@ -100,6 +100,9 @@ async fn hostile_search_text_is_answered_without_a_5xx(#[case] query: &str) {
 #[case::line_separator("a\u{2028}b\u{2029}c.txt".as_bytes(), Some("abc.txt"), true)]
 #[case::bidi_isolate("\u{2066}x\u{2069}.txt".as_bytes(), Some("x.txt"), true)]
 #[case::c1_control("a\u{85}b.txt".as_bytes(), Some("ab.txt"), true)]
+#[case::cjk_and_sharp_s("x/日本ßжé.txt".as_bytes(), Some("日本ßжé.txt"), true)]
+#[case::backslash_then_slash("abc\\/".as_bytes(), Some("file"), true)]
+#[case::long_first_segment(format!("{}\\z.txt", "é".repeat(90)).leak().as_bytes(), Some("z.txt"), true)]
 #[tokio::test]
 async fn a_hostile_filename_is_reduced_to_data_and_never_becomes_a_path(
     #[case] filename: &[u8],

@@ -191,3 +191,50 @@ impl crate::Transport for Down {
         })
     }
 }
+
+/// The names the run's uploads sent, in order, under `seed`.
+fn uploaded_names(seed: u64) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ctx = super::ctx(SECRET, &[]).await.with_seed(seed);
+        let groups = crate::registry(false);
+        crate::registry::run(&ctx, &groups).await;
+        ctx.log()
+            .iter()
+            .filter_map(|e| match &e.request.body {
+                crate::transport::Body::Multipart(parts) => Some(parts),
+                _ => None,
+            })
+            .flat_map(|parts| parts.iter().filter_map(|p| p.filename.clone()))
+            .collect()
+    })
+}
+
+#[test]
+fn a_reports_seed_replays_the_same_generated_cases() {
+    let seed = 7_340_213;
+    let names = uploaded_names(seed);
+    let generated = crate::generated::filenames(&mut crate::generated::rng(
+        seed,
+        crate::uploads::FILENAME.id,
+    ));
+    for case in &generated {
+        assert!(names.contains(&case.sent), "{case:?} was not sent");
+    }
+    // The same seed, the same generated names in the same order (the other names carry a
+    // run's unique tag); another seed, other generated names.
+    let of_the_seed = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| generated.iter().any(|c| &c.sent == *n))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(of_the_seed(&names).len(), generated.len());
+    assert_eq!(of_the_seed(&names), of_the_seed(&uploaded_names(seed)));
+    let other = uploaded_names(seed + 1);
+    assert!(generated.iter().all(|c| !other.contains(&c.sent)));
+}
