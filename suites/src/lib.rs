@@ -23,6 +23,7 @@
 //!   shared with the harness's mutant tests. Release builds leave both out.
 
 pub mod api;
+pub mod at_rest;
 pub mod calls;
 pub mod contract;
 pub mod ctx;

@@ -41,6 +41,9 @@ mod v1_1;
 #[path = "own_words.rs"]
 mod own_words;
 
+#[path = "partial.rs"]
+mod partial;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -132,7 +135,6 @@ fn broken(
 }
 
 /// A partial implementation, which must be NO-GO: `hides` says where its defect hides.
-#[allow(dead_code)]
 fn partial(hides: &'static str, mutant: Mutant) -> Mutant {
     Mutant {
         hides: Some(hides),
@@ -415,7 +417,11 @@ pub fn all() -> Vec<Mutant> {
             ..broken_db(
                 "metadata_copied_in_clear_to_a_column",
                 &["metadata.encrypted-at-rest"],
-                vec![gonogo_suites::rls::AT_REST.id],
+                // A clear copy is also the same bytes for the same metadata.
+                vec![
+                    gonogo_suites::rls::AT_REST.id,
+                    gonogo_suites::at_rest::FRESH.id,
+                ],
                 DbFault {
                     apply: &[
                         "ALTER TABLE knowledge_files ADD COLUMN IF NOT EXISTS metadata_plain jsonb",
@@ -436,6 +442,7 @@ pub fn all() -> Vec<Mutant> {
     .chain(knowledge::all())
     .chain(v1_1::all())
     .chain(own_words::all())
+    .chain(partial::all())
     .chain(variants::all())
     .map(|mut m| {
         let warned = warned_beside(m.name);
