@@ -165,7 +165,7 @@ async fn metadata_optional(ctx: &Ctx, t: &Tenant) -> CaseReport {
 
 /// The tenant's files, listed page by page with `limit`, and the first `next_cursor`;
 /// `None` after a failed page.
-async fn pages(
+pub(crate) async fn pages(
     c: &mut CaseRun,
     t: &Tenant,
     limit: u32,

@@ -43,6 +43,7 @@ pub mod latency;
 pub mod leaks;
 pub mod limits;
 pub mod openapi;
+pub mod pages;
 pub mod r1_memory;
 pub mod registry;
 pub mod rls;

@@ -43,6 +43,7 @@ pub fn all() -> Vec<Mutant> {
                 "files::cursor_pages_through_every_file_once",
                 "files::bad_cursor_is_400",
                 "errors::list_queries_refuse_bad_values",
+                "gate_2::every_list_page_holds_only_the_callers_files",
             ],
             |r, _| r.layer(from_fn_with_state("cursor", drop_list_param)),
         ),
@@ -66,6 +67,7 @@ pub fn all() -> Vec<Mutant> {
             vec![
                 "files::list_is_newest_first",
                 "files::cursor_pages_through_every_file_once",
+                "gate_2::every_list_page_holds_only_the_callers_files",
             ],
             |r, _| r.layer(from_fn(list_oldest_first)),
         ),

@@ -4,6 +4,7 @@
 //! caught by the check built for that step only: the clause's simple case
 //! (its older check) still passes on it, as the mutant's expected set shows.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -60,6 +61,27 @@ pub fn all() -> Vec<Mutant> {
                 &["files.content"],
                 vec!["files::content_type_is_the_stored_type_whatever_the_extension"],
                 |r, _| r.layer(from_fn(type_from_extension)),
+            ),
+        ),
+        // The first page is the owner's alone; from the second on the cursor
+        // query reads every tenant's rows. The bulk tenant's cursor paging sees it too.
+        partial(
+            "on the list's pages after the first",
+            broken(
+                "files_pages_after_the_first_drop_the_owner_filter",
+                &["files.list.cursor", "files.own-data-only"],
+                vec![
+                    "gate_2::every_list_page_holds_only_the_callers_files",
+                    "files::cursor_pages_through_every_file_once",
+                ],
+                |r, server| {
+                    let pool = sqlx::PgPool::connect_lazy(&server.superuser_database_url())
+                        .expect("the superuser URL parses");
+                    r.layer(from_fn_with_state(
+                        (pool, Cursors::default()),
+                        owner_on_page_one,
+                    ))
+                },
             ),
         ),
         // As a deployed target with its database URL: no column holds the
@@ -271,6 +293,87 @@ async fn type_from_extension(req: Request, next: Next) -> Response {
         );
     }
     r
+}
+
+/// Each `next_cursor` served, with the id of the last file of its page.
+type Cursors = Arc<std::sync::Mutex<HashMap<String, uuid::Uuid>>>;
+
+/// A listed file row, metadata left out.
+type ListedRow = (
+    uuid::Uuid,
+    String,
+    String,
+    i64,
+    String,
+    chrono::DateTime<chrono::Utc>,
+);
+
+/// The value of `name` in a query string, decoded.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .map(super::percent_decode)
+}
+
+/// Lists the first page as the server does (the owner's files); a page after a
+/// cursor it served is read from every tenant's rows older than the cursor's file.
+async fn owner_on_page_one(
+    State((pool, cursors)): State<(sqlx::PgPool, Cursors)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if req.method() != Method::GET || req.uri().path() != FILES {
+        return next.run(req).await;
+    }
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let limit = query_param(&query, "limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|l| (1..=100).contains(l))
+        .unwrap_or(50);
+    let after =
+        query_param(&query, "cursor").and_then(|c| cursors.lock().unwrap().get(&c).copied());
+    if after.is_some() {
+        // The owner's first page answers for authentication, status and headers.
+        *req.uri_mut() = format!("{FILES}?limit={limit}").parse().unwrap();
+    }
+    let r = next.run(req).await;
+    if r.status() != StatusCode::OK {
+        return r;
+    }
+    let (parts, body) = json_of(r).await;
+    let mut body = body.unwrap_or_default();
+    if let Some(after) = after {
+        let rows: Vec<ListedRow> = sqlx::query_as(
+            "SELECT id, filename, mime_type, size_bytes, sha256, created_at FROM knowledge_files
+             WHERE (created_at, id) < (SELECT created_at, id FROM knowledge_files WHERE id = $1)
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit + 1)
+        .fetch_all(&pool)
+        .await
+        .expect("the mutant reads every tenant's rows");
+        let items: Vec<Value> = rows
+            .iter()
+            .take(limit as usize)
+            .map(|(id, filename, mime, size, sha256, at)| {
+                json!({"id": id, "filename": filename, "mime_type": mime, "size_bytes": size,
+                    "sha256": sha256, "metadata": null, "created_at": at.to_rfc3339()})
+            })
+            .collect();
+        let more = rows.len() as i64 > limit;
+        body =
+            json!({"items": items, "next_cursor": more.then(|| uuid::Uuid::new_v4().to_string())});
+    }
+    let last = body["items"]
+        .as_array()
+        .and_then(|i| i.last())
+        .and_then(|f| f["id"].as_str()?.parse::<uuid::Uuid>().ok());
+    if let (Some(cursor), Some(last)) = (body["next_cursor"].as_str(), last) {
+        cursors.lock().unwrap().insert(cursor.to_owned(), last);
+    }
+    with_json(parts, &body)
 }
 
 /// A file row's owner and sealed metadata (ciphertext, nonce, key id).
