@@ -511,6 +511,11 @@ impl Session {
         )
         .with_latency_samples(self.latency_samples)
         .with_earlier(earlier);
+        // The in-process server hears from this run alone; a deployed one may have other clients.
+        let ctx = match view.hermetic() {
+            true => ctx.with_sole_client(),
+            false => ctx,
+        };
         let ctx = match self.progress.active() {
             true => ctx.with_observer(self.progress.clone()),
             false => ctx,

@@ -234,11 +234,11 @@ fn main() -> ExitCode {
             };
             let failing = ids(&[Outcome::Failed, Outcome::Skipped]);
             let warned = ids(&[Outcome::Warned]);
+            let hides = m.hides.map(|h| format!(", partial: hides in {h}")).unwrap_or_default();
             eprintln!(
-                "mutants: {} (breaks {:?}{}, takes {:?}) → {}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}, warned: {warned:?}",
+                "mutants: {} (breaks {:?}{hides}, takes {:?}) → {}, suites {:.2} s, `gonogo run` exit {:?}, not passing: {failing:?}, warned: {warned:?}",
                 trial_name(m),
                 m.clauses,
-                m.hides.map(|h| format!(" {h}")).unwrap_or_default(),
                 m.freedoms,
                 run.report.decision.verdict,
                 run.suites_time.as_secs_f64(),

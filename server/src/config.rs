@@ -12,6 +12,9 @@ use crate::crypto::Keyring;
 use crate::error::StartupError;
 use crate::transport::DEFAULT_LIMITS;
 
+/// The longest time limit a setting may name (a day).
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+
 /// How the log lines are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -247,6 +250,20 @@ impl Config {
                 "HEADER_TIMEOUT_SECS, IDLE_TIMEOUT_SECS, BODY_MIN_BYTES_PER_SEC and BODY_STALL_SECS must be at least 1.".into(),
             ));
         }
+        // A day at most: "off" written as a huge number would overflow the clock's arithmetic.
+        if [
+            self.header_timeout_secs,
+            self.idle_timeout_secs,
+            self.body_stall_secs,
+            self.orphan_grace_secs,
+        ]
+        .iter()
+        .any(|&secs| secs > MAX_TIMEOUT_SECS)
+        {
+            return Err(StartupError::Config(format!(
+                "HEADER_TIMEOUT_SECS, IDLE_TIMEOUT_SECS, BODY_STALL_SECS and ORPHAN_GRACE_SECS must be at most {MAX_TIMEOUT_SECS} (a day)."
+            )));
+        }
         if self.orphan_grace_secs == 0 {
             return Err(StartupError::Config(
                 "ORPHAN_GRACE_SECS must be at least 1.".into(),
@@ -300,6 +317,17 @@ mod tests {
         c.jwt_secret = "short".into();
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn validate_refuses_a_time_limit_past_a_day() {
+        let mut c = Config::local("postgres://a@b/c", None, "redis://x", "/tmp");
+        c.body_stall_secs = u64::MAX;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("BODY_STALL_SECS") && err.contains("86400"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -362,6 +362,32 @@ impl Db {
 
 impl Db {
     /// Whether the caller can see the file row `id` (a short transaction of its own).
+    /// For the sweeper: whether `id`'s row exists once no upload of it can still commit;
+    /// `None` while one holds its transaction open (its [`upload_lock`]).
+    pub async fn settled_row(
+        &self,
+        claims: &Claims,
+        id: uuid::Uuid,
+    ) -> Result<Option<bool>, AppError> {
+        let mut tx = self.tenant_tx(claims).await?;
+        let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(upload_lock(id))
+            .fetch_one(tx.conn())
+            .await?;
+        if !free {
+            tx.finish_read();
+            return Ok(None);
+        }
+        // A statement of its own, so its snapshot is taken after the lock: an upload that
+        // committed while we waited for it is seen.
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM knowledge_files WHERE id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
+        tx.finish_read();
+        Ok(Some(found.is_some()))
+    }
+
     pub async fn file_row_exists(&self, claims: &Claims, id: uuid::Uuid) -> Result<bool, AppError> {
         let mut tx = self.tenant_tx(claims).await?;
         let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM knowledge_files WHERE id = $1")
@@ -371,6 +397,13 @@ impl Db {
         tx.finish_read();
         Ok(found.is_some())
     }
+}
+
+/// The advisory lock an upload of `id` holds for its whole transaction (the random half of
+/// the id: a collision only makes the sweeper wait a sweep).
+pub fn upload_lock(id: uuid::Uuid) -> i64 {
+    let bytes: [u8; 8] = id.as_bytes()[8..].try_into().expect("16 bytes");
+    i64::from_be_bytes(bytes)
 }
 
 /// `BEGIN` and the claims as one simple query: one round trip instead of two. The

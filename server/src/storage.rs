@@ -113,8 +113,12 @@ impl Storage {
         {
             let parsed = name.strip_prefix(PENDING_PREFIX).and_then(parse_pending);
             if let Some((id, owner)) = parsed {
-                if self.settle(db, id, owner).await {
-                    swept.pending += 1;
+                match self.settle(db, id, owner).await {
+                    Settled::Done => swept.pending += 1,
+                    Settled::InFlight => {}
+                    // The database did not answer: the others wait for the next sweep rather
+                    // than a timeout each (start-up waits for this sweep).
+                    Settled::Unanswered => break,
                 }
             }
         }
@@ -153,7 +157,9 @@ impl Storage {
                 continue;
             }
             let old_enough = match entry.metadata().await.and_then(|m| m.modified()) {
-                Ok(modified) => modified.elapsed().map(|age| age >= grace).unwrap_or(true),
+                // A modification time in the future (a clock stepped back) is not old: a marker of an
+                // upload still in flight must never be settled early.
+                Ok(modified) => modified.elapsed().is_ok_and(|age| age >= grace),
                 Err(_) => false,
             };
             if old_enough {
@@ -164,21 +170,32 @@ impl Storage {
     }
 
     /// Settles one old pending marker: the bytes go if `owner` has no row `id`, then the marker.
-    /// Returns whether it was settled (false: the database did not answer; next sweep).
-    async fn settle(&self, db: &Db, id: Uuid, owner: Uuid) -> bool {
+    /// An upload whose transaction is still open is left alone however old its marker.
+    async fn settle(&self, db: &Db, id: Uuid, owner: Uuid) -> Settled {
         let claims = Claims::acting_for(owner);
-        let exists = tokio::time::timeout(PENDING_CHECK_TIMEOUT, db.file_row_exists(&claims, id));
+        let exists = tokio::time::timeout(PENDING_CHECK_TIMEOUT, db.settled_row(&claims, id));
         match exists.await {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => {
+            Ok(Ok(Some(true))) => {}
+            Ok(Ok(None)) => return Settled::InFlight,
+            Ok(Ok(Some(false))) => {
                 tracing::info!(file_id = %id, "removing the bytes of an upload that never committed");
                 remove_if_present(&self.path_of(id)).await;
             }
-            Ok(Err(_)) | Err(_) => return false,
+            Ok(Err(_)) | Err(_) => return Settled::Unanswered,
         }
         self.clear_pending(id, owner).await;
-        true
+        Settled::Done
     }
+}
+
+/// What became of one pending marker in a sweep.
+enum Settled {
+    /// Its bytes kept or removed, the marker gone.
+    Done,
+    /// Its upload's transaction is still open: left for the next sweep.
+    InFlight,
+    /// The database did not answer: left for the next sweep.
+    Unanswered,
 }
 
 /// What one [`Storage::sweep`] removed.

@@ -52,6 +52,8 @@ const HEAD_CAP: usize = MAX_TARGET_BYTES + 256 * 1024;
 /// Up to this size a partial head is parsed on every arrival, so that bytes that are not HTTP
 /// are refused at once; beyond, only once its blank line has arrived.
 const EARLY_PARSE_BYTES: usize = 1024;
+/// The chunk extensions hyper accepts in one body.
+const CHUNK_EXTENSIONS_BYTES: usize = 16 * 1024;
 /// After the server closes, how long and how much it still reads from the client.
 const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 4 * 1024 * 1024;
@@ -201,9 +203,10 @@ enum Framing {
 
 /// Checks a complete or partial head: `Ok(None)` means more bytes are needed.
 fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, Refusal> {
-    let mut fields = [httparse::EMPTY_HEADER; HEAD_FIELDS];
-    let mut req = httparse::Request::new(&mut fields);
-    let len = match req.parse(buf) {
+    // Uninitialised: a thousand empty fields would be 32 KB written on every parse.
+    let mut fields = [const { std::mem::MaybeUninit::uninit() }; HEAD_FIELDS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(parse_error(e)),
@@ -229,17 +232,16 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, Refusal> {
         HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| Refusal::Malformed("A header name is not a valid token."))?;
         if h.name.eq_ignore_ascii_case("content-length") {
-            for part in h.value.split(|&b| b == b',') {
-                let n = digits(part.trim_ascii()).ok_or(Refusal::Malformed(
-                    "Content-Length must be one non-negative decimal number.",
-                ))?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(Refusal::Malformed(
-                        "Content-Length is given twice with different values.",
-                    ));
-                }
-                length = Some(n);
+            // Digits only, as hyper reads it: a list (`5, 5`) would reach hyper's bare 400.
+            let n = digits(h.value.trim_ascii()).ok_or(Refusal::Malformed(
+                "Content-Length must be one non-negative decimal number.",
+            ))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(Refusal::Malformed(
+                    "Content-Length is given twice with different values.",
+                ));
             }
+            length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             if chunked || !h.value.trim_ascii().eq_ignore_ascii_case(b"chunked") {
                 return Err(Refusal::Malformed(
@@ -267,12 +269,17 @@ fn parse_head(buf: &[u8]) -> Result<Option<(usize, Framing)>, Refusal> {
     Ok(Some((len, framing)))
 }
 
-/// 1–19 ASCII digits as a number (no sign, no spaces inside).
+/// ASCII digits as a number that fits a u64 (no sign, no spaces inside; leading zeros allowed,
+/// as hyper reads them).
 fn digits(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
+    if s.is_empty() {
         return None;
     }
-    std::str::from_utf8(s).ok()?.parse().ok()
+    s.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u64::from(b - b'0')))
+            .flatten()
+    })
 }
 
 fn parse_error(e: httparse::Error) -> Refusal {
@@ -369,6 +376,16 @@ impl<S> Guarded<S> {
         self.refused = true;
     }
 
+    /// Moves the first `n` bytes of `pending` to `out` (one copy; all of it without one).
+    fn pass_on(&mut self, n: usize) {
+        if n == self.pending.len() && self.out.is_empty() {
+            std::mem::swap(&mut self.out, &mut self.pending);
+        } else {
+            self.out.extend_from_slice(&self.pending[..n]);
+            self.pending.drain(..n);
+        }
+    }
+
     /// Moves what `pending` holds through the phases into `out`.
     fn classify(&mut self) {
         while !self.refused && !self.pending.is_empty() {
@@ -380,7 +397,7 @@ impl<S> Guarded<S> {
                 }
                 Phase::Length(n) => {
                     let take = (n as usize).min(self.pending.len());
-                    self.out.extend(self.pending.drain(..take));
+                    self.pass_on(take);
                     self.phase = match n - take as u64 {
                         0 => Phase::Head,
                         rest => Phase::Length(rest),
@@ -388,7 +405,7 @@ impl<S> Guarded<S> {
                 }
                 Phase::Chunked(state, size) => {
                     let (used, next) = advance_chunked(state, size, &self.pending);
-                    self.out.extend(self.pending.drain(..used));
+                    self.pass_on(used);
                     self.phase = next;
                 }
                 Phase::Passthrough => self.out.append(&mut self.pending),
@@ -398,11 +415,26 @@ impl<S> Guarded<S> {
 
     /// Classifies a head if `pending` holds a whole one; false when more bytes are needed.
     fn classify_head(&mut self) -> bool {
+        // Empty lines before a head are ignored (RFC 9112 §2.2), as hyper does: they start no
+        // head and no clock, so a stray CRLF after a request never earns an unasked-for 408.
+        if self.scanned == 0 {
+            let blank = self
+                .pending
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            self.pending.drain(..blank);
+            if self.pending.is_empty() {
+                return false;
+            }
+        }
         if self.head_deadline.is_none() {
             self.head_deadline = Some(Box::pin(tokio::time::sleep(self.limits.header_timeout)));
         }
-        // Parse once the blank line that ends a head has arrived (or while the head is short),
-        // so that a head sent a line or a byte at a time costs one full parse, not one per line.
+        // Parse once the blank line that ends a head has arrived (or while the head was short
+        // before this arrival), so that a head sent a line or a byte at a time costs one full
+        // parse, not one per line, and a long first arrival (a TLS hello) is judged at once.
+        let before = self.scanned;
         let from = self.scanned.saturating_sub(2);
         self.lines += self.pending[self.scanned..]
             .iter()
@@ -412,14 +444,14 @@ impl<S> Guarded<S> {
             .windows(2)
             .any(|w| w == b"\n\n" || w == b"\n\r");
         self.scanned = self.pending.len();
-        let verdict = if ended || self.pending.len() <= EARLY_PARSE_BYTES {
+        let verdict = if ended || before <= EARLY_PARSE_BYTES {
             parse_head(&self.pending)
         } else {
             Ok(None)
         };
         match verdict {
             Ok(Some((len, framing))) => {
-                self.out.extend(self.pending.drain(..len));
+                self.pass_on(len);
                 self.scanned = 0;
                 self.lines = 0;
                 self.heads += 1;
@@ -432,8 +464,7 @@ impl<S> Guarded<S> {
                 true
             }
             Ok(None) => {
-                let first_line = self.pending.iter().position(|&b| b == b'\n');
-                if first_line.is_none() && self.pending.len() > MAX_TARGET_BYTES + 64 {
+                if self.lines == 0 && self.pending.len() > MAX_TARGET_BYTES + 64 {
                     self.refuse(Refusal::TargetTooLong);
                 } else if self.lines > HEAD_FIELDS + 1 || self.pending.len() > HEAD_CAP {
                     self.refuse(Refusal::HeadersTooLarge);
@@ -465,10 +496,13 @@ fn advance_chunked(mut state: Chunk, mut size: u64, data: &[u8]) -> (usize, Phas
                     rest => Chunk::Data(rest),
                 }
             }
+            // Any number of leading zeros, as hyper reads them; a size must fit a u64.
             Chunk::Size { digits } => match (b as char).to_digit(16) {
-                Some(v) if digits < 15 => {
+                Some(v) if size >> 60 == 0 => {
                     size = size * 16 + u64::from(v);
-                    Chunk::Size { digits: digits + 1 }
+                    Chunk::Size {
+                        digits: digits.saturating_add(1),
+                    }
                 }
                 None if digits > 0 && matches!(b, b';' | b' ' | b'\t') => {
                     Chunk::Extension { len: 0 }
@@ -479,7 +513,9 @@ fn advance_chunked(mut state: Chunk, mut size: u64, data: &[u8]) -> (usize, Phas
             Chunk::Extension { len } => match b {
                 b'\r' => Chunk::SizeLf,
                 b'\n' => return (data.len(), Phase::Passthrough),
-                _ if len < 4096 => Chunk::Extension { len: len + 1 },
+                // hyper takes up to 16 KiB of extensions in a body: so does the guard, in one
+                // line (beyond, hyper refuses the body and closes the connection itself).
+                _ if len < CHUNK_EXTENSIONS_BYTES => Chunk::Extension { len: len + 1 },
                 _ => return (data.len(), Phase::Passthrough),
             },
             Chunk::SizeLf if b == b'\n' => match std::mem::take(&mut size) {
@@ -725,11 +761,13 @@ mod tests {
         assert_eq!(head(get), Ok(Some((get.len(), Framing::Empty))));
         let post = b"POST /x HTTP/1.1\r\ncontent-length: 5\r\n\r\nhello";
         assert_eq!(head(post), Ok(Some((post.len() - 5, Framing::Length(5)))));
-        let same_twice = b"POST /x HTTP/1.1\r\ncontent-length: 5, 5\r\n\r\n";
+        let same_twice = b"POST /x HTTP/1.1\r\ncontent-length: 5\r\ncontent-length: 5\r\n\r\n";
         assert!(matches!(
             head(same_twice),
             Ok(Some((_, Framing::Length(5))))
         ));
+        let zeros = b"POST /x HTTP/1.1\r\ncontent-length: 0000000000000000000005\r\n\r\n";
+        assert!(matches!(head(zeros), Ok(Some((_, Framing::Length(5))))));
         let chunked = b"POST /x HTTP/1.1\r\ntransfer-encoding: Chunked\r\n\r\n";
         assert!(matches!(head(chunked), Ok(Some((_, Framing::Chunked)))));
         assert_eq!(head(b"GET / HTTP/1.1\r\nhost: a\r\n"), Ok(None));
@@ -744,6 +782,9 @@ mod tests {
             b"GET /\xff HTTP/1.1\r\n\r\n",
             b"POST / HTTP/1.1\r\ncontent-length: +5\r\n\r\n",
             b"POST / HTTP/1.1\r\ncontent-length: -1\r\n\r\n",
+            // hyper reads one number per line: a list would be its bare 400.
+            b"POST / HTTP/1.1\r\ncontent-length: 5, 5\r\n\r\n",
+            b"POST / HTTP/1.1\r\ncontent-length: 99999999999999999999\r\n\r\n",
             b"POST / HTTP/1.1\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n",
             b"POST / HTTP/1.1\r\ntransfer-encoding: xchunked\r\n\r\n",
             b"POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n",
@@ -785,6 +826,22 @@ mod tests {
         assert_eq!((used, phase), (end, Phase::Head));
         assert_eq!(
             advance_chunked(Chunk::Size { digits: 0 }, 0, b"zz\r\n").1,
+            Phase::Passthrough
+        );
+    }
+
+    #[test]
+    fn what_hyper_takes_in_a_chunked_body_keeps_the_guard_on() {
+        // Leading zeros and a 10 KiB extension: hyper reads both, so the guard follows them.
+        let ext = "e".repeat(10 * 1024);
+        let body = format!("00000000000000000005;{ext}\r\nhello\r\n0\r\n\r\n");
+        assert_eq!(
+            advance_chunked(Chunk::Size { digits: 0 }, 0, body.as_bytes()),
+            (body.len(), Phase::Head)
+        );
+        // A size past a u64 is hyper's refusal too.
+        assert_eq!(
+            advance_chunked(Chunk::Size { digits: 0 }, 0, b"10000000000000000\r\n").1,
             Phase::Passthrough
         );
     }

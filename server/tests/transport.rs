@@ -241,6 +241,22 @@ async fn every_reply_to_the_hostile_corpus_carries_a_request_id_and_a_problem() 
         ),
         ("a TLS ClientHello", tls_hello.to_vec(), 400),
         (
+            // A real hello is 1.5–1.9 KB (post-quantum key shares): judged at once all the same.
+            "a 1.8 KB TLS ClientHello",
+            tls_hello
+                .iter()
+                .copied()
+                .chain((0..1800u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8))
+                .collect(),
+            400,
+        ),
+        (
+            "Content-Length as a list",
+            b"POST /api/v1/stream/auth/anon HTTP/1.1\r\nhost: x\r\ncontent-length: 2, 2\r\n\r\n{}"
+                .to_vec(),
+            400,
+        ),
+        (
             "the HTTP/2 preface",
             b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec(),
             400,
@@ -292,6 +308,36 @@ async fn a_refused_head_after_valid_requests_is_answered_in_its_place() {
         replies[1].header("x-request-id"),
         replies[2].header("x-request-id")
     );
+}
+
+#[tokio::test]
+async fn a_stray_empty_line_after_a_request_earns_no_408() {
+    // RFC 9112 §2.2: empty lines before a request line are ignored; a 408 for them could cross
+    // the client's next request on this connection.
+    let mut stream = TcpStream::connect(&shared().addr).await.expect("connects");
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let first = read_response(&mut stream, &mut buf).await.expect("a reply");
+    assert_eq!(first.status, 200, "{first:?}");
+    let mut more = [0u8; 1024];
+    match tokio::time::timeout(LIMIT * 2, stream.read(&mut more)).await {
+        Err(_) => {}
+        Ok(Ok(0)) => {}
+        Ok(other) => panic!(
+            "unasked-for bytes after the reply: {other:?} {:?}",
+            String::from_utf8_lossy(&more)
+        ),
+    }
+    // The connection still serves the next request.
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let next = read_response(&mut stream, &mut buf).await.expect("a reply");
+    assert_eq!(next.status, 200, "{next:?}");
 }
 
 #[tokio::test]

@@ -90,6 +90,9 @@ struct Inner {
     watch: progress::Watch,
     /// What an earlier report of the same build verified.
     earlier: Earlier,
+    /// Nothing but this run talks to the target (the in-process server): what
+    /// the target counts is exactly what the run caused, not more traffic's.
+    sole_client: bool,
 }
 
 /// What an earlier run of the same build of the target verified, for the
@@ -135,6 +138,7 @@ impl Ctx {
             served: tokio::sync::OnceCell::new(),
             watch: progress::Watch::default(),
             earlier: Earlier::default(),
+            sole_client: false,
         }))
     }
     /// Sends the run's [`progress::Event`]s to `observer`. Made before
@@ -160,6 +164,18 @@ impl Ctx {
             .expect("the earlier evidence is set before the context is shared")
             .earlier = earlier;
         self
+    }
+    /// Marks the target as talked to by this run alone (hermetic): its
+    /// counters must show every request the run made. Set before the context is shared.
+    pub fn with_sole_client(mut self) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("the sole-client fact is set before the context is shared")
+            .sole_client = true;
+        self
+    }
+    /// Nothing but this run talks to the target.
+    pub fn sole_client(&self) -> bool {
+        self.0.sole_client
     }
     /// What an earlier report of the same build verified.
     pub fn earlier(&self) -> &Earlier {

@@ -34,6 +34,8 @@ pub struct FakeApi {
     memories: Mutex<Vec<memory::Memory>>,
     /// State of the generator that picks the slow searches ([`Fault::SlowSearchTail`]).
     rng: Mutex<u64>,
+    /// What `/metrics` counts: authenticated API requests, and those refused with 429.
+    counted: Mutex<(u64, u64)>,
 }
 
 /// Anonymous tokens the fake issues before refusing (the contract's default per IP and hour).
@@ -78,6 +80,7 @@ impl FakeApi {
             anon_issued: Default::default(),
             memories: Mutex::default(),
             rng: Mutex::new(0),
+            counted: Mutex::default(),
         }
     }
     /// Seeds the generator behind randomised faults (a different run, different slow searches).
@@ -232,6 +235,11 @@ impl FakeApi {
             Err(r) => return r,
         };
         let (rate, refused) = self.count(&sub);
+        {
+            let mut counted = self.counted.lock().unwrap();
+            counted.0 += 1;
+            counted.1 += u64::from(refused);
+        }
         let mut r = if refused {
             self.problem(429, "rate_limited")
         } else if memory {
@@ -261,9 +269,7 @@ impl FakeApi {
                 json!({"ready": true, "checks": {"database": true, "redis": true, "storage": true, "telemetry": true}}),
             ),
             "/metrics" => {
-                let st = self.state.lock().unwrap();
-                let requests: u64 = st.1.values().sum();
-                let refused = u64::from(st.1.values().any(|u| *u >= self.limit));
+                let (requests, refused) = *self.counted.lock().unwrap();
                 let text = format!(
                     "# TYPE http_requests_total counter\n\
                      http_requests_total{{route=\"/api/v1/knowledge/files\",status=\"200\"}} {requests}\n\
@@ -354,12 +360,14 @@ pub async fn ctx_over(api: FakeApi) -> Ctx {
         .expect("the fake always answers")
         .json()
         .expect("the fake serves its OpenAPI document as JSON");
+    // Only the run talks to the fake: its counters are exactly the run's.
     Ctx::new(
         api,
         TokenSource::Secret(secret),
         Ok(baseline),
         Capabilities::default(),
     )
+    .with_sole_client()
 }
 
 #[cfg(test)]

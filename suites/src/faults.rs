@@ -119,6 +119,8 @@ impl Fault {
                 "suite_c::user_a_request_101_returns_429",
                 "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
                 "gate_2::anonymous_tokens_are_limited_per_ip",
+                // No refusal, so no spent allowance to claim another address against.
+                "gate_2::client_sent_forwarding_headers_share_the_ip_allowance",
                 "gate_3::retry_after_within_reset",
             ]],
             Fault::RemainingNeverFalls => &[&[

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api;
-use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
+use crate::ctx::{skipped, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
 use crate::tokens::{claims, sign, wait_for};
 use crate::transport::{ApiRequest, ApiResponse, Exchange};
@@ -37,7 +37,22 @@ pub const ANON_LIMIT: CaseSpec = CaseSpec {
     clauses: &["auth.anon.ip-limit", "ratelimit.429"],
     title: "The anonymous endpoint refuses an IP's tokens past its hourly limit (30 by default; a deployment may set another, up to 100 judged) with the 429 shape",
 };
-pub const CASES: &[CaseSpec] = &[ACCEPTED, PER_USER, ANON_TOKEN, ANON_LIMIT];
+pub const ANON_CLAIMED_IP: CaseSpec = CaseSpec {
+    id: "gate_2::client_sent_forwarding_headers_share_the_ip_allowance",
+    clauses: &["auth.anon.ip-limit"],
+    title: "With an IP's anonymous allowance spent, requests claiming other addresses in X-Forwarded-For, Forwarded or X-Real-IP are refused too: what the client sends never moves its IP",
+};
+pub const CASES: &[CaseSpec] = &[ACCEPTED, PER_USER, ANON_TOKEN, ANON_LIMIT, ANON_CLAIMED_IP];
+
+/// Client addresses a request claims (documentation ranges, never the run's
+/// own), one per header the contract names; the second XFF puts the claim
+/// last, where a server behind no proxy of its own would read "the proxy's" hop.
+const CLAIMED: [(&str, &str); 4] = [
+    ("x-forwarded-for", "203.0.113.7"),
+    ("x-forwarded-for", "203.0.113.8, 198.51.100.24"),
+    ("forwarded", "for=198.51.100.23;proto=https"),
+    ("x-real-ip", "192.0.2.45"),
+];
 
 /// An edit to a valid token's claims.
 type EditClaims = fn(&mut Value);
@@ -126,7 +141,8 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     let mut c = CaseRun::start(&ctx, ANON_TOKEN);
     let first = c.ctx().send(ApiRequest::post(ANON).json(json!({}))).await;
     if first.response.as_ref().is_ok_and(|r| r.status == 429) {
-        out.extend(allowance_spent(&ctx, c, first));
+        out.extend(allowance_spent(&ctx, c, first.clone()));
+        out.push(claimed_addresses_refused(&ctx, first).await);
         return out;
     }
     let json_body = c.record_with(
@@ -161,9 +177,12 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     out.push(c.finish());
 
     let mut c = CaseRun::start(&ctx, ANON_LIMIT);
+    // The refusal that spent the allowance: the claimed addresses are tried against it.
+    let mut spent = None;
+    // The run's own tenants come from this endpoint: exhausting it would starve them.
+    let needs_secret = "the run's tenants come from the anonymous endpoint; exhausting its per-IP allowance needs the JWT secret";
     if secret.is_none() {
-        // The run's own tenants come from this endpoint: exhausting it would starve them.
-        c.skip("the run's tenants come from the anonymous endpoint; exhausting its per-IP allowance needs the JWT secret");
+        c.skip(needs_secret);
     } else {
         let mut refused = None;
         // 30 an hour is the contract's default, not a fixed number: a deployment
@@ -183,14 +202,84 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
                 "{} anonymous tokens in a row from one IP were all granted (default limit 30/hour; gonogo judges limits up to {ANON_PROBE_MAX})",
                 ANON_PROBE_MAX + 1
             )),
-            Some(ex) => c.record(
-                ex,
-                Expect::problem(429, "rate_limited").header("retry-after"),
-            ),
+            Some(ex) => {
+                let refused = ex.response.as_ref().is_ok_and(|r| r.status == 429);
+                spent = refused.then(|| ex.clone());
+                c.record(
+                    ex,
+                    Expect::problem(429, "rate_limited").header("retry-after"),
+                )
+            }
         }
     }
     out.push(c.finish());
+    out.push(match spent {
+        Some(refusal) => claimed_addresses_refused(&ctx, refusal).await,
+        None if secret.is_none() => skipped(ANON_CLAIMED_IP, needs_secret),
+        None => skipped(
+            ANON_CLAIMED_IP,
+            "this address's anonymous allowance was not seen spent (see the limit check), so another address's cannot be told from it",
+        ),
+    });
     out
+}
+
+/// Retry-After of a refusal, when it is one (at least a second).
+fn retry_after(ex: &Exchange) -> Option<u64> {
+    ex.response
+        .as_ref()
+        .ok()?
+        .header_u64("retry-after")
+        .filter(|s| *s >= 1)
+}
+
+/// With this address's allowance spent (`refusal`), a request claiming another
+/// client address in a header must be refused as well: one bucket whatever
+/// the client says. No request is admitted before Retry-After, so a token
+/// granted sooner was drawn from another bucket; close to the refill the
+/// refill is waited out and spent first. Each probe is refused and spends nothing.
+async fn claimed_addresses_refused(ctx: &Ctx, mut refusal: Arc<Exchange>) -> CaseReport {
+    let mut c = CaseRun::start(ctx, ANON_CLAIMED_IP);
+    if let Some(secs) = retry_after(&refusal).filter(|s| *s < 3) {
+        tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+        for _ in 0..2 {
+            let ex = ctx.send(ApiRequest::post(ANON).json(json!({}))).await;
+            if ex.response.as_ref().is_ok_and(|r| r.status == 429) {
+                refusal = ex;
+                break;
+            }
+        }
+    }
+    // Without a Retry-After of a second or more (the limit check's finding) every probe is judged.
+    // Rounded up, Retry-After may overstate the wait by a second, counted from before the 429 came back.
+    let asked_at = refusal.received_at - refusal.latency.as_secs_f64();
+    let until = retry_after(&refusal).map_or(f64::INFINITY, |s| asked_at + s as f64 - 1.0);
+    let mut judged = 0;
+    for (name, value) in CLAIMED {
+        let ex = ctx
+            .send(ApiRequest::post(ANON).header(name, value).json(json!({})))
+            .await;
+        if ex.received_at >= until {
+            c.note(format!(
+                "the request claiming {name}: {value} came back after Retry-After: not judged"
+            ));
+            continue;
+        }
+        judged += 1;
+        c.record_with(ex, "429: the allowance of the connection's address is spent", |r| {
+            match r.status {
+                429 => vec![],
+                200 => vec![format!(
+                    "a token was granted to a request claiming {name}: {value} while this address's allowance is spent (Retry-After still running): a header the client sends moved its client IP"
+                )],
+                s => vec![format!("status {s}, not the 429 of a spent allowance")],
+            }
+        });
+    }
+    if judged == 0 {
+        c.skip("every probe came back after the spent allowance's Retry-After");
+    }
+    c.finish()
 }
 
 /// The anonymous endpoint refused this run's first request: an earlier run

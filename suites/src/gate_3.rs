@@ -5,7 +5,7 @@ use crate::api;
 use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
 
 use crate::expect::{problem_mismatches, refused_before_auth, Expect};
-use crate::transport::{route_class, ApiRequest};
+use crate::transport::{route_class, ApiRequest, ApiResponse};
 
 pub const ECHOED: CaseSpec = CaseSpec {
     id: "gate_3::x_request_id_echoed",
@@ -21,7 +21,7 @@ pub const EVERY_ID: CaseSpec = CaseSpec {
 pub const RETRY_AFTER: CaseSpec = CaseSpec {
     id: "gate_3::retry_after_within_reset",
     clauses: &["ratelimit.429", "ratelimit.gcra"],
-    title: "Every 429 had Retry-After >= 1, at most one emission interval (3600/limit s) and not past X-RateLimit-Reset",
+    title: "Every 429 had Retry-After >= 1, at most one emission interval (3600/limit s) and not past X-RateLimit-Reset; a per-user 429's Retry-After is not before the wait its own time to full gives (rounded up is allowed, early is not)",
 };
 pub const SUGGESTIONS: CaseSpec = CaseSpec {
     id: "gate_3::suggestion_on_every_error",
@@ -43,6 +43,42 @@ pub const FINAL_CASES: &[CaseSpec] = &[
     RATE_EVERYWHERE,
     SECURITY_HEADERS,
 ];
+
+/// A per-user 429's Retry-After that ends before one request is admitted, as
+/// the 429's own headers tell: a bucket `t` seconds from full (`RateLimit` t=,
+/// or X-RateLimit-Reset less the time received) admits one request once it is
+/// no more than limit - 1 intervals from full, that is after t - (limit - 1) *
+/// 3600/limit seconds. Whole seconds on each header (and, for Reset, the clocks'
+/// disagreement) are allowed for; a Retry-After rounded up is never early.
+fn too_early(r: &ApiResponse, ra: u64, received_at: f64) -> Option<String> {
+    let limit = r.header_u64("x-ratelimit-limit").filter(|l| *l > 0)? as f64;
+    let full_but_one = (limit - 1.0) * 3600.0 / limit;
+    let by_t = time_to_full(r).map(|t| (t - full_but_one, 1.0, "RateLimit t="));
+    let by_reset = r.header_u64("x-ratelimit-reset").map(|reset| {
+        (
+            reset as f64 - received_at - full_but_one,
+            1.0 + SLACK,
+            "X-RateLimit-Reset",
+        )
+    });
+    let (wait, _, from) = [by_t, by_reset]
+        .into_iter()
+        .flatten()
+        .find(|(wait, slack, _)| ra as f64 + slack < *wait)?;
+    Some(format!(
+        "Retry-After {ra} s, but the 429's {from} leaves {wait:.0} s until one request is admitted (GCRA: time to full less (limit - 1) intervals): a client that waits Retry-After is refused again"
+    ))
+}
+
+/// `t=` of the `RateLimit` header: seconds until the allowance is full again.
+pub fn time_to_full(r: &ApiResponse) -> Option<f64> {
+    r.header("ratelimit")?
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("t="))?
+        .trim()
+        .parse()
+        .ok()
+}
 
 /// Tolerance between our clock and the server's, in seconds.
 const SLACK: f64 = crate::suite_a::CLOCK_SLACK_S as f64;
@@ -295,7 +331,9 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
                         "Retry-After {ra} s ends after X-RateLimit-Reset {reset}"
                     ))
                 }
-                _ => None,
+                (Some(ra), _) => api_route
+                    .then(|| too_early(r, ra, ex.received_at))
+                    .flatten(),
             };
             if let Some(bad) = bad {
                 retry.fail(format!("{what}: {bad}"));
@@ -332,4 +370,45 @@ pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
         rate.finish(),
         sec.finish(),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 429 of a 100-an-hour bucket a full hour from full: one request is admitted after 36 s.
+    fn refusal(received_at: f64) -> ApiResponse {
+        let reset = (received_at as u64 + 3600).to_string();
+        ApiResponse {
+            status: 429,
+            headers: [
+                ("x-ratelimit-limit", "100"),
+                ("x-ratelimit-reset", reset.as_str()),
+                ("ratelimit", "\"hourly\";r=0;t=3600"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            body: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_retry_after_before_the_gcra_wait_is_too_early_and_rounding_up_is_not() {
+        let at = 1_800_000_000.0;
+        for ra in [35, 36, 37, 60] {
+            assert_eq!(too_early(&refusal(at), ra, at), None, "Retry-After {ra}");
+        }
+        for ra in [1, 18, 30] {
+            assert!(
+                too_early(&refusal(at), ra, at).is_some(),
+                "Retry-After {ra}"
+            );
+        }
+        // Without RateLimit t=, Reset judges, with the clocks' slack.
+        let mut r = refusal(at);
+        r.headers.retain(|(k, _)| k != "ratelimit");
+        assert_eq!(too_early(&r, 30, at), None);
+        assert!(too_early(&r, 18, at).is_some());
+    }
 }

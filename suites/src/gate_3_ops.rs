@@ -2,13 +2,17 @@
 //! operational endpoints (no token, not counted, their documented shapes, a
 //! real Prometheus exposition), every outcome counted, and GCRA's time to full.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::api;
 use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
-use crate::expect::Expect;
-use crate::transport::{ApiRequest, ApiResponse};
+use crate::expect::{refused_before_auth, Expect};
+use crate::gate_3::time_to_full;
+use crate::transport::{route_class, ApiRequest, ApiResponse, Exchange};
 
 pub const HEALTH: CaseSpec = CaseSpec {
     id: "gate_3::health_answers_without_a_token",
@@ -23,7 +27,7 @@ pub const READY: CaseSpec = CaseSpec {
 pub const METRICS: CaseSpec = CaseSpec {
     id: "gate_3::metrics_are_prometheus_with_the_contract_series",
     clauses: &["ops.metrics"],
-    title: "GET /metrics is Prometheus text: request counts and a latency histogram by route and status, rate-limit rejections, fail-open admissions, DB and Redis latency",
+    title: "GET /metrics is Prometheus text: request counts and a latency histogram by route and status, rate-limit rejections, fail-open admissions, DB and Redis latency; the request and rejection counters moved by what the run caused",
 };
 pub const UNCOUNTED: CaseSpec = CaseSpec {
     id: "gate_3::operational_endpoints_are_not_rate_limited",
@@ -50,6 +54,8 @@ const SLACK_S: f64 = 3.0;
 
 pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     let mut out = Vec::new();
+    // The counters before the run's requests, for the final scrape to compare (the log keeps it).
+    ctx.send(ApiRequest::get("/metrics")).await;
 
     let mut c = CaseRun::start(&ctx, HEALTH);
     c.call(ApiRequest::get("/health"), Expect::status(200))
@@ -140,27 +146,139 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
 
 pub async fn run_final(ctx: Ctx) -> Vec<CaseReport> {
     let mut c = CaseRun::start(&ctx, METRICS);
-    c.call_with(
-        ApiRequest::get("/metrics"),
+    let last = ctx.send(ApiRequest::get("/metrics")).await;
+    c.record_with(
+        last.clone(),
         "200 Prometheus text exposition with the contract's series",
         metrics_mismatches,
-    )
-    .await;
+    );
+    counters_moved(&mut c, &ctx.log(), &last, ctx.sole_client());
     vec![c.finish()]
+}
+
+/// A scrape's counter families: name → the sum of its series. Request
+/// counters are found as the series check finds them (a name with "request",
+/// labelled by route and status), rejection counters by rate, limit and a
+/// refusal word: the names are the server's own.
+fn counter_totals(text: &str) -> (BTreeMap<String, f64>, BTreeMap<String, f64>) {
+    let samples: Vec<Sample> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(parse_sample)
+        .filter(|(n, _, _)| {
+            !["_bucket", "_sum", "_created"]
+                .iter()
+                .any(|s| n.ends_with(s))
+        })
+        .collect();
+    // A family counts requests when one of its series is labelled by route and status;
+    // then every series of it counts (a label value need not look like an API path).
+    let counts_requests = |name: &str| {
+        name.to_ascii_lowercase().contains("request")
+            && samples
+                .iter()
+                .any(|(n, l, _)| *n == name && routed(l) && statused(l))
+    };
+    let (mut requests, mut rejections) = (BTreeMap::new(), BTreeMap::new());
+    for (name, _, value) in &samples {
+        if counts_requests(name) {
+            *requests.entry(name.to_string()).or_default() += value;
+        }
+        if is_named(&name.to_ascii_lowercase(), REJECTIONS) {
+            *rejections.entry(name.to_string()).or_default() += value;
+        }
+    }
+    (requests, rejections)
+}
+
+/// The most any family moved between two scrapes (`None`: no such family in the last).
+fn moved(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> Option<(f64, String)> {
+    after
+        .iter()
+        .map(|(name, v)| (v - before.get(name).copied().unwrap_or(0.0), name.clone()))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// Between the run's first scrape of `/metrics` and `last`, the request
+/// counter moved by at least the authenticated API requests answered in
+/// between, and the rejection counter by at least their 429s. With the run
+/// the target's sole client a shortfall fails; on a deployed target another
+/// replica may have answered, so it warns.
+fn counters_moved(c: &mut CaseRun, log: &[Arc<Exchange>], last: &Exchange, sole: bool) {
+    let scrape = |ex: &&Arc<Exchange>| {
+        ex.request.path == "/metrics"
+            && ex.response.as_ref().is_ok_and(|r| r.status == 200)
+            && !std::ptr::eq(ex.as_ref(), last)
+    };
+    let (Some(first), Ok(after)) = (log.iter().find(scrape), &last.response) else {
+        c.note("no earlier scrape of /metrics answered 200: the counters' movement was not judged");
+        return;
+    };
+    let Ok(before) = &first.response else { return };
+    let started = |ex: &Exchange| ex.received_at - ex.latency.as_secs_f64();
+    let (from, to) = (first.received_at, started(last));
+    // Requests wholly between the scrapes that reached the limiter with an accepted token.
+    let caused: Vec<&ApiResponse> = log
+        .iter()
+        .filter(|ex| started(ex) > from && ex.received_at < to)
+        .filter(|ex| {
+            matches!(
+                route_class(&ex.request.method, &ex.request.path),
+                "search" | "upload" | "files" | "memory"
+            ) && ex.request.bearer_token().is_some()
+                && !refused_before_auth(ex)
+        })
+        .filter_map(|ex| ex.response.as_ref().ok())
+        .filter(|r| r.status != 401)
+        .collect();
+    let refused = caused
+        .iter()
+        .filter(|r| r.status == 429 && r.json().is_some_and(|b| b["code"] == "rate_limited"))
+        .count();
+    let (req_before, rej_before) = counter_totals(&before.text());
+    let (req_after, rej_after) = counter_totals(&after.text());
+    let (mut shortfall, mut kept) = (Vec::new(), Vec::new());
+    for (what, made, family) in [
+        (
+            "authenticated API requests",
+            caused.len(),
+            moved(&req_before, &req_after),
+        ),
+        (
+            "429 rate_limited refusals",
+            refused,
+            moved(&rej_before, &rej_after),
+        ),
+    ] {
+        // A missing family is the series check's finding, not this one's.
+        match family {
+            Some((d, name)) if d < made as f64 => shortfall.push(format!(
+                "the run made {made} {what} between two scrapes of /metrics, and {name} moved by {d}"
+            )),
+            Some((d, name)) => kept.push(format!("{name} +{d} for {made} {what}")),
+            None => {}
+        }
+    }
+    if shortfall.is_empty() && !kept.is_empty() {
+        c.note(format!(
+            "between the run's first scrape of /metrics and its last: {}",
+            kept.join(", ")
+        ));
+    }
+    for s in shortfall {
+        if sole {
+            c.fail(format!(
+                "{s}: the counter does not count what the server answers"
+            ));
+        } else {
+            c.warn(format!("{s} (another replica may have answered some)"));
+        }
+    }
 }
 
 fn remaining(r: &Option<ApiResponse>) -> Option<u64> {
     r.as_ref()?.header_u64("x-ratelimit-remaining")
-}
-
-/// `t=` of the `RateLimit` header: seconds until the allowance is full again.
-fn time_to_full(r: &ApiResponse) -> Option<f64> {
-    r.header("ratelimit")?
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("t="))?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// Over consecutive requests of one user: `t=` and Reset grow by 3600/limit each.
@@ -271,6 +389,36 @@ fn split_labels(s: &str) -> Vec<&str> {
     out
 }
 
+/// A name (lower case) with one of each group's words.
+fn is_named(name: &str, parts: &[&[&str]]) -> bool {
+    parts
+        .iter()
+        .all(|alts| alts.iter().any(|a| name.contains(a)))
+}
+
+/// The words of a rate-limit rejection counter's name.
+const REJECTIONS: &[&[&str]] = &[
+    &["rate"],
+    &["limit"],
+    &["reject", "refus", "denied", "throttl", "exceed"],
+];
+
+fn label_like(labels: &[(&str, &str)], what: &[&str]) -> bool {
+    labels
+        .iter()
+        .any(|(k, _)| what.iter().any(|w| k.contains(w)))
+}
+
+/// Labelled by route: a label named so, or a value that is an API path.
+fn routed(labels: &[(&str, &str)]) -> bool {
+    labels.iter().any(|(_, v)| v.contains("/api/v1/knowledge"))
+        || label_like(labels, &["route", "path", "handler", "endpoint"])
+}
+
+fn statused(labels: &[(&str, &str)]) -> bool {
+    label_like(labels, &["status", "code"])
+}
+
 /// The exposition parses, and the series the contract names are there
 /// (found by what they are, not by our server's names).
 fn metrics_mismatches(r: &ApiResponse) -> Vec<String> {
@@ -299,16 +447,6 @@ fn metrics_mismatches(r: &ApiResponse) -> Vec<String> {
             }
         }
     }
-    let label_like = |labels: &[(&str, &str)], what: &[&str]| {
-        labels
-            .iter()
-            .any(|(k, _)| what.iter().any(|w| k.contains(w)))
-    };
-    let routed = |labels: &[(&str, &str)]| {
-        labels.iter().any(|(_, v)| v.contains("/api/v1/knowledge"))
-            || label_like(labels, &["route", "path", "handler", "endpoint"])
-    };
-    let statused = |labels: &[(&str, &str)]| label_like(labels, &["status", "code"]);
     let lower = |n: &str| n.to_ascii_lowercase();
     let counted_request = samples.iter().any(|(n, l, v)| {
         !n.ends_with("_bucket")
@@ -326,21 +464,9 @@ fn metrics_mismatches(r: &ApiResponse) -> Vec<String> {
     if !histogram {
         m.push("no latency histogram (_bucket with le) labelled by route and status".into());
     }
-    let named = |parts: &[&[&str]]| {
-        samples.iter().any(|(n, _, _)| {
-            let n = lower(n);
-            parts.iter().all(|alts| alts.iter().any(|a| n.contains(a)))
-        })
-    };
+    let named = |parts: &[&[&str]]| samples.iter().any(|(n, _, _)| is_named(&lower(n), parts));
     for (what, parts) in [
-        (
-            "rate-limit rejections",
-            &[
-                &["rate"][..],
-                &["limit"],
-                &["reject", "refus", "denied", "throttl", "exceed"],
-            ][..],
-        ),
+        ("rate-limit rejections", REJECTIONS),
         ("fail-open admissions", &[&["fail"][..], &["open"]]),
         (
             "database latency",
@@ -376,5 +502,37 @@ mod tests {
         assert_eq!(l, vec![("route", "/files/{id}"), ("le", "+Inf")]);
         assert!(parse_sample("9bad 1").is_none());
         assert!(parse_sample("name{a=\"1\"} notanumber").is_none());
+    }
+}
+
+#[cfg(test)]
+mod movement_tests {
+    use super::*;
+
+    #[test]
+    fn counter_families_are_found_by_what_they_count_and_summed() {
+        let text = "# TYPE svc_http_requests_total counter\n\
+            svc_http_requests_total{uri=\"/api/v1/knowledge/files\",outcome_status=\"200\"} 5\n\
+            svc_http_requests_total{uri=\"/api/v1/knowledge/search\",outcome_status=\"429\"} 2\n\
+            svc_http_requests_total{uri=\"/api/v1/memory\",outcome_status=\"201\"} 3\n\
+            svc_http_request_duration_seconds_bucket{uri=\"/api/v1/knowledge/files\",outcome_status=\"200\",le=\"+Inf\"} 7\n\
+            svc_http_request_duration_seconds_count{uri=\"/api/v1/knowledge/files\",outcome_status=\"200\"} 7\n\
+            throttle_rate_limit_rejections{scope=\"user\"} 2\n\
+            up 1\n";
+        let (requests, rejections) = counter_totals(text);
+        // The memory series counts too, though only a knowledge path shows it is a route.
+        assert_eq!(requests.get("svc_http_requests_total"), Some(&10.0));
+        assert_eq!(
+            requests.get("svc_http_request_duration_seconds_count"),
+            Some(&7.0)
+        );
+        assert_eq!(requests.len(), 2);
+        assert_eq!(rejections.get("throttle_rate_limit_rejections"), Some(&2.0));
+        let (later, _) = counter_totals(&text.replace("} 5", "} 9"));
+        assert_eq!(
+            moved(&requests, &later),
+            Some((4.0, "svc_http_requests_total".into()))
+        );
+        assert_eq!(moved(&requests, &requests).map(|m| m.0), Some(0.0));
     }
 }

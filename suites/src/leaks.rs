@@ -35,14 +35,17 @@ const PATTERNS: &[(&str, &str)] = &[
         "library message",
         concat!(
             // serde (serde_json, serde_urlencoded, …): `invalid type: integer `123`, expected a string`
-            r"invalid (type|value|length): |(unknown|missing|duplicate) field `|unknown variant `|`, expected (a|an|one of|struct|enum|variant|at) |",
+            r"invalid (type|value|length): [^,\n]{1,80}, expected |(unknown|missing|duplicate) field `|unknown variant `|`, expected (a|an|one of|struct|enum|variant|at) |",
             // serde_json's position suffix and axum's rejection prefixes
-            r"\bat line \d+ column \d+|Failed to deserialize (the JSON body|query string)|Failed to parse the request body as JSON|",
+            // (only after serde_json's own words: "Malformed JSON at line 3 column 7" is a server's)
+            r"(expected [\w ]{1,40}|EOF while parsing an? \w+|trailing (characters|comma)|key must be a string|invalid (escape|number|unicode code point)|number out of range|recursion limit exceeded) at line \d+ column \d+|",
+            r"Failed to deserialize (the JSON body|query string)|Failed to parse the request body as JSON|",
             // std's number parsing and chrono's parser
             r"invalid digit found in string|number too (large|small) to fit in target type|cannot parse integer from empty string|invalid float literal|",
             r"input contains invalid characters|premature end of input|no possible date and time matching input|",
             // pydantic (v2 and v1)
-            r"Input should be (a valid|greater than|less than|at least|at most)|\bField required\b|Extra inputs are not permitted|value is not a valid (integer|float|dict|list)|",
+            // (Field required only as pydantic prints it: in a `msg` member or before its [type=…])
+            r#"Input should be (a valid|greater than|less than|at least|at most)|"msg":\s*"Field required"|Field required \[type=|Extra inputs are not permitted|value is not a valid (integer|float|dict|list)|"#,
             // Jackson
             r#"Cannot deserialize value of type|Unrecognized field \\?"|Cannot construct instance of|JSON parse error: |"#,
             // Go: encoding/json, strconv
@@ -129,6 +132,9 @@ mod tests {
             "missing field `query`",
             "duplicate field `limit`",
             "number too large to fit in target type",
+            "EOF while parsing an object at line 1 column 9",
+            "trailing characters at line 1 column 4",
+            "1 validation error for Search\nquery\n  Field required [type=missing, input_value={}, input_type=dict]",
             "invalid digit found in string",
             "input contains invalid characters",
             "Failed to deserialize query string: limit: cannot parse integer from empty string",
@@ -159,6 +165,11 @@ mod tests {
             "The number is too large: send at most 100.",
             "The JSON body could not be parsed: check the quotes at the position shown in the suggestion.",
             "The body is not valid JSON.",
+            "Malformed JSON at line 3 column 7: close the object.",
+            "The JSON body is invalid at line 2 column 4.",
+            "invalid value: the limit must be from 1 to 50.",
+            "invalid type: send the query as a string.",
+            "Field required: query. Send it as a string.",
         ] {
             assert_eq!(scan(text, None), Vec::<&str>::new(), "{text:?}");
         }

@@ -44,6 +44,9 @@ mod own_words;
 #[path = "partial.rs"]
 mod partial;
 
+#[path = "values.rs"]
+mod values;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -106,10 +109,11 @@ const FORGED_WITHOUT_SECRET: [&str; 2] = [
 pub const CONFORMANCE: &str = "gate_1::responses_conform_to_the_served_spec";
 
 /// The other checks that mint tokens, or would starve the run's anonymous tenants.
-const NEED_THE_SECRET: [&str; 3] = [
+const NEED_THE_SECRET: [&str; 4] = [
     "gate_2::valid_token_variants_accepted",
     "gate_2::two_tokens_of_one_user_share_one_bucket",
     "gate_2::anonymous_tokens_are_limited_per_ip",
+    "gate_2::client_sent_forwarding_headers_share_the_ip_allowance",
 ];
 
 /// A fault layer in hermetic mode, which must be NO-GO.
@@ -443,6 +447,7 @@ pub fn all() -> Vec<Mutant> {
     .chain(v1_1::all())
     .chain(own_words::all())
     .chain(partial::all())
+    .chain(values::all())
     .chain(variants::all())
     .map(|mut m| {
         let warned = warned_beside(m.name);

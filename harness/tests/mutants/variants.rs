@@ -605,6 +605,11 @@ async fn reads_last_forwarded_hop(mut req: Request, next: Next) -> Response {
 }
 
 async fn retry_after_plus_one(req: Request, next: Next) -> Response {
+    retry_after_edited(req, next, |ra| ra + 1).await
+}
+
+/// Every 429's Retry-After (whole seconds) replaced by `edit` of it.
+pub(super) async fn retry_after_edited(req: Request, next: Next, edit: fn(u64) -> u64) -> Response {
     let mut r = next.run(req).await;
     let ra = r
         .headers()
@@ -612,7 +617,7 @@ async fn retry_after_plus_one(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if let Some(ra) = ra.filter(|_| r.status() == StatusCode::TOO_MANY_REQUESTS) {
         r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(ra + 1));
+            .insert(header::RETRY_AFTER, HeaderValue::from(edit(ra)));
     }
     r
 }

@@ -310,12 +310,15 @@ pub async fn upload(
     let name_words = file.filename.replace(['.', '_', '-'], " ");
     let mut tx = st.db.tenant_tx(&claims).await?;
     let row: FileRow = sqlx::query_as(&format!(
+        // The id's upload lock, held until the transaction ends: the sweeper leaves this
+        // upload's bytes alone for as long as its COMMIT may still land (`Db::settled_row`).
         "INSERT INTO knowledge_files (id, owner_id, filename, mime_type, size_bytes, sha256,
             metadata_ciphertext, metadata_nonce, metadata_key_id, search_text, search_vector)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
             setweight(to_tsvector('english', $3 || ' ' || $11), 'A')
             || setweight(to_tsvector('english', $12), 'B')
-            || setweight(to_tsvector('english', $13), 'C'))
+            || setweight(to_tsvector('english', $13), 'C')
+         FROM pg_advisory_xact_lock($14)
          RETURNING {FILE_COLUMNS}"
     ))
     .bind(id)
@@ -331,6 +334,7 @@ pub async fn upload(
     .bind(&name_words)
     .bind(&meta_words)
     .bind(&body_text)
+    .bind(crate::db::upload_lock(id))
     .fetch_one(tx.conn())
     .await?;
     let final_path = st.storage.path_of(id);

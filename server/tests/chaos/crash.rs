@@ -167,6 +167,27 @@ fn stored_ids(storage: &Path) -> Vec<Uuid> {
         .collect()
 }
 
+/// A deferred trigger that holds every upload's COMMIT until the test's advisory lock 4242
+/// is released.
+async fn install_hold(su: &mut sqlx::PgConnection) {
+    sqlx::raw_sql(
+        "CREATE FUNCTION chaos_hold() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NULL; END $$;
+         CREATE CONSTRAINT TRIGGER chaos_hold AFTER INSERT ON knowledge_files
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION chaos_hold();",
+    )
+    .execute(su)
+    .await
+    .expect("the holding trigger is installed");
+}
+
+async fn drop_hold(su: &mut sqlx::PgConnection) {
+    sqlx::raw_sql("DROP TRIGGER chaos_hold ON knowledge_files; DROP FUNCTION chaos_hold();")
+        .execute(su)
+        .await
+        .unwrap();
+}
+
 /// Every stored file has its row and every row its bytes; no temp file, no pending marker.
 async fn assert_no_orphans(chaos: &Chaos, storage: &Path) {
     let leftovers: Vec<String> = names(storage)
@@ -204,15 +225,7 @@ async fn after_kill_9_during_uploads_a_restart_loses_no_acknowledged_upload_and_
     //    `kill -9` now, the held transactions roll back: three stored files with no row and a
     //    temp file.
     let mut su = chaos.superuser().await;
-    sqlx::raw_sql(
-        "CREATE FUNCTION chaos_hold() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NULL; END $$;
-         CREATE CONSTRAINT TRIGGER chaos_hold AFTER INSERT ON knowledge_files
-           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION chaos_hold();",
-    )
-    .execute(&mut su)
-    .await
-    .expect("the holding trigger is installed");
+    install_hold(&mut su).await;
     let mut holder = chaos.superuser().await;
     let mut hold = holder.begin().await.unwrap();
     sqlx::query("SELECT pg_advisory_xact_lock(4242)")
@@ -243,10 +256,7 @@ async fn after_kill_9_during_uploads_a_restart_loses_no_acknowledged_upload_and_
     assert!(terminated >= 3, "the held commits' backends: {terminated}");
     hold.rollback().await.unwrap();
     holder.close().await.ok();
-    sqlx::raw_sql("DROP TRIGGER chaos_hold ON knowledge_files; DROP FUNCTION chaos_hold();")
-        .execute(&mut su)
-        .await
-        .unwrap();
+    drop_hold(&mut su).await;
     su.close().await.ok();
     for upload in held {
         assert_eq!(
@@ -329,4 +339,59 @@ async fn after_kill_9_during_uploads_a_restart_loses_no_acknowledged_upload_and_
         );
     }
     println!("{} acknowledged uploads all intact", acknowledged.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_slower_than_the_grace_keeps_its_bytes_while_the_sweeper_runs() {
+    let _turn = serial().await;
+    // A one-second grace: the sweeper runs every second and sees the held upload's marker
+    // as old; only the upload's own lock tells it the COMMIT may still land.
+    let chaos = Chaos::start(|c| c.orphan_grace_secs = 1).await;
+    let storage = chaos.config().storage_dir.clone();
+    let (client, base, token) = (chaos.client.clone(), chaos.base_url(), chaos.token());
+    let mut su = chaos.superuser().await;
+    install_hold(&mut su).await;
+    let mut holder = chaos.superuser().await;
+    let mut hold = holder.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(4242)")
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    let bytes = text(4096);
+    let held = {
+        let (client, base, token, bytes) =
+            (client.clone(), base.clone(), token.clone(), bytes.clone());
+        tokio::spawn(async move { upload(&client, &base, &token, &bytes).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stored_ids(&storage).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the upload did not reach its commit"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Three sweeps pass while the COMMIT is held, each with the marker past its grace.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    hold.rollback().await.unwrap();
+    holder.close().await.ok();
+    drop_hold(&mut su).await;
+    su.close().await.ok();
+    let id = held
+        .await
+        .unwrap()
+        .expect("the held upload is acknowledged");
+    let served = client
+        .get(format!("{base}/api/v1/knowledge/files/{id}/content"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        served.status(),
+        200,
+        "an acknowledged upload lost its bytes"
+    );
+    assert_eq!(served.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    assert_no_orphans(&chaos, &storage).await;
 }

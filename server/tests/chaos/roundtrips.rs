@@ -103,7 +103,10 @@ async fn a_read_keeps_three_round_trips_before_and_after_the_pool_heals() {
 
     // Pinging every checkout would be 4 a read.
     let (before, counts) = sends_per_read(&chaos.client, &base, &token, &sends, 21).await;
-    assert_eq!(before, 3, "round trips per read on a healthy pool: {counts:?}");
+    assert_eq!(
+        before, 3,
+        "round trips per read on a healthy pool: {counts:?}"
+    );
 
     let killed = chaos.terminate_app_backends().await;
     assert!(killed >= 1);
@@ -113,7 +116,10 @@ async fn a_read_keeps_three_round_trips_before_and_after_the_pool_heals() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let healing = sends.load(Ordering::Relaxed);
     let (after, counts) = sends_per_read(&chaos.client, &base, &token, &sends, 21).await;
-    assert_eq!(after, 3, "round trips per read once the pool healed: {counts:?}");
+    assert_eq!(
+        after, 3,
+        "round trips per read once the pool healed: {counts:?}"
+    );
     println!(
         "round trips per read: {before} before, {healing} for the first read after {killed} \
          connections died (reconnect included), {after} once healed"
