@@ -101,11 +101,24 @@ impl Keyring {
         aad
     }
 
-    /// Encrypts with the current (first) key.
+    /// Encrypts with the current (first) key under a fresh random nonce.
     pub fn seal(&self, plaintext: &[u8], file_id: Uuid, owner_id: Uuid) -> Sealed {
-        let key = &self.keys[0];
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
+        self.seal_with_nonce(plaintext, file_id, owner_id, nonce)
+    }
+
+    /// Encrypts with the current (first) key under `nonce`. A nonce must never
+    /// repeat under one key: [`Keyring::seal`] draws a random one; this is the
+    /// step it calls, open to tests that need a known nonce.
+    pub fn seal_with_nonce(
+        &self,
+        plaintext: &[u8],
+        file_id: Uuid,
+        owner_id: Uuid,
+        nonce: [u8; 12],
+    ) -> Sealed {
+        let key = &self.keys[0];
         let aad = Self::aad(file_id, owner_id);
         let ciphertext = key
             .cipher

@@ -170,7 +170,7 @@ pub const CLAUSES: &[Clause] = &[
     c("search.ranked", FILES, "Results are ranked: scores never increase down the list, and the better match comes first"),
     c("search.bound-parameter", FILES, "Quotes, SQL, operators and any Unicode in a query give 200 or 400, never 500"),
     c("metadata.round-trip", FILES, "Metadata is returned decrypted, to its owner only"),
-    c("metadata.encrypted-at-rest", FILES, "Metadata is encrypted at rest (AEAD): no column holds it in clear"),
+    c("metadata.encrypted-at-rest", FILES, "Metadata is encrypted at rest (AEAD, random nonce): no column holds it in clear, and equal metadata is not stored as equal bytes"),
     reference("metadata.aad-binding", FILES, "The ciphertext is bound to its file id and owner: moved to another row it fails to decrypt", "crypto::metadata_ciphertext_moved_to_another_row_is_a_clean_error"),
     c("r1.memory.operations", R1, "POST /api/v1/memory, GET /api/v1/memory?session_id=&limit=&cursor=, GET and DELETE /api/v1/memory/{id} behave as the R1 spec says"),
     c("r1.memory.shape", R1, "Every R1 memory response body is valid against the R1 baseline's response schema"),

@@ -47,6 +47,7 @@ const KNOWLEDGE_ERRORS: &[&str] = &[
     "files::delete_removes_the_file_everywhere",
     "files::every_route_needs_a_token",
     "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
+    "uploads::bytes_are_judged_to_the_last_byte",
     "uploads::empty_file_is_400_empty_file",
     "uploads::size_limit_is_exact",
     "limits::list_limit_defaults_to_50_within_1_to_100",

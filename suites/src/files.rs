@@ -43,6 +43,11 @@ pub const CONTENT: CaseSpec = CaseSpec {
     clauses: &["files.content", "files.bytes-described"],
     title: "Content is the uploaded bytes with the stored Content-Type and an RFC 8187 attachment filename, and the FileInfo's size_bytes and sha256 describe exactly those bytes",
 };
+pub const CONTENT_TYPE: CaseSpec = CaseSpec {
+    id: "files::content_type_is_the_stored_type_whatever_the_extension",
+    clauses: &["files.content"],
+    title: "Markdown named notes.txt and JSON named data.csv are served with their stored types, not the ones their extensions suggest",
+};
 pub const DELETE: CaseSpec = CaseSpec {
     id: "files::delete_removes_the_file_everywhere",
     clauses: &["files.delete", "files.not-found", "files.read-paths-agree"],
@@ -59,10 +64,12 @@ pub const CASES: &[CaseSpec] = &[
     FILEINFO,
     METADATA_OPTIONAL,
     CONTENT,
+    CONTENT_TYPE,
     DELETE,
     AUTH,
     uploads::MIME,
     uploads::MISMATCH,
+    uploads::MISMATCH_DEEP,
     uploads::EMPTY,
     uploads::SIZE,
     uploads::FILENAME,
@@ -70,6 +77,7 @@ pub const CASES: &[CaseSpec] = &[
     search::RANKED,
     search::SHAPE,
     search::COVERAGE,
+    search::RANKED_BEFORE_LIMIT,
 ];
 
 /// Files uploaded one after the other for the order case.
@@ -87,6 +95,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     out.push(info);
     out.push(metadata_optional(&ctx, &t).await);
     out.push(content(&ctx, &t).await);
+    out.push(content_type(&ctx, &t).await);
     out.push(delete(&ctx, &t).await);
     out.push(auth(&ctx, id.as_deref()).await);
     out.extend(uploads::run(&ctx, &t).await);
@@ -156,7 +165,7 @@ async fn metadata_optional(ctx: &Ctx, t: &Tenant) -> CaseReport {
 
 /// The tenant's files, listed page by page with `limit`, and the first `next_cursor`;
 /// `None` after a failed page.
-async fn pages(
+pub(crate) async fn pages(
     c: &mut CaseRun,
     t: &Tenant,
     limit: u32,
@@ -353,7 +362,7 @@ async fn content(ctx: &Ctx, t: &Tenant) -> CaseReport {
                 ));
             }
             let ct = r.header("content-type").unwrap_or("");
-            if ct.split(';').next().map(str::trim) != Some(mime) {
+            if !media_type_is(ct, mime) {
                 m.push(format!("Content-Type {ct:?} instead of the stored {mime}"));
             }
             match attachment_filename(r.header("content-disposition").unwrap_or("")) {
@@ -366,6 +375,48 @@ async fn content(ctx: &Ctx, t: &Tenant) -> CaseReport {
         .await;
     }
     c.finish()
+}
+
+/// Files whose names suggest another allowed type: the stored type is served.
+async fn content_type(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, CONTENT_TYPE);
+    let files: [(&str, &str, &[u8]); 2] = [
+        (
+            "notes.txt",
+            "text/markdown",
+            b"# Notes\n\n* kept as markdown\n",
+        ),
+        ("data.csv", "application/json", br#"{"rows": [["a", 1]]}"#),
+    ];
+    for (name, mime, data) in files {
+        let Some(id) = created(&mut c, api::upload(t, name, mime, data))
+            .await
+            .and_then(|up| api::file_id(&up))
+        else {
+            continue;
+        };
+        let req = ApiRequest::get(format!("{}/{id}/content", api::FILES)).bearer(&t.token);
+        c.call_with(req, &format!("200 with Content-Type {mime}"), |r| {
+            let mut m = Expect::status(200).mismatches(r);
+            let ct = r.header("content-type").unwrap_or("");
+            if !media_type_is(ct, mime) {
+                m.push(format!(
+                    "Content-Type {ct:?} for {name:?}, stored as {mime}"
+                ));
+            }
+            m
+        })
+        .await;
+    }
+    c.finish()
+}
+
+/// `value`'s media type is `mime` (parameters such as `charset` aside, case-insensitively).
+fn media_type_is(value: &str, mime: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(mime))
 }
 
 async fn delete(ctx: &Ctx, t: &Tenant) -> CaseReport {

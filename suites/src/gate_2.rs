@@ -84,6 +84,7 @@ pub const CASES: &[CaseSpec] = &[
     CROSS_GET,
     CROSS_DELETE,
     SQLISH,
+    crate::pages::PAGES,
 ];
 /// Run last, over everything the run collected.
 pub const FINAL_CASES: &[CaseSpec] = &[SCAN];
@@ -148,7 +149,10 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     let (a, b) = match ctx.tenant_pair("gate_2/owner", "gate_2/intruder").await {
         Ok(pair) => pair,
         Err(e) => {
-            out.extend(failed_all(&[CROSS_GET, CROSS_DELETE, SQLISH], &e));
+            out.extend(failed_all(
+                &[CROSS_GET, CROSS_DELETE, SQLISH, crate::pages::PAGES],
+                &e,
+            ));
             return out;
         }
     };
@@ -158,7 +162,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         get.fail("the owner's upload failed, so cross-tenant access could not be tried");
         out.push(get.finish());
         out.extend(failed_all(
-            &[CROSS_DELETE, SQLISH],
+            &[CROSS_DELETE, SQLISH, crate::pages::PAGES],
             "the owner's upload failed",
         ));
         return out;
@@ -221,6 +225,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         }
     }
     out.push(sql.finish());
+    out.push(crate::pages::run(&ctx, &a, &b).await);
     out
 }
 

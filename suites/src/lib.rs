@@ -24,6 +24,7 @@
 //!   shared with the harness's mutant tests. Release builds leave both out.
 
 pub mod api;
+pub mod at_rest;
 pub mod calls;
 pub mod contract;
 pub mod ctx;
@@ -44,6 +45,7 @@ pub mod latency;
 pub mod leaks;
 pub mod limits;
 pub mod openapi;
+pub mod pages;
 pub mod r1_memory;
 pub mod registry;
 pub mod rls;

@@ -8,10 +8,10 @@
 
 pub use crate::rls_facts::{ClaimsView, Policy, RlsFacts, SeenTable, TenantTable};
 
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::api;
+use crate::at_rest as nonce;
 use crate::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
 use crate::tokens::Tenant;
@@ -46,7 +46,7 @@ pub const AT_REST: CaseSpec = CaseSpec {
     clauses: &["metadata.encrypted-at-rest"],
     title: "No column of any tenant table holds an uploaded file's metadata in clear",
 };
-pub const CASES: &[CaseSpec] = &[FORCED, POLICIES, ROLE, SCOPED, LOCAL, AT_REST];
+pub const CASES: &[CaseSpec] = &[FORCED, POLICIES, ROLE, SCOPED, LOCAL, AT_REST, nonce::FRESH];
 
 /// Rows one tenant uploaded through the API, and the strings that identify them.
 struct Uploaded {
@@ -63,8 +63,7 @@ async fn upload(run: &mut CaseRun, who: &'static str, tenant: &Tenant) -> Option
     let marker = api::unique_word("rlsmeta");
     let word = api::unique_word("rls");
     let name = format!("rls-{word}.txt");
-    let metadata =
-        json!({"title": marker, "description": format!("about {marker}"), "tags": [marker]});
+    let metadata = nonce::metadata(&marker);
     let req = api::upload_with(
         tenant,
         &name,
@@ -105,11 +104,13 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         _ => {
             let why = "the uploads the database checks need failed";
             scoped.fail(why);
-            let mut out = failed_all(&[FORCED, POLICIES, ROLE, LOCAL, AT_REST], why);
+            let mut out = failed_all(&[FORCED, POLICIES, ROLE, LOCAL, AT_REST, nonce::FRESH], why);
             out.insert(3, scoped.finish());
             return out;
         }
     };
+    let mut fresh = CaseRun::start(&ctx, nonce::FRESH);
+    let twins = nonce::twins(&mut fresh, &a, &ups[0].marker, &ups[0].ids[0].1).await;
     // A tenant nobody uploaded as: its claims must see nothing.
     let unknown = Uuid::new_v4();
     let facts = match db.rls_facts(vec![a.sub, b.sub, unknown]).await {
@@ -124,6 +125,7 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         scoped.finish(),
         local(&ctx, &facts),
         at_rest(&ctx, &facts, &ups),
+        nonce::judge(fresh, &facts, a.sub, twins),
     ]
 }
 

@@ -8,11 +8,17 @@ use crate::calls::created;
 use crate::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::expect::Expect;
 use crate::tokens::Tenant;
+use crate::transport::ApiRequest;
 
 pub const RANKED: CaseSpec = CaseSpec {
     id: "search::better_match_ranks_first",
     clauses: &["search.ranked"],
     title: "A file matching in title and text ranks above an older-or-newer one mentioning the term once; scores never increase",
+};
+pub const RANKED_BEFORE_LIMIT: CaseSpec = CaseSpec {
+    id: "search::the_best_match_survives_a_small_limit",
+    clauses: &["search.ranked"],
+    title: "Three weak matches uploaded before one strong match: with limit 2 the strong match is returned, first",
 };
 pub const SHAPE: CaseSpec = CaseSpec {
     id: "search::results_have_the_contract_shape",
@@ -33,27 +39,38 @@ pub async fn run(ctx: &Ctx, t: &Tenant) -> Vec<CaseReport> {
         ranked,
         shape(ctx, t, &word, &files).await,
         coverage(ctx, t).await,
+        ranked_before_limit(ctx, t).await,
     ]
+}
+
+/// An upload that matches `word` in its title and twice in its text.
+fn strong_match(t: &Tenant, name: &str, word: &str) -> ApiRequest {
+    api::upload_with(
+        t,
+        name,
+        "text/plain",
+        format!("{word} in depth: all about {word}.\n"),
+        &json!({"title": format!("The {word} guide")}),
+    )
+}
+
+/// An upload that names `word` once, in a longer text about other things.
+fn weak_match(t: &Tenant, name: &str, word: &str, title: &str) -> ApiRequest {
+    api::upload_with(
+        t,
+        name,
+        "text/plain",
+        format!("A long note on other things that names {word} once, among herons, rivers, reeds and weather.\n"),
+        &json!({"title": title}),
+    )
 }
 
 /// Uploads a strong match first and a weak one second (so newest-first is the wrong order);
 /// returns the case and `(id, filename)` of both.
 async fn ranked(ctx: &Ctx, t: &Tenant, word: &str) -> (CaseReport, Vec<(String, String)>) {
     let mut c = CaseRun::start(ctx, RANKED);
-    let strong = api::upload_with(
-        t,
-        "strong.txt",
-        "text/plain",
-        format!("{word} in depth: all about {word}.\n"),
-        &json!({"title": format!("The {word} guide")}),
-    );
-    let weak = api::upload_with(
-        t,
-        "weak.txt",
-        "text/plain",
-        format!("A long note on other things that names {word} once, among herons, rivers, reeds and weather.\n"),
-        &json!({"title": "Other things"}),
-    );
+    let strong = strong_match(t, "strong.txt", word);
+    let weak = weak_match(t, "weak.txt", word, "Other things");
     let mut files = Vec::new();
     for req in [strong, weak] {
         if let Some(up) = created(&mut c, req).await {
@@ -83,6 +100,34 @@ async fn ranked(ctx: &Ctx, t: &Tenant, word: &str) -> (CaseReport, Vec<(String, 
         }
     }
     (c.finish(), files)
+}
+
+/// Weak matches uploaded before the strong one, so a server that ranks only the first
+/// `limit` matching rows it reads (in upload or id order) leaves the strong match out.
+const WEAK_FIRST: usize = 3;
+
+async fn ranked_before_limit(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, RANKED_BEFORE_LIMIT);
+    let word = api::unique_word("deep");
+    let weak = (0..WEAK_FIRST)
+        .map(|i| weak_match(t, &format!("aside-{i}.txt"), &word, &format!("Aside {i}")));
+    let strong = strong_match(t, "main.txt", &word);
+    let mut ids = Vec::new();
+    for req in weak.chain([strong]) {
+        ids.extend(created(&mut c, req).await.as_ref().and_then(api::file_id));
+    }
+    let Some(strong) = ids.last().filter(|_| ids.len() == WEAK_FIRST + 1).cloned() else {
+        return c.finish();
+    };
+    let req = api::search_body(t, json!({"query": word, "limit": 2}));
+    if let Some(r) = c.call(req, Expect::status(200)).await {
+        let got = api::result_ids(&r.json().unwrap_or_default());
+        c.check(
+            got.len() == 2 && got[0] == strong,
+            format!("limit 2 gave {got:?}; the strong match {strong} must come first, then one of the weak ones"),
+        );
+    }
+    c.finish()
 }
 
 /// Every way `body` is not `{results: [{file_id, filename, score, snippet}], took_ms}`.

@@ -17,6 +17,11 @@ pub const MISMATCH: CaseSpec = CaseSpec {
     clauses: &["files.content-mismatch"],
     title: "A PDF without %PDF-, unparseable JSON and non-UTF-8 text, markdown and CSV give 400 content_mismatch",
 };
+pub const MISMATCH_DEEP: CaseSpec = CaseSpec {
+    id: "uploads::bytes_are_judged_to_the_last_byte",
+    clauses: &["files.content-mismatch"],
+    title: "Text whose one non-UTF-8 byte sits near the end of 8 KiB, and JSON valid for its first KiBs then broken, give 400 content_mismatch",
+};
 pub const EMPTY: CaseSpec = CaseSpec {
     id: "uploads::empty_file_is_400_empty_file",
     clauses: &["files.empty"],
@@ -46,6 +51,7 @@ pub async fn run(ctx: &Ctx, t: &Tenant) -> Vec<CaseReport> {
     vec![
         mime(ctx, t).await,
         mismatch(ctx, t).await,
+        mismatch_deep(ctx, t).await,
         empty(ctx, t).await,
         size(ctx, t).await,
         filename(ctx, t).await,
@@ -112,6 +118,36 @@ async fn mismatch(ctx: &Ctx, t: &Tenant) -> CaseReport {
     }
     c.finish()
 }
+
+/// A file of [`DEEP`] bytes that is right up to its last few bytes: a server that
+/// judges only a prefix (the first KiB, a sniffing window) accepts it.
+async fn mismatch_deep(ctx: &Ctx, t: &Tenant) -> CaseReport {
+    let mut c = CaseRun::start(ctx, MISMATCH_DEEP);
+    let line = b"A line of plain ASCII text, repeated to fill the file.\n";
+    let mut text = line.repeat(DEEP / line.len());
+    // Latin-1 `\xe9` ("cafe" with an accent), a dozen bytes before the end.
+    text.extend_from_slice(b"caf\xe9 au lait\n");
+    let item = br#""a well-formed string item of the array","#;
+    let mut json = br#"{"items": ["#.to_vec();
+    json.extend(item.repeat(DEEP / item.len()));
+    // The array is never closed: the error is only at the end.
+    json.extend_from_slice(br#""last" "tail": }"#);
+    let samples = [
+        ("late-latin1.txt", "text/plain", text),
+        ("late-break.json", "application/json", json),
+    ];
+    for (name, mime, data) in samples {
+        c.call(
+            api::upload(t, name, mime, data),
+            Expect::problem(400, "content_mismatch"),
+        )
+        .await;
+    }
+    c.finish()
+}
+
+/// The size of the files [`mismatch_deep`] sends: eight times the 1 KiB a prefix check reads.
+const DEEP: usize = 8 * 1024;
 
 async fn empty(ctx: &Ctx, t: &Tenant) -> CaseReport {
     let mut c = CaseRun::start(ctx, EMPTY);

@@ -41,6 +41,9 @@ mod v1_1;
 #[path = "own_words.rs"]
 mod own_words;
 
+#[path = "partial.rs"]
+mod partial;
+
 #[path = "values.rs"]
 mod values;
 
@@ -421,7 +424,11 @@ pub fn all() -> Vec<Mutant> {
             ..broken_db(
                 "metadata_copied_in_clear_to_a_column",
                 &["metadata.encrypted-at-rest"],
-                vec![gonogo_suites::rls::AT_REST.id],
+                // A clear copy is also the same bytes for the same metadata.
+                vec![
+                    gonogo_suites::rls::AT_REST.id,
+                    gonogo_suites::at_rest::FRESH.id,
+                ],
                 DbFault {
                     apply: &[
                         "ALTER TABLE knowledge_files ADD COLUMN IF NOT EXISTS metadata_plain jsonb",
@@ -442,6 +449,7 @@ pub fn all() -> Vec<Mutant> {
     .chain(knowledge::all())
     .chain(v1_1::all())
     .chain(own_words::all())
+    .chain(partial::all())
     .chain(values::all())
     .chain(generated::all())
     .chain(variants::all())

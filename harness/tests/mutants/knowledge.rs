@@ -43,6 +43,7 @@ pub fn all() -> Vec<Mutant> {
                 "files::cursor_pages_through_every_file_once",
                 "files::bad_cursor_is_400",
                 "errors::list_queries_refuse_bad_values",
+                "gate_2::every_list_page_holds_only_the_callers_files",
             ],
             |r, _| r.layer(from_fn_with_state("cursor", drop_list_param)),
         ),
@@ -66,6 +67,7 @@ pub fn all() -> Vec<Mutant> {
             vec![
                 "files::list_is_newest_first",
                 "files::cursor_pages_through_every_file_once",
+                "gate_2::every_list_page_holds_only_the_callers_files",
             ],
             |r, _| r.layer(from_fn(list_oldest_first)),
         ),
@@ -112,7 +114,10 @@ pub fn all() -> Vec<Mutant> {
         broken(
             "content_served_as_octet_stream_inline",
             &["files.content"],
-            vec!["files::content_returns_the_stored_bytes"],
+            vec![
+                "files::content_returns_the_stored_bytes",
+                "files::content_type_is_the_stored_type_whatever_the_extension",
+            ],
             |r, _| r.layer(from_fn(content_inline)),
         ),
         broken(
@@ -149,7 +154,10 @@ pub fn all() -> Vec<Mutant> {
         broken(
             "content_mismatch_accepted",
             &["files.content-mismatch"],
-            vec!["uploads::bytes_contradicting_their_type_are_400_content_mismatch"],
+            vec![
+                "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
+                "uploads::bytes_are_judged_to_the_last_byte",
+            ],
             |r, _| r.layer(from_fn_with_state("content_mismatch", accept_instead)),
         ),
         broken(
@@ -197,7 +205,10 @@ pub fn all() -> Vec<Mutant> {
         broken(
             "search_results_unsorted",
             &["search.ranked"],
-            vec!["search::better_match_ranks_first"],
+            vec![
+                "search::better_match_ranks_first",
+                "search::the_best_match_survives_a_small_limit",
+            ],
             |r, _| r.layer(from_fn(search_reversed)),
         ),
         broken(
