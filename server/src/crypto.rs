@@ -110,7 +110,9 @@ impl Keyring {
 
     /// Encrypts with the current (first) key under `nonce`. A nonce must never
     /// repeat under one key: [`Keyring::seal`] draws a random one; this is the
-    /// step it calls, open to tests that need a known nonce.
+    /// step it calls, open to tests that need a known nonce (gonogo's fixed-nonce mutant).
+    /// Hidden from the documentation: nothing in the server calls it but `seal`.
+    #[doc(hidden)]
     pub fn seal_with_nonce(
         &self,
         plaintext: &[u8],
