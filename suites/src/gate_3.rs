@@ -120,6 +120,41 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
         )
         .await;
     }
+    // The rule is a property of every id: generated ones at its edges (exactly 128 valid
+    // characters; one bad character past the 64th), to /health, which no limit counts.
+    let seed = ctx.seed();
+    for (id, echoed) in crate::generated::request_ids(&mut crate::generated::rng(seed, ECHOED.id)) {
+        let replay = crate::generated::replay(seed);
+        c.call_with(
+            ApiRequest::get("/health").header("x-request-id", &id),
+            if echoed {
+                "200 + the X-Request-ID echoed"
+            } else {
+                "200 + a fresh X-Request-ID"
+            },
+            |r| match (r.header("x-request-id"), echoed) {
+                (None, _) => vec!["X-Request-ID missing".into()],
+                (Some(got), true) if got != id => vec![format!(
+                    "the valid X-Request-ID {id:?} ({} characters) came back as {got:?} ({replay})",
+                    id.len()
+                )],
+                (Some(got), false) if got == id => vec![format!(
+                    "the invalid X-Request-ID {id:?} (a bad character past the 64th) was echoed ({replay})"
+                )],
+                (Some(got), false) if got.parse::<uuid::Uuid>().is_err() => vec![format!(
+                    "the replacement X-Request-ID {got:?} is not a fresh UUID ({replay})"
+                )],
+                _ => vec![],
+            },
+        )
+        .await;
+    }
+    if c.passed_so_far() {
+        c.note(format!(
+            "with 4 generated ids ({})",
+            crate::generated::replay(seed)
+        ));
+    }
     let echoed = c.finish();
 
     let mut c = CaseRun::start(&ctx, ARITHMETIC);

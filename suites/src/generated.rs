@@ -5,7 +5,8 @@
 //! The generator is a small hand-written one over `rand_chacha`'s ChaCha8 rather than
 //! `proptest`: a check sends real requests against a per-user budget of 100 an hour, so it can
 //! afford a handful of cases, chosen by shape (a separator near the start, in the middle, past
-//! the first 64 bytes), not hundreds shrunk towards a minimum; and ChaCha8 is value-stable
+//! the first 64 bytes; a bad character past the 64th of a request id), not hundreds shrunk
+//! towards a minimum; and ChaCha8 is value-stable
 //! across versions and platforms, so a seed printed today replays on another machine.
 
 use rand::{Rng, SeedableRng};
@@ -108,6 +109,31 @@ pub fn filenames(rng: &mut ChaCha8Rng) -> Vec<NameCase> {
     out
 }
 
+/// The characters an echoed X-Request-ID may hold.
+const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+
+/// Request ids around the contract's rule (1–128 of `[A-Za-z0-9._-]` is echoed, anything
+/// else replaced): valid ones of exactly 128 and of 65–127 characters, and invalid ones of
+/// 65–128 whose one bad character sits past the 64th. `(id, echoed)`.
+pub fn request_ids(rng: &mut ChaCha8Rng) -> Vec<(String, bool)> {
+    let valid = |rng: &mut ChaCha8Rng, len: usize| -> String {
+        (0..len)
+            .map(|_| ID_CHARS[rng.gen_range(0..ID_CHARS.len())] as char)
+            .collect()
+    };
+    let mut out = vec![(valid(rng, 128), true)];
+    let len = rng.gen_range(65..=127);
+    out.push((valid(rng, len), true));
+    for bad in [' ', '/'] {
+        let len = rng.gen_range(65..=128);
+        let mut id = valid(rng, len);
+        let at = rng.gen_range(64..len);
+        id.replace_range(at..at + 1, &bad.to_string());
+        out.push((id, false));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +170,24 @@ mod tests {
             assert_eq!(cases[3].reduced, "file");
             assert!(cases.iter().all(|c| !c.sent.ends_with('\\')), "{cases:?}");
             assert!(cases[0].sent.find(['/', '\\']).unwrap() < 16);
+        }
+    }
+
+    #[test]
+    fn generated_request_ids_sit_at_the_rules_edges() {
+        for seed in 1..200 {
+            let ids = request_ids(&mut rng(seed, "t"));
+            let ok = |id: &str| {
+                (1..=128).contains(&id.len()) && id.bytes().all(|b| ID_CHARS.contains(&b))
+            };
+            assert_eq!(ids[0].0.len(), 128);
+            for (id, echoed) in &ids {
+                assert_eq!(ok(id), *echoed, "{id:?}");
+                assert!(id.len() > 64, "{id:?}");
+                if !echoed {
+                    assert!(id[..64].bytes().all(|b| ID_CHARS.contains(&b)), "{id:?}");
+                }
+            }
         }
     }
 

@@ -46,6 +46,10 @@ fn the_report_shape_is_stable() {
         if check.id.starts_with("latency::") {
             check.message = Some("[latency figures]".into());
         }
+        // How many requests fell wholly between the two scrapes depends on the cases' interleaving.
+        if check.id == gonogo_suites::gate_3_ops::METRICS.id {
+            check.message = check.message.as_ref().map(|_| "[metrics movement]".into());
+        }
     }
     insta::assert_json_snapshot!(report, {
         ".run.id" => "[uuid]",
