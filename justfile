@@ -44,6 +44,10 @@ check:
 bench:
     cargo bench -p knowledge-server --bench knowledge
 
+# Instructions per authenticated list request, counted by callgrind (steady under load; needs valgrind; BENCH_DATABASE_URL/BENCH_REDIS_URL or containers).
+bench-instructions:
+    cargo bench -p knowledge-server --bench list_instructions
+
 # What CI runs, on this machine.
 ci:
     bash .ci/run

@@ -43,6 +43,8 @@ use serde_json::json;
 use sqlx::{Connection, Row};
 use uuid::Uuid;
 
+mod common;
+
 /// The list query the server runs (`routes::files::list`, first page), for pgbench.
 fn list_sql(sub: Uuid) -> String {
     format!(
@@ -171,14 +173,7 @@ impl Server {
     }
 
     fn token(&self, sub: Uuid) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = json!({"sub": sub.to_string(), "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + 6 * 3600});
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(self.jwt_secret.as_bytes()),
-        )
-        .expect("a token")
+        common::token(&self.jwt_secret, sub)
     }
 }
 
@@ -205,25 +200,15 @@ fn free_port() -> u16 {
 }
 
 async fn start_server(
-    app_url: &str,
-    admin_url: &str,
+    urls: &knowledge_server::DbUrls,
     redis_url: &str,
     storage: &Path,
 ) -> anyhow::Result<Server> {
     let port = free_port();
     let jwt_secret = format!("bench-{}", Uuid::new_v4().simple());
-    let child = Command::new(env!("CARGO_BIN_EXE_knowledge-server"))
-        .env("DATABASE_URL", app_url)
-        .env("DATABASE_ADMIN_URL", admin_url)
-        .env("REDIS_URL", redis_url)
-        .env("JWT_SECRET", &jwt_secret)
-        .env(
-            "METADATA_KEY",
-            knowledge_server::crypto::random_metadata_key("k1"),
-        )
-        .env("STORAGE_DIR", storage)
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("RATE_LIMIT_PER_HOUR", "1000000000")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_knowledge-server"));
+    common::server_env(&mut cmd, urls, redis_url, &jwt_secret, storage, port);
+    let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
@@ -750,25 +735,10 @@ async fn run() -> anyhow::Result<()> {
     let per_tenant = env_usize("BENCH_FILES_PER_TENANT", 2_000);
 
     eprintln!("bench: starting PostgreSQL and Redis");
-    let (_stack, superuser_url, redis_url) = match (
-        std::env::var("BENCH_DATABASE_URL"),
-        std::env::var("BENCH_REDIS_URL"),
-    ) {
-        (Ok(db), Ok(redis)) => (None, db, redis),
-        _ => {
-            let stack = gonogo_containers::Stack::start()
-                .await
-                .context("starting the containers")?;
-            let (db, redis) = (
-                stack.postgres().url().to_owned(),
-                stack.redis().url().to_owned(),
-            );
-            (Some(stack), db, redis)
-        }
-    };
+    let (_stack, superuser_url, redis_url) = common::services().await?;
     let urls = knowledge_server::provision_roles(&superuser_url).await?;
     let storage = tempfile::tempdir()?;
-    let server = start_server(&urls.app_url, &urls.admin_url, &redis_url, storage.path()).await?;
+    let server = start_server(&urls, &redis_url, storage.path()).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(32)
         .build()?;

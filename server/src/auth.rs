@@ -2,6 +2,8 @@
 //! claim rule of the contract; [`Claims`] is what handlers take (its extractor lives in
 //! [`crate::extract`]), so a handler cannot forget authentication; [`JwtKeys::mint_anonymous`] issues anonymous tokens.
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderMap};
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
@@ -17,27 +19,37 @@ pub const FUTURE_LEEWAY_SECS: i64 = 30;
 /// Lifetime of anonymous tokens.
 pub const ANON_TOKEN_TTL_SECS: i64 = 3600;
 
-/// The verified claims of the caller.
+/// The verified claims of the caller. Cloning is cheap: the handlers' extractor clones them
+/// from the request.
 #[derive(Clone, Debug)]
 pub struct Claims {
     /// The caller's user id; every tenant row is owned by it.
     pub sub: Uuid,
-    /// The whole verified payload, handed to PostgreSQL as `request.jwt.claims`.
-    pub payload: Map<String, Value>,
+    /// The whole verified payload as JSON text, handed to PostgreSQL as `request.jwt.claims`:
+    /// written once, when the token is verified.
+    json: Arc<str>,
 }
 
 impl Claims {
+    fn new(sub: Uuid, payload: &Map<String, Value>) -> Claims {
+        let json = serde_json::to_string(payload).expect("a JSON map serializes");
+        Claims {
+            sub,
+            json: json.into(),
+        }
+    }
+
     /// The claims the server itself acts under for `sub`'s rows (the storage sweeper), with no
     /// token: only `sub`, which is all the row-level security policies read.
     pub fn acting_for(sub: Uuid) -> Claims {
         let mut payload = Map::new();
         payload.insert("sub".into(), Value::String(sub.to_string()));
-        Claims { sub, payload }
+        Claims::new(sub, &payload)
     }
 
     /// The payload as JSON text for `set_config`.
-    pub fn to_json(&self) -> String {
-        Value::Object(self.payload.clone()).to_string()
+    pub fn to_json(&self) -> &str {
+        &self.json
     }
 }
 
@@ -125,7 +137,7 @@ impl JwtKeys {
         if payload.get("role").is_some_and(|r| r != "authenticated") {
             return Err("role must be authenticated");
         }
-        Ok(Claims { sub, payload })
+        Ok(Claims::new(sub, &payload))
     }
 
     /// Mints a 1-hour token for a fresh anonymous user; returns (token, user id, expiry).
@@ -280,7 +292,9 @@ mod tests {
         let claims = keys.verify(&t, now).unwrap();
         assert_eq!(claims.sub, sub);
         assert_eq!(exp, now + 3600);
-        assert_eq!(claims.payload["is_anonymous"], true);
+        let payload: Value = serde_json::from_str(claims.to_json()).unwrap();
+        assert_eq!(payload["is_anonymous"], true);
+        assert_eq!(payload["sub"], sub.to_string());
     }
 
     #[test]

@@ -338,12 +338,12 @@ impl Db {
         // Nothing is committed before the transaction is open, so a dead connection is retried.
         let tx = self
             .retry_lost(|| async {
-                match begin_with_claims(&json) {
+                match begin_with_claims(json) {
                     Some(statement) => self.pool.begin_with(statement).await,
                     None => {
                         let mut tx = self.pool.begin().await?;
                         sqlx::query("SELECT set_config('request.jwt.claims', $1, true)")
-                            .bind(&json)
+                            .bind(json)
                             .execute(&mut *tx)
                             .await?;
                         Ok(tx)

@@ -7,7 +7,8 @@
 //! Requests pass [`middleware`] (request id, nosniff, problems, metrics), [`guard`]
 //! (token + rate limit on tenant routes), then [`routes`], which reach PostgreSQL only through
 //! [`db::Db::tenant_tx`] so row-level security always sees the caller; [`validate`] keeps
-//! values PostgreSQL would refuse (NUL, odd UUID spellings) from reaching it.
+//! values PostgreSQL would refuse (NUL, odd UUID spellings) from reaching it; [`encode`] writes
+//! the hot responses' JSON.
 
 pub mod app;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod db;
 pub mod dev;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod encode;
 pub mod error;
 pub mod extract;
 pub mod guard;

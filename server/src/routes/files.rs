@@ -1,6 +1,8 @@
 //! Knowledge files: list (keyset paging), get, delete (row then bytes) and content download.
 //! The upload lives in [`crate::routes::upload`]. Metadata is decrypted for its owner only.
 
+use std::sync::LazyLock;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -12,6 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::Claims;
 use crate::crypto::{Keyring, Sealed};
+use crate::encode::{self, JsonBytes};
 use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::{next_cursor, page_limit, Cursor};
@@ -55,8 +58,7 @@ pub struct FileInfo {
     pub created_at: DateTime<Utc>,
 }
 
-/// A row of `knowledge_files` (without the search columns).
-#[derive(sqlx::FromRow)]
+/// A row of `knowledge_files` (without the search columns): [`FILE_COLUMNS`], in their order.
 pub struct FileRow {
     id: Uuid,
     owner_id: Uuid,
@@ -70,9 +72,32 @@ pub struct FileRow {
     created_at: DateTime<Utc>,
 }
 
-/// Columns of [`FileRow`].
+/// Columns of [`FileRow`]: every query that reads one selects (or returns) these first, in
+/// this order.
 pub const FILE_COLUMNS: &str =
     "id, owner_id, filename, mime_type, size_bytes, sha256, metadata_ciphertext, metadata_nonce, metadata_key_id, created_at";
+
+/// By position, not by name: a name costs a hash lookup per column and row. The column types
+/// are the migrations' (the API tests read every one through this), so they are not compared
+/// again per value; each value is still decoded strictly (its width, UTF-8, NULL only where
+/// the field is an `Option`).
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for FileRow {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(FileRow {
+            id: row.try_get_unchecked(0)?,
+            owner_id: row.try_get_unchecked(1)?,
+            filename: row.try_get_unchecked(2)?,
+            mime_type: row.try_get_unchecked(3)?,
+            size_bytes: row.try_get_unchecked(4)?,
+            sha256: row.try_get_unchecked(5)?,
+            metadata_ciphertext: row.try_get_unchecked(6)?,
+            metadata_nonce: row.try_get_unchecked(7)?,
+            metadata_key_id: row.try_get_unchecked(8)?,
+            created_at: row.try_get_unchecked(9)?,
+        })
+    }
+}
 
 impl FileRow {
     /// Decrypts the metadata; a failure (moved or tampered ciphertext, unknown key) is logged
@@ -133,6 +158,51 @@ pub struct FilePage {
     pub next_cursor: Option<String>,
 }
 
+impl FileInfo {
+    /// Appends the JSON `serde_json` writes for this file ([`crate::encode`]).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"id":"#);
+        encode::uuid(out, &self.id);
+        out.extend_from_slice(br#","filename":"#);
+        encode::string(out, &self.filename);
+        out.extend_from_slice(br#","mime_type":"#);
+        encode::string(out, &self.mime_type);
+        out.extend_from_slice(br#","size_bytes":"#);
+        encode::value(out, &self.size_bytes);
+        out.extend_from_slice(br#","sha256":"#);
+        encode::string(out, &self.sha256);
+        out.extend_from_slice(br#","metadata":"#);
+        match &self.metadata {
+            None => out.extend_from_slice(b"null"),
+            Some(meta) => encode::value(out, meta),
+        }
+        out.extend_from_slice(br#","created_at":"#);
+        encode::time(out, &self.created_at);
+        out.push(b'}');
+    }
+}
+
+impl FilePage {
+    /// The JSON `serde_json` writes for this page, in one buffer sized for it.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64 + 320 * self.items.len());
+        out.extend_from_slice(br#"{"items":["#);
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            item.write_json(&mut out);
+        }
+        out.extend_from_slice(br#"],"next_cursor":"#);
+        match &self.next_cursor {
+            None => out.extend_from_slice(b"null"),
+            Some(c) => encode::string(&mut out, c),
+        }
+        out.push(b'}');
+        out
+    }
+}
+
 /// Lists the caller's files, newest first.
 #[utoipa::path(get, path = "/api/v1/knowledge/files", operation_id = "listFiles", tag = "knowledge", security(("bearer" = [])), params(ListFilesQuery),
     responses((status = 200, description = "A page of files", body = FilePage)))]
@@ -140,21 +210,24 @@ pub async fn list(
     State(st): State<SharedState>,
     claims: Claims,
     ApiQuery(q): ApiQuery<ListFilesQuery>,
-) -> Result<Json<FilePage>, AppError> {
+) -> Result<JsonBytes, AppError> {
     let limit = page_limit(q.limit, LIST_PAGE)?;
     let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
     let mut tx = st.db.tenant_tx(&claims).await?;
-    let mut rows: Vec<FileRow> = sqlx::query_as(&format!(
-        "SELECT {FILE_COLUMNS} FROM knowledge_files
-         WHERE owner_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-         ORDER BY created_at DESC, id DESC LIMIT $4"
-    ))
-    .bind(claims.sub)
-    .bind(cursor.map(|c| c.created_at))
-    .bind(cursor.map(|c| c.id))
-    .bind(limit + 1)
-    .fetch_all(tx.conn())
-    .await?;
+    static LIST_SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {FILE_COLUMNS} FROM knowledge_files
+             WHERE owner_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        )
+    });
+    let mut rows: Vec<FileRow> = sqlx::query_as(&LIST_SQL)
+        .bind(claims.sub)
+        .bind(cursor.map(|c| c.created_at))
+        .bind(cursor.map(|c| c.id))
+        .bind(limit + 1)
+        .fetch_all(tx.conn())
+        .await?;
     tx.finish_read();
     let next_cursor = next_cursor(&mut rows, limit, |r| Cursor {
         created_at: r.created_at,
@@ -164,7 +237,7 @@ pub async fn list(
         .into_iter()
         .map(|r| r.into_info(&st.keys))
         .collect::<Result<_, _>>()?;
-    Ok(Json(FilePage { items, next_cursor }))
+    Ok(JsonBytes(FilePage { items, next_cursor }.to_json()))
 }
 
 async fn fetch(st: &SharedState, claims: &Claims, id: Uuid) -> Result<FileRow, AppError> {
@@ -317,6 +390,65 @@ impl Shape for ListFilesQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_written_as_serde_json_writes_it() {
+        let file = |filename: &str, metadata: Option<FileMetadata>, nanos: u32| FileInfo {
+            id: Uuid::new_v4(),
+            filename: filename.into(),
+            mime_type: "text/plain".into(),
+            size_bytes: 1234,
+            sha256: "ab".repeat(32),
+            metadata,
+            created_at: DateTime::from_timestamp(1_780_000_000, nanos).unwrap(),
+        };
+        let meta = FileMetadata {
+            title: Some("T\"itle\n\u{e9}".into()),
+            description: None,
+            tags: Some(vec!["a".into(), "b\\c".into()]),
+        };
+        let pages = [
+            FilePage {
+                items: vec![],
+                next_cursor: None,
+            },
+            FilePage {
+                items: vec![
+                    file("a.txt", None, 0),
+                    file("r\u{e9}sum\u{e9} \"1\".md", Some(meta), 123_456_000),
+                    file("tab\there", Some(FileMetadata::default()), 5),
+                ],
+                next_cursor: Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()),
+            },
+        ];
+        for page in pages {
+            assert_eq!(
+                String::from_utf8(page.to_json()).unwrap(),
+                serde_json::to_string(&page).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn rows_are_read_by_the_position_of_file_columns() {
+        // `FileRow::from_row` reads these positions; a reordered FILE_COLUMNS must change it.
+        let names: Vec<&str> = FILE_COLUMNS.split(", ").collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "owner_id",
+                "filename",
+                "mime_type",
+                "size_bytes",
+                "sha256",
+                "metadata_ciphertext",
+                "metadata_nonce",
+                "metadata_key_id",
+                "created_at"
+            ]
+        );
+    }
 
     #[test]
     fn content_disposition_percent_encodes_utf8() {
