@@ -249,10 +249,12 @@ pub fn all() -> Vec<Mutant> {
             "health_needs_a_token",
             &["ops.health"],
             // The error-kind probes that use /health now meet a 401 first (for
-            // the oversized header a 401 problem is a 4xx with a suggestion: fine).
+            // the oversized header a 401 problem is a 4xx with a suggestion: fine),
+            // and so do the generated request ids the echo check sends there.
             vec![
                 "gate_3::health_answers_without_a_token",
                 "errors::wrong_methods_are_405_problems",
+                "gate_3::x_request_id_echoed",
                 CONFORMANCE,
             ],
             |r, server| r.layer(from_fn_with_state(server.app_router(), health_needs_token)),
