@@ -13,7 +13,7 @@ use gonogo_suites::faults::ERROR_KINDS;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use super::{broken, json_of, Mutant};
+use super::{broken, json_of, partial, Mutant};
 
 const FILES: &str = "/api/v1/knowledge/files";
 const SEARCH: &str = "/api/v1/knowledge/search";
@@ -226,11 +226,14 @@ pub fn all() -> Vec<Mutant> {
             ),
             |r, _| r.layer(from_fn(search_without_took_ms)),
         ),
-        broken(
-            "search_limit_above_50_clamped",
-            &["search.limits"],
-            vec!["limits::search_limit_defaults_to_10_within_1_to_50"],
-            |r, _| r.layer(from_fn(search_limit_clamped)),
+        partial(
+            "above 50: 0 and negatives are refused",
+            broken(
+                "search_limit_above_50_clamped",
+                &["search.limits"],
+                vec!["limits::search_limit_defaults_to_10_within_1_to_50"],
+                |r, _| r.layer(from_fn(search_limit_clamped)),
+            ),
         ),
         broken(
             "search_quote_is_500",
@@ -281,20 +284,26 @@ pub fn all() -> Vec<Mutant> {
             ),
             |r, _| r.layer(from_fn(camel_case_codes)),
         ),
-        broken(
-            "bad_metadata_json_is_500",
-            &["errors.malformed-4xx"],
-            also(
-                vec!["errors::upload_refuses_malformed_metadata"],
-                &["gate_1::responses_conform_to_the_served_spec"],
+        partial(
+            "in an upload's metadata part: a malformed JSON body still gets its 400",
+            broken(
+                "bad_metadata_json_is_500",
+                &["errors.malformed-4xx"],
+                also(
+                    vec!["errors::upload_refuses_malformed_metadata"],
+                    &["gate_1::responses_conform_to_the_served_spec"],
+                ),
+                |r, _| r.layer(from_fn(metadata_500)),
             ),
-            |r, _| r.layer(from_fn(metadata_500)),
         ),
-        broken(
-            "sql_leak_only_on_invalid_metadata",
-            &["errors.no-leak"],
-            vec!["gate_2::error_bodies_leak_nothing"],
-            |r, _| r.layer(from_fn(leak_on_invalid_metadata)),
+        partial(
+            "in the answer to invalid upload metadata: every other error body is clean",
+            broken(
+                "sql_leak_only_on_invalid_metadata",
+                &["errors.no-leak"],
+                vec!["gate_2::error_bodies_leak_nothing"],
+                |r, _| r.layer(from_fn(leak_on_invalid_metadata)),
+            ),
         ),
     ]
 }
