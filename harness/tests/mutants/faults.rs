@@ -50,6 +50,9 @@ mod values;
 #[path = "generated.rs"]
 mod generated;
 
+#[path = "edges.rs"]
+mod edges;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -464,6 +467,7 @@ pub fn all() -> Vec<Mutant> {
     .chain(partial::all())
     .chain(values::all())
     .chain(generated::all())
+    .chain(edges::all())
     .chain(variants::all())
     .map(|mut m| {
         let warned = warned_beside(m.name);
@@ -494,7 +498,9 @@ fn warned_beside(mutant: &str) -> &'static [&'static str] {
         | "search_quote_is_500"
         | "405_and_415_as_text_plain"
         | "bad_metadata_json_is_500"
-        | "large_headers_are_a_500" => &[CONFORMANCE],
+        | "large_headers_are_a_500"
+        | "suggestion_missing_on_memory_errors"
+        | "cross_tenant_delete_is_403" => &[CONFORMANCE],
         _ => &[],
     }
 }

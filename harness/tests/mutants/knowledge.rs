@@ -135,21 +135,24 @@ pub fn all() -> Vec<Mutant> {
             ),
             |r, _| r.layer(from_fn(lookup_before_auth)),
         ),
-        broken(
-            "text_csv_refused",
-            &["files.mime-allowed"],
-            also(
-                // The non-UTF-8 CSV is refused for its type before its bytes are judged.
-                vec![
-                    "uploads::each_allowed_type_is_accepted",
-                    "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
-                ],
-                &[
-                    "gate_1::responses_conform_to_the_served_spec",
-                    "latency::search_p95_within_400_ms",
-                ],
+        partial(
+            "in text/csv: every other allowed type is accepted",
+            broken(
+                "text_csv_refused",
+                &["files.mime-allowed"],
+                also(
+                    // The non-UTF-8 CSV is refused for its type before its bytes are judged.
+                    vec![
+                        "uploads::each_allowed_type_is_accepted",
+                        "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
+                    ],
+                    &[
+                        "gate_1::responses_conform_to_the_served_spec",
+                        "latency::search_p95_within_400_ms",
+                    ],
+                ),
+                |r, _| r.layer(from_fn(csv_refused)),
             ),
-            |r, _| r.layer(from_fn(csv_refused)),
         ),
         broken(
             "content_mismatch_accepted",
@@ -244,21 +247,24 @@ pub fn all() -> Vec<Mutant> {
             ),
             |r, _| r.layer(from_fn(search_quote_500)),
         ),
-        broken(
-            "405_and_415_as_text_plain",
-            &["errors.problem-json"],
-            also(
-                vec![
-                    "gate_3::unknown_route_and_wrong_method_are_problems",
-                    "errors::upload_refuses_malformed_multipart",
-                    "errors::search_refuses_malformed_bodies",
-                    "errors::memory_routes_refuse_malformed_input",
-                    "errors::wrong_methods_are_405_problems",
-                    "gate_3::suggestion_on_every_error",
-                ],
-                &["gate_1::responses_conform_to_the_served_spec"],
+        partial(
+            "on 405 and 415: 404s and every handler error are problem+json",
+            broken(
+                "405_and_415_as_text_plain",
+                &["errors.problem-json"],
+                also(
+                    vec![
+                        "gate_3::unknown_route_and_wrong_method_are_problems",
+                        "errors::upload_refuses_malformed_multipart",
+                        "errors::search_refuses_malformed_bodies",
+                        "errors::memory_routes_refuse_malformed_input",
+                        "errors::wrong_methods_are_405_problems",
+                        "gate_3::suggestion_on_every_error",
+                    ],
+                    &["gate_1::responses_conform_to_the_served_spec"],
+                ),
+                |r, _| r.layer(from_fn(text_plain_405_415)),
             ),
-            |r, _| r.layer(from_fn(text_plain_405_415)),
         ),
         broken(
             "camel_case_codes_beyond_the_contract",

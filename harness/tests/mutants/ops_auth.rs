@@ -182,6 +182,22 @@ pub fn all() -> Vec<Mutant> {
                 }))
             },
         ),
+        partial(
+            "in nbf: a token issued in the future (iat) is refused",
+            broken(
+                "not_yet_valid_token_accepted",
+                &["auth.future-iat-nbf"],
+                vec!["gate_2::not_yet_valid_token_rejected"],
+                |r, _| {
+                    r.layer(from_fn(|req, next| {
+                        accept_if(req, next, |_, _, c| {
+                            let future = |k: &str| c[k].as_i64().is_some_and(|t| t > now() + 30);
+                            future("nbf") && !future("iat")
+                        })
+                    }))
+                },
+            ),
+        ),
         broken(
             "service_role_accepted",
             &["auth.role"],

@@ -160,7 +160,11 @@ pub fn all() -> Vec<Mutant> {
 }
 
 /// Removes the headers `names` from file downloads (`GET …/files/{id}/content`) only.
-async fn strip_on_downloads(req: Request, next: Next, names: &'static [&'static str]) -> Response {
+pub(super) async fn strip_on_downloads(
+    req: Request,
+    next: Next,
+    names: &'static [&'static str],
+) -> Response {
     let download = req.method() == Method::GET
         && req.uri().path().starts_with(FILES)
         && req.uri().path().ends_with("/content");
