@@ -13,7 +13,7 @@ use gonogo_suites::faults::ERROR_KINDS;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use super::{broken, json_of, Mutant};
+use super::{broken, json_of, partial, Mutant};
 
 const FILES: &str = "/api/v1/knowledge/files";
 const SEARCH: &str = "/api/v1/knowledge/search";
@@ -135,21 +135,24 @@ pub fn all() -> Vec<Mutant> {
             ),
             |r, _| r.layer(from_fn(lookup_before_auth)),
         ),
-        broken(
-            "text_csv_refused",
-            &["files.mime-allowed"],
-            also(
-                // The non-UTF-8 CSV is refused for its type before its bytes are judged.
-                vec![
-                    "uploads::each_allowed_type_is_accepted",
-                    "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
-                ],
-                &[
-                    "gate_1::responses_conform_to_the_served_spec",
-                    "latency::search_p95_within_400_ms",
-                ],
+        partial(
+            "in text/csv: every other allowed type is accepted",
+            broken(
+                "text_csv_refused",
+                &["files.mime-allowed"],
+                also(
+                    // The non-UTF-8 CSV is refused for its type before its bytes are judged.
+                    vec![
+                        "uploads::each_allowed_type_is_accepted",
+                        "uploads::bytes_contradicting_their_type_are_400_content_mismatch",
+                    ],
+                    &[
+                        "gate_1::responses_conform_to_the_served_spec",
+                        "latency::search_p95_within_400_ms",
+                    ],
+                ),
+                |r, _| r.layer(from_fn(csv_refused)),
             ),
-            |r, _| r.layer(from_fn(csv_refused)),
         ),
         broken(
             "content_mismatch_accepted",
@@ -226,11 +229,14 @@ pub fn all() -> Vec<Mutant> {
             ),
             |r, _| r.layer(from_fn(search_without_took_ms)),
         ),
-        broken(
-            "search_limit_above_50_clamped",
-            &["search.limits"],
-            vec!["limits::search_limit_defaults_to_10_within_1_to_50"],
-            |r, _| r.layer(from_fn(search_limit_clamped)),
+        partial(
+            "above 50: 0 and negatives are refused",
+            broken(
+                "search_limit_above_50_clamped",
+                &["search.limits"],
+                vec!["limits::search_limit_defaults_to_10_within_1_to_50"],
+                |r, _| r.layer(from_fn(search_limit_clamped)),
+            ),
         ),
         broken(
             "search_quote_is_500",
@@ -241,21 +247,24 @@ pub fn all() -> Vec<Mutant> {
             ),
             |r, _| r.layer(from_fn(search_quote_500)),
         ),
-        broken(
-            "405_and_415_as_text_plain",
-            &["errors.problem-json"],
-            also(
-                vec![
-                    "gate_3::unknown_route_and_wrong_method_are_problems",
-                    "errors::upload_refuses_malformed_multipart",
-                    "errors::search_refuses_malformed_bodies",
-                    "errors::memory_routes_refuse_malformed_input",
-                    "errors::wrong_methods_are_405_problems",
-                    "gate_3::suggestion_on_every_error",
-                ],
-                &["gate_1::responses_conform_to_the_served_spec"],
+        partial(
+            "on 405 and 415: 404s and every handler error are problem+json",
+            broken(
+                "405_and_415_as_text_plain",
+                &["errors.problem-json"],
+                also(
+                    vec![
+                        "gate_3::unknown_route_and_wrong_method_are_problems",
+                        "errors::upload_refuses_malformed_multipart",
+                        "errors::search_refuses_malformed_bodies",
+                        "errors::memory_routes_refuse_malformed_input",
+                        "errors::wrong_methods_are_405_problems",
+                        "gate_3::suggestion_on_every_error",
+                    ],
+                    &["gate_1::responses_conform_to_the_served_spec"],
+                ),
+                |r, _| r.layer(from_fn(text_plain_405_415)),
             ),
-            |r, _| r.layer(from_fn(text_plain_405_415)),
         ),
         broken(
             "camel_case_codes_beyond_the_contract",
@@ -281,20 +290,26 @@ pub fn all() -> Vec<Mutant> {
             ),
             |r, _| r.layer(from_fn(camel_case_codes)),
         ),
-        broken(
-            "bad_metadata_json_is_500",
-            &["errors.malformed-4xx"],
-            also(
-                vec!["errors::upload_refuses_malformed_metadata"],
-                &["gate_1::responses_conform_to_the_served_spec"],
+        partial(
+            "in an upload's metadata part: a malformed JSON body still gets its 400",
+            broken(
+                "bad_metadata_json_is_500",
+                &["errors.malformed-4xx"],
+                also(
+                    vec!["errors::upload_refuses_malformed_metadata"],
+                    &["gate_1::responses_conform_to_the_served_spec"],
+                ),
+                |r, _| r.layer(from_fn(metadata_500)),
             ),
-            |r, _| r.layer(from_fn(metadata_500)),
         ),
-        broken(
-            "sql_leak_only_on_invalid_metadata",
-            &["errors.no-leak"],
-            vec!["gate_2::error_bodies_leak_nothing"],
-            |r, _| r.layer(from_fn(leak_on_invalid_metadata)),
+        partial(
+            "in the answer to invalid upload metadata: every other error body is clean",
+            broken(
+                "sql_leak_only_on_invalid_metadata",
+                &["errors.no-leak"],
+                vec!["gate_2::error_bodies_leak_nothing"],
+                |r, _| r.layer(from_fn(leak_on_invalid_metadata)),
+            ),
         ),
     ]
 }

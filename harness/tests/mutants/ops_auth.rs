@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use super::{broken, Mutant, CONFORMANCE, GATE_2_401S};
+use super::{broken, partial, Mutant, CONFORMANCE, GATE_2_401S};
 
 /// The shared server's JWT secret, set once the session has started.
 static SECRET: OnceLock<String> = OnceLock::new();
@@ -43,28 +43,34 @@ pub fn all() -> Vec<Mutant> {
             vec!["gate_3::x_request_id_echoed"],
             |r, _| r.layer(from_fn(fresh_request_id)),
         ),
-        broken(
-            "nosniff_missing_on_errors",
-            &["headers.nosniff"],
-            vec![
-                "gate_3::unknown_route_and_wrong_method_are_problems",
-                "gate_3::security_headers_on_every_response",
-            ],
-            |r, _| {
-                r.layer(from_fn(|req, next| {
-                    strip_on_errors(req, next, "x-content-type-options")
-                }))
-            },
+        partial(
+            "on error responses: every success carries it",
+            broken(
+                "nosniff_missing_on_errors",
+                &["headers.nosniff"],
+                vec![
+                    "gate_3::unknown_route_and_wrong_method_are_problems",
+                    "gate_3::security_headers_on_every_response",
+                ],
+                |r, _| {
+                    r.layer(from_fn(|req, next| {
+                        strip_on_errors(req, next, "x-content-type-options")
+                    }))
+                },
+            ),
         ),
-        broken(
-            "no_store_missing_on_errors",
-            &["headers.no-store"],
-            vec!["gate_3::security_headers_on_every_response"],
-            |r, _| {
-                r.layer(from_fn(|req, next| {
-                    strip_on_errors(req, next, "cache-control")
-                }))
-            },
+        partial(
+            "on authenticated error responses: every success carries it",
+            broken(
+                "no_store_missing_on_errors",
+                &["headers.no-store"],
+                vec!["gate_3::security_headers_on_every_response"],
+                |r, _| {
+                    r.layer(from_fn(|req, next| {
+                        strip_on_errors(req, next, "cache-control")
+                    }))
+                },
+            ),
         ),
         broken(
             "challenge_without_error_description",
@@ -82,15 +88,18 @@ pub fn all() -> Vec<Mutant> {
                 }))
             },
         ),
-        broken(
-            "hs512_accepted",
-            &["auth.hs256-only"],
-            vec!["gate_2::other_algorithm_rejected"],
-            |r, _| {
-                r.layer(from_fn(|req, next| {
-                    accept_if(req, next, |_, h, _| h["alg"] == "HS512")
-                }))
-            },
+        partial(
+            "in HS512 tokens: alg none is refused",
+            broken(
+                "hs512_accepted",
+                &["auth.hs256-only"],
+                vec!["gate_2::other_algorithm_rejected"],
+                |r, _| {
+                    r.layer(from_fn(|req, next| {
+                        accept_if(req, next, |_, h, _| h["alg"] == "HS512")
+                    }))
+                },
+            ),
         ),
         broken(
             "any_signature_accepted",
@@ -128,16 +137,19 @@ pub fn all() -> Vec<Mutant> {
                 }))
             },
         ),
-        broken(
-            "audience_array_refused",
-            &["auth.audience"],
-            vec!["gate_2::valid_token_variants_accepted"],
-            |r, server| {
-                r.layer(from_fn_with_state(
-                    server.app_router(),
-                    refuse_audience_arrays,
-                ))
-            },
+        partial(
+            "in the array form of aud: the string form is accepted",
+            broken(
+                "audience_array_refused",
+                &["auth.audience"],
+                vec!["gate_2::valid_token_variants_accepted"],
+                |r, server| {
+                    r.layer(from_fn_with_state(
+                        server.app_router(),
+                        refuse_audience_arrays,
+                    ))
+                },
+            ),
         ),
         broken(
             "non_uuid_subject_accepted",
@@ -170,6 +182,22 @@ pub fn all() -> Vec<Mutant> {
                 }))
             },
         ),
+        partial(
+            "in nbf: a token issued in the future (iat) is refused",
+            broken(
+                "not_yet_valid_token_accepted",
+                &["auth.future-iat-nbf"],
+                vec!["gate_2::not_yet_valid_token_rejected"],
+                |r, _| {
+                    r.layer(from_fn(|req, next| {
+                        accept_if(req, next, |_, _, c| {
+                            let future = |k: &str| c[k].as_i64().is_some_and(|t| t > now() + 30);
+                            future("nbf") && !future("iat")
+                        })
+                    }))
+                },
+            ),
+        ),
         broken(
             "service_role_accepted",
             &["auth.role"],
@@ -198,20 +226,26 @@ pub fn all() -> Vec<Mutant> {
             ],
             |r, _| r.layer(from_fn(unlimited_anonymous_tokens)),
         ),
-        broken(
-            "bucket_per_token",
-            &["ratelimit.per-user"],
-            vec!["gate_2::two_tokens_of_one_user_share_one_bucket"],
-            |r, _| r.layer(from_fn(bucket_per_token)),
+        partial(
+            "across two tokens of one user: each token alone is refused at the limit",
+            broken(
+                "bucket_per_token",
+                &["ratelimit.per-user"],
+                vec!["gate_2::two_tokens_of_one_user_share_one_bucket"],
+                |r, _| r.layer(from_fn(bucket_per_token)),
+            ),
         ),
-        broken(
-            "client_errors_not_counted",
-            &["ratelimit.counts-every-request"],
-            vec!["gate_3::every_outcome_counts_against_the_limit"],
-            |r, _| {
-                let refunds = Refunds::default();
-                r.layer(from_fn_with_state(refunds, refund_client_errors))
-            },
+        partial(
+            "in requests answered 4xx: every success is counted",
+            broken(
+                "client_errors_not_counted",
+                &["ratelimit.counts-every-request"],
+                vec!["gate_3::every_outcome_counts_against_the_limit"],
+                |r, _| {
+                    let refunds = Refunds::default();
+                    r.layer(from_fn_with_state(refunds, refund_client_errors))
+                },
+            ),
         ),
         broken(
             "fixed_hourly_window",
@@ -219,15 +253,18 @@ pub fn all() -> Vec<Mutant> {
             vec!["gate_3::time_to_full_grows_by_one_emission_interval"],
             |r, _| r.layer(from_fn(fixed_window)),
         ),
-        broken(
-            "rate_limit_policy_missing_on_errors",
-            &["ratelimit.headers"],
-            vec!["gate_3::rate_limit_headers_on_every_api_response"],
-            |r, _| {
-                r.layer(from_fn(|req, next| {
-                    strip_on_errors(req, next, "ratelimit-policy")
-                }))
-            },
+        partial(
+            "on 4xx responses: every success carries them",
+            broken(
+                "rate_limit_policy_missing_on_errors",
+                &["ratelimit.headers"],
+                vec!["gate_3::rate_limit_headers_on_every_api_response"],
+                |r, _| {
+                    r.layer(from_fn(|req, next| {
+                        strip_on_errors(req, next, "ratelimit-policy")
+                    }))
+                },
+            ),
         ),
         broken(
             "retry_after_zero",

@@ -105,7 +105,117 @@ pub fn all() -> Vec<Mutant> {
                 )
             },
         ),
+        // Every JSON answer carries them; the one response whose body a browser
+        // could sniff or a proxy could cache, a file's bytes, does not.
+        partial(
+            "on file downloads (`GET …/content`): every JSON answer carries it",
+            broken(
+                "nosniff_missing_on_file_downloads",
+                &["headers.nosniff"],
+                vec!["gate_3::security_headers_on_every_response"],
+                |r, _| {
+                    r.layer(from_fn(|req, next| {
+                        strip_on_downloads(req, next, &["x-content-type-options"])
+                    }))
+                },
+            ),
+        ),
+        partial(
+            "on file downloads (`GET …/content`): every JSON answer carries it",
+            broken(
+                "no_store_missing_on_file_downloads",
+                &["headers.no-store"],
+                vec!["gate_3::security_headers_on_every_response"],
+                |r, _| {
+                    r.layer(from_fn(|req, next| {
+                        strip_on_downloads(req, next, &["cache-control"])
+                    }))
+                },
+            ),
+        ),
+        // Too large a page is cut to the largest, where the contract refuses it;
+        // 0, negatives and words are still refused.
+        partial(
+            "above 100: 0, negatives and words are refused",
+            broken(
+                "list_limit_above_100_clamped",
+                &["files.list.limit"],
+                vec![
+                    "limits::list_limit_defaults_to_50_within_1_to_100",
+                    "gate_3::malformed_input_gets_400_with_suggestion",
+                ],
+                |r, _| r.layer(from_fn(list_limit_clamped)),
+            ),
+        ),
+        partial(
+            "below 1: above 50 is refused",
+            broken(
+                "search_limit_below_1_taken_as_1",
+                &["search.limits"],
+                vec!["limits::search_limit_defaults_to_10_within_1_to_50"],
+                |r, _| r.layer(from_fn(search_limit_raised)),
+            ),
+        ),
     ]
+}
+
+/// Removes the headers `names` from file downloads (`GET …/files/{id}/content`) only.
+pub(super) async fn strip_on_downloads(
+    req: Request,
+    next: Next,
+    names: &'static [&'static str],
+) -> Response {
+    let download = req.method() == Method::GET
+        && req.uri().path().starts_with(FILES)
+        && req.uri().path().ends_with("/content");
+    let mut r = next.run(req).await;
+    if download {
+        for name in names {
+            r.headers_mut().remove(*name);
+        }
+    }
+    r
+}
+
+/// A list `limit` above 100 read as 100.
+async fn list_limit_clamped(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET || req.uri().path() != FILES {
+        return next.run(req).await;
+    }
+    let Some(query) = req.uri().query() else {
+        return next.run(req).await;
+    };
+    let edited: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some(("limit", v)) if v.parse::<i64>().is_ok_and(|n| n > 100) => "limit=100".to_owned(),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let (mut parts, body) = req.into_parts();
+    parts.uri = format!("{FILES}?{}", edited.join("&"))
+        .parse()
+        .expect("the edited list URI parses");
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// A search `limit` below 1 read as 1.
+async fn search_limit_raised(req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || req.uri().path() != SEARCH {
+        return next.run(req).await;
+    }
+    let (req, bytes) = body_of(req).await;
+    let mut body: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return next.run(req).await,
+    };
+    if body["limit"].as_i64().is_some_and(|l| l < 1) {
+        body["limit"] = json!(1);
+    }
+    let (mut parts, _) = req.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    next.run(Request::from_parts(parts, Body::from(body.to_string())))
+        .await
 }
 
 /// The `file` part of a multipart body: declared type, filename and bytes.

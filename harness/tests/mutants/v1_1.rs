@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use super::knowledge::{body_of, edit_ok, problem, sent_filename_kept};
 use super::variants::{header_limit, spec_trimmed};
-use super::{broken, Mutant, CONFORMANCE};
+use super::{broken, partial, Mutant, CONFORMANCE};
 
 const FILES: &str = "/api/v1/knowledge/files";
 const SEARCH: &str = "/api/v1/knowledge/search";
@@ -37,11 +37,14 @@ fn warns(
 
 pub fn all() -> Vec<Mutant> {
     vec![
-        broken(
-            "fifteen_minute_expiry_leeway",
-            &["auth.expired"],
-            vec!["gate_2::expired_token_rejected"],
-            |r, _| r.layer(from_fn(fifteen_minute_leeway)),
+        partial(
+            "in the 15 minutes after exp: a token expired long ago is refused",
+            broken(
+                "fifteen_minute_expiry_leeway",
+                &["auth.expired"],
+                vec!["gate_2::expired_token_rejected"],
+                |r, _| r.layer(from_fn(fifteen_minute_leeway)),
+            ),
         ),
         broken(
             "search_keeps_deleted_files",
@@ -49,11 +52,14 @@ pub fn all() -> Vec<Mutant> {
             vec!["files::delete_removes_the_file_everywhere"],
             |r, _| r.layer(from_fn_with_state(Stale::default(), stale_search)),
         ),
-        broken(
-            "memory_pages_after_the_first_drop_the_session_filter",
-            &["files.list.cursor", "r1.memory.operations"],
-            vec!["r1_memory::cursor_pages_every_memory_once"],
-            |r, _| r.layer(from_fn(filter_on_first_page_only)),
+        partial(
+            "on memory pages after the first",
+            broken(
+                "memory_pages_after_the_first_drop_the_session_filter",
+                &["files.list.cursor", "r1.memory.operations"],
+                vec!["r1_memory::cursor_pages_every_memory_once"],
+                |r, _| r.layer(from_fn(filter_on_first_page_only)),
+            ),
         ),
         broken(
             "content_served_with_a_byte_order_mark",
