@@ -61,6 +61,14 @@ impl<const GROUPS: u8> Layers<GROUPS> {
         Config::load(self.config.as_deref(), self.canary_plan.as_deref(), &self.flags)
     }
 
+    /// The text given for `key`'s flag, if it was.
+    pub fn flag(&self, key: &str) -> Option<&str> {
+        self.flags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, text)| text.as_str())
+    }
+
     /// Adds a flag's `text` (as a test or a caller would type it).
     pub fn with(mut self, key: &str, text: &str) -> Self {
         self.flags.push((key.to_owned(), text.to_owned()));
