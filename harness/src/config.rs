@@ -80,7 +80,9 @@ pub enum ConfigError {
     #[error("`{key}` is not a setting: the settings are {}", SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", "))]
     UnknownFlag { key: String },
     /// The merged layers do not fit [`sections::Settings`]: a row of the table without its field.
-    #[error("the settings do not fit their sections (a row of the settings table lacks its field): {0}")]
+    #[error(
+        "the settings do not fit their sections (a row of the settings table lacks its field): {0}"
+    )]
     Sections(#[source] toml::de::Error),
     /// A flag's value is not of its setting's kind.
     #[error("{flag} must be {expected}")]
@@ -564,7 +566,11 @@ fn resolve(
 fn typed(entries: &[Entry]) -> Result<Settings, ConfigError> {
     let mut root = toml::Table::new();
     for e in entries {
-        let (section, name) = e.setting.key.split_once('.').expect("keys are section.name");
+        let (section, name) = e
+            .setting
+            .key
+            .split_once('.')
+            .expect("keys are section.name");
         root.entry(section)
             .or_insert_with(|| toml::Value::Table(toml::Table::new()))
             .as_table_mut()

@@ -12,9 +12,9 @@ use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use gonogo_reports::publication::Publication;
 use gonogo_reports::redact::redact_report_with;
 use gonogo_reports::render::github::{self as render, STEP_SUMMARY_LIMIT};
-use gonogo_reports::publication::Publication;
 use gonogo_reports::render::RenderOptions;
 use gonogo_reports::Report;
 

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "hermetic")]
 use futures::FutureExt;
-use gonogo_reports::redact::Secrets;
 use gonogo_reports::publication::Publication;
+use gonogo_reports::redact::Secrets;
 use gonogo_reports::render::{Format, FormatList, RenderOptions};
 use gonogo_reports::Report;
 use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};

@@ -58,7 +58,11 @@ impl<const GROUPS: u8> Layers<GROUPS> {
 
     /// The effective configuration: these flags over the environment, the file and the defaults.
     pub fn load(&self) -> Result<Config, ConfigError> {
-        Config::load(self.config.as_deref(), self.canary_plan.as_deref(), &self.flags)
+        Config::load(
+            self.config.as_deref(),
+            self.canary_plan.as_deref(),
+            &self.flags,
+        )
     }
 
     /// The text given for `key`'s flag, if it was.
@@ -201,8 +205,8 @@ mod tests {
 
     #[test]
     fn a_command_takes_only_its_groups_flags_and_gives_them_as_text() {
-        let run = parse::<RUN>(&["--target", "http://x", "--seed", "7", "--format", "md,html"])
-            .unwrap();
+        let run =
+            parse::<RUN>(&["--target", "http://x", "--seed", "7", "--format", "md,html"]).unwrap();
         assert_eq!(
             run.flags,
             [
@@ -215,8 +219,8 @@ mod tests {
         assert!(parse::<DOCUMENTS>(&["--target", "http://x"]).is_err());
         let e = parse::<RUN>(&["--seed", "many"]).unwrap_err().to_string();
         assert!(e.contains("must be a whole number"), "{e}");
-        let roles = parse::<DOCUMENTS>(&["--required-roles", "A,B", "--required-roles", "C"])
-            .unwrap();
+        let roles =
+            parse::<DOCUMENTS>(&["--required-roles", "A,B", "--required-roles", "C"]).unwrap();
         assert_eq!(roles.flags[0].1, "A,B,C");
     }
 }

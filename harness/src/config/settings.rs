@@ -404,7 +404,8 @@ pub fn find(key: &str) -> Option<&'static Setting> {
 
 /// The README's settings table: one row per setting, then the canary plan's.
 pub fn readme_table() -> String {
-    let mut out = String::from("| key | flag | variable | default | what |\n|---|---|---|---|---|\n");
+    let mut out =
+        String::from("| key | flag | variable | default | what |\n|---|---|---|---|---|\n");
     for s in SETTINGS {
         out.push_str(&s.readme_row());
         out.push('\n');

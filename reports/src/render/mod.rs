@@ -128,7 +128,7 @@ pub enum RenderError {
 }
 
 /// What the human-facing renderings need beyond the report itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     /// Who must sign, and the keys signatures are checked against (the sign-off table).
     pub policy: ApprovalPolicy,
@@ -136,16 +136,6 @@ pub struct RenderOptions {
     pub canary_plan: CanaryPlan,
     /// Literal secrets the final redaction pass masks (the target's JWT secret).
     pub secrets: Secrets,
-}
-
-impl Default for RenderOptions {
-    fn default() -> Self {
-        RenderOptions {
-            policy: ApprovalPolicy::default(),
-            canary_plan: CanaryPlan::default(),
-            secrets: Secrets::default(),
-        }
-    }
 }
 
 impl RenderOptions {
