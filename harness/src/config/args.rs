@@ -110,6 +110,15 @@ impl<const GROUPS: u8> clap::Args for Layers<GROUPS> {
                 .help("The configuration file (default: ./gonogo.toml when present) [env: GONOGO_CONFIG]")
                 .value_parser(clap::value_parser!(PathBuf)),
         );
+        for setting in Self::settings() {
+            // Listed under the first of its groups this command takes.
+            let heading = setting
+                .groups
+                .iter()
+                .find(|g| GROUPS & bit(**g) != 0)
+                .map_or("Options", |g| g.heading());
+            cmd = cmd.arg(arg(setting, heading));
+        }
         if Self::takes_canary_plan() {
             cmd = cmd.arg(
                 Arg::new("canary_plan")
@@ -119,15 +128,6 @@ impl<const GROUPS: u8> clap::Args for Layers<GROUPS> {
                     .help_heading(Group::Documents.heading())
                     .value_parser(clap::value_parser!(PathBuf)),
             );
-        }
-        for setting in Self::settings() {
-            // Listed under the first of its groups this command takes.
-            let heading = setting
-                .groups
-                .iter()
-                .find(|g| GROUPS & bit(**g) != 0)
-                .map_or("Options", |g| g.heading());
-            cmd = cmd.arg(arg(setting, heading));
         }
         cmd
     }
@@ -141,13 +141,8 @@ impl<const GROUPS: u8> clap::FromArgMatches for Layers<GROUPS> {
     fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
         let flags = Self::settings()
             .filter_map(|s| {
-                let given: Vec<&String> = m.get_many::<String>(s.key)?.collect();
-                let text = given
-                    .iter()
-                    .map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                Some((s.key.to_owned(), text))
+                let given: Vec<&str> = m.get_many::<String>(s.key)?.map(String::as_str).collect();
+                Some((s.key.to_owned(), given.join(",")))
             })
             .collect();
         Ok(Layers {
