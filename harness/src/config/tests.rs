@@ -224,11 +224,25 @@ fn the_existing_signoff_table_and_a_canary_plan_in_the_file_are_read() {
 
 #[test]
 fn the_readme_s_settings_table_is_the_settings_table() {
-    let readme = include_str!("../../../README.md");
+    // `GONOGO_UPDATE_README=1 cargo test -p gonogo-harness --lib readme` writes it.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
     let table = settings::readme_table();
+    let start = readme
+        .find("| key | flag | variable | default | what |")
+        .expect("README.md has the settings table");
+    let end = readme[start..]
+        .find("\n\n")
+        .map_or(readme.len(), |i| start + i + 1);
+    if std::env::var_os("GONOGO_UPDATE_README").is_some() {
+        let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        std::fs::write(path, updated).unwrap();
+        return;
+    }
     assert!(
-        readme.contains(&table),
-        "README.md's settings table is not the settings table; put this in its place:\n{table}"
+        readme[start..end] == table,
+        "README.md's settings table is not the settings table: run \
+         GONOGO_UPDATE_README=1 cargo test -p gonogo-harness --lib readme"
     );
 }
 
