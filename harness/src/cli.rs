@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use gonogo_reports::Verdict;
 
-use crate::config::{Config, ConfigError, Flags};
+use crate::config::args::{self, Layers};
+use crate::config::{Config, ConfigError};
 use crate::error::{settle, CliError};
 use crate::exit::Exit;
 use crate::progress::{ColorChoice, OutputArgs, Progress};
@@ -91,289 +92,41 @@ pub fn contract_cmd(args: &ContractArgs) -> Result<Exit, CliError> {
     print_all(printed.as_bytes(), "the contract")
 }
 
-/// Where a run goes, with what access, and where its report is kept: `gonogo run`'s
-/// flags that `gonogo serve` also takes for the runs it starts. Each is also a
-/// `GONOGO_*` variable and a key of `gonogo.toml` (see `gonogo config`); a flag wins over both.
-#[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Target")]
-pub struct TargetArgs {
-    /// Base URL of a deployed server; without it the run is hermetic (containers + in-process server).
-    /// [env: GONOGO_TARGET, SMOKE_TARGET_URL] [file: run.target]
-    #[arg(long)]
-    pub target: Option<String>,
-    /// The target's HS256 JWT secret (at least 16 characters); without it tokens come from
-    /// POST /api/v1/stream/auth/anon.
-    /// [env: GONOGO_JWT_SECRET, SMOKE_JWT_SECRET]
-    #[arg(long)]
-    pub jwt_secret: Option<String>,
-    /// A PEM file of the CA that signed the target's TLS certificate, trusted besides the
-    /// system's trust store and the built-in roots. [env: GONOGO_CACERT] [file: run.cacert]
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// PostgreSQL URL of the target's database as its application role (remote runs):
-    /// the RLS gate runs, read-only, and isolation is proven at the database. Never printed.
-    /// [env: GONOGO_DATABASE_URL, SMOKE_DATABASE_URL]
-    #[arg(long)]
-    pub database_url: Option<String>,
-    /// Without --database-url, accept tenant isolation proven through the API alone,
-    /// for this (mandatory) reason; the waiver is recorded in the report and signed with it.
-    /// [env: GONOGO_ACCEPT_API_ONLY_ISOLATION] [file: waivers.api_only_isolation]
-    #[arg(long, value_name = "REASON", value_parser = non_empty_reason)]
-    pub accept_api_only_isolation: Option<String>,
-    // Help from the settings' default, so it is written once.
-    #[arg(long, help = format!(
-        "Where the report is written [default: {}] [env: GONOGO_REPORT_DIR] [file: report.dir]",
-        crate::config::settings::DEFAULT_REPORT_DIR
-    ))]
-    pub report_dir: Option<PathBuf>,
-    /// The sign-off roles and canary schedule the Markdown and HTML show, and the configuration file.
-    #[command(flatten)]
-    pub documents: crate::release_cli::RolesArgs,
-}
-
-impl TargetArgs {
-    /// The flags given, as configuration layers.
-    pub fn flags(&self) -> Flags {
-        use toml::Value;
-        let text = |v: &Option<String>| v.clone().map(Value::String);
-        let mut flags = crate::config::given([
-            ("run.target", text(&self.target)),
-            ("run.jwt_secret", text(&self.jwt_secret)),
-            (
-                "run.cacert",
-                self.cacert
-                    .as_ref()
-                    .map(|p| Value::String(p.display().to_string())),
-            ),
-            (
-                "report.dir",
-                self.report_dir
-                    .as_ref()
-                    .map(|p| Value::String(p.display().to_string())),
-            ),
-            ("run.database_url", text(&self.database_url)),
-            (
-                "waivers.api_only_isolation",
-                text(&self.accept_api_only_isolation),
-            ),
-        ]);
-        flags.extend(self.documents.flags());
-        flags
-    }
-}
-
-/// How one `gonogo run` is carried out, judged and written: its own flags
-/// (`gonogo serve`'s runs read these settings from gonogo.toml or GONOGO_*).
-#[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Run")]
-pub struct TuningArgs {
-    /// Report formats, comma-separated (json is always written): json,md,junit,html;
-    /// `github` also publishes to GitHub Actions (annotations, step summary, outputs).
-    /// [default: json] [env: GONOGO_FORMATS] [file: report.formats]
-    #[arg(long)]
-    pub format: Option<String>,
-    /// The R1 OpenAPI baseline Gate 1 compares against (default: the committed one).
-    /// [env: GONOGO_R1_BASELINE, SMOKE_R1_BASELINE]
-    #[arg(long)]
-    pub r1_baseline: Option<PathBuf>,
-    /// Free-form label of the deployment, shown in the report. [env: GONOGO_LABEL]
-    #[arg(long)]
-    pub label: Option<String>,
-    /// The commit (or version) of the target's build, shown in the report; without it a
-    /// remote run reads the target's version header or /health.
-    /// [env: GONOGO_TARGET_COMMIT] [file: run.target_commit]
-    #[arg(long, value_name = "SHA")]
-    pub target_commit: Option<String>,
-    /// Searches the latency phase sends (default 200; at least 72 for the p95's
-    /// 95 % interval to exist, else `query_latency_p95_ms` is inconclusive).
-    /// [env: GONOGO_LATENCY_SAMPLES, SMOKE_LATENCY_SAMPLES]
-    #[arg(long)]
-    pub latency_samples: Option<usize>,
-    /// The seed of the generated inputs; a report's case notes name theirs, and the same
-    /// seed replays the same cases (default: a fresh one each run). [env: GONOGO_SEED]
-    /// [file: run.seed]
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Search p95 threshold in ms, at most the contract's 400. [env: GONOGO_MAX_P95_MS] [file: thresholds.p95_ms]
-    #[arg(long)]
-    pub max_p95_ms: Option<f64>,
-    /// Success-rate threshold, at least the contract's 0.99. [env: GONOGO_MIN_SUCCESS_RATE]
-    #[arg(long)]
-    pub min_success_rate: Option<f64>,
-    /// Fewest latency searches the p95 is judged on (at least 72). [env: GONOGO_MIN_LATENCY_SAMPLES]
-    #[arg(long)]
-    pub min_latency_samples: Option<u64>,
-}
-
-impl TuningArgs {
-    /// The flags given, as configuration layers.
-    pub fn flags(&self) -> Flags {
-        use toml::Value;
-        let list = |v: &Option<String>| {
-            v.as_ref()
-                .and_then(|t| crate::config::file::from_text(crate::config::Kind::List, t))
-        };
-        crate::config::given([
-            ("report.formats", list(&self.format)),
-            (
-                "run.r1_baseline",
-                self.r1_baseline
-                    .as_ref()
-                    .map(|p| Value::String(p.display().to_string())),
-            ),
-            ("run.label", self.label.clone().map(Value::String)),
-            (
-                "run.target_commit",
-                self.target_commit.clone().map(Value::String),
-            ),
-            (
-                "run.latency_samples",
-                self.latency_samples.map(|n| Value::Integer(n as i64)),
-            ),
-            (
-                "run.seed",
-                self.seed
-                    .map(|n| Value::Integer(n.min(i64::MAX as u64) as i64)),
-            ),
-            ("thresholds.p95_ms", self.max_p95_ms.map(Value::Float)),
-            (
-                "thresholds.success_rate",
-                self.min_success_rate.map(Value::Float),
-            ),
-            (
-                "thresholds.min_samples",
-                self.min_latency_samples.map(|n| Value::Integer(n as i64)),
-            ),
-        ])
-    }
-}
-
-/// `gonogo run`'s flags.
+/// `gonogo run`'s flags: the settings of its groups (target, run, documents;
+/// each also a `GONOGO_*` variable and a key of `gonogo.toml`, a flag winning
+/// over both, see `gonogo config`) and what stderr shows.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub target: TargetArgs,
-    #[command(flatten)]
-    pub tuning: TuningArgs,
+    pub layers: Layers<{ args::RUN }>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
 impl RunArgs {
-    /// The flags given, as configuration layers.
-    pub fn flags(&self) -> Flags {
-        let mut flags = self.target.flags();
-        flags.extend(self.tuning.flags());
-        flags
-    }
-
     /// The effective configuration of this run.
     pub fn config(&self) -> Result<Config, ConfigError> {
-        self.target.documents.load(&self.flags())
+        self.layers.load()
     }
 }
 
-/// `gonogo serve`'s own flags.
-#[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Serve")]
-pub struct ServeOwnArgs {
-    /// Address to listen on [default: 127.0.0.1:9090] [env: GONOGO_SERVE_LISTEN] [file: serve.listen]
-    #[arg(long)]
-    pub listen: Option<String>,
-    /// The bearer token every route but /health requires; prefer GONOGO_SERVE_TOKEN
-    /// (a flag shows in the process list). [file: serve.token]
-    #[arg(long)]
-    pub token: Option<String>,
-    /// An origin (scheme://host:port) serve may send traffic to; repeatable.
-    /// [env: GONOGO_SERVE_ALLOWED_TARGETS, comma-separated] [file: serve.allowed_targets]
-    #[arg(long = "allow-target", value_name = "ORIGIN")]
-    pub allow_targets: Vec<String>,
-    /// Trusted public keys (*.pub.pem) confirm-promotion verifies sign-offs against.
-    /// [env: GONOGO_TRUST_DIR] [file: serve.trust_dir]
-    #[arg(long)]
-    pub trust: Option<PathBuf>,
-    /// Longest one run may take [default: 10m] [env: GONOGO_SERVE_RUN_TIMEOUT]
-    #[arg(long)]
-    pub run_timeout: Option<String>,
-    /// Probe traffic one Flagger rollout call judges [default: 20s] [env: GONOGO_SERVE_ROLLOUT_STEP]
-    #[arg(long)]
-    pub rollout_step: Option<String>,
-}
-
-impl ServeOwnArgs {
-    /// The flags given, as configuration layers.
-    pub fn flags(&self) -> Flags {
-        use toml::Value;
-        let text = |v: &Option<String>| v.clone().map(Value::String);
-        crate::config::given([
-            ("serve.listen", text(&self.listen)),
-            ("serve.token", text(&self.token)),
-            (
-                "serve.allowed_targets",
-                (!self.allow_targets.is_empty()).then(|| {
-                    Value::Array(
-                        self.allow_targets
-                            .iter()
-                            .cloned()
-                            .map(Value::String)
-                            .collect(),
-                    )
-                }),
-            ),
-            (
-                "serve.trust_dir",
-                self.trust
-                    .as_ref()
-                    .map(|p| Value::String(p.display().to_string())),
-            ),
-            ("serve.run_timeout", text(&self.run_timeout)),
-            ("serve.rollout_step", text(&self.rollout_step)),
-        ])
-    }
-}
-
-/// `gonogo serve`'s flags: its own, and where its runs go.
+/// `gonogo serve`'s flags: its own settings, and where its runs go.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
-    pub serve: ServeOwnArgs,
-    #[command(flatten)]
-    pub target: TargetArgs,
+    pub layers: Layers<{ args::SERVE }>,
 }
 
-impl ServeArgs {
-    /// The effective configuration with these flags.
-    pub fn config(&self) -> Result<Config, ConfigError> {
-        let mut flags = self.serve.flags();
-        flags.extend(self.target.flags());
-        self.target.documents.load(&flags)
-    }
-}
-
-/// `gonogo config`'s flags: every flag of `run` and `serve`, so it shows what either would use.
+/// `gonogo config`'s flags: every setting's, so it shows what any command would use.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConfigArgs {
     #[command(flatten)]
-    pub serve: ServeOwnArgs,
-    #[command(flatten)]
-    pub target: TargetArgs,
-    #[command(flatten)]
-    pub tuning: TuningArgs,
-}
-
-impl ConfigArgs {
-    /// The effective configuration with these flags.
-    pub fn config(&self) -> Result<Config, ConfigError> {
-        let mut flags = self.serve.flags();
-        flags.extend(self.target.flags());
-        flags.extend(self.tuning.flags());
-        self.target.documents.load(&flags)
-    }
+    pub layers: Layers<{ args::ALL }>,
 }
 
 /// `gonogo config`: the table, or the one sentence saying what is wrong.
 pub fn config_cmd(args: &ConfigArgs) -> Result<Exit, CliError> {
-    print!("{}", args.config()?.table());
+    print!("{}", args.layers.load()?.table());
     Ok(Exit::Done)
 }
 
@@ -390,14 +143,13 @@ fn prepare(args: &RunArgs) -> Result<(Config, crate::run::Options), CliError> {
 /// `gonogo run`: returns how it ended.
 pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     let (config, opts) = prepare(&args)?;
-    let formats = config.formats();
-    let report_dir = config.report_dir();
-    let options = config.render_options();
     let progress = std::sync::Arc::new(Progress::stderr(args.output.verbosity(), color));
     let out = Session::run_once_watched(&opts, None, progress.clone()).await;
     let out = out.inspect_err(|_| progress.finish())?;
     progress.phase("writing reports");
-    let paths = out.write_with(&report_dir, &formats.files, options.clone());
+    // Built once: the files and GitHub publish the same report with the same secrets masked.
+    let publication = config.publication().masking(out.secrets());
+    let paths = publication.write(&out.report).map_err(InfraError::from);
     progress.finish();
     let paths = paths?;
     let d = &out.report.decision;
@@ -415,25 +167,11 @@ pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     for p in paths {
         println!("  report: {}", p.display());
     }
-    if formats.github {
-        crate::github::publish_run(&out, options, &report_dir)?;
+    if publication.formats.github {
+        crate::github::publish_run(&out.report, &publication)?;
     }
     Ok(Exit::Verdict(d.verdict))
 }
-
-/// A waiver's reason: something a reviewer can read, not an empty string.
-fn non_empty_reason(s: &str) -> Result<String, EmptyReason> {
-    let reason = s.trim();
-    if reason.is_empty() {
-        return Err(EmptyReason);
-    }
-    Ok(reason.to_owned())
-}
-
-/// `--accept-api-only-isolation` given without a reason (clap shows this).
-#[derive(Debug, thiserror::Error)]
-#[error("give the reason API-only isolation is acceptable, e.g. --accept-api-only-isolation \"staging has no database access; RLS proven in CI\"")]
-pub struct EmptyReason;
 
 /// The first line `gonogo run` prints: the verdict exactly as the JSON spells it.
 fn verdict_line(verdict: Verdict, suites_time: Duration) -> String {
@@ -535,7 +273,7 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Run(a) => run(a, cli.color).await,
         Command::Config(a) => config_cmd(&a),
         Command::Contract(a) => contract_cmd(&a),
-        Command::Serve(a) => match a.config() {
+        Command::Serve(a) => match a.layers.load() {
             Ok(c) => crate::serve::serve(c).await.map_err(CliError::from),
             Err(e) => Err(e.into()),
         },
@@ -560,9 +298,9 @@ mod tests {
 
     #[test]
     fn a_waiver_needs_a_non_empty_reason() {
-        let err =
-            parse(&["--target", "http://x", "--accept-api-only-isolation", "  "]).unwrap_err();
-        assert!(err.to_string().contains("give the reason"), "{err}");
+        let empty = parse(&["--target", "http://x", "--accept-api-only-isolation", "  "]).unwrap();
+        let err = prepare(&empty).unwrap_err().to_string();
+        assert!(err.contains("give the reason"), "{err}");
         let ok = parse(&[
             "--target",
             "http://x",
@@ -570,10 +308,8 @@ mod tests {
             " no db ",
         ])
         .unwrap();
-        assert_eq!(
-            ok.target.accept_api_only_isolation.as_deref(),
-            Some("no db")
-        );
+        let (_, opts) = prepare(&ok).unwrap();
+        assert_eq!(opts.accept_api_only_isolation.as_deref(), Some("no db"));
     }
 
     #[test]
@@ -601,7 +337,9 @@ mod tests {
             .skip_while(|l| !l.contains("--report-dir"))
             .take(3)
             .collect::<String>();
-        let default = crate::config::settings::DEFAULT_REPORT_DIR;
+        let default = crate::config::settings::find("report.dir")
+            .and_then(|s| s.default)
+            .unwrap();
         assert!(line.contains(&format!("[default: {default}]")), "{help}");
     }
 

@@ -6,21 +6,26 @@
 //!   with the file, line and key).
 //! - Each setting's variable is `GONOGO_*`; the older `SMOKE_*` names still
 //!   work, below the `GONOGO_*` one, and `gonogo config` says so.
-//! - [`Config::table`] is what `gonogo config` prints: each value with where it
-//!   came from, secrets masked.
+//! - The layers are merged key by key, then deserialised once into the typed
+//!   [`sections::Settings`] the commands read; beside them each value keeps
+//!   where it came from, which [`Config::table`] prints for `gonogo config`
+//!   (secrets masked).
 
+pub mod args;
 pub mod file;
+pub mod sections;
 pub mod settings;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use gonogo_reports::canary_plan::{CanaryPlan, PlanError};
+use gonogo_reports::publication::Publication;
 use gonogo_reports::render::{FormatList, RenderOptions};
-use gonogo_reports::signoff;
+use gonogo_reports::signoff::{self, ApprovalPolicy};
 
 use crate::decision::Thresholds;
+pub use sections::Settings;
 pub use settings::{Kind, Setting, SETTINGS};
 
 /// Where a value came from.
@@ -71,6 +76,14 @@ pub enum ConfigError {
     /// The file is not TOML, or sets something that is not a setting (boxed: the largest case).
     #[error(transparent)]
     File(Box<file::ParseError>),
+    /// A flag that is not a setting's (the flags are made from the table, so only a caller passes one).
+    #[error("`{key}` is not a setting: the settings are {}", SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", "))]
+    UnknownFlag { key: String },
+    /// The merged layers do not fit [`sections::Settings`]: a row of the table without its field.
+    #[error(
+        "the settings do not fit their sections (a row of the settings table lacks its field): {0}"
+    )]
+    Sections(#[source] toml::de::Error),
     /// A flag's value is not of its setting's kind.
     #[error("{flag} must be {expected}")]
     Flag {
@@ -142,16 +155,9 @@ impl std::fmt::Display for Named {
     }
 }
 
-/// What the command line set: `(key, value)` per flag given (values typed as the setting's kind).
-pub type Flags = Vec<(&'static str, toml::Value)>;
-
-/// The flags that were given, from `(key, value if given)` pairs.
-pub fn given(pairs: impl IntoIterator<Item = (&'static str, Option<toml::Value>)>) -> Flags {
-    pairs
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect()
-}
+/// What the command line set: `(key, text)` per flag given, the text as typed
+/// (a list's items joined by commas); read by the setting's kind as a variable is.
+pub type Flags = Vec<(String, String)>;
 
 /// One effective value.
 #[derive(Debug, Clone)]
@@ -177,7 +183,10 @@ impl Entry {
 /// The effective configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Every setting that has a value (set, or defaulted), in [`SETTINGS`] order.
+    /// Every setting's value, typed by section: what the commands read.
+    pub settings: Settings,
+    /// Where each value came from: every setting that has a value (set, or
+    /// defaulted), in [`SETTINGS`] order, as `gonogo config` shows it.
     entries: Vec<Entry>,
     canary: (CanaryPlan, Source),
     /// The file read and how it was found.
@@ -234,14 +243,19 @@ impl Config {
             }
             None => file::FileLayer::default(),
         };
+        if let Some((key, _)) = flags.iter().find(|(k, _)| settings::find(k).is_none()) {
+            return Err(ConfigError::UnknownFlag { key: key.clone() });
+        }
         let mut entries = Vec::new();
         for setting in SETTINGS {
             if let Some(entry) = resolve(setting, flags, &env, &layer, file.as_ref())? {
                 entries.push(entry);
             }
         }
+        let settings = typed(&entries)?;
         let canary = canary(canary_flag, &env, layer.canary, file.as_ref())?;
         let config = Config {
+            settings,
             entries,
             canary,
             file,
@@ -255,82 +269,38 @@ impl Config {
         self.entries.iter().find(|e| e.setting.key == key)
     }
 
-    fn value(&self, key: &str) -> Option<&toml::Value> {
-        debug_assert!(settings::find(key).is_some(), "no setting {key}");
-        self.entry(key).map(|e| &e.value)
-    }
-
-    /// A text or path setting.
-    pub fn string(&self, key: &str) -> Option<String> {
-        self.value(key).and_then(|v| v.as_str()).map(str::to_owned)
-    }
-
-    /// A path setting.
-    pub fn path(&self, key: &str) -> Option<PathBuf> {
-        self.string(key).map(PathBuf::from)
-    }
-
     /// Where reports are written: `report.dir`, which always has a value (its default).
     pub fn report_dir(&self) -> PathBuf {
-        self.path("report.dir")
-            .unwrap_or_else(|| settings::DEFAULT_REPORT_DIR.into())
-    }
-
-    /// A count setting.
-    pub fn count(&self, key: &str) -> Option<u64> {
-        self.value(key)
-            .and_then(|v| v.as_integer())
-            .map(|n| n as u64)
-    }
-
-    /// A number setting.
-    pub fn number(&self, key: &str) -> Option<f64> {
-        self.value(key).and_then(|v| v.as_float())
-    }
-
-    /// A list setting.
-    pub fn list(&self, key: &str) -> Option<Vec<String>> {
-        let items = self.value(key)?.as_array()?;
-        Some(
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-        )
-    }
-
-    /// A duration setting.
-    pub fn duration(&self, key: &str) -> Option<Duration> {
-        self.string(key)
-            .and_then(|s| file::duration(&s))
-            .map(Duration::from_secs)
+        self.settings.report.dir.clone()
     }
 
     /// The thresholds the run is judged by.
     pub fn thresholds(&self) -> Thresholds {
-        let d = Thresholds::default();
+        let t = &self.settings.thresholds;
         Thresholds {
-            max_p95_ms: self.number("thresholds.p95_ms").unwrap_or(d.max_p95_ms),
-            min_success_rate: self
-                .number("thresholds.success_rate")
-                .unwrap_or(d.min_success_rate),
-            min_latency_samples: self
-                .count("thresholds.min_samples")
-                .unwrap_or(d.min_latency_samples),
+            max_p95_ms: t.p95_ms,
+            min_success_rate: t.success_rate,
+            min_latency_samples: t.min_samples,
         }
     }
 
     /// The report formats (JSON is always written besides them) and whether
     /// to publish to GitHub Actions.
     pub fn formats(&self) -> FormatList {
-        FormatList::parse(&self.list("report.formats").unwrap_or_default().join(","))
-            .unwrap_or_default()
+        FormatList::parse(&self.settings.report.formats.join(",")).unwrap_or_default()
     }
 
     /// The roles that must sign.
     pub fn required_roles(&self) -> Vec<String> {
-        self.list("signoff.required_roles")
-            .unwrap_or_else(signoff::default_required_roles)
+        self.settings.signoff.required_roles.clone()
+    }
+
+    /// Who must sign a GO report before it is APPROVED (no keys: signatures unverified).
+    pub fn approval_policy(&self) -> ApprovalPolicy {
+        ApprovalPolicy {
+            required_roles: self.required_roles(),
+            trust: None,
+        }
     }
 
     /// The canary plan and where it came from.
@@ -343,30 +313,40 @@ impl Config {
         &self.canary.1
     }
 
-    /// What the Markdown and HTML show: the required roles and the canary schedule.
+    /// What the Markdown and HTML show: the approval policy and the canary schedule.
     pub fn render_options(&self) -> RenderOptions {
         RenderOptions {
-            required_roles: self.required_roles(),
+            policy: self.approval_policy(),
             canary_plan: self.canary_plan().clone(),
             ..RenderOptions::default()
         }
     }
 
+    /// Where and how a report is published: the directory, the formats and the documents' options.
+    pub fn publication(&self) -> Publication {
+        Publication {
+            dir: self.report_dir(),
+            formats: self.formats(),
+            render: self.render_options(),
+        }
+    }
+
     /// What `gonogo run` does.
     pub fn run_options(&self) -> crate::run::Options {
+        let run = &self.settings.run;
         crate::run::Options {
-            target: self.string("run.target"),
-            jwt_secret: self.string("run.jwt_secret"),
-            label: self.string("run.label"),
-            target_commit: self.string("run.target_commit"),
-            r1_baseline: self.path("run.r1_baseline"),
-            latency_samples: self.count("run.latency_samples").map(|n| n as usize),
-            seed: self.count("run.seed"),
-            database_url: self.string("run.database_url"),
-            accept_api_only_isolation: self.string("waivers.api_only_isolation"),
+            target: run.target.clone(),
+            jwt_secret: run.jwt_secret.clone(),
+            label: run.label.clone(),
+            target_commit: run.target_commit.clone(),
+            r1_baseline: run.r1_baseline.clone(),
+            latency_samples: Some(run.latency_samples as usize),
+            seed: run.seed,
+            database_url: run.database_url.clone(),
+            accept_api_only_isolation: self.settings.waivers.api_only_isolation.clone(),
             thresholds: self.thresholds(),
             report_dir: Some(self.report_dir()),
-            cacert: self.path("run.cacert"),
+            cacert: run.cacert.clone(),
         }
     }
 
@@ -394,54 +374,55 @@ impl Config {
                 why,
             });
         }
-        if let Some(roles) = self.list("signoff.required_roles") {
-            signoff::check_roles(roles).map_err(|reason| ConfigError::Roles {
+        let s = &self.settings;
+        signoff::check_roles(s.signoff.required_roles.clone()).map_err(|reason| {
+            ConfigError::Roles {
                 setting: named("signoff.required_roles"),
                 reason,
-            })?;
-        }
-        let formats = self.list("report.formats").unwrap_or_default().join(",");
-        FormatList::parse(&formats).map_err(|source| ConfigError::Formats {
+            }
+        })?;
+        FormatList::parse(&s.report.formats.join(",")).map_err(|source| ConfigError::Formats {
             setting: named("report.formats"),
             source,
         })?;
         // A short secret is guessable, and the reports mask it by its text: a
         // one-letter one would be masked out of every word. The reference
         // server requires 32 bytes; 16 characters is the floor gonogo accepts.
-        if self
-            .string("run.jwt_secret")
+        if s.run
+            .jwt_secret
+            .as_ref()
             .is_some_and(|s| s.chars().count() < MIN_JWT_SECRET_CHARS)
         {
             return Err(ConfigError::ShortSecret {
                 setting: named("run.jwt_secret"),
             });
         }
-        if self
-            .string("waivers.api_only_isolation")
+        if s.waivers
+            .api_only_isolation
+            .as_ref()
             .is_some_and(|r| r.trim().is_empty())
         {
             return Err(ConfigError::EmptyWaiver {
                 setting: named("waivers.api_only_isolation"),
             });
         }
-        for (key, most) in [
-            ("serve.run_timeout", 24 * 3600),
-            ("serve.rollout_step", 3600),
+        for (key, value, most) in [
+            ("serve.run_timeout", s.serve.run_timeout, 24 * 3600),
+            ("serve.rollout_step", s.serve.rollout_step, 3600),
         ] {
-            if self.duration(key).is_some_and(|d| d.as_secs() > most) {
+            if value.as_secs() > most {
                 return Err(ConfigError::TooLong {
                     setting: named(key),
                     hours: most / 3600,
                 });
             }
         }
-        if let Some(listen) = self.string("serve.listen") {
-            listen
-                .parse::<std::net::SocketAddr>()
-                .map_err(|_| ConfigError::Listen {
-                    setting: named("serve.listen"),
-                })?;
-        }
+        s.serve
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|_| ConfigError::Listen {
+                setting: named("serve.listen"),
+            })?;
         Ok(())
     }
 
@@ -544,8 +525,8 @@ fn resolve(
     file: Option<&(PathBuf, String)>,
 ) -> Result<Option<Entry>, ConfigError> {
     let mut found: Vec<(toml::Value, Source)> = Vec::new();
-    if let Some((_, v)) = flags.iter().find(|(k, _)| *k == setting.key) {
-        let value = file::check(setting.kind, v).ok_or(ConfigError::Flag {
+    if let Some((_, text)) = flags.iter().find(|(k, _)| k == setting.key) {
+        let value = file::from_text(setting.kind, text).ok_or(ConfigError::Flag {
             flag: setting.flag,
             expected: setting.kind.expected(),
         })?;
@@ -579,6 +560,26 @@ fn resolve(
             .filter(|s| *s != Source::Default)
             .collect(),
     }))
+}
+
+/// The entries as the typed sections: each `section.name` put in its table, then deserialised once.
+fn typed(entries: &[Entry]) -> Result<Settings, ConfigError> {
+    let mut root = toml::Table::new();
+    for e in entries {
+        let (section, name) = e
+            .setting
+            .key
+            .split_once('.')
+            .expect("keys are section.name");
+        root.entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect("a section is a table")
+            .insert(name.to_owned(), e.value.clone());
+    }
+    toml::Value::Table(root)
+        .try_into()
+        .map_err(ConfigError::Sections)
 }
 
 /// The canary plan: `--canary-plan`, else `$GONOGO_CANARY_PLAN`, else `[canary]`, else the release plan's.

@@ -12,12 +12,11 @@ use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use gonogo_reports::publication::Publication;
 use gonogo_reports::redact::redact_report_with;
 use gonogo_reports::render::github::{self as render, STEP_SUMMARY_LIMIT};
-use gonogo_reports::render::{Format, RenderOptions};
+use gonogo_reports::render::RenderOptions;
 use gonogo_reports::Report;
-
-use crate::run::RunOutput;
 
 /// Why a report could not be published to GitHub Actions.
 #[derive(Debug, thiserror::Error)]
@@ -72,16 +71,15 @@ impl GithubFiles {
     }
 }
 
-/// `gonogo run --format …,github`: publishes the run's report (with its
-/// secrets masked), pointing the step summary at its JSON in `report_dir`.
-pub fn publish_run(
-    out: &RunOutput,
-    options: RenderOptions,
-    report_dir: &Path,
-) -> Result<(), GithubError> {
-    let json = report_dir.join(Format::Json.file_name());
-    let options = out.render_options(options);
-    publish(&out.report, &options, &json, &GithubFiles::from_env())
+/// `gonogo run --format …,github`: publishes `report` as `publication` says
+/// (its secrets included), pointing the step summary at its JSON in the publication's directory.
+pub fn publish_run(report: &Report, publication: &Publication) -> Result<(), GithubError> {
+    publish(
+        report,
+        &publication.render,
+        &publication.json_path(),
+        &GithubFiles::from_env(),
+    )
 }
 
 /// Publishes `report` (after the final redaction pass, with `options`'

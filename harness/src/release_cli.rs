@@ -22,7 +22,8 @@ use gonogo_reports::signoff::{self, CheckStatus, TrustStore};
 use gonogo_reports::Verdict;
 
 use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
-use crate::config::{Config, ConfigError, Flags};
+use crate::config::args::{self, Layers};
+use crate::config::ConfigError;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::github::GithubFiles;
@@ -54,7 +55,7 @@ pub enum ReleaseCommand {
         #[arg(long)]
         key: PathBuf,
         #[command(flatten)]
-        roles: RolesArgs,
+        layers: Documents,
     },
     /// Write the decision as an in-toto test-result attestation in a DSSE envelope.
     Attest(AttestArgs),
@@ -67,7 +68,7 @@ pub enum ReleaseCommand {
         #[arg(long)]
         trust: PathBuf,
         #[command(flatten)]
-        roles: RolesArgs,
+        layers: Documents,
         /// Also write `go-no-go.md` and `go-no-go.html` with the verified sign-off table here.
         #[arg(long)]
         render_dir: Option<PathBuf>,
@@ -81,7 +82,7 @@ pub enum ReleaseCommand {
         report: PathBuf,
         /// The sign-off roles and canary schedule the step summary shows.
         #[command(flatten)]
-        roles: RolesArgs,
+        layers: Documents,
     },
 }
 
@@ -103,18 +104,11 @@ pub struct AttestArgs {
     /// Where readers find the report (the predicate's `url`); default: its file:// URL.
     #[arg(long)]
     pub url: Option<String>,
-    /// The contract the run was judged by (default: the one gonogo judges by, as
-    /// `gonogo contract` prints it, named `gonogo-contract-v<version>.md`).
-    #[arg(long, env = "GONOGO_CONTRACT")]
-    pub contract: Option<PathBuf>,
-    /// The R1 baseline the run compared against (default: as `gonogo run` finds it:
-    /// GONOGO_R1_BASELINE, SMOKE_R1_BASELINE, gonogo.toml, else the built-in one).
-    #[arg(long)]
-    pub r1_baseline: Option<PathBuf>,
-    /// The configuration the run used (default: GONOGO_CONFIG, else ./gonogo.toml,
-    /// else the built-in defaults).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    /// The configuration the run used (`--config`, else GONOGO_CONFIG, else ./gonogo.toml,
+    /// else the built-in defaults), the contract it was judged by (`--contract`,
+    /// `attest.contract`) and its R1 baseline (`--r1-baseline`, as `gonogo run` finds it).
+    #[command(flatten)]
+    pub layers: Layers<{ args::ATTEST }>,
 }
 
 /// `gonogo canary`'s arguments.
@@ -139,68 +133,21 @@ pub struct CanaryArgs {
     /// Tenants probing at once (each stays within its own rate limit).
     #[arg(long, default_value_t = 4)]
     pub tenants: usize,
-    /// HS256 secret to mint tenant tokens; the anonymous-token endpoint is used without it.
-    /// [env: GONOGO_JWT_SECRET, SMOKE_JWT_SECRET] [file: run.jwt_secret]
-    #[arg(long)]
-    pub jwt_secret: Option<String>,
-    /// The sign-off roles the re-rendered Markdown and HTML show.
+    /// The secret that mints tenant tokens (`--jwt-secret`, `run.jwt_secret`; without it
+    /// the anonymous-token endpoint), and the sign-off roles the re-rendered Markdown and HTML show.
     #[command(flatten)]
-    pub roles: RolesArgs,
+    pub layers: Layers<{ args::CANARY }>,
     #[command(flatten)]
     pub output: crate::progress::OutputArgs,
 }
 
-/// What the documents show: the required roles and the canary schedule, each
-/// from its flag, else its variable, else the configuration file, else the default.
-#[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Documents")]
-pub struct RolesArgs {
-    /// Roles that must sign, comma-separated (default: Tech Lead, Security, DevOps/SRE, Product).
-    /// [env: GONOGO_REQUIRED_ROLES] [file: signoff.required_roles]
-    #[arg(long, value_delimiter = ',')]
-    pub required_roles: Vec<String>,
-    /// The configuration file (default: ./gonogo.toml when present). [env: GONOGO_CONFIG]
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Canary plan (TOML) whose schedule a report shows before any canary ran.
-    /// [env: GONOGO_CANARY_PLAN] [file: the [canary] table]
-    #[arg(long)]
-    pub canary_plan: Option<PathBuf>,
-}
+/// What the documents show (the required roles, the canary schedule) and the
+/// configuration file: the settings of [`crate::config::settings::Group::Documents`].
+pub type Documents = Layers<{ args::DOCUMENTS }>;
 
-impl RolesArgs {
-    /// The flags given, as configuration layers.
-    pub fn flags(&self) -> Flags {
-        if self.required_roles.is_empty() {
-            return Vec::new();
-        }
-        let roles = self
-            .required_roles
-            .iter()
-            .map(|r| toml::Value::String(r.clone()))
-            .collect();
-        vec![("signoff.required_roles", toml::Value::Array(roles))]
-    }
-
-    /// The effective configuration with these flags.
-    pub fn config(&self) -> Result<Config, ConfigError> {
-        self.load(&self.flags())
-    }
-
-    /// The effective configuration with `flags` (which include these), read
-    /// from this `--config` and `--canary-plan`.
-    pub fn load(&self, flags: &Flags) -> Result<Config, ConfigError> {
-        Config::load(self.config.as_deref(), self.canary_plan.as_deref(), flags)
-    }
-
-    /// What the Markdown and HTML show: these roles (checked against `trust`
-    /// when given) and the configured canary schedule.
-    pub fn render_options(&self, trust: Option<TrustStore>) -> Result<RenderOptions, ConfigError> {
-        Ok(RenderOptions {
-            trust,
-            ..self.config()?.render_options()
-        })
-    }
+/// What the Markdown and HTML show, from `layers`' configuration.
+fn render_options(layers: &Documents) -> Result<RenderOptions, ConfigError> {
+    Ok(layers.load()?.render_options())
 }
 
 /// Runs one release sub-command: its exit, or why it could not do its work
@@ -213,17 +160,17 @@ pub async fn run(cmd: ReleaseCommand, color: ColorChoice) -> Result<Exit, CliErr
             role,
             approver,
             key,
-            roles,
-        } => signoff_cmd(&report, &role, &approver, &key, &roles),
+            layers,
+        } => signoff_cmd(&report, &role, &approver, &key, &layers),
         ReleaseCommand::Attest(args) => attest(&args),
         ReleaseCommand::Verify {
             report,
             trust,
-            roles,
+            layers,
             render_dir,
-        } => verify(&report, &trust, &roles, render_dir.as_deref()),
+        } => verify(&report, &trust, &layers, render_dir.as_deref()),
         ReleaseCommand::Canary(args) => canary_cmd(args, color).await,
-        ReleaseCommand::Github { report, roles } => github_cmd(&report, &roles),
+        ReleaseCommand::Github { report, layers } => github_cmd(&report, &layers),
     }
 }
 
@@ -243,9 +190,9 @@ fn signoff_cmd(
     role: &str,
     approver: &str,
     key: &Path,
-    roles: &RolesArgs,
+    layers: &Documents,
 ) -> Result<Exit, CliError> {
-    let options = roles.render_options(None)?;
+    let options = render_options(layers)?;
     let mut file = ReportFile::load(path)?;
     let key = signoff::load_signing_key(key)?;
     let entry = signoff::sign(
@@ -254,7 +201,7 @@ fn signoff_cmd(
         role,
         approver,
         chrono::Utc::now(),
-        &options.required_roles,
+        &options.policy.required_roles,
     )?;
     file.save()?;
     let summary = options.approval(&file.report);
@@ -277,7 +224,7 @@ fn signoff_cmd(
 fn verify(
     path: &Path,
     trust_dir: &Path,
-    roles: &RolesArgs,
+    layers: &Documents,
     render_dir: Option<&Path>,
 ) -> Result<Exit, CliError> {
     let trust = TrustStore::load_dir(trust_dir)?;
@@ -292,7 +239,8 @@ fn verify(
         });
     }
     let file = ReportFile::load(path)?;
-    let options = roles.render_options(Some(trust))?;
+    let mut options = render_options(layers)?;
+    options.policy.trust = Some(trust);
     // Checked once: the documents below show this very summary.
     let summary = options.approval(&file.report);
     for check in &summary.checks {
@@ -331,8 +279,8 @@ fn verify(
 
 /// `gonogo github`: exits as `gonogo run` did for the report's verdict, so
 /// the step fails as the run would.
-fn github_cmd(path: &Path, roles: &RolesArgs) -> Result<Exit, CliError> {
-    let options = roles.render_options(None)?;
+fn github_cmd(path: &Path, layers: &Documents) -> Result<Exit, CliError> {
+    let options = render_options(layers)?;
     let file = ReportFile::load(path)?;
     crate::github::publish(&file.report, &options, path, &GithubFiles::from_env())?;
     Ok(Exit::Verdict(file.report.decision.verdict))
@@ -354,19 +302,13 @@ fn attest(args: &AttestArgs) -> Result<Exit, CliError> {
         .iter()
         .map(|s| Descriptor::parse_subject(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut configuration = vec![match &args.contract {
+    // The same layers as `gonogo run`: the flag, else GONOGO_*/SMOKE_* or gonogo.toml.
+    let config = args.layers.load()?;
+    let mut configuration = vec![match &config.settings.attest.contract {
         Some(p) => described("contract", p)?,
         None => built_in_contract(),
     }];
-    // The same layers as `gonogo run`: the flag, else GONOGO_*/SMOKE_* or gonogo.toml.
-    let flags = crate::config::given([(
-        "run.r1_baseline",
-        args.r1_baseline
-            .as_ref()
-            .map(|p| toml::Value::String(p.display().to_string())),
-    )]);
-    let config = crate::config::Config::load(args.config.as_deref(), None, &flags)?;
-    configuration.push(match &config.path("run.r1_baseline") {
+    configuration.push(match &config.settings.run.r1_baseline {
         Some(p) => described("r1-baseline", p)?,
         None => Descriptor::sha256_of(
             "r1-baseline (built in)",
@@ -486,12 +428,11 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, CliErr
         report: report_path,
         rps,
         tenants,
-        jwt_secret,
-        roles,
+        layers,
         output,
     } = args;
     // Read once: the plan, the secret and the documents' roles all come from it.
-    let config = roles.config()?;
+    let config = layers.load()?;
     let (plan, plan_label) = match &plan {
         Some(path) => (CanaryPlan::load(path)?, path.display().to_string()),
         None => {
@@ -502,7 +443,7 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, CliErr
             (config.canary_plan().clone(), label)
         }
     };
-    let jwt_secret = jwt_secret.or_else(|| config.string("run.jwt_secret"));
+    let jwt_secret = config.settings.run.jwt_secret.clone();
     // Read the report first: a bad path should fail before minutes of probing.
     let existing = report_path.as_deref().map(ReportFile::load).transpose()?;
     let render_options = config.render_options();
@@ -517,7 +458,7 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, CliErr
         },
         tenants,
         tokens: TokenSource::from_secret(jwt_secret.as_deref()),
-        roots: match config.path("run.cacert") {
+        roots: match config.settings.run.cacert.clone() {
             Some(path) => crate::client::ExtraRoots::from_pem_file(&path)
                 .map_err(|source| crate::run::InfraError::CaCert { path, source })?,
             None => crate::client::ExtraRoots::default(),
@@ -558,8 +499,7 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, CliErr
     );
     match existing {
         Some(mut file) => {
-            // The canary section is outside the signed content: approvals stay valid.
-            file.report.canary = Some(result.clone());
+            file.record_canary(&result);
             file.save()?;
             file.rerender(&render_options)?;
         }

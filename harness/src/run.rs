@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "hermetic")]
 use futures::FutureExt;
+use gonogo_reports::publication::Publication;
 use gonogo_reports::redact::Secrets;
-use gonogo_reports::render::{Format, RenderOptions};
+use gonogo_reports::render::{Format, FormatList, RenderOptions};
 use gonogo_reports::Report;
 use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};
 
@@ -345,35 +346,31 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
-    /// Writes the report (JSON always, plus `formats`) into `dir`.
+    /// Writes the report (JSON always, plus `formats`) into `dir`, with the default documents' options.
     pub fn write(&self, dir: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, InfraError> {
-        self.write_with(dir, formats, RenderOptions::default())
+        let publication = Publication {
+            dir: dir.to_path_buf(),
+            formats: FormatList {
+                files: formats.to_vec(),
+                github: false,
+            },
+            render: RenderOptions::default(),
+        };
+        self.publish(&publication)
     }
 
-    /// [`RunOutput::write`] with the documents' options (required roles,
-    /// canary plan); the final redaction pass also masks the target's secret.
-    pub fn write_with(
-        &self,
-        dir: &Path,
-        formats: &[Format],
-        options: RenderOptions,
-    ) -> Result<Vec<PathBuf>, InfraError> {
-        let options = self.render_options(options);
-        Ok(gonogo_reports::render::write_reports_with(
-            &self.report,
-            dir,
-            formats,
-            &options,
-        )?)
+    /// Writes the report as `publication` says, its final redaction pass also masking this run's secrets.
+    pub fn publish(&self, publication: &Publication) -> Result<Vec<PathBuf>, InfraError> {
+        Ok(publication
+            .clone()
+            .masking(self.secrets())
+            .write(&self.report)?)
     }
 
-    /// `options` with this run's secrets for the final redaction pass: what
-    /// anything publishing the report (files, GitHub) renders with.
-    pub fn render_options(&self, options: RenderOptions) -> RenderOptions {
-        RenderOptions {
-            secrets: Secrets::new(self.secrets.clone()),
-            ..options
-        }
+    /// The target's JWT secret and database URL: what anything publishing this
+    /// run's report (files, GitHub) masks in its final redaction pass.
+    pub fn secrets(&self) -> Secrets {
+        Secrets::new(self.secrets.clone())
     }
 }
 

@@ -67,11 +67,12 @@ pub struct ServeSettings {
 impl ServeSettings {
     /// Checks what serving needs: a token, an allowlist, a parsable address.
     pub fn from_config(c: &Config) -> Result<ServeSettings, ServeError> {
-        let token = c.string("serve.token").unwrap_or_default();
+        let s = &c.settings.serve;
+        let token = s.token.clone().unwrap_or_default();
         if token.trim().len() < MIN_TOKEN_LEN {
             return Err(ServeError::NoToken);
         }
-        let allow = Allowlist::parse(&c.list("serve.allowed_targets").unwrap_or_default())?;
+        let allow = Allowlist::parse(&s.allowed_targets)?;
         if allow.is_empty() {
             return Err(ServeError::NoTargets);
         }
@@ -83,23 +84,15 @@ impl ServeSettings {
                     source,
                 })?;
         }
-        let listen = c
-            .string("serve.listen")
-            .unwrap_or_default()
-            .parse()
-            .map_err(|_| ServeError::Listen)?;
+        let listen = s.listen.parse().map_err(|_| ServeError::Listen)?;
         Ok(ServeSettings {
             listen,
             token: token.trim().to_owned(),
             allow,
             report_dir: c.report_dir(),
-            trust_dir: c.path("serve.trust_dir"),
-            run_timeout: c
-                .duration("serve.run_timeout")
-                .unwrap_or(Duration::from_secs(600)),
-            rollout_step: c
-                .duration("serve.rollout_step")
-                .unwrap_or(Duration::from_secs(20)),
+            trust_dir: s.trust_dir.clone(),
+            run_timeout: s.run_timeout,
+            rollout_step: s.rollout_step,
             run: c.run_options(),
             render: c.render_options(),
             canary_plan: c.canary_plan().clone(),

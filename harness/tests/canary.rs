@@ -17,8 +17,9 @@ use axum::extract::Request;
 use axum::middleware::{from_fn, Next};
 use axum::response::{IntoResponse, Response};
 use gonogo_harness::canary::{self, CanaryOptions, EngineConfig, TokenSource};
+use gonogo_harness::config::args::Layers;
 use gonogo_harness::exit::Exit;
-use gonogo_harness::release_cli::{self, CanaryArgs, ReleaseCommand, RolesArgs};
+use gonogo_harness::release_cli::{self, CanaryArgs, ReleaseCommand};
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::model::CanaryOutcome;
 use gonogo_reports::render::{self, Format};
@@ -94,12 +95,7 @@ fn a_healthy_canary_is_promoted_and_written_into_the_report() {
                 report: Some(report.clone()),
                 rps: RPS,
                 tenants: 4,
-                jwt_secret: Some(s.server.config().jwt_secret.clone()),
-                roles: RolesArgs {
-                    required_roles: Vec::new(),
-                    config: None,
-                    canary_plan: None,
-                },
+                layers: Layers::default().with("run.jwt_secret", &s.server.config().jwt_secret),
                 output: Default::default(),
             }),
             Default::default(),
@@ -294,7 +290,10 @@ fn the_documents_re_rendered_after_a_canary_keep_the_configured_required_roles()
         let plan = dir.path().join("plan.toml");
         std::fs::write(&plan, one_phase_plan_toml()).unwrap();
         let options = gonogo_reports::render::RenderOptions {
-            required_roles: vec!["Security".into(), "QA".into()],
+            policy: gonogo_reports::signoff::ApprovalPolicy {
+                required_roles: vec!["Security".into(), "QA".into()],
+                trust: None,
+            },
             ..Default::default()
         };
         gonogo_reports::render::write_reports_with(

@@ -617,3 +617,24 @@ fn a_verbose_run_shows_each_phase_case_and_exchange_but_no_token() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("gonogo: NO-GO"));
 }
+
+#[test]
+fn gonogo_config_shows_where_the_contract_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gonogo_in(
+        Some(dir.path()),
+        &["config"],
+        &[("GONOGO_CONTRACT", "contracts/v1.md")],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("attest.contract "))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        row.as_deref(),
+        Some("attest.contract \"contracts/v1.md\" env GONOGO_CONTRACT"),
+        "{text}"
+    );
+}

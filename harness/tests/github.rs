@@ -446,12 +446,12 @@ mod action {
             panic!("not `gonogo run`: {argv}")
         };
         assert_eq!(
-            args.target.target.as_deref(),
+            args.layers.flag("run.target"),
             Some("https://knowledge.example.com")
         );
-        assert_eq!(args.tuning.latency_samples, Some(400));
+        assert_eq!(args.layers.flag("run.latency_samples"), Some("400"));
         assert!(
-            FormatList::parse(args.tuning.format.as_deref().unwrap_or_default())
+            FormatList::parse(args.layers.flag("report.formats").unwrap_or_default())
                 .unwrap()
                 .github
         );

@@ -26,8 +26,9 @@ use axum::extract::Request;
 use axum::middleware::{from_fn, Next};
 use gonogo_containers::Prometheus;
 use gonogo_harness::canary::{self, CanaryOptions, EngineConfig, TokenSource};
+use gonogo_harness::config::args::Layers;
 use gonogo_harness::exit::Exit;
-use gonogo_harness::release_cli::{self, CanaryArgs, ReleaseCommand, RolesArgs};
+use gonogo_harness::release_cli::{self, CanaryArgs, ReleaseCommand};
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::model::{CanaryOutcome, CanaryReport};
 use gonogo_reports::render::{self, Format};
@@ -214,12 +215,7 @@ fn the_canary_is_judged_on_prometheus_against_its_baseline() {
                 report: Some(report_path.clone()),
                 rps: 5.0,
                 tenants: 2,
-                jwt_secret: Some(secret.clone()),
-                roles: RolesArgs {
-                    required_roles: Vec::new(),
-                    config: None,
-                    canary_plan: None,
-                },
+                layers: Layers::default().with("run.jwt_secret", &secret),
                 output: Default::default(),
             }),
             Default::default(),

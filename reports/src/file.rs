@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::Report;
+use crate::model::{CanaryReport, Report};
 use crate::redact::redact_report;
 use crate::render::{self, Format, RenderError, RenderOptions};
 use crate::signoff::ApprovalSummary;
@@ -76,6 +76,25 @@ impl ReportFile {
         let text = render::json::render(&redacted).map_err(RenderError::from)?;
         render::write_atomic(&self.path, &text)?;
         Ok(())
+    }
+
+    /// Adds `canary` to the report's canary section: the ONE way a canary is
+    /// written into a report. A report without one takes it whole; one that
+    /// has one keeps its phases and failures and adds these after them, and the
+    /// outcome and reason become the latest's, so the section shows every step
+    /// (each Flagger `rollout`, each `gonogo canary --report`) in order. The
+    /// section is outside the signed content: approvals stay valid.
+    pub fn record_canary(&mut self, canary: &CanaryReport) {
+        self.report.canary = Some(match self.report.canary.take() {
+            Some(mut so_far) => {
+                so_far.phases.extend(canary.phases.iter().cloned());
+                so_far.failures.extend(canary.failures.iter().cloned());
+                so_far.outcome = canary.outcome;
+                so_far.reason = canary.reason.clone();
+                so_far
+            }
+            None => canary.clone(),
+        });
     }
 
     /// Re-renders the Markdown and HTML next to the file, where they exist,

@@ -7,7 +7,8 @@
 //!   the same model, after a final secret-masking pass ([`redact`]).
 //! - [`signoff`]: Ed25519 sign-offs by role over the RFC 8785 canonical report.
 //! - [`attest`]: the decision as an in-toto test-result attestation in a DSSE envelope.
-//! - [`file`]: a report on disk: load, atomic save, re-render its siblings.
+//! - [`publication`]: where and how a report is published (dir, formats, render options).
+//! - [`file`]: a report on disk: load, atomic save, record a canary, re-render its siblings.
 //! - [`canary_plan`]: the canary schedule and rollback triggers (TOML);
 //!   [`canary_plan::metrics`]: its Prometheus criteria, canary against baseline.
 //! - `test_support` (feature `testing`): a deterministic sample report for tests;
@@ -18,6 +19,7 @@ pub mod canary_plan;
 pub mod file;
 pub mod label;
 pub mod model;
+pub mod publication;
 pub mod redact;
 pub mod render;
 pub mod schema;

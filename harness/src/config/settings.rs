@@ -23,6 +23,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The flag's value as `--help` names it.
+    pub fn value_name(self) -> &'static str {
+        match self {
+            Kind::Str => "TEXT",
+            Kind::Path => "PATH",
+            Kind::Count => "N",
+            Kind::Number => "NUMBER",
+            Kind::List => "LIST",
+            Kind::Duration => "DURATION",
+        }
+    }
+
     /// What the file must hold for this kind, as a reader would say it.
     pub fn expected(self) -> &'static str {
         match self {
@@ -32,6 +44,37 @@ impl Kind {
             Kind::Number => "a number",
             Kind::List => "an array of strings",
             Kind::Duration => "a duration string such as \"90s\", \"15m\" or \"2h\"",
+        }
+    }
+}
+
+/// Which commands take a setting's flag, and the heading it is listed under in their help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Where a run goes, with what access, and where its report is kept: `run`, `serve`.
+    Target,
+    /// How one `gonogo run` is carried out and judged: `run` only.
+    Run,
+    /// `gonogo serve`'s own.
+    Serve,
+    /// What the Markdown and HTML show: `run`, `serve` and the release commands.
+    Documents,
+    /// `gonogo canary`'s.
+    Canary,
+    /// `gonogo attest`'s.
+    Attest,
+}
+
+impl Group {
+    /// The heading of `--help` the group's flags are listed under.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Group::Target => "Target",
+            Group::Run => "Run",
+            Group::Serve => "Serve",
+            Group::Documents => "Documents",
+            Group::Canary => "Canary",
+            Group::Attest => "Attest",
         }
     }
 }
@@ -50,11 +93,52 @@ pub struct Setting {
     pub default: Option<&'static str>,
     /// Masked by `gonogo config`, never printed or written.
     pub secret: bool,
-    /// One line for `gonogo config --help` and the README.
+    /// One line for `--help`, `gonogo config --help` and the README.
     pub help: &'static str,
+    /// The commands whose flag it is (the first names its help heading); `gonogo config` takes every flag.
+    pub groups: &'static [Group],
 }
 
+impl Setting {
+    /// What `--help` says of the flag: the table's line, then its default,
+    /// variables and file key, so none of them is written twice.
+    pub fn flag_help(&self) -> String {
+        let mut out = self.help.to_owned();
+        if let Some(d) = self.default {
+            out.push_str(&format!(" [default: {d}]"));
+        }
+        let list = if self.kind == Kind::List {
+            ", comma-separated"
+        } else {
+            ""
+        };
+        out.push_str(&format!(" [env: {}{list}]", self.env.join(", ")));
+        out.push_str(&format!(" [file: {}]", self.key));
+        out
+    }
+
+    /// The README's row for this setting.
+    fn readme_row(&self) -> String {
+        let mut env = format!("`{}`", self.env[0]);
+        if self.env.len() > 1 {
+            let older: Vec<String> = self.env[1..].iter().map(|e| format!("`{e}`")).collect();
+            env.push_str(&format!(" (also {})", older.join(", ")));
+        }
+        let default = match (self.secret, self.default) {
+            (true, _) => "secret".to_owned(),
+            (false, Some(d)) => format!("`{d}`"),
+            (false, None) => "—".to_owned(),
+        };
+        format!(
+            "| `{}` | `{}` | {env} | {default} | {} |",
+            self.key, self.flag, self.help
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 const fn s(
+    groups: &'static [Group],
     key: &'static str,
     flag: &'static str,
     env: &'static [&'static str],
@@ -70,6 +154,7 @@ const fn s(
         default,
         secret: false,
         help,
+        groups,
     }
 }
 
@@ -78,12 +163,18 @@ const fn secret(mut setting: Setting) -> Setting {
     setting
 }
 
+const TARGET: &[Group] = &[Group::Target];
+const TARGET_CANARY: &[Group] = &[Group::Target, Group::Canary];
+const RUN: &[Group] = &[Group::Run];
+const RUN_ATTEST: &[Group] = &[Group::Run, Group::Attest];
+const SERVE: &[Group] = &[Group::Serve];
+const DOCUMENTS: &[Group] = &[Group::Documents];
+const ATTEST: &[Group] = &[Group::Attest];
+
 /// The `[canary]` table: a whole canary plan in the file, or a plan file
 /// named by `--canary-plan` / `GONOGO_CANARY_PLAN`.
 pub const CANARY_KEY: &str = "canary";
 
-/// `report.dir`'s default: the one place it is written (the table, `--report-dir`'s help).
-pub const DEFAULT_REPORT_DIR: &str = "reports/out";
 pub const CANARY_FLAG: &str = "--canary-plan";
 pub const CANARY_ENV: &str = "GONOGO_CANARY_PLAN";
 
@@ -95,6 +186,7 @@ pub const CONFIG_FILE: &str = "gonogo.toml";
 /// Every setting but the canary plan, in the order `gonogo config` prints them.
 pub const SETTINGS: &[Setting] = &[
     s(
+        TARGET,
         "run.target",
         "--target",
         &["GONOGO_TARGET", "SMOKE_TARGET_URL"],
@@ -103,6 +195,7 @@ pub const SETTINGS: &[Setting] = &[
         "Base URL of a deployed server; without it the run is hermetic",
     ),
     secret(s(
+        TARGET_CANARY,
         "run.jwt_secret",
         "--jwt-secret",
         &["GONOGO_JWT_SECRET", "SMOKE_JWT_SECRET"],
@@ -111,6 +204,7 @@ pub const SETTINGS: &[Setting] = &[
         "The target's HS256 secret (16+ characters); without it tokens come from the anonymous endpoint",
     )),
     secret(s(
+        TARGET,
         "run.database_url",
         "--database-url",
         &["GONOGO_DATABASE_URL", "SMOKE_DATABASE_URL"],
@@ -119,6 +213,7 @@ pub const SETTINGS: &[Setting] = &[
         "The target's PostgreSQL URL as its application role: the RLS gate runs, read-only",
     )),
     s(
+        TARGET,
         "run.cacert",
         "--cacert",
         &["GONOGO_CACERT"],
@@ -127,6 +222,7 @@ pub const SETTINGS: &[Setting] = &[
         "A PEM file of the CA that signed the target's certificate, trusted besides the system's",
     ),
     s(
+        RUN,
         "run.label",
         "--label",
         &["GONOGO_LABEL"],
@@ -135,6 +231,7 @@ pub const SETTINGS: &[Setting] = &[
         "Free-form label of the deployment, shown in the report",
     ),
     s(
+        RUN,
         "run.target_commit",
         "--target-commit",
         &["GONOGO_TARGET_COMMIT"],
@@ -143,6 +240,7 @@ pub const SETTINGS: &[Setting] = &[
         "The commit (or version) of the target's build, shown in the report; without it a remote run reads the target's version header or /health",
     ),
     s(
+        RUN_ATTEST,
         "run.r1_baseline",
         "--r1-baseline",
         &["GONOGO_R1_BASELINE", "SMOKE_R1_BASELINE"],
@@ -151,6 +249,7 @@ pub const SETTINGS: &[Setting] = &[
         "The R1 OpenAPI baseline Gate 1 compares against (default: the built-in one)",
     ),
     s(
+        RUN,
         "run.latency_samples",
         "--latency-samples",
         &["GONOGO_LATENCY_SAMPLES", "SMOKE_LATENCY_SAMPLES"],
@@ -159,6 +258,7 @@ pub const SETTINGS: &[Setting] = &[
         "Searches the latency phase sends",
     ),
     s(
+        RUN,
         "run.seed",
         "--seed",
         &["GONOGO_SEED"],
@@ -167,14 +267,16 @@ pub const SETTINGS: &[Setting] = &[
         "The seed of the generated inputs; a report's case notes name theirs, and the same seed replays the same cases (default: a fresh one each run)",
     ),
     s(
+        TARGET,
         "report.dir",
         "--report-dir",
         &["GONOGO_REPORT_DIR"],
         Kind::Path,
-        Some(DEFAULT_REPORT_DIR),
+        Some("reports/out"),
         "Where reports are written",
     ),
     s(
+        RUN,
         "report.formats",
         "--format",
         &["GONOGO_FORMATS"],
@@ -183,6 +285,7 @@ pub const SETTINGS: &[Setting] = &[
         "Report formats besides JSON: md, junit, html (and github in GitHub Actions)",
     ),
     s(
+        RUN,
         "thresholds.p95_ms",
         "--max-p95-ms",
         &["GONOGO_MAX_P95_MS"],
@@ -191,6 +294,7 @@ pub const SETTINGS: &[Setting] = &[
         "Search p95 in ms (upper bound of its 95 % CI); at most the contract's 400",
     ),
     s(
+        RUN,
         "thresholds.success_rate",
         "--min-success-rate",
         &["GONOGO_MIN_SUCCESS_RATE"],
@@ -199,6 +303,7 @@ pub const SETTINGS: &[Setting] = &[
         "Share of responses matching their expectation; at least the contract's 0.99",
     ),
     s(
+        RUN,
         "thresholds.min_samples",
         "--min-latency-samples",
         &["GONOGO_MIN_LATENCY_SAMPLES"],
@@ -207,6 +312,7 @@ pub const SETTINGS: &[Setting] = &[
         "Fewest latency searches the p95 is judged on (fewer: inconclusive); at least 72",
     ),
     s(
+        DOCUMENTS,
         "signoff.required_roles",
         "--required-roles",
         &["GONOGO_REQUIRED_ROLES"],
@@ -215,6 +321,7 @@ pub const SETTINGS: &[Setting] = &[
         "Roles that must sign a GO report before it is APPROVED",
     ),
     s(
+        TARGET,
         "waivers.api_only_isolation",
         "--accept-api-only-isolation",
         &[
@@ -226,6 +333,7 @@ pub const SETTINGS: &[Setting] = &[
         "Remote run without a database URL: accept API-only isolation, for this reason",
     ),
     s(
+        SERVE,
         "serve.listen",
         "--listen",
         &["GONOGO_SERVE_LISTEN"],
@@ -234,6 +342,7 @@ pub const SETTINGS: &[Setting] = &[
         "Address `gonogo serve` listens on",
     ),
     secret(s(
+        SERVE,
         "serve.token",
         "--token",
         &["GONOGO_SERVE_TOKEN"],
@@ -242,6 +351,7 @@ pub const SETTINGS: &[Setting] = &[
         "Bearer token every `gonogo serve` route but /health requires",
     )),
     s(
+        SERVE,
         "serve.allowed_targets",
         "--allow-target",
         &["GONOGO_SERVE_ALLOWED_TARGETS"],
@@ -250,6 +360,7 @@ pub const SETTINGS: &[Setting] = &[
         "Origins `gonogo serve` may send traffic to, e.g. http://app-canary.prod:8080",
     ),
     s(
+        SERVE,
         "serve.trust_dir",
         "--trust",
         &["GONOGO_TRUST_DIR"],
@@ -258,6 +369,7 @@ pub const SETTINGS: &[Setting] = &[
         "Trusted public keys (*.pub.pem) sign-offs are verified against",
     ),
     s(
+        SERVE,
         "serve.run_timeout",
         "--run-timeout",
         &["GONOGO_SERVE_RUN_TIMEOUT"],
@@ -266,6 +378,7 @@ pub const SETTINGS: &[Setting] = &[
         "Longest a run `gonogo serve` starts may take before it is abandoned",
     ),
     s(
+        SERVE,
         "serve.rollout_step",
         "--rollout-step",
         &["GONOGO_SERVE_ROLLOUT_STEP"],
@@ -273,11 +386,34 @@ pub const SETTINGS: &[Setting] = &[
         Some("20s"),
         "Probe traffic one Flagger `rollout` call judges",
     ),
+    s(
+        ATTEST,
+        "attest.contract",
+        "--contract",
+        &["GONOGO_CONTRACT"],
+        Kind::Path,
+        None,
+        "The contract the run was judged by, named in an attestation (default: the one `gonogo contract` prints)",
+    ),
 ];
 
 /// The setting named `key`.
 pub fn find(key: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// The README's settings table: one row per setting, then the canary plan's.
+pub fn readme_table() -> String {
+    let mut out =
+        String::from("| key | flag | variable | default | what |\n|---|---|---|---|---|\n");
+    for s in SETTINGS {
+        out.push_str(&s.readme_row());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "| `[{CANARY_KEY}]` | `{CANARY_FLAG} FILE` | `{CANARY_ENV}` | the release plan | The canary plan: a table in the file, or a plan file |\n"
+    ));
+    out
 }
 
 /// The sections `gonogo.toml` may have.

@@ -49,8 +49,8 @@ impl Dir {
     }
 }
 
-fn flag(key: &'static str, v: &str) -> (&'static str, toml::Value) {
-    (key, toml::Value::String(v.into()))
+fn flag(key: &str, v: &str) -> (String, String) {
+    (key.into(), v.into())
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn a_flag_beats_the_variable_which_beats_the_file_which_beats_the_default() {
     let c = dir.load(vec![flag("run.target", "http://flag")]).unwrap();
     let file = dir.file();
     let target = c.entry("run.target").unwrap();
-    assert_eq!(c.string("run.target").as_deref(), Some("http://flag"));
+    assert_eq!(c.settings.run.target.as_deref(), Some("http://flag"));
     assert_eq!(target.source, Source::Flag("--target"));
     assert_eq!(
         target.described_source(),
@@ -72,8 +72,8 @@ fn a_flag_beats_the_variable_which_beats_the_file_which_beats_the_default() {
             file.display()
         )
     );
-    assert_eq!(c.string("run.label").as_deref(), Some("from-env"));
-    assert_eq!(c.path("report.dir"), Some(PathBuf::from("out/file")));
+    assert_eq!(c.settings.run.label.as_deref(), Some("from-env"));
+    assert_eq!(c.settings.report.dir, PathBuf::from("out/file"));
     assert_eq!(
         c.entry("report.dir").unwrap().source,
         Source::File {
@@ -93,7 +93,7 @@ fn a_flag_beats_the_variable_which_beats_the_file_which_beats_the_default() {
 fn the_older_smoke_variables_still_work_below_the_gonogo_ones() {
     let dir = Dir::empty().env("SMOKE_TARGET_URL", "http://old");
     let c = dir.load(vec![]).unwrap();
-    assert_eq!(c.string("run.target").as_deref(), Some("http://old"));
+    assert_eq!(c.settings.run.target.as_deref(), Some("http://old"));
     assert_eq!(
         c.entry("run.target").unwrap().source.to_string(),
         "env SMOKE_TARGET_URL (older name of GONOGO_TARGET)"
@@ -102,7 +102,7 @@ fn the_older_smoke_variables_still_work_below_the_gonogo_ones() {
         .env("SMOKE_TARGET_URL", "http://old")
         .env("GONOGO_TARGET", "http://new");
     assert_eq!(
-        both.load(vec![]).unwrap().string("run.target").as_deref(),
+        both.load(vec![]).unwrap().settings.run.target.as_deref(),
         Some("http://new")
     );
 }
@@ -179,7 +179,7 @@ fn wrong_values_in_variables_and_flags_are_one_sentence() {
         "{e}"
     );
     let e = Dir::empty()
-        .load(vec![("run.latency_samples", toml::Value::Integer(0))])
+        .load(vec![flag("run.latency_samples", "0")])
         .unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -215,7 +215,7 @@ fn the_existing_signoff_table_and_a_canary_plan_in_the_file_are_read() {
     assert_eq!(c.required_roles(), ["Security", "QA"]);
     assert_eq!(c.canary_plan().name, "fast");
     let options = c.render_options();
-    assert_eq!(options.required_roles, ["Security", "QA"]);
+    assert_eq!(options.policy.required_roles, ["Security", "QA"]);
     let e = Dir::with_file("[signoff]\nrequired_roles = []\n")
         .load(vec![])
         .unwrap_err();
@@ -223,17 +223,27 @@ fn the_existing_signoff_table_and_a_canary_plan_in_the_file_are_read() {
 }
 
 #[test]
-fn every_setting_is_documented_in_the_readme() {
-    let readme = include_str!("../../../README.md");
-    for s in SETTINGS {
-        for needle in [s.key, s.flag, s.env[0]] {
-            assert!(
-                readme.contains(&format!("`{needle}`")),
-                "README.md does not document `{needle}` ({})",
-                s.key
-            );
-        }
+fn the_readme_s_settings_table_is_the_settings_table() {
+    // `GONOGO_UPDATE_README=1 cargo test -p gonogo-harness --lib readme` writes it.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let table = settings::readme_table();
+    let start = readme
+        .find("| key | flag | variable | default | what |")
+        .expect("README.md has the settings table");
+    let end = readme[start..]
+        .find("\n\n")
+        .map_or(readme.len(), |i| start + i + 1);
+    if std::env::var_os("GONOGO_UPDATE_README").is_some() {
+        let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        std::fs::write(path, updated).unwrap();
+        return;
     }
+    assert!(
+        readme[start..end] == table,
+        "README.md's settings table is not the settings table: run \
+         GONOGO_UPDATE_README=1 cargo test -p gonogo-harness --lib readme"
+    );
 }
 
 #[test]
@@ -302,11 +312,82 @@ fn a_refusal_carries_the_setting_its_source_and_the_file_line_as_fields() {
 #[test]
 fn the_report_dir_defaults_to_the_one_written_in_the_settings_table() {
     let c = Dir::empty().load(vec![]).unwrap();
-    assert_eq!(c.report_dir(), PathBuf::from(settings::DEFAULT_REPORT_DIR));
+    let default = settings::find("report.dir")
+        .and_then(|s| s.default)
+        .unwrap();
+    assert_eq!(c.report_dir(), PathBuf::from(default));
     assert_eq!(c.run_options().report_dir, Some(c.report_dir()));
     let set = Dir::empty().env("GONOGO_REPORT_DIR", "elsewhere");
     assert_eq!(
         set.load(vec![]).unwrap().report_dir(),
         PathBuf::from("elsewhere")
     );
+}
+
+#[test]
+fn an_unknown_flag_key_is_an_error_not_dropped() {
+    let e = Dir::empty()
+        .load(vec![flag("run.tagret", "http://x")])
+        .unwrap_err();
+    assert!(
+        matches!(&e, ConfigError::UnknownFlag { key } if key == "run.tagret"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().starts_with("`run.tagret` is not a setting"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_contract_goes_through_the_layers() {
+    // `gonogo config`'s row for it: tests/cli.rs.
+    let c = Dir::empty()
+        .env("GONOGO_CONTRACT", "contracts/v1.md")
+        .load(vec![])
+        .unwrap();
+    assert_eq!(
+        c.entry("attest.contract").map(Entry::described_source),
+        Some("env GONOGO_CONTRACT".to_owned())
+    );
+    let flagged = Dir::with_file("[attest]\ncontract = \"file.md\"\n")
+        .env("GONOGO_CONTRACT", "env.md")
+        .load(vec![flag("attest.contract", "flag.md")])
+        .unwrap();
+    assert_eq!(
+        flagged.settings.attest.contract,
+        Some(PathBuf::from("flag.md"))
+    );
+}
+
+#[test]
+fn every_setting_is_a_field_of_its_section() {
+    // `deny_unknown_fields`: a row without its field fails here, with every setting set.
+    let sample = |s: &Setting| match s.kind {
+        Kind::Str | Kind::Path => match s.key {
+            "run.jwt_secret" | "serve.token" => "0123456789abcdef0123",
+            "serve.listen" => "127.0.0.1:1",
+            _ => "x",
+        },
+        Kind::Count => "100",
+        Kind::Number => match s.key {
+            "thresholds.p95_ms" => "300",
+            _ => "0.995",
+        },
+        Kind::List => match s.key {
+            "report.formats" => "md",
+            "serve.allowed_targets" => "http://a:1",
+            _ => "Security",
+        },
+        Kind::Duration => "1m",
+    };
+    let flags = SETTINGS.iter().map(|s| flag(s.key, sample(s))).collect();
+    let c = Dir::empty().load(flags).unwrap();
+    for s in SETTINGS {
+        assert!(
+            matches!(c.entry(s.key).map(|e| &e.source), Some(Source::Flag(_))),
+            "{}",
+            s.key
+        );
+    }
 }

@@ -7,7 +7,7 @@ use gonogo_reports::model::Verdict;
 use gonogo_reports::render::{write_reports, Format};
 use gonogo_reports::test_support::ReportBuilder;
 
-use super::{ReleaseCommand, RolesArgs};
+use super::{Documents, ReleaseCommand};
 
 /// The command's exit code, as the process would exit.
 async fn run(cmd: ReleaseCommand) -> ExitCode {
@@ -82,11 +82,10 @@ impl Desk {
         self.path("out/go-no-go.json")
     }
 
-    fn roles(required: &[&str]) -> RolesArgs {
-        RolesArgs {
-            required_roles: required.iter().map(|r| r.to_string()).collect(),
-            config: None,
-            canary_plan: None,
+    fn roles(required: &[&str]) -> Documents {
+        match required {
+            [] => Documents::default(),
+            roles => Documents::default().with("signoff.required_roles", &roles.join(",")),
         }
     }
 
@@ -96,16 +95,16 @@ impl Desk {
             role: role.into(),
             approver: name.into(),
             key: self.path(&format!("keys/{name}.key.pem")),
-            roles: Self::roles(&[]),
+            layers: Self::roles(&[]),
         })
         .await
     }
 
-    async fn verify(&self, roles: RolesArgs) -> ExitCode {
+    async fn verify(&self, layers: Documents) -> ExitCode {
         run(ReleaseCommand::Verify {
             report: self.report(),
             trust: self.path("trust"),
-            roles,
+            layers,
             render_dir: Some(self.path("verified")),
         })
         .await
@@ -159,10 +158,9 @@ async fn a_missing_role_is_pending_with_exit_2_unless_the_configuration_drops_it
         "[signoff]\nrequired_roles = [\"Tech Lead\", \"Security\"]\n",
     )
     .unwrap();
-    let roles = RolesArgs {
-        required_roles: Vec::new(),
+    let roles = Documents {
         config: Some(config),
-        canary_plan: None,
+        ..Documents::default()
     };
     assert_eq!(desk.verify(roles).await, ExitCode::from(0));
 }

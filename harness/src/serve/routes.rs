@@ -11,7 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use gonogo_reports::canary_plan::{CanaryPlan, PhasePlan};
 use gonogo_reports::file::ReportFile;
-use gonogo_reports::render::{Format, RenderOptions};
+use gonogo_reports::publication::Publication;
+use gonogo_reports::render::{Format, FormatList};
 use gonogo_reports::signoff::{ApprovalState, TrustStore};
 use gonogo_reports::{CanaryOutcome, Verdict};
 use serde::Deserialize;
@@ -284,13 +285,15 @@ async fn gate(state: &Shared, url: &Url, release: &str) -> Result<Judged, Proble
             Problem::new(StatusCode::BAD_GATEWAY, "target not judged", e.to_string())
         })?,
     };
-    let dir = state.settings.report_dir.join(release);
-    out.write_with(
-        &dir,
-        &[Format::Markdown, Format::Html],
-        state.settings.render.clone(),
-    )
-    .map_err(|e| {
+    let publication = Publication {
+        dir: state.settings.report_dir.join(release),
+        formats: FormatList {
+            files: vec![Format::Markdown, Format::Html],
+            github: false,
+        },
+        render: state.settings.render.clone(),
+    };
+    out.publish(&publication).map_err(|e| {
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "report not written",
@@ -480,17 +483,7 @@ fn record_step(state: &State, release: &str, step: &gonogo_reports::model::Canar
         return;
     }
     let updated = ReportFile::load(&path).and_then(|mut file| {
-        let canary = match file.report.canary.take() {
-            Some(mut so_far) => {
-                so_far.phases.extend(step.phases.iter().cloned());
-                so_far.failures.extend(step.failures.iter().cloned());
-                so_far.outcome = step.outcome;
-                so_far.reason = step.reason.clone();
-                so_far
-            }
-            None => step.clone(),
-        };
-        file.report.canary = Some(canary);
+        file.record_canary(step);
         file.save()?;
         file.rerender(&state.settings.render).map(|_| ())
     });
@@ -531,10 +524,7 @@ async fn confirm_promotion(
             )
         })?;
         let trust = TrustStore::load_dir(trust_dir).map_err(|e| unusable("the trust directory cannot be read", &e))?;
-        let options = RenderOptions {
-            trust: Some(trust),
-            ..state.settings.render.clone()
-        };
+        let policy = state.settings.render.policy.clone().trusting(trust);
         // The label is signed with the report: a report copied here from another
         // release's folder is not this release's, however well signed.
         if file.report.run.target.label.as_deref() != Some(release.as_str()) {
@@ -544,7 +534,7 @@ async fn confirm_promotion(
                 format!("the report kept for {release} was written for another release; run pre-rollout again"),
             ));
         }
-        let summary = options.approval(&file.report);
+        let summary = policy.approval(&file.report);
         Ok((release, file.report.decision.verdict, summary))
     }
     .await;

@@ -22,7 +22,7 @@ use std::str::FromStr;
 use crate::canary_plan::CanaryPlan;
 use crate::model::{Outcome, Report};
 use crate::redact::{redact_report_with, Secrets};
-use crate::signoff::{self, ApprovalSummary, TrustStore};
+use crate::signoff::{ApprovalPolicy, ApprovalSummary};
 
 /// An output format of the go/no-go report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,33 +128,20 @@ pub enum RenderError {
 }
 
 /// What the human-facing renderings need beyond the report itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
-    /// Roles whose signature is required for APPROVED.
-    pub required_roles: Vec<String>,
-    /// Trusted public keys; without them signatures are shown as not verified.
-    pub trust: Option<TrustStore>,
+    /// Who must sign, and the keys signatures are checked against (the sign-off table).
+    pub policy: ApprovalPolicy,
     /// The schedule shown while no canary has run (the configured plan).
     pub canary_plan: CanaryPlan,
     /// Literal secrets the final redaction pass masks (the target's JWT secret).
     pub secrets: Secrets,
 }
 
-impl Default for RenderOptions {
-    fn default() -> Self {
-        RenderOptions {
-            required_roles: signoff::default_required_roles(),
-            trust: None,
-            canary_plan: CanaryPlan::default(),
-            secrets: Secrets::default(),
-        }
-    }
-}
-
 impl RenderOptions {
     /// The sign-off summary to show for `report`.
     pub fn approval(&self, report: &Report) -> ApprovalSummary {
-        signoff::summarize(report, &self.required_roles, self.trust.as_ref())
+        self.policy.approval(report)
     }
 }
 

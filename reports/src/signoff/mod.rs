@@ -262,6 +262,41 @@ impl ApprovalSummary {
 /// Summarises the sign-offs of `report`: checked against `trust` when given,
 /// signatures first, then the trust directory's separation of duties
 /// ([`policy`]).
+/// Who must sign a GO report before it is APPROVED, and the keys their
+/// signatures are checked against: what Flagger's `confirm-promotion`, `gonogo
+/// verify` and the documents' sign-off table decide by.
+#[derive(Debug, Clone)]
+pub struct ApprovalPolicy {
+    /// Roles whose signature is required for APPROVED.
+    pub required_roles: Vec<String>,
+    /// Trusted public keys; without them signatures are shown as not verified (PENDING).
+    pub trust: Option<TrustStore>,
+}
+
+impl Default for ApprovalPolicy {
+    fn default() -> Self {
+        ApprovalPolicy {
+            required_roles: default_required_roles(),
+            trust: None,
+        }
+    }
+}
+
+impl ApprovalPolicy {
+    /// The same roles, checked against `trust`.
+    pub fn trusting(self, trust: TrustStore) -> ApprovalPolicy {
+        ApprovalPolicy {
+            trust: Some(trust),
+            ..self
+        }
+    }
+
+    /// The sign-off summary of `report` under this policy.
+    pub fn approval(&self, report: &Report) -> ApprovalSummary {
+        summarize(report, &self.required_roles, self.trust.as_ref())
+    }
+}
+
 pub fn summarize(
     report: &Report,
     required: &[String],

@@ -109,3 +109,30 @@ fn format_names_parse_and_unknown_ones_are_refused_with_the_list() {
         "unknown report format `pdf`: use json, md, junit, html or github"
     );
 }
+
+#[test]
+fn a_recorded_canary_is_added_after_the_steps_already_in_the_report() {
+    use gonogo_reports::file::ReportFile;
+    use gonogo_reports::test_support::sample_canary_rollback;
+    let dir = tempfile::tempdir().unwrap();
+    write_reports(&ReportBuilder::go().build(), dir.path(), &[]).unwrap();
+    let mut file = ReportFile::load(&dir.path().join("go-no-go.json")).unwrap();
+    let step = sample_canary_rollback();
+    file.record_canary(&step);
+    assert_eq!(
+        file.report.canary.as_ref(),
+        Some(&step),
+        "a first canary is taken whole"
+    );
+    let mut promoted = step.clone();
+    promoted.outcome = gonogo_reports::model::CanaryOutcome::Promote;
+    promoted.reason = "every phase passed".into();
+    file.record_canary(&promoted);
+    let canary = file.report.canary.as_ref().unwrap();
+    assert_eq!(canary.phases.len(), 2 * step.phases.len());
+    assert_eq!(canary.failures.len(), 2 * step.failures.len());
+    assert_eq!(
+        (canary.outcome, canary.reason.as_str(), canary.plan.as_str()),
+        (promoted.outcome, "every phase passed", step.plan.as_str())
+    );
+}
