@@ -104,6 +104,9 @@ impl Setting {
     /// variables and file key, so none of them is written twice.
     pub fn flag_help(&self) -> String {
         let mut out = self.help.to_owned();
+        if self.secret {
+            out.push_str(". Never printed");
+        }
         if let Some(d) = self.default {
             out.push_str(&format!(" [default: {d}]"));
         }
