@@ -10,7 +10,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::error::AppError;
 use crate::validate::{canonical_sub, map_has_nul};
 
 /// `nbf`/`iat` may be this far in the future (clock skew between issuer and server).
@@ -278,6 +277,7 @@ mod tests {
 
     #[test]
     fn bearer_parsing_distinguishes_missing_from_invalid() {
+        use crate::error::AppError;
         use axum::http::{header, HeaderMap};
         let bearer = |h: &HeaderMap| {
             gonogo_plumbing::bearer(h)
