@@ -17,7 +17,7 @@ mod listen;
 mod problem;
 
 pub use auth::{bearer, BearerError};
-pub use listen::{as_is, listen, ListenOptions};
+pub use listen::{as_is, listen, ListenOptions, PerRequest};
 pub use problem::{is_deliberate, problem_json, problemize, PROBLEM_JSON};
 
 /// The message of a caught panic (`panic!("…")` carries a `&str` or a `String`); `None` for

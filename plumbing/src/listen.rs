@@ -103,11 +103,11 @@ pub async fn listen<S, M>(
     graceful.shutdown().await;
 }
 
+/// A request as hyper reads it, made an axum request.
+pub type PerRequest = fn(Request<Incoming>) -> Request<Body>;
+
 /// The `connection` of [`listen`] that serves each stream and request as it comes.
-pub fn as_is(
-    stream: TcpStream,
-    _peer: SocketAddr,
-) -> (TcpStream, fn(Request<Incoming>) -> Request<Body>) {
+pub fn as_is(stream: TcpStream, _peer: SocketAddr) -> (TcpStream, PerRequest) {
     (stream, |req| req.map(Body::new))
 }
 
