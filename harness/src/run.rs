@@ -282,7 +282,9 @@ impl Fixture {
                 .await;
         let server = started
             .map_err(|p| InfraError::ServerPanicked {
-                panic: panic_text(p),
+                panic: gonogo_plumbing::panic_message(p.as_ref())
+                    .unwrap_or("no message")
+                    .to_owned(),
             })?
             .map_err(|cause| InfraError::Hermetic { cause })?;
         let probe = database_probe(server.app_database_url()).await?;
@@ -323,14 +325,6 @@ pub async fn database_probe(url: &str) -> Result<Arc<dyn gonogo_suites::DbProbe>
         ProbeError::Unreachable(kind) => InfraError::Database { kind },
     })?;
     Ok(Arc::new(probe))
-}
-
-#[cfg(feature = "hermetic")]
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "no message".into())
 }
 
 /// What a run produced.

@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use gonogo_plumbing::ListenOptions;
 use gonogo_reports::canary_plan::CanaryPlan;
 use gonogo_reports::render::RenderOptions;
 
@@ -42,6 +43,11 @@ use crate::run::Options;
 pub const MIN_TOKEN_LEN: usize = 16;
 /// Runs at once across all targets (each target one at a time).
 pub const MAX_RUNS: usize = 4;
+/// Probes per second of one `rollout` step: twice `gonogo canary`'s default, so that a
+/// short `serve.rollout_step` still gathers enough samples to judge.
+pub const ROLLOUT_RPS: f64 = 4.0;
+/// Tenants probing in one `rollout` step (as `gonogo canary --tenants` by default).
+pub const ROLLOUT_TENANTS: usize = 4;
 
 /// What `gonogo serve` needs, from the effective configuration.
 #[derive(Debug, Clone)]
@@ -203,36 +209,9 @@ pub async fn listen(
     app: axum::Router,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use hyper_util::service::TowerToHyperService;
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    tokio::pin!(shutdown);
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            break;
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => {
-                    // E.g. out of file descriptors: back off instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
-        let svc = TowerToHyperService::new(app.clone());
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(slot);
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
+    let options = ListenOptions {
+        max_connections: Some(MAX_CONNECTIONS),
+        ..ListenOptions::new(HEADER_READ_TIMEOUT)
+    };
+    gonogo_plumbing::listen(listener, app, options, shutdown, gonogo_plumbing::as_is).await;
 }

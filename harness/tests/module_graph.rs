@@ -1,5 +1,7 @@
 //! No import circles between a crate's top-level modules, in any crate of the
-//! workspace (containers, server, suites, harness, reports).
+//! workspace (containers, plumbing, server, suites, harness, reports); the suites
+//! never depend on the server they judge nor on its plumbing; and the server and
+//! `gonogo serve` take their HTTP plumbing from the one crate.
 //!
 //! Grep-level on purpose: it reads every `src/**/*.rs` as text (comments
 //! stripped), takes each file's top-level module from its path (`src/a.rs`,
@@ -12,7 +14,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-const CRATES: [&str; 5] = ["containers", "server", "suites", "harness", "reports"];
+const CRATES: [&str; 6] = [
+    "containers",
+    "plumbing",
+    "server",
+    "suites",
+    "harness",
+    "reports",
+];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
@@ -30,22 +39,84 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Source text without `//` and `/* */` comments (string literals are not
-/// parsed: a `//` inside one only hides the rest of that line).
+/// Source text without `//` and `/* */` comments. String, raw-string and char
+/// literals are kept whole, so a `//` or `/*` inside one (a URL, a route
+/// pattern such as `"/api/v1/knowledge/*"`) starts no comment.
 fn strip_comments(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("/*") {
-        out.push_str(&rest[..start]);
-        rest = rest[start + 2..]
-            .find("*/")
-            .map_or("", |end| &rest[start + 2 + end + 2..]);
+    let mut i = 0;
+    // Copies `bytes[from..to]` (always on char boundaries: every stop is ASCII).
+    let keep = |out: &mut String, from: usize, to: usize| out.push_str(&text[from..to]);
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        if rest.starts_with(b"//") {
+            i += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        } else if rest.starts_with(b"/*") {
+            i += text[i + 2..].find("*/").map_or(rest.len(), |end| end + 4);
+        } else if let Some(len) = raw_string_len(rest) {
+            keep(&mut out, i, i + len);
+            i += len;
+        } else if rest[0] == b'"' {
+            let mut j = 1;
+            while j < rest.len() && rest[j] != b'"' {
+                j += if rest[j] == b'\\' { 2 } else { 1 };
+            }
+            let len = (j + 1).min(rest.len());
+            keep(&mut out, i, i + len);
+            i += len;
+        } else if let Some(len) = char_literal_len(rest) {
+            keep(&mut out, i, i + len);
+            i += len;
+        } else {
+            let len = text[i..].chars().next().map_or(1, char::len_utf8);
+            keep(&mut out, i, i + len);
+            i += len;
+        }
     }
-    out.push_str(rest);
-    out.lines()
-        .map(|l| l.find("//").map_or(l, |i| &l[..i]))
-        .collect::<Vec<_>>()
-        .join("\n")
+    out
+}
+
+/// The length of a raw string literal (`r"…"`, `br#"…"#`) at the start of `s`.
+fn raw_string_len(s: &[u8]) -> Option<usize> {
+    let start = usize::from(s.first() == Some(&b'b'));
+    if s.get(start) != Some(&b'r') {
+        return None;
+    }
+    let hashes = s[start + 1..].iter().take_while(|&&b| b == b'#').count();
+    let open = start + 1 + hashes;
+    if s.get(open) != Some(&b'"') {
+        return None;
+    }
+    let mut close = vec![b'"'];
+    close.extend(std::iter::repeat_n(b'#', hashes));
+    let body = &s[open + 1..];
+    let end = body
+        .windows(close.len())
+        .position(|w| w == close.as_slice())?;
+    Some(open + 1 + end + close.len())
+}
+
+/// The length of a char literal (`'"'`, `'\\''`, `b'x'`) at the start of `s`; a
+/// lifetime (`'a`) is none.
+fn char_literal_len(s: &[u8]) -> Option<usize> {
+    let start = usize::from(s.first() == Some(&b'b'));
+    if s.get(start) != Some(&b'\'') {
+        return None;
+    }
+    let body = &s[start + 1..];
+    let len = if body.first() == Some(&b'\\') {
+        body.iter().skip(2).position(|&b| b == b'\'')? + 2
+    } else {
+        // One (possibly multi-byte) character, then the closing quote.
+        let ch = std::str::from_utf8(&body[..body.len().min(4)])
+            .ok()
+            .or_else(|| std::str::from_utf8(&body[..body.len().min(1)]).ok())
+            .and_then(|t| t.chars().next())
+            .map_or(1, char::len_utf8);
+        (body.get(ch) == Some(&b'\'')).then_some(ch)?
+    };
+    (len <= 12).then_some(start + 1 + len + 1)
 }
 
 /// The identifier at the start of `s`.
@@ -220,7 +291,7 @@ fn circles(graph: &Graph) -> Vec<String> {
 
 #[test]
 fn no_crate_has_an_import_circle_between_its_top_level_modules() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = root();
     let mut found = Vec::new();
     for name in CRATES {
         let graph = graph_of(&root.join(name));
@@ -251,4 +322,212 @@ fn the_scanner_sees_grouped_uses_and_super_paths() {
             g
         });
     assert_eq!(circles(&graph), ["a → b → c → a (component: a, b, c)"]);
+    let literals = strip_comments(
+        "/// for `/api/v1/x/*` and `/y/*`\nlet a = \"/a/*\"; let q = b'\"'; crate::k(); fn f<'a>(x: &'a str) { let r = br#\"{\"//\"}\"#; crate::m(); }",
+    );
+    assert_eq!(root_references(&literals, 1), ["k", "m"]);
+    assert!(literals.contains("\"/a/*\"") && literals.contains("b'\"'"));
+}
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Source without comments and without the trailing `#[cfg(test)] mod tests`.
+fn code_of(file: &Path) -> String {
+    let text = strip_comments(&std::fs::read_to_string(file).unwrap());
+    let end = text.find("#[cfg(test)]\nmod ").unwrap_or(text.len());
+    text[..end].to_owned()
+}
+
+/// Every dependency a manifest names, in any of its dependency tables (also
+/// target-specific ones), under its package name.
+fn manifest_dependencies(manifest: &str) -> BTreeSet<String> {
+    let doc: toml::Table = manifest.parse().expect("a Cargo.toml parses");
+    let tables = ["dependencies", "dev-dependencies", "build-dependencies"];
+    let mut sections: Vec<&toml::Table> = tables
+        .iter()
+        .filter_map(|t| doc.get(*t).and_then(toml::Value::as_table))
+        .collect();
+    if let Some(targets) = doc.get("target").and_then(toml::Value::as_table) {
+        for target in targets.values().filter_map(toml::Value::as_table) {
+            sections.extend(
+                tables
+                    .iter()
+                    .filter_map(|t| target.get(*t).and_then(toml::Value::as_table)),
+            );
+        }
+    }
+    sections
+        .into_iter()
+        .flat_map(|deps| {
+            deps.iter().map(|(key, spec)| {
+                spec.get("package")
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or(key)
+                    .to_owned()
+            })
+        })
+        .collect()
+}
+
+/// The crates the suites must never reach: the server they judge, and its plumbing.
+const NOT_FOR_THE_SUITES: [(&str, &str); 2] = [
+    ("knowledge-server", "knowledge_server"),
+    ("gonogo-plumbing", "gonogo_plumbing"),
+];
+
+#[test]
+fn the_suites_never_depend_on_the_server_or_its_plumbing() {
+    let suites = root().join("suites");
+    let deps = manifest_dependencies(&std::fs::read_to_string(suites.join("Cargo.toml")).unwrap());
+    let mut found = Vec::new();
+    for (package, _) in NOT_FOR_THE_SUITES {
+        if deps.contains(package) {
+            found.push(format!("suites/Cargo.toml depends on {package}"));
+        }
+    }
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches", "examples"] {
+        rust_files(&suites.join(dir), &mut files);
+    }
+    assert!(!files.is_empty(), "no suites sources: wrong path?");
+    for file in files {
+        let text = strip_comments(&std::fs::read_to_string(&file).unwrap());
+        for (_, path) in NOT_FOR_THE_SUITES {
+            if text.contains(path) {
+                found.push(format!("{} names {path}", file.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the suites judge the server from outside:\n  {}",
+        found.join("\n  ")
+    );
+}
+
+/// Text that means a file serves HTTP, parses bearer tokens, writes problem
+/// bodies or reads panic payloads by itself instead of through the plumbing
+/// crate (whitespace removed before matching).
+const OWN_PLUMBING: [(&str, &str); 11] = [
+    ("serve_connection(", "a listen loop"),
+    ("GracefulShutdown", "a listen loop"),
+    ("http1::Builder", "a listen loop"),
+    (".accept()", "a listen loop"),
+    ("fnbearer(", "bearer parsing"),
+    ("AUTHORIZATION", "bearer parsing"),
+    ("fnproblemize(", "problem conversion"),
+    ("fnproblems_only(", "problem conversion"),
+    (
+        "from_static(\"application/problem+json\")",
+        "a problem content type",
+    ),
+    ("b\"application/problem+json\"", "a problem content type"),
+    ("downcast_ref::<&str>", "panic text"),
+];
+
+/// What `code` does by itself that the plumbing crate does.
+fn own_plumbing(code: &str) -> Vec<&'static str> {
+    let squeezed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    OWN_PLUMBING
+        .iter()
+        .filter(|(needle, _)| squeezed.contains(needle))
+        .map(|(_, what)| *what)
+        .collect()
+}
+
+/// The names `code` takes from the plumbing crate.
+fn plumbing_used(code: &str) -> BTreeSet<String> {
+    code.match_indices("gonogo_plumbing::")
+        .flat_map(|(i, m)| first_segments(&code[i + m.len()..]))
+        .collect()
+}
+
+#[test]
+fn the_server_and_gonogo_serve_take_their_plumbing_from_the_one_crate() {
+    let root = root();
+    // (sources, the plumbing each must use)
+    let mut serve_files = vec![root.join("harness/src/serve.rs")];
+    rust_files(&root.join("harness/src/serve"), &mut serve_files);
+    let mut server_files = Vec::new();
+    rust_files(&root.join("server/src"), &mut server_files);
+    let users = [
+        (
+            "harness/src/serve",
+            serve_files,
+            &[
+                "listen",
+                "ListenOptions",
+                "problem_json",
+                "problemize",
+                "bearer",
+            ][..],
+        ),
+        (
+            "server/src",
+            server_files,
+            &[
+                "listen",
+                "ListenOptions",
+                "problem_json",
+                "problemize",
+                "bearer",
+                "panic_message",
+            ][..],
+        ),
+    ];
+    let mut found = Vec::new();
+    for (name, files, wanted) in users {
+        assert!(files.len() > 1, "{name} has no sources: wrong path?");
+        let mut used = BTreeSet::new();
+        for file in &files {
+            let code = code_of(file);
+            used.extend(plumbing_used(&code));
+            for what in own_plumbing(&code) {
+                found.push(format!("{} has {what} of its own", file.display()));
+            }
+        }
+        for w in wanted {
+            if !used.contains(*w) {
+                found.push(format!("{name} does not use gonogo_plumbing::{w}"));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "HTTP plumbing belongs in the plumbing crate:\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn the_plumbing_rules_catch_a_copy_and_see_grouped_uses() {
+    let copied = "async fn listen() { let g = GracefulShutdown::new(); loop { let s = listener.accept().await; http.serve_connection(io, svc); } }\n\
+                  fn bearer(h: &HeaderMap) { h.get(header::AUTHORIZATION) }\n\
+                  fn x() { HeaderValue::from_static( \"application/problem+json\" ); p.downcast_ref::<&str>(); }";
+    let caught: BTreeSet<&str> = own_plumbing(copied).into_iter().collect();
+    assert_eq!(
+        caught,
+        BTreeSet::from([
+            "a listen loop",
+            "bearer parsing",
+            "a problem content type",
+            "panic text"
+        ])
+    );
+    assert!(own_plumbing("gonogo_plumbing::listen(l, app, o, s, as_is).await").is_empty());
+    assert_eq!(
+        plumbing_used(
+            "use gonogo_plumbing::{listen, ListenOptions};\nlet r = gonogo_plumbing::bearer(h);"
+        ),
+        BTreeSet::from([
+            "listen".to_owned(),
+            "ListenOptions".to_owned(),
+            "bearer".to_owned()
+        ])
+    );
+    let manifest = "[dependencies]\nserde = \"1\"\n[target.'cfg(unix)'.dev-dependencies]\nsrv = { package = \"knowledge-server\", path = \"../server\" }\n";
+    assert!(manifest_dependencies(manifest).contains("knowledge-server"));
 }

@@ -4,14 +4,12 @@
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap};
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::error::AppError;
 use crate::validate::{canonical_sub, map_has_nul};
 
 /// `nbf`/`iat` may be this far in the future (clock skew between issuer and server).
@@ -160,26 +158,6 @@ impl JwtKeys {
     }
 }
 
-/// The bearer token of a request: `Err(MissingToken)` without an Authorization header,
-/// `Err(InvalidToken)` when it is not a non-empty Bearer credential.
-pub fn bearer(headers: &HeaderMap) -> Result<&str, AppError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(AppError::MissingToken)?;
-    let value = value
-        .to_str()
-        .map_err(|_| AppError::InvalidToken("malformed authorization header"))?;
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AppError::InvalidToken("expected a Bearer token"));
-    }
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(AppError::InvalidToken("empty bearer token"));
-    }
-    Ok(token)
-}
-
 /// Seconds since the epoch.
 pub fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
@@ -299,6 +277,13 @@ mod tests {
 
     #[test]
     fn bearer_parsing_distinguishes_missing_from_invalid() {
+        use crate::error::AppError;
+        use axum::http::{header, HeaderMap};
+        let bearer = |h: &HeaderMap| {
+            gonogo_plumbing::bearer(h)
+                .map_err(AppError::from)
+                .map(str::to_owned)
+        };
         let mut h = HeaderMap::new();
         assert!(matches!(bearer(&h), Err(AppError::MissingToken)));
         h.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
@@ -307,5 +292,10 @@ mod tests {
         assert!(matches!(bearer(&h), Err(AppError::InvalidToken(_))));
         h.insert(header::AUTHORIZATION, "bearer abc".parse().unwrap());
         assert_eq!(bearer(&h).unwrap(), "abc");
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert!(matches!(
+            bearer(&h),
+            Err(AppError::InvalidToken("expected a Bearer token"))
+        ));
     }
 }

@@ -128,6 +128,17 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// A request without a usable bearer token: `MissingToken` without an Authorization header,
+/// else `InvalidToken` with the reason.
+impl From<gonogo_plumbing::BearerError> for AppError {
+    fn from(e: gonogo_plumbing::BearerError) -> Self {
+        match e {
+            gonogo_plumbing::BearerError::Missing => AppError::MissingToken,
+            other => AppError::InvalidToken(other.reason()),
+        }
+    }
+}
+
 impl From<std::io::Error> for AppError {
     fn from(e: std::io::Error) -> Self {
         AppError::Internal(anyhow::Error::new(e).context("storage i/o failed"))
@@ -171,13 +182,7 @@ pub fn problem_response(
         suggestion,
         request_id: current_request_id(),
     };
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let mut res = (status, bytes).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    res
+    gonogo_plumbing::problem_json(status, serde_json::to_vec(&body).unwrap_or_default())
 }
 
 impl AppError {

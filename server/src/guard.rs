@@ -8,14 +8,15 @@ use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::{bearer, now_secs};
+use crate::auth::now_secs;
 use crate::error::AppError;
 use crate::ratelimit::{apply_headers, Decision, Unavailable};
 use crate::state::{AppState, SharedState};
 
 /// Middleware for `/api/v1/knowledge/*` and `/api/v1/memory/*`.
 pub async fn authenticate(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
-    let res = match bearer(req.headers())
+    let res = match gonogo_plumbing::bearer(req.headers())
+        .map_err(AppError::from)
         .and_then(|t| st.jwt.verify(t, now_secs()).map_err(AppError::InvalidToken))
     {
         Err(e) => e.into_response(),

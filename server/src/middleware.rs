@@ -65,7 +65,7 @@ pub async fn request_context(req: Request, next: Next) -> Response {
                 Some(slow) if slow.cut() => Refusal::BodyTooSlow.response(),
                 _ => res,
             };
-            let res = problemize(res).await;
+            let res = gonogo_plumbing::problemize(res, problem_for);
             tracing::info!(
                 status = res.status().as_u16(),
                 latency_ms = started.elapsed().as_millis() as u64,
@@ -87,21 +87,11 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     res
 }
 
-/// Turns an error response that is not `application/problem+json` into a problem, keeping
-/// headers that matter to the client (Allow, Retry-After, WWW-Authenticate, rate-limit ones).
-async fn problemize(res: Response) -> Response {
-    let status = res.status();
-    // Axum's own rejections are text/plain or bodiless; deliberate JSON bodies (problems, the
-    // 503 of /ready) are kept as they are.
-    let deliberate = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/"));
-    if !(status.is_client_error() || status.is_server_error()) || deliberate {
-        return res;
-    }
-    let (parts, _body) = res.into_parts();
-    let mut out = match status {
+/// The problem an error response that is not yet one becomes (axum's own 404/405/413/415 and
+/// bare refusals); [`gonogo_plumbing::problemize`] keeps the status and the headers that matter
+/// to the client (Allow, Retry-After, WWW-Authenticate, rate-limit ones).
+fn problem_for(status: StatusCode) -> Response {
+    match status {
         StatusCode::NOT_FOUND => AppError::RouteNotFound.into_response(),
         StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed.into_response(),
         StatusCode::PAYLOAD_TOO_LARGE => {
@@ -123,14 +113,7 @@ async fn problemize(res: Response) -> Response {
             "unhandled error response with status {status}"
         ))
         .into_response(),
-    };
-    *out.status_mut() = status;
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            out.headers_mut().insert(name.clone(), value.clone());
-        }
     }
-    out
 }
 
 /// Counts requests and latency by method, route template and status.
@@ -153,11 +136,7 @@ pub async fn record_metrics(
 
 /// Panic → 500 problem (the panic message is logged, not sent).
 pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
-    let msg = err
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "unknown panic".to_owned());
+    let msg = gonogo_plumbing::panic_message(err.as_ref()).unwrap_or("unknown panic");
     AppError::Internal(anyhow::anyhow!("handler panicked: {msg}")).into_response()
 }
 

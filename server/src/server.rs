@@ -1,22 +1,18 @@
-//! Serving a router on a listener in the background: HTTP/1.1 through hyper behind the
-//! [`transport`](crate::transport) guard (which checks every request head first, so that what
-//! hyper would refuse bare is answered by the app as a problem with a request id, and cuts slow
-//! heads and bodies with a 408), an idle timeout, and graceful shutdown that lets in-flight
-//! requests finish.
+//! Serving a router on a listener in the background: HTTP/1.1 through [`gonogo_plumbing::listen`]
+//! behind the [`transport`](crate::transport) guard (which checks every request head first, so
+//! that what hyper would refuse bare is answered by the app as a problem with a request id, and
+//! cuts slow heads and bodies with a 408), an idle timeout, and graceful shutdown that lets
+//! in-flight requests finish.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
 use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use gonogo_plumbing::{listen, ListenOptions};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
 
 use crate::transport::{Connection, Guarded, Limits, MinRateBody, SlowBody};
 
@@ -42,56 +38,39 @@ pub async fn serve_with(router: Router, listener: TcpListener, limits: Limits) -
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
-    let (stop, mut stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let graceful = GracefulShutdown::new();
-        let mut http = hyper::server::conn::http1::Builder::new();
-        http.max_headers(HYPER_MAX_HEADERS)
-            .max_buf_size(HYPER_MAX_BUF)
-            .timer(TokioTimer::new())
-            // The guard refuses a late head with a 408 well before this; hyper's own timer
-            // closes a keep-alive connection on which no new request starts.
-            .header_read_timeout(limits.idle_timeout + limits.header_timeout);
-        loop {
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        // E.g. out of file descriptors: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                _ = &mut stopped => break,
-            };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let options = ListenOptions {
+        // The guard refuses a late head with a 408 well before this; hyper's own timer
+        // closes a keep-alive connection on which no new request starts.
+        header_read_timeout: limits.idle_timeout + limits.header_timeout,
+        max_connections: None,
+        max_headers: Some(HYPER_MAX_HEADERS),
+        max_buf_size: Some(HYPER_MAX_BUF),
+    };
+    let stopped = async move {
+        let _ = stopped.await;
+    };
+    let task = tokio::spawn(listen(
+        listener,
+        router,
+        options,
+        stopped,
+        move |stream, peer| {
             let _ = stream.set_nodelay(true);
             let connection = Arc::new(Connection::default());
             let requests = connection.clone();
-            let svc = router
-                .clone()
-                .map_request(move |mut req: Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    if let Some(refusal) = requests.next_request() {
-                        req.extensions_mut().insert(refusal);
-                    }
-                    let slow = SlowBody::default();
-                    req.extensions_mut().insert(slow.clone());
-                    req.map(|body| axum::body::Body::new(MinRateBody::new(body, limits, slow)))
-                });
-            let io = TokioIo::new(Guarded::new(stream, limits, connection));
-            let conn = http.serve_connection(io, TowerToHyperService::new(svc));
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "connection ended with an error");
+            let per_request = move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                if let Some(refusal) = requests.next_request() {
+                    req.extensions_mut().insert(refusal);
                 }
-            });
-        }
-        drop(listener);
-        // Stops keep-alive connections after their current request and waits for them.
-        graceful.shutdown().await;
-    });
+                let slow = SlowBody::default();
+                req.extensions_mut().insert(slow.clone());
+                req.map(|body| axum::body::Body::new(MinRateBody::new(body, limits, slow)))
+            };
+            (Guarded::new(stream, limits, connection), per_request)
+        },
+    ));
     RunningServer {
         addr,
         stop: Some(stop),

@@ -1,10 +1,27 @@
 //! The bearer token. Flagger cannot send headers (fluxcd/flagger#1192), so
 //! its webhooks may carry the token as `metadata.token` instead; every other
-//! route takes it from `Authorization: Bearer` only.
+//! route takes it from `Authorization: Bearer` only, as the [`Authorized`]
+//! extractor: a handler that takes it cannot forget the check.
 
-use axum::http::{header, HeaderMap, StatusCode};
+use std::sync::Arc;
 
-use super::Problem;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+
+use super::{Problem, State};
+
+/// Proof that the request carried this server's token in `Authorization: Bearer`.
+#[derive(Debug, Clone, Copy)]
+pub struct Authorized;
+
+impl FromRequestParts<Arc<State>> for Authorized {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<State>) -> Result<Self, Problem> {
+        check(&state.settings.token, &parts.headers, None).map(|()| Authorized)
+    }
+}
 
 /// Compares without stopping at the first differing byte.
 fn same(a: &str, b: &str) -> bool {
@@ -15,20 +32,13 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// The token from `Authorization: Bearer …`, if the header is there and well formed.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
 /// Admits the request when the header (or, for Flagger, `metadata_token`) holds the token.
 pub fn check(
     expected: &str,
     headers: &HeaderMap,
     metadata_token: Option<&str>,
 ) -> Result<(), Problem> {
-    let given = bearer(headers).or(metadata_token);
+    let given = gonogo_plumbing::bearer(headers).ok().or(metadata_token);
     match given {
         Some(t) if same(t, expected) => Ok(()),
         Some(_) => Err(Problem::new(
@@ -47,6 +57,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     fn headers(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State as Extract};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State as Extract};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,8 +20,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::{auth, Problem, State};
-use crate::canary::{run_plan, EngineConfig, HttpProber, TokenSource};
+use super::auth::{self, Authorized};
+use super::{Problem, State, ROLLOUT_RPS, ROLLOUT_TENANTS};
+use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
 use crate::run::{InfraError, RunOutput, Session};
 
 type Shared = Arc<State>;
@@ -52,21 +54,15 @@ pub fn router(state: Shared) -> Router {
                 "gonogo serve has /health, /flagger/{pre-rollout,rollout,confirm-promotion}, /argo/verdict and /reports/…",
             )
         })
-        .layer(axum::middleware::map_response(problems_only))
+        .layer(axum::middleware::map_response(|res| async {
+            gonogo_plumbing::problemize(res, refusal)
+        }))
         .with_state(state)
 }
 
 /// What axum itself refuses (a body over the limit, a wrong method, a path
 /// that is not UTF-8) becomes a problem body too: every refusal reads the same.
-async fn problems_only(res: Response) -> Response {
-    let status = res.status();
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == b"application/problem+json");
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
-        return res;
-    }
+fn refusal(status: StatusCode) -> Response {
     let (title, detail) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => (
             "body too large",
@@ -116,23 +112,32 @@ impl FlaggerPayload {
     }
 }
 
-/// Authenticates first (header, else `metadata.token`), then parses: a
-/// caller without the token learns nothing about what the body should be.
-fn flagger_request(
-    state: &State,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<FlaggerPayload, Problem> {
-    let parsed = serde_json::from_slice::<FlaggerPayload>(body);
-    let metadata_token = parsed.as_ref().ok().and_then(|p| p.meta("token"));
-    auth::check(&state.settings.token, headers, metadata_token)?;
-    parsed.map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "not a Flagger webhook payload",
-            format!("the body must be Flagger's webhook JSON {{name, namespace, phase, metadata}} ({e})"),
-        )
-    })
+/// A Flagger webhook, authenticated first (header, else `metadata.token`),
+/// then parsed: a caller without the token learns nothing about what the body
+/// should be.
+struct Flagger(FlaggerPayload);
+
+impl FromRequest<Shared> for Flagger {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let parsed = serde_json::from_slice::<FlaggerPayload>(&body);
+        let metadata_token = parsed.as_ref().ok().and_then(|p| p.meta("token"));
+        auth::check(&state.settings.token, &headers, metadata_token)
+            .map_err(IntoResponse::into_response)?;
+        parsed.map(Flagger).map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "not a Flagger webhook payload",
+                format!("the body must be Flagger's webhook JSON {{name, namespace, phase, metadata}} ({e})"),
+            )
+            .into_response()
+        })
+    }
 }
 
 /// A release id segment: what a directory name can safely be.
@@ -338,32 +343,27 @@ async fn run_on_own_thread(opts: crate::run::Options) -> Option<Result<RunOutput
 }
 
 /// `pre-rollout`: 200 on GO; otherwise 412 saying why (Flagger halts and counts a failed check).
-async fn pre_rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        let p = flagger_request(&state, &headers, &body)?;
-        let release = release_of(&p)?;
-        let url = target(&state, p.meta("target"))?;
-        gate(&state, &url, &release).await
+async fn pre_rollout(
+    Extract(state): Extract<Shared>,
+    Flagger(p): Flagger,
+) -> Result<Json<Value>, Problem> {
+    let release = release_of(&p)?;
+    let url = target(&state, p.meta("target"))?;
+    let j = gate(&state, &url, &release).await?;
+    if j.verdict != Verdict::Go {
+        let why = j.reasons.first().cloned().unwrap_or_default();
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            j.verdict.label(),
+            format!(
+                "{} for {}: {why}; report: {}",
+                j.verdict,
+                j.release,
+                j.report_path()
+            ),
+        ));
     }
-    .await;
-    match result {
-        Ok(j) if j.verdict == Verdict::Go => Json(j.body()).into_response(),
-        Ok(j) => {
-            let why = j.reasons.first().cloned().unwrap_or_default();
-            Problem::new(
-                StatusCode::PRECONDITION_FAILED,
-                j.verdict.label(),
-                format!(
-                    "{} for {}: {why}; report: {}",
-                    j.verdict,
-                    j.release,
-                    j.report_path()
-                ),
-            )
-            .into_response()
-        }
-        Err(p) => p.into_response(),
-    }
+    Ok(Json(j.body()))
 }
 
 /// The plan phase a `rollout` call judges: `metadata.phase` (a phase name or
@@ -397,76 +397,75 @@ fn phase_for<'a>(plan: &'a CanaryPlan, named: Option<&str>) -> Result<&'a PhaseP
 
 /// `rollout`: probes the canary for `serve.rollout_step` and judges the phase's
 /// triggers; 200 while they hold, 412 on a breach or without enough data.
-async fn rollout(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        let p = flagger_request(&state, &headers, &body)?;
-        let release = release_of(&p)?;
-        let url = target(&state, p.meta("target"))?;
-        let plan = &state.settings.canary_plan;
-        let phase = phase_for(plan, p.meta("phase"))?;
-        let step = state.settings.rollout_step;
-        let one_step = CanaryPlan {
-            name: plan.name.clone(),
-            phases: vec![PhasePlan {
-                duration: format!("{}s", step.as_secs().max(1)),
-                ..phase.clone()
-            }],
-            metrics: plan.metrics.clone(),
+async fn rollout(
+    Extract(state): Extract<Shared>,
+    Flagger(p): Flagger,
+) -> Result<Json<Value>, Problem> {
+    let release = release_of(&p)?;
+    let url = target(&state, p.meta("target"))?;
+    let plan = &state.settings.canary_plan;
+    let phase = phase_for(plan, p.meta("phase"))?;
+    let step = state.settings.rollout_step;
+    let one_step = CanaryPlan {
+        name: plan.name.clone(),
+        phases: vec![PhasePlan {
+            duration: format!("{}s", step.as_secs().max(1)),
+            ..phase.clone()
+        }],
+        metrics: plan.metrics.clone(),
+    };
+    let origin = origin(&url);
+    let _claims = state.claim_run(&origin, &release)?;
+    let limit = state.settings.run_timeout.saturating_add(step);
+    let judged = async {
+        let _slot = state.runs.acquire().await.map_err(|_| busy(&origin))?;
+        let roots = match &state.settings.run.cacert {
+            Some(path) => crate::client::ExtraRoots::from_pem_file(path).map_err(|cause| {
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "CA file unusable",
+                    format!("run.cacert cannot be used ({cause})"),
+                )
+            })?,
+            None => crate::client::ExtraRoots::default(),
         };
-        let origin = origin(&url);
-        let _claims = state.claim_run(&origin, &release)?;
-        let limit = state.settings.run_timeout.saturating_add(step);
-        let judged = async {
-            let _slot = state.runs.acquire().await.map_err(|_| busy(&origin))?;
-            let tokens = TokenSource::from_secret(state.settings.run.jwt_secret.as_deref());
-            let roots = match &state.settings.run.cacert {
-                Some(path) => crate::client::ExtraRoots::from_pem_file(path).map_err(|cause| {
-                    Problem::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "CA file unusable",
-                        format!("run.cacert cannot be used ({cause})"),
-                    )
-                })?,
-                None => crate::client::ExtraRoots::default(),
-            };
-            let prober = HttpProber::connect(url.as_str().trim_end_matches('/'), tokens, 4, &roots)
-                .await
-                .map_err(|e| {
-                    Problem::new(StatusCode::BAD_GATEWAY, "target not judged", e.to_string())
-                })?;
-            let engine = EngineConfig {
-                rps: 4.0,
+        let options = CanaryOptions {
+            target: url.as_str().trim_end_matches('/').to_owned(),
+            plan: one_step,
+            plan_label: release.clone(),
+            engine: EngineConfig {
+                rps: ROLLOUT_RPS,
                 ..EngineConfig::default()
-            };
-            Ok::<_, Problem>(run_plan(&one_step, &release, Arc::new(prober), &engine).await)
+            },
+            tenants: ROLLOUT_TENANTS,
+            tokens: TokenSource::from_secret(state.settings.run.jwt_secret.as_deref()),
+            roots,
         };
-        let report = tokio::time::timeout(limit, judged)
+        canary::run(&options)
             .await
-            .map_err(|_| timed_out(&origin, limit))??;
-        record_step(&state, &release, &report);
-        Ok::<_, Problem>((release, phase.display_name(), report))
-    }
-    .await;
-    match result {
-        Ok((release, phase, report)) if report.outcome == CanaryOutcome::Promote => Json(json!({
-            "outcome": report.outcome,
-            "release": release,
-            "phase": phase,
-            "samples": report.phases.first().map(|p| p.samples),
-            "reason": report.reason,
-        }))
-        .into_response(),
-        Ok((release, _, report)) => Problem::new(
+            .map_err(|e| Problem::new(StatusCode::BAD_GATEWAY, "target not judged", e.to_string()))
+    };
+    let report = tokio::time::timeout(limit, judged)
+        .await
+        .map_err(|_| timed_out(&origin, limit))??;
+    record_step(&state, &release, &report);
+    if report.outcome != CanaryOutcome::Promote {
+        return Err(Problem::new(
             StatusCode::PRECONDITION_FAILED,
             match report.outcome {
                 CanaryOutcome::Rollback => "ROLLBACK",
                 _ => "INCONCLUSIVE",
             },
             format!("{} for {release}: {}", report.outcome, report.reason),
-        )
-        .into_response(),
-        Err(p) => p.into_response(),
+        ));
     }
+    Ok(Json(json!({
+        "outcome": report.outcome,
+        "release": release,
+        "phase": phase.display_name(),
+        "samples": report.phases.first().map(|p| p.samples),
+        "reason": report.reason,
+    })))
 }
 
 /// Appends a `rollout` step to the canary section of the release's kept report
@@ -496,64 +495,65 @@ fn record_step(state: &State, release: &str, step: &gonogo_reports::model::Canar
 /// every required role, each signature verified against the trust directory.
 async fn confirm_promotion(
     Extract(state): Extract<Shared>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let p = flagger_request(&state, &headers, &body)?;
-        let release = release_of(&p)?;
-        let path = state.settings.report_dir.join(&release).join("go-no-go.json");
-        if !path.is_file() {
-            return Err(Problem::new(
-                StatusCode::PRECONDITION_FAILED,
-                "no report",
-                format!("there is no report for {release} yet: the pre-rollout webhook writes it"),
-            ));
-        }
-        // The cause goes to serve's log; the caller gets no path of this machine.
-        let unusable = |what: &str, e: &dyn std::fmt::Display| {
-            eprintln!("gonogo serve: {what}: {e}");
-            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "not judged", format!("{what} (see gonogo serve's log)"))
-        };
-        let file = ReportFile::load(&path).map_err(|e| unusable(&format!("the report kept for {release} cannot be read"), &e))?;
-        let trust_dir = state.settings.trust_dir.as_ref().ok_or_else(|| {
-            Problem::new(
-                StatusCode::PRECONDITION_FAILED,
-                "no trust directory",
-                "nothing can be APPROVED without trusted keys: set serve.trust_dir (GONOGO_TRUST_DIR)",
-            )
-        })?;
-        let trust = TrustStore::load_dir(trust_dir).map_err(|e| unusable("the trust directory cannot be read", &e))?;
-        let policy = state.settings.render.policy.clone().trusting(trust);
-        // The label is signed with the report: a report copied here from another
-        // release's folder is not this release's, however well signed.
-        if file.report.run.target.label.as_deref() != Some(release.as_str()) {
-            return Err(Problem::new(
-                StatusCode::PRECONDITION_FAILED,
-                "not this release's report",
-                format!("the report kept for {release} was written for another release; run pre-rollout again"),
-            ));
-        }
-        let summary = policy.approval(&file.report);
-        Ok((release, file.report.decision.verdict, summary))
+    Flagger(p): Flagger,
+) -> Result<Json<Value>, Problem> {
+    let release = release_of(&p)?;
+    let path = state
+        .settings
+        .report_dir
+        .join(&release)
+        .join("go-no-go.json");
+    if !path.is_file() {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "no report",
+            format!("there is no report for {release} yet: the pre-rollout webhook writes it"),
+        ));
     }
-    .await;
-    match result {
-        Ok((release, verdict, s)) if s.state == ApprovalState::Approved => Json(json!({
-            "approval": s.state.label(),
-            "verdict": verdict,
-            "release": release,
-            "signed_by": s.checks.iter().map(|c| c.signoff.role.clone()).collect::<Vec<_>>(),
-        }))
-        .into_response(),
-        Ok((release, _, s)) => Problem::new(
+    // The cause goes to serve's log; the caller gets no path of this machine.
+    let unusable = |what: &str, e: &dyn std::fmt::Display| {
+        eprintln!("gonogo serve: {what}: {e}");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "not judged",
+            format!("{what} (see gonogo serve's log)"),
+        )
+    };
+    let file = ReportFile::load(&path)
+        .map_err(|e| unusable(&format!("the report kept for {release} cannot be read"), &e))?;
+    let trust_dir = state.settings.trust_dir.as_ref().ok_or_else(|| {
+        Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "no trust directory",
+            "nothing can be APPROVED without trusted keys: set serve.trust_dir (GONOGO_TRUST_DIR)",
+        )
+    })?;
+    let trust = TrustStore::load_dir(trust_dir)
+        .map_err(|e| unusable("the trust directory cannot be read", &e))?;
+    let policy = state.settings.render.policy.clone().trusting(trust);
+    // The label is signed with the report: a report copied here from another
+    // release's folder is not this release's, however well signed.
+    if file.report.run.target.label.as_deref() != Some(release.as_str()) {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "not this release's report",
+            format!("the report kept for {release} was written for another release; run pre-rollout again"),
+        ));
+    }
+    let s = policy.approval(&file.report);
+    if s.state != ApprovalState::Approved {
+        return Err(Problem::new(
             StatusCode::PRECONDITION_FAILED,
             s.state.label(),
             format!("{release} is {}: {}", s.state.label(), s.reasons.join("; ")),
-        )
-        .into_response(),
-        Err(p) => p.into_response(),
+        ));
     }
+    Ok(Json(json!({
+        "approval": s.state.label(),
+        "verdict": file.report.decision.verdict,
+        "release": release,
+        "signed_by": s.checks.iter().map(|c| c.signoff.role.clone()).collect::<Vec<_>>(),
+    })))
 }
 
 /// Argo's web provider: `?target=…&release=…` (GET) or the same as a JSON body (POST).
@@ -565,96 +565,74 @@ struct ArgoRequest {
 
 /// Always 200 with `{"verdict": …}` once a run decided, so the template's
 /// `successCondition`/`failureCondition` see the verdict; refusals are problems.
-async fn argo(state: Shared, headers: HeaderMap, req: ArgoRequest) -> Response {
-    let result = async {
-        auth::check(&state.settings.token, &headers, None)?;
-        let url = target(&state, req.target.as_deref())?;
-        // Without a release id, one per target: two targets never share a report folder.
-        let default = format!(
-            "{}-{}",
-            url.host_str().unwrap_or("target"),
-            url.port_or_known_default().unwrap_or_default()
-        );
-        let release = release("argo", req.release.as_deref().unwrap_or(&default))?;
-        gate(&state, &url, &release).await
-    }
-    .await;
-    match result {
-        Ok(j) => Json(j.body()).into_response(),
-        Err(p) => p.into_response(),
-    }
+async fn argo(state: &Shared, req: ArgoRequest) -> Result<Json<Value>, Problem> {
+    let url = target(state, req.target.as_deref())?;
+    // Without a release id, one per target: two targets never share a report folder.
+    let default = format!(
+        "{}-{}",
+        url.host_str().unwrap_or("target"),
+        url.port_or_known_default().unwrap_or_default()
+    );
+    let release = release("argo", req.release.as_deref().unwrap_or(&default))?;
+    Ok(Json(gate(state, &url, &release).await?.body()))
 }
 
 async fn argo_get(
     Extract(state): Extract<Shared>,
-    headers: HeaderMap,
-    query: Result<Query<ArgoRequest>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    match query {
-        Ok(Query(req)) => argo(state, headers, req).await,
-        Err(e) => bad_request(
-            &state,
-            &headers,
-            format!("the query must be ?target=URL&release=ID ({e})"),
-        ),
-    }
+    _: Authorized,
+    query: Result<Query<ArgoRequest>, QueryRejection>,
+) -> Result<Json<Value>, Problem> {
+    let Query(req) = query
+        .map_err(|e| bad_request(format!("the query must be ?target=URL&release=ID ({e})")))?;
+    argo(&state, req).await
 }
 
-async fn argo_post(Extract(state): Extract<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    if body.is_empty() {
-        return argo(state, headers, ArgoRequest::default()).await;
-    }
-    match serde_json::from_slice::<ArgoRequest>(&body) {
-        Ok(req) => argo(state, headers, req).await,
-        Err(e) => bad_request(
-            &state,
-            &headers,
-            format!("the body must be {{\"target\": URL, \"release\": ID}} ({e})"),
-        ),
-    }
+async fn argo_post(
+    Extract(state): Extract<Shared>,
+    _: Authorized,
+    body: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let req = if body.is_empty() {
+        ArgoRequest::default()
+    } else {
+        serde_json::from_slice::<ArgoRequest>(&body).map_err(|e| {
+            bad_request(format!(
+                "the body must be {{\"target\": URL, \"release\": ID}} ({e})"
+            ))
+        })?
+    };
+    argo(&state, req).await
 }
 
-/// A malformed request: 401 without the token, else 400.
-fn bad_request(state: &State, headers: &HeaderMap, detail: String) -> Response {
-    match auth::check(&state.settings.token, headers, None) {
-        Err(p) => p.into_response(),
-        Ok(()) => Problem::new(StatusCode::BAD_REQUEST, "bad request", detail).into_response(),
-    }
+/// A malformed request (from a caller with the token).
+fn bad_request(detail: String) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "bad request", detail)
 }
 
 /// A kept report, read-only: `/reports/{flagger,argo}/<release>/go-no-go.{json,md,html}`.
 async fn report_file(
     Extract(state): Extract<Shared>,
-    headers: HeaderMap,
+    _: Authorized,
     Path(path): Path<String>,
-) -> Response {
-    if let Err(p) = auth::check(&state.settings.token, &headers, None) {
-        return p.into_response();
-    }
+) -> Result<Response, Problem> {
     let not_found = || {
         Problem::new(
             StatusCode::NOT_FOUND,
             "no such report",
             format!("there is no report at /reports/{path}"),
         )
-        .into_response()
     };
-    let Some((release_part, file)) = path.rsplit_once('/') else {
-        return not_found();
-    };
+    let (release_part, file) = path.rsplit_once('/').ok_or_else(not_found)?;
     let content_type = match file {
         "go-no-go.json" => "application/json",
         "go-no-go.md" => "text/markdown; charset=utf-8",
         "go-no-go.html" => "text/html; charset=utf-8",
-        _ => return not_found(),
+        _ => return Err(not_found()),
     };
-    let Some(release) = kept_release(release_part) else {
-        return not_found();
-    };
-    match std::fs::read(state.settings.report_dir.join(release).join(file)) {
-        Ok(bytes) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
-        Err(_) => not_found(),
-    }
+    let release = kept_release(release_part).ok_or_else(not_found)?;
+    let bytes = std::fs::read(state.settings.report_dir.join(release).join(file))
+        .map_err(|_| not_found())?;
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
 #[cfg(test)]

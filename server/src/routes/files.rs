@@ -17,7 +17,7 @@ use crate::crypto::{Keyring, Sealed};
 use crate::encode::{self, JsonBytes};
 use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::{next_cursor, page_limit, Cursor};
+use crate::routes::{page_limit, Cursor, Listed, Page};
 use crate::shape::{cursor, page, Field, Shape};
 use crate::state::SharedState;
 use crate::validate::LIST_PAGE;
@@ -150,12 +150,11 @@ pub struct ListFilesQuery {
 }
 
 /// A page of files.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct FilePage {
-    /// Newest first.
-    pub items: Vec<FileInfo>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type FilePage = Page<FileInfo>;
+
+impl Listed for FileInfo {
+    const PAGE: &'static str = "FilePage";
+    const DESCRIPTION: &'static str = "A page of files.";
 }
 
 impl FileInfo {
@@ -221,7 +220,7 @@ pub async fn list(
              ORDER BY created_at DESC, id DESC LIMIT $4"
         )
     });
-    let mut rows: Vec<FileRow> = sqlx::query_as(&LIST_SQL)
+    let rows: Vec<FileRow> = sqlx::query_as(&LIST_SQL)
         .bind(claims.sub)
         .bind(cursor.map(|c| c.created_at))
         .bind(cursor.map(|c| c.id))
@@ -229,15 +228,13 @@ pub async fn list(
         .fetch_all(tx.conn())
         .await?;
     tx.finish_read();
-    let next_cursor = next_cursor(&mut rows, limit, |r| Cursor {
+    let page = Page::cut(rows, limit, |r| Cursor {
         created_at: r.created_at,
         id: r.id,
     });
-    let items = rows
-        .into_iter()
-        .map(|r| r.into_info(&st.keys))
-        .collect::<Result<_, _>>()?;
-    Ok(JsonBytes(FilePage { items, next_cursor }.to_json()))
+    Ok(JsonBytes(
+        page.try_map(|r| r.into_info(&st.keys))?.to_json(),
+    ))
 }
 
 async fn fetch(st: &SharedState, claims: &Claims, id: Uuid) -> Result<FileRow, AppError> {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::auth::Claims;
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{created, next_cursor, page_limit, Cursor};
+use crate::routes::{created, page_limit, Cursor, Listed, Page};
 use crate::shape::{cursor, page, text, Field, Shape};
 use crate::state::SharedState;
 use crate::validate::{
@@ -120,12 +120,11 @@ pub struct ListMemoryQuery {
 }
 
 /// A page of memories.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct MemoryPage {
-    /// Newest first.
-    pub items: Vec<Memory>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type MemoryPage = Page<Memory>;
+
+impl Listed for Memory {
+    const PAGE: &'static str = "MemoryPage";
+    const DESCRIPTION: &'static str = "A page of memories.";
 }
 
 const COLUMNS: &str = "id, session_id, role, content, metadata, tags, importance, source, token_count, created_at, updated_at, expires_at";
@@ -264,7 +263,7 @@ pub async fn list(
     let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
     validate_session_filter(q.session_id.as_deref())?;
     let mut tx = st.db.tenant_tx(&claims).await?;
-    let mut items: Vec<Memory> = sqlx::query_as(&format!(
+    let rows: Vec<Memory> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM memories
          WHERE owner_id = $1 AND ($2::text IS NULL OR session_id = $2)
            AND (expires_at IS NULL OR expires_at > now())
@@ -279,11 +278,10 @@ pub async fn list(
     .fetch_all(tx.conn())
     .await?;
     tx.finish_read();
-    let next_cursor = next_cursor(&mut items, limit, |m| Cursor {
+    Ok(Json(Page::cut(rows, limit, |m| Cursor {
         created_at: m.created_at,
         id: m.id,
-    });
-    Ok(Json(MemoryPage { items, next_cursor }))
+    })))
 }
 
 /// One memory.

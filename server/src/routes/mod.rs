@@ -4,6 +4,7 @@ pub mod anon;
 pub mod files;
 pub mod memory;
 pub mod ops;
+mod page;
 pub mod search;
 pub mod upload;
 
@@ -20,6 +21,8 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::validate::PageSize;
+
+pub use page::{Listed, Page};
 
 /// 0001-01-01T00:00:00Z in microseconds since the Unix epoch.
 const CURSOR_MIN_MICROS: i64 = -62_135_596_800_000_000;
@@ -83,21 +86,6 @@ pub fn page_limit(limit: Option<i64>, size: PageSize) -> Result<i64, AppError> {
             format!("limit must be between 1 and {max}, got {n}."),
             format!("Pass a limit from 1 to {max}, or omit it for {default}."),
         )),
-    }
-}
-
-/// Cuts rows fetched with `LIMIT limit + 1` down to one page and returns the cursor after its
-/// last row; `None` when the extra row was not there, i.e. on the last page.
-pub fn next_cursor<T>(
-    rows: &mut Vec<T>,
-    limit: i64,
-    position: impl Fn(&T) -> Cursor,
-) -> Option<String> {
-    if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|row| position(row).encode())
-    } else {
-        None
     }
 }
 
