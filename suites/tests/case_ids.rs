@@ -72,7 +72,7 @@ fn the_smoke_tests_list_is_the_registry_and_the_decision() {
         .filter_map(|l| l.strip_suffix(": test"))
         .collect();
     let groups = registry(true);
-    let mut want = gonogo_suites::registry::case_ids(&groups);
+    let mut want = gonogo_suites::check::registry::case_ids(&groups);
     want.push(DECISION);
     assert_eq!(trials, want);
 }
