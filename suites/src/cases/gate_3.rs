@@ -3,10 +3,9 @@
 
 use futures::FutureExt;
 
+use crate::cases::GATE_3;
 use crate::check::api;
 use crate::check::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
-
-use crate::cases::GATE_3;
 use crate::check::expect::{problem_mismatches, refused_before_auth, Expect};
 use crate::check::registry::Group;
 use crate::check::transport::{route_class, ApiRequest, ApiResponse};

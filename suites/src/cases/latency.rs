@@ -12,19 +12,18 @@
 //! true p95 is Binomial(n, 0.95) whatever the latency distribution, so ranks
 //! `l`, `u` with `P(l <= B < u) >= 95 %` bound it ([`quantile_ranks`]).
 
-use futures::FutureExt;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 
+use crate::cases::LATENCY;
 use crate::check::api;
 use crate::check::ctx::{failed, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::check::expect::Expect;
+use crate::check::registry::Group;
 use crate::check::tokens::Tenant;
 use crate::check::transport::Exchange;
 
-use crate::cases::LATENCY;
 /// Searches the phase sends unless told otherwise (`--latency-samples`).
 pub use crate::check::ctx::DEFAULT_LATENCY_SAMPLES as DEFAULT_SAMPLES;
-use crate::check::registry::Group;
 /// The contract's threshold for the search p95.
 pub const MAX_P95_MS: f64 = 400.0;
 /// The quantile the contract judges.

@@ -7,9 +7,6 @@
 //! given the target's database URL).
 
 use futures::FutureExt;
-
-use crate::check::rls_facts::{ClaimsView, RlsFacts};
-
 use uuid::Uuid;
 
 use self::at_rest as nonce;
@@ -18,6 +15,7 @@ use crate::check::api;
 use crate::check::ctx::{failed_all, CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::check::expect::Expect;
 use crate::check::registry::Group;
+use crate::check::rls_facts::{ClaimsView, RlsFacts};
 use crate::check::tokens::Tenant;
 
 pub mod at_rest;

@@ -5,12 +5,11 @@
 use serde_json::{json, Value};
 
 use crate::check::api;
+use crate::check::calls::created;
 use crate::check::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::check::expect::Expect;
 use crate::check::tokens::Tenant;
 use crate::check::transport::{ApiRequest, ApiResponse};
-
-use crate::check::calls::created;
 
 pub const FILEINFO: CaseSpec = CaseSpec {
     id: "files::fileinfo_agrees_across_upload_list_and_get",
