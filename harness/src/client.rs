@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use gonogo_suites::transport::Body;
+use gonogo_suites::check::transport::Body;
 use gonogo_suites::{ApiRequest, ApiResponse, Exchange, Transport};
 
 /// Bodies beyond this are cut: the suites never need more, and it bounds memory.

@@ -8,7 +8,7 @@
 use std::str::FromStr;
 
 use futures::future::BoxFuture;
-use gonogo_suites::rls::{ClaimsView, Policy, SeenTable, TenantTable};
+use gonogo_suites::check::rls_facts::{ClaimsView, Policy, SeenTable, TenantTable};
 use gonogo_suites::{DbProbe, RlsFacts};
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Row, Transaction};

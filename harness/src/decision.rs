@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::metrics::Isolation;
 
 /// Thresholds from the contract.
-pub const MAX_SEARCH_P95_MS: f64 = gonogo_suites::latency::MAX_P95_MS;
+pub const MAX_SEARCH_P95_MS: f64 = gonogo_suites::cases::latency::MAX_P95_MS;
 pub const MIN_SUCCESS_RATE: f64 = 0.99;
 
 /// What a run is judged by: the contract's thresholds, or stricter ones a team
@@ -32,7 +32,7 @@ impl Default for Thresholds {
         Thresholds {
             max_p95_ms: MAX_SEARCH_P95_MS,
             min_success_rate: MIN_SUCCESS_RATE,
-            min_latency_samples: gonogo_suites::latency::min_samples() as u64,
+            min_latency_samples: gonogo_suites::cases::latency::min_samples() as u64,
         }
     }
 }
@@ -160,9 +160,7 @@ pub fn criteria(
     };
     let security_checks = results
         .iter()
-        .filter(|(s, _)| {
-            *s == gonogo_suites::registry::GATE_2 || *s == gonogo_suites::registry::RLS
-        })
+        .filter(|(s, _)| *s == gonogo_suites::cases::GATE_2 || *s == gonogo_suites::cases::RLS)
         .count() as u64;
     vec![
         criterion(

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use gonogo_reports::file::ReportFile;
 use gonogo_reports::{Outcome, Report};
-use gonogo_suites::gate_2_auth::ANON_TOKEN;
+use gonogo_suites::cases::gate_2::authentication::ANON_TOKEN;
 use gonogo_suites::Earlier;
 
 /// The earlier report in `report_dir`, read for what it verified about the

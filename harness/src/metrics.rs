@@ -3,8 +3,8 @@
 //! match rate, security findings, isolation.
 
 use gonogo_reports::{LatencyStats, Metrics, PercentilePoint, QuantileInterval};
-use gonogo_suites::latency;
-use gonogo_suites::transport::route_class;
+use gonogo_suites::cases::latency;
+use gonogo_suites::check::transport::route_class;
 use gonogo_suites::{CaseReport, Outcome, Section};
 use hdrhistogram::Histogram;
 
@@ -14,10 +14,10 @@ const CURVE: [f64; 9] = [0.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 100.0];
 /// Cases whose passing proves tenant isolation through the API.
 /// Named through the cases themselves, so a renamed case cannot silently drop out.
 pub const API_ISOLATION_CASES: [&str; 4] = [
-    gonogo_suites::suite_b::B_LIST_EXCLUDES.id,
-    gonogo_suites::suite_b::B_SEARCH_OWN.id,
-    gonogo_suites::gate_2::CROSS_GET.id,
-    gonogo_suites::gate_2::CROSS_DELETE.id,
+    gonogo_suites::cases::suite_b::B_LIST_EXCLUDES.id,
+    gonogo_suites::cases::suite_b::B_SEARCH_OWN.id,
+    gonogo_suites::cases::gate_2::CROSS_GET.id,
+    gonogo_suites::cases::gate_2::CROSS_DELETE.id,
 ];
 
 /// The latency histogram every measurement here uses.
@@ -86,7 +86,7 @@ pub fn isolation(
         .collect();
     let db: Vec<&CaseReport> = results
         .iter()
-        .filter(|(s, _)| *s == gonogo_suites::registry::RLS)
+        .filter(|(s, _)| *s == gonogo_suites::cases::RLS)
         .map(|(_, r)| r)
         .collect();
     let passed =
@@ -149,7 +149,7 @@ pub fn compute(results: &[(Section, CaseReport)], isolation: &Isolation) -> Metr
 pub fn latency_phase(results: &[(Section, CaseReport)]) -> LatencyStats {
     let exchanges = results
         .iter()
-        .filter(|(s, _)| *s == gonogo_suites::registry::LATENCY)
+        .filter(|(s, _)| *s == gonogo_suites::cases::LATENCY)
         .flat_map(|(_, r)| r.evidence.iter().filter(|j| j.primary))
         .map(|j| j.exchange.as_ref());
     let mut ms = latency::answered_search_ms(exchanges);

@@ -78,8 +78,8 @@ mod tests {
 
     #[test]
     fn jwts_and_the_secret_are_masked_in_bodies() {
-        let jwt = gonogo_suites::tokens::sign(
-            &gonogo_suites::tokens::claims(uuid::Uuid::new_v4()),
+        let jwt = gonogo_suites::check::tokens::sign(
+            &gonogo_suites::check::tokens::claims(uuid::Uuid::new_v4()),
             "k".repeat(32).as_str(),
         );
         let body = format!(r#"{{"echo":"{jwt}","detail":"key kkkk-the-secret-kkkk"}}"#);

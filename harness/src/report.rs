@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use gonogo_reports as model;
-use gonogo_suites::ctx::Judged;
+use gonogo_suites::Judged;
 use gonogo_suites::{CaseReport, Outcome, Section};
 
 use crate::redact;

@@ -33,7 +33,7 @@ pub struct Options {
     pub target_commit: Option<String>,
     /// The R1 OpenAPI baseline Gate 1 compares against; `None` = the committed one.
     pub r1_baseline: Option<PathBuf>,
-    /// Searches the latency phase sends; `None` = [`gonogo_suites::latency::DEFAULT_SAMPLES`].
+    /// Searches the latency phase sends; `None` = [`gonogo_suites::cases::latency::DEFAULT_SAMPLES`].
     pub latency_samples: Option<usize>,
     /// The seed of the generated inputs (a report's, to replay its cases); `None` = a fresh one.
     pub seed: Option<u64>,
@@ -413,7 +413,7 @@ impl Session {
             target_commit: opts.target_commit.clone(),
             latency_samples: opts
                 .latency_samples
-                .unwrap_or(gonogo_suites::latency::DEFAULT_SAMPLES),
+                .unwrap_or(gonogo_suites::cases::latency::DEFAULT_SAMPLES),
             seed: opts.seed,
             thresholds: opts.thresholds,
             database_secrets: opts.database_secrets(),
@@ -521,7 +521,7 @@ impl Session {
         };
         let started_at = chrono::Utc::now();
         let t0 = Instant::now();
-        let results = gonogo_suites::registry::run(&ctx, groups).await;
+        let results = gonogo_suites::check::registry::run(&ctx, groups).await;
         let suites_time = t0.elapsed();
         let facts = RunFacts {
             started_at,

@@ -76,8 +76,8 @@ fn load(base: String, secret: String, stop: Arc<AtomicBool>) -> tokio::task::Joi
         let workers: Vec<_> = (0..3)
             .map(|_| {
                 let (http, base, stop) = (http.clone(), base.clone(), stop.clone());
-                let token = gonogo_suites::tokens::sign(
-                    &gonogo_suites::tokens::claims(uuid::Uuid::new_v4()),
+                let token = gonogo_suites::check::tokens::sign(
+                    &gonogo_suites::check::tokens::claims(uuid::Uuid::new_v4()),
                     &secret,
                 );
                 tokio::spawn(async move {

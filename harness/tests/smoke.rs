@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     };
     let opts: Options = config.run_options();
     let groups = opts.groups();
-    let names: Vec<String> = gonogo_suites::registry::case_ids(&groups)
+    let names: Vec<String> = gonogo_suites::check::registry::case_ids(&groups)
         .into_iter()
         .map(str::to_owned)
         .chain([DECISION.to_owned()])

@@ -13,7 +13,7 @@
 //! and a fresh one takes its place; when none can be had the tick sends nothing
 //! rather than exceed a limit.
 //!
-//! Requests are the suites' own ([`gonogo_suites::api`]) sent through the
+//! Requests are the suites' own ([`gonogo_suites::check::api`]) sent through the
 //! harness's [`HttpTransport`], so paths, multipart and header parsing live in
 //! one place.
 
@@ -23,8 +23,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use gonogo_reports::model::Evidence;
-use gonogo_suites::ctx::Judged;
-use gonogo_suites::{api, ApiRequest, ApiResponse, Exchange, Tenant, TokenSource, Transport};
+use gonogo_suites::check::api;
+use gonogo_suites::Judged;
+use gonogo_suites::{ApiRequest, ApiResponse, Exchange, Tenant, TokenSource, Transport};
 use serde_json::Value;
 use tokio::time::Instant;
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gonogo_reports::{CriterionStatus, Verdict};
-use gonogo_suites::ctx::Judged;
-use gonogo_suites::registry::{GATE_2, LATENCY, SUITE_A, SUITE_B};
+use gonogo_suites::cases::{GATE_2, LATENCY, SUITE_A, SUITE_B};
+use gonogo_suites::Judged;
 use gonogo_suites::{ApiRequest, ApiResponse, CaseReport, Exchange, Outcome, Section};
 
 use super::*;
@@ -46,7 +46,11 @@ fn case(id: &str, outcome: Outcome, search_ms: u64) -> CaseReport {
 
 /// The latency phase's case with one search per entry of `ms`.
 fn latency_phase(ms: impl IntoIterator<Item = u64>) -> (Section, CaseReport) {
-    let mut c = case(gonogo_suites::latency::SEARCH_P95.id, Outcome::Passed, 0);
+    let mut c = case(
+        gonogo_suites::cases::latency::SEARCH_P95.id,
+        Outcome::Passed,
+        0,
+    );
     c.evidence = ms.into_iter().map(search_exchange).collect();
     (LATENCY, c)
 }

@@ -7,20 +7,20 @@ use super::*;
 const SECRET: &str = "report-test-secret-report-test-secret";
 
 fn fake_run() -> gonogo_reports::Report {
-    run_against(gonogo_suites::fake::FakeApi::new(SECRET, &[]))
+    run_against(gonogo_suites::testing::fake::FakeApi::new(SECRET, &[]))
 }
 
 /// Runs every remote-mode group against `api` and builds the report.
-fn run_against(api: gonogo_suites::fake::FakeApi) -> gonogo_reports::Report {
+fn run_against(api: gonogo_suites::testing::fake::FakeApi) -> gonogo_reports::Report {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let ctx = gonogo_suites::fake::ctx_over(api).await;
+        let ctx = gonogo_suites::testing::fake::ctx_over(api).await;
         let groups = gonogo_suites::registry(false);
         let started_at = chrono::Utc::now();
-        let results = gonogo_suites::registry::run(&ctx, &groups).await;
+        let results = gonogo_suites::check::registry::run(&ctx, &groups).await;
         let facts = RunFacts {
             started_at,
             finished_at: chrono::Utc::now(),
@@ -47,7 +47,7 @@ fn the_report_shape_is_stable() {
             check.message = Some("[latency figures]".into());
         }
         // How many requests fell wholly between the two scrapes depends on the cases' interleaving.
-        if check.id == gonogo_suites::gate_3_ops::METRICS.id {
+        if check.id == gonogo_suites::cases::gate_3::operations::METRICS.id {
             check.message = check.message.as_ref().map(|_| "[metrics movement]".into());
         }
     }
@@ -102,7 +102,7 @@ fn the_report_validates_against_the_committed_schema() {
 #[test]
 fn a_ten_percent_tail_at_800_ms_is_no_go_20_times_out_of_20_and_a_fast_server_go() {
     use gonogo_reports::{CriterionStatus, Verdict};
-    use gonogo_suites::fake::{FakeApi, Fault};
+    use gonogo_suites::testing::{fake::FakeApi, faults::Fault};
     let p95 = |r: &gonogo_reports::Report| {
         let c = r.criteria.iter().find(|c| c.name == "query_latency_p95_ms");
         c.map(|c| c.status)

@@ -1,7 +1,7 @@
 //! The broken servers: tower layers around the real router, each breaking one
 //! promise of the contract, and the cases expected to catch it. The fault
 //! layers that mirror the in-memory fake's faults take their expected cases
-//! from the one table in `gonogo_suites::faults`.
+//! from the one table in `gonogo_suites::testing::faults`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::Response;
 use axum::Router;
 use gonogo_reports::Verdict;
-use gonogo_suites::faults::{Fault, GATE_2_401S};
+use gonogo_suites::testing::faults::{Fault, GATE_2_401S};
 use knowledge_server::embedded::EmbeddedServer;
 use knowledge_server::RunningServer;
 use serde_json::{json, Value};
@@ -374,7 +374,7 @@ pub fn all() -> Vec<Mutant> {
         broken_db(
             "one_tenant_table_without_force_rls",
             &["rls.enable-force"],
-            vec![gonogo_suites::rls::FORCED.id],
+            vec![gonogo_suites::cases::rls::FORCED.id],
             DbFault {
                 apply: &["ALTER TABLE memories NO FORCE ROW LEVEL SECURITY"],
                 revert: &["ALTER TABLE memories FORCE ROW LEVEL SECURITY"],
@@ -384,8 +384,8 @@ pub fn all() -> Vec<Mutant> {
             "extra_permissive_policy_using_true",
             &["rls.policies-claims", "rls.guard-not-handler"],
             vec![
-                gonogo_suites::rls::POLICIES.id,
-                gonogo_suites::rls::SCOPED.id,
+                gonogo_suites::cases::rls::POLICIES.id,
+                gonogo_suites::cases::rls::SCOPED.id,
             ],
             DbFault {
                 apply: &[
@@ -397,7 +397,7 @@ pub fn all() -> Vec<Mutant> {
         broken_db(
             "app_role_has_bypassrls",
             &["rls.role-unprivileged", "rls.guard-not-handler"],
-            vec![gonogo_suites::rls::ROLE.id, gonogo_suites::rls::SCOPED.id],
+            vec![gonogo_suites::cases::rls::ROLE.id, gonogo_suites::cases::rls::SCOPED.id],
             DbFault {
                 apply: &["ALTER ROLE knowledge_app BYPASSRLS"],
                 revert: &["ALTER ROLE knowledge_app NOBYPASSRLS"],
@@ -408,7 +408,7 @@ pub fn all() -> Vec<Mutant> {
             broken_db(
                 "app_role_owns_a_tenant_table",
                 &["rls.role-unprivileged"],
-                vec![gonogo_suites::rls::ROLE.id],
+                vec![gonogo_suites::cases::rls::ROLE.id],
                 DbFault {
                     apply: &["ALTER TABLE memories OWNER TO knowledge_app"],
                     // Handing a table back drops the grants the app role held as owner: restore them.
@@ -422,7 +422,7 @@ pub fn all() -> Vec<Mutant> {
         broken_db(
             "app_role_has_default_claims",
             &["rls.transaction-local"],
-            vec![gonogo_suites::rls::LOCAL.id],
+            vec![gonogo_suites::cases::rls::LOCAL.id],
             DbFault {
                 apply: &[
                     r#"ALTER ROLE knowledge_app SET request.jwt.claims = '{"sub":"00000000-0000-4000-8000-00000000dead","role":"authenticated"}'"#,
@@ -441,8 +441,8 @@ pub fn all() -> Vec<Mutant> {
                 &["metadata.encrypted-at-rest"],
                 // A clear copy is also the same bytes for the same metadata.
                 vec![
-                    gonogo_suites::rls::AT_REST.id,
-                    gonogo_suites::at_rest::FRESH.id,
+                    gonogo_suites::cases::rls::AT_REST.id,
+                    gonogo_suites::cases::rls::at_rest::FRESH.id,
                 ],
                 DbFault {
                     apply: &[
@@ -804,10 +804,10 @@ async fn slow_search_tail(
     next: Next,
 ) -> Response {
     if req.uri().path() == "/api/v1/knowledge/search" {
-        let slow = gonogo_suites::fake::uniform(&mut rng.lock().unwrap())
-            < gonogo_suites::fake::SLOW_SEARCH_SHARE;
+        let slow = gonogo_suites::testing::fake::uniform(&mut rng.lock().unwrap())
+            < gonogo_suites::testing::fake::SLOW_SEARCH_SHARE;
         if slow {
-            tokio::time::sleep(gonogo_suites::fake::SLOW_SEARCH).await;
+            tokio::time::sleep(gonogo_suites::testing::fake::SLOW_SEARCH).await;
         }
     }
     next.run(req).await

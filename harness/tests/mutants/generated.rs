@@ -1,5 +1,5 @@
 //! Mutants that only generated inputs catch: each is right on the fixed examples of its
-//! clause and wrong on a shape the generator draws every run (`gonogo_suites::generated`).
+//! clause and wrong on a shape the generator draws every run (`gonogo_suites::check::generated`).
 
 use axum::extract::Request;
 use axum::http::HeaderValue;

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::Response;
 use axum::Router;
-use gonogo_suites::faults::ERROR_KINDS;
+use gonogo_suites::testing::faults::ERROR_KINDS;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 

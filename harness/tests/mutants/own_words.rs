@@ -60,7 +60,7 @@ pub fn all() -> Vec<Mutant> {
 
 /// A control, format or separator character: what the refusing variant refuses.
 fn hidden(c: char) -> bool {
-    c.is_control() || gonogo_suites::uploads::is_format_or_separator(c)
+    c.is_control() || gonogo_suites::cases::knowledge::uploads::is_format_or_separator(c)
 }
 
 // The shapes a careless server deserialises straight into, forwarding the
@@ -154,7 +154,7 @@ async fn resembling_detail(req: Request, next: Next) -> Response {
 async fn format_kept(req: Request, next: Next) -> Response {
     sent_filename_kept(req, next, |raw| {
         raw.chars()
-            .any(gonogo_suites::uploads::is_format_or_separator)
+            .any(gonogo_suites::cases::knowledge::uploads::is_format_or_separator)
             .then(|| {
                 raw.rsplit(['/', '\\'])
                     .next()

@@ -395,7 +395,7 @@ async fn type_from_extension(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_DISPOSITION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| gonogo_suites::files::attachment_filename(v).ok());
+        .and_then(|v| gonogo_suites::cases::knowledge::files::attachment_filename(v).ok());
     if let Some(name) = name {
         r.headers_mut().insert(
             header::CONTENT_TYPE,
