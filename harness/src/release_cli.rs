@@ -499,7 +499,7 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, CliErr
     );
     match existing {
         Some(mut file) => {
-            file.record_canary(&result);
+            file.record_canary(&result, gonogo_reports::file::CanaryRecord::Run);
             file.save()?;
             file.rerender(&render_options)?;
         }

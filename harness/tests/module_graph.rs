@@ -334,11 +334,33 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Source without comments and without the trailing `#[cfg(test)] mod tests`.
+/// Source without comments and without test modules: an inline
+/// `#[cfg(test)] mod name { … }` is cut from there to the end (test modules come
+/// last), a `#[cfg(test)] mod name;` declaration is dropped alone, and the code
+/// after it is still read.
 fn code_of(file: &Path) -> String {
-    let text = strip_comments(&std::fs::read_to_string(file).unwrap());
-    let end = text.find("#[cfg(test)]\nmod ").unwrap_or(text.len());
-    text[..end].to_owned()
+    without_test_modules(&strip_comments(&std::fs::read_to_string(file).unwrap()))
+}
+
+fn without_test_modules(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]\nmod ") {
+        out.push_str(&rest[..at]);
+        let item = &rest[at..];
+        match (item.find(';'), item.find('{')) {
+            (Some(semi), brace) if brace.is_none_or(|b| semi < b) => rest = &item[semi + 1..],
+            _ => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn a_test_module_declaration_hides_nothing_after_it() {
+    let text = "fn a() {}\n#[cfg(test)]\nmod shape_tests;\nfn bearer() {}\n#[cfg(test)]\nmod tests {\n    fn bearer() {}\n}\n";
+    assert_eq!(without_test_modules(text), "fn a() {}\n\nfn bearer() {}\n");
 }
 
 /// Every dependency a manifest names, in any of its dependency tables (also
@@ -377,6 +399,36 @@ const NOT_FOR_THE_SUITES: [(&str, &str); 2] = [
     ("knowledge-server", "knowledge_server"),
     ("gonogo-plumbing", "gonogo_plumbing"),
 ];
+
+/// The plumbing crate is a leaf: it depends on no crate of this workspace, so the
+/// server and `gonogo serve` can share it without either reaching the other.
+#[test]
+fn the_plumbing_crate_is_a_leaf() {
+    let text = std::fs::read_to_string(root().join("plumbing/Cargo.toml")).unwrap();
+    let deps = manifest_dependencies(&text);
+    let workspace: Vec<String> = CRATES
+        .iter()
+        .map(|dir| {
+            let manifest: toml::Table =
+                std::fs::read_to_string(root().join(dir).join("Cargo.toml"))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+            manifest["package"]["name"].as_str().unwrap().to_owned()
+        })
+        .filter(|name| name != "gonogo-plumbing")
+        .collect();
+    assert!(
+        workspace.contains(&"knowledge-server".to_owned()),
+        "{workspace:?}"
+    );
+    let inner: Vec<&String> = deps.iter().filter(|d| workspace.contains(d)).collect();
+    assert!(inner.is_empty(), "gonogo-plumbing depends on {inner:?}");
+    assert!(
+        deps.contains("hyper"),
+        "the manifest was not read: {deps:?}"
+    );
+}
 
 #[test]
 fn the_suites_never_depend_on_the_server_or_its_plumbing() {

@@ -35,6 +35,15 @@ pub enum FileError {
     Write(#[from] RenderError),
 }
 
+/// How a canary is written into a report ([`ReportFile::record_canary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanaryRecord {
+    /// A complete canary run (`gonogo canary --report`): it replaces the section.
+    Run,
+    /// One step of a release's canary (a Flagger `rollout` call): it is added.
+    Step,
+}
+
 /// A go/no-go report and the file it lives in.
 #[derive(Debug, Clone)]
 pub struct ReportFile {
@@ -78,22 +87,24 @@ impl ReportFile {
         Ok(())
     }
 
-    /// Adds `canary` to the report's canary section: the ONE way a canary is
-    /// written into a report. A report without one takes it whole; one that
-    /// has one keeps its phases and failures and adds these after them, and the
-    /// outcome and reason become the latest's, so the section shows every step
-    /// (each Flagger `rollout`, each `gonogo canary --report`) in order. The
-    /// section is outside the signed content: approvals stay valid.
-    pub fn record_canary(&mut self, canary: &CanaryReport) {
-        self.report.canary = Some(match self.report.canary.take() {
-            Some(mut so_far) => {
+    /// Writes `canary` into the report's canary section: the ONE way a canary is
+    /// written into a report, with the rule its caller names. A [`CanaryRecord::Run`]
+    /// (`gonogo canary --report`: a complete canary of one plan) replaces the section,
+    /// so a canary re-run after a fix shows that run alone. A [`CanaryRecord::Step`]
+    /// (each Flagger `rollout` call: one step of a release's canary) is added after
+    /// the steps already there, and the outcome and reason become the latest's. A
+    /// report without a section takes either whole. The section is outside the
+    /// signed content: approvals stay valid.
+    pub fn record_canary(&mut self, canary: &CanaryReport, record: CanaryRecord) {
+        self.report.canary = Some(match (self.report.canary.take(), record) {
+            (Some(mut so_far), CanaryRecord::Step) => {
                 so_far.phases.extend(canary.phases.iter().cloned());
                 so_far.failures.extend(canary.failures.iter().cloned());
                 so_far.outcome = canary.outcome;
                 so_far.reason = canary.reason.clone();
                 so_far
             }
-            None => canary.clone(),
+            _ => canary.clone(),
         });
     }
 

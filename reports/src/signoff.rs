@@ -259,9 +259,6 @@ impl ApprovalSummary {
     }
 }
 
-/// Summarises the sign-offs of `report`: checked against `trust` when given,
-/// signatures first, then the trust directory's separation of duties
-/// ([`policy`]).
 /// Who must sign a GO report before it is APPROVED, and the keys their
 /// signatures are checked against: what Flagger's `confirm-promotion`, `gonogo
 /// verify` and the documents' sign-off table decide by.
@@ -297,6 +294,9 @@ impl ApprovalPolicy {
     }
 }
 
+/// Summarises the sign-offs of `report`: checked against `trust` when given,
+/// signatures first, then the trust directory's separation of duties
+/// ([`policy`]).
 pub fn summarize(
     report: &Report,
     required: &[String],

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gonogo_reports::canary_plan::{CanaryPlan, PhasePlan};
-use gonogo_reports::file::ReportFile;
+use gonogo_reports::file::{CanaryRecord, ReportFile};
 use gonogo_reports::publication::Publication;
 use gonogo_reports::render::{Format, FormatList};
 use gonogo_reports::signoff::{ApprovalState, TrustStore};
@@ -482,7 +482,7 @@ fn record_step(state: &State, release: &str, step: &gonogo_reports::model::Canar
         return;
     }
     let updated = ReportFile::load(&path).and_then(|mut file| {
-        file.record_canary(step);
+        file.record_canary(step, CanaryRecord::Step);
         file.save()?;
         file.rerender(&state.settings.render).map(|_| ())
     });

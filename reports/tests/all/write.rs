@@ -111,14 +111,14 @@ fn format_names_parse_and_unknown_ones_are_refused_with_the_list() {
 }
 
 #[test]
-fn a_recorded_canary_is_added_after_the_steps_already_in_the_report() {
-    use gonogo_reports::file::ReportFile;
+fn a_canary_step_is_added_after_the_steps_already_in_the_report_and_a_run_replaces_them() {
+    use gonogo_reports::file::{CanaryRecord, ReportFile};
     use gonogo_reports::test_support::sample_canary_rollback;
     let dir = tempfile::tempdir().unwrap();
     write_reports(&ReportBuilder::go().build(), dir.path(), &[]).unwrap();
     let mut file = ReportFile::load(&dir.path().join("go-no-go.json")).unwrap();
     let step = sample_canary_rollback();
-    file.record_canary(&step);
+    file.record_canary(&step, CanaryRecord::Step);
     assert_eq!(
         file.report.canary.as_ref(),
         Some(&step),
@@ -127,7 +127,7 @@ fn a_recorded_canary_is_added_after_the_steps_already_in_the_report() {
     let mut promoted = step.clone();
     promoted.outcome = gonogo_reports::model::CanaryOutcome::Promote;
     promoted.reason = "every phase passed".into();
-    file.record_canary(&promoted);
+    file.record_canary(&promoted, CanaryRecord::Step);
     let canary = file.report.canary.as_ref().unwrap();
     assert_eq!(canary.phases.len(), 2 * step.phases.len());
     assert_eq!(canary.failures.len(), 2 * step.failures.len());
@@ -135,4 +135,11 @@ fn a_recorded_canary_is_added_after_the_steps_already_in_the_report() {
         (canary.outcome, canary.reason.as_str(), canary.plan.as_str()),
         (promoted.outcome, "every phase passed", step.plan.as_str())
     );
+    // A canary run again after a fix is that run alone: no phase twice, no
+    // earlier run's failures under its PROMOTE.
+    let mut rerun = promoted.clone();
+    rerun.failures.clear();
+    rerun.plan = "after the fix".into();
+    file.record_canary(&rerun, CanaryRecord::Run);
+    assert_eq!(file.report.canary.as_ref(), Some(&rerun));
 }
