@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use futures::future::BoxFuture;
 use gonogo_suites::check::rls_facts::{ClaimsView, Policy, SeenTable, TenantTable};
-use gonogo_suites::{DbProbe, RlsFacts};
+use gonogo_suites::{DbProbe, DbUnreadable, RlsFacts};
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{ConnectOptions, Connection, PgConnection, Postgres, Row, Transaction};
 use uuid::Uuid;
@@ -236,12 +236,12 @@ async fn seen(
 }
 
 impl DbProbe for SqlProbe {
-    fn rls_facts(&self, subs: Vec<Uuid>) -> BoxFuture<'_, Result<RlsFacts, String>> {
+    fn rls_facts(&self, subs: Vec<Uuid>) -> BoxFuture<'_, Result<RlsFacts, DbUnreadable>> {
         // sqlx errors can carry the URL; keep only the kind of failure.
         Box::pin(async move {
             self.facts(subs)
                 .await
-                .map_err(|e| format!("database query failed ({})", kind(&e)))
+                .map_err(|e| DbUnreadable { kind: kind(&e) })
         })
     }
 }

@@ -400,6 +400,63 @@ const NOT_FOR_THE_SUITES: [(&str, &str); 2] = [
     ("gonogo-plumbing", "gonogo_plumbing"),
 ];
 
+/// The harness's errors are typed at every boundary: no `Result<_, String>` in
+/// `harness/src` outside its tests (a sentence is made where an error is shown).
+#[test]
+fn no_result_with_a_string_error_in_the_harness() {
+    let mut files = Vec::new();
+    rust_files(&root().join("harness/src"), &mut files);
+    assert!(!files.is_empty(), "no harness sources: wrong path?");
+    let found: Vec<String> = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n != "tests.rs"))
+        .flat_map(|f| {
+            string_errors(&code_of(f))
+                .into_iter()
+                .map(move |r| format!("{}: {r}", f.display()))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "Result<_, String> in the harness:\n  {}",
+        found.join("\n  ")
+    );
+    assert_eq!(
+        string_errors(
+            "fn a() -> Result<Vec<(u8, String)>, String> {} fn b() -> Result<String, E> {}"
+        ),
+        vec!["Result<Vec<(u8, String)>, String>"]
+    );
+}
+
+/// Every `Result<…>` in `code` whose last type argument is `String`.
+fn string_errors(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in code.match_indices("Result<") {
+        let args = &code[at + "Result<".len()..];
+        let (mut depth, mut last_comma, mut end) = (0i32, None, None);
+        for (i, c) in args.char_indices() {
+            match c {
+                '<' | '(' | '[' => depth += 1,
+                ')' | ']' => depth -= 1,
+                '>' if depth == 0 => {
+                    end = Some(i);
+                    break;
+                }
+                '>' => depth -= 1,
+                ',' if depth == 0 => last_comma = Some(i),
+                _ => {}
+            }
+        }
+        if let (Some(comma), Some(end)) = (last_comma, end) {
+            if args[comma + 1..end].trim() == "String" {
+                out.push(format!("Result<{}>", &args[..end]));
+            }
+        }
+    }
+    out
+}
+
 /// The plumbing crate is a leaf: it depends on no crate of this workspace, so the
 /// server and `gonogo serve` can share it without either reaching the other.
 #[test]

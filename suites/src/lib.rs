@@ -20,7 +20,9 @@ pub mod testing;
 
 pub use cases::registry;
 pub use check::ctx::progress;
-pub use check::ctx::{Capabilities, CaseReport, Ctx, DbProbe, Earlier, Findings, Judged, Outcome};
+pub use check::ctx::{
+    Capabilities, CaseReport, Ctx, DbProbe, DbUnreadable, Earlier, Findings, Judged, Outcome,
+};
 pub use check::registry::{Group, Phase, Section};
 pub use check::rls_facts::RlsFacts;
 pub use check::tokens::{Tenant, TokenSource};

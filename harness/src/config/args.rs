@@ -80,13 +80,25 @@ impl<const GROUPS: u8> Layers<GROUPS> {
     }
 }
 
+/// A flag's text that its setting's kind does not read: clap prints it after the flag.
+#[derive(Debug)]
+struct NotOfKind(super::Kind);
+
+impl std::fmt::Display for NotOfKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "must be {}", self.0.expected())
+    }
+}
+
+impl std::error::Error for NotOfKind {}
+
 /// The flag of `setting`, its help and value check made from its row.
 fn arg(setting: &'static Setting, heading: &'static str) -> Arg {
     let kind = setting.kind;
-    let check = move |text: &str| -> Result<String, String> {
+    let check = move |text: &str| -> Result<String, NotOfKind> {
         match file::from_text(kind, text) {
             Some(_) => Ok(text.to_owned()),
-            None => Err(format!("must be {}", kind.expected())),
+            None => Err(NotOfKind(kind)),
         }
     };
     let arg = Arg::new(setting.key)

@@ -64,8 +64,25 @@ pub struct CaseReport {
 pub trait DbProbe: Send + Sync {
     /// Reads [`RlsFacts`] as the app role: one view with claims for each of
     /// `subs`, then one with no claims.
-    fn rls_facts(&self, subs: Vec<Uuid>) -> BoxFuture<'_, Result<RlsFacts, String>>;
+    fn rls_facts(&self, subs: Vec<Uuid>) -> BoxFuture<'_, Result<RlsFacts, DbUnreadable>>;
 }
+
+/// The database could not be read. It names only the kind of failure
+/// ("SQLSTATE 42501", "I/O"), never a driver's own text, which may name the
+/// host, the user or the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbUnreadable {
+    /// The kind of failure.
+    pub kind: String,
+}
+
+impl std::fmt::Display for DbUnreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "database query failed ({})", self.kind)
+    }
+}
+
+impl std::error::Error for DbUnreadable {}
 
 /// What the target supports beyond the HTTP API.
 #[derive(Clone, Default)]
