@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use gonogo_reports::publication::Publication;
 use gonogo_reports::redact::Secrets;
-use gonogo_reports::render::{Format, FormatList, RenderOptions};
+use gonogo_reports::render::{Format, RenderOptions};
 use gonogo_reports::Report;
 use gonogo_suites::{Capabilities, CaseReport, Ctx, Group, Section, TokenSource, Transport};
 
@@ -342,15 +342,7 @@ pub struct RunOutput {
 impl RunOutput {
     /// Writes the report (JSON always, plus `formats`) into `dir`, with the default documents' options.
     pub fn write(&self, dir: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, InfraError> {
-        let publication = Publication {
-            dir: dir.to_path_buf(),
-            formats: FormatList {
-                files: formats.to_vec(),
-                github: false,
-            },
-            render: RenderOptions::default(),
-        };
-        self.publish(&publication)
+        self.publish(&Publication::files(dir, formats, RenderOptions::default()))
     }
 
     /// Writes the report as `publication` says, its final redaction pass also masking this run's secrets.

@@ -22,6 +22,22 @@ pub struct Publication {
 }
 
 impl Publication {
+    /// Files only (no GitHub summary): `formats` written into `dir`, rendered with `render`.
+    pub fn files(
+        dir: impl Into<PathBuf>,
+        formats: &[Format],
+        render: RenderOptions,
+    ) -> Publication {
+        Publication {
+            dir: dir.into(),
+            formats: FormatList {
+                files: formats.to_vec(),
+                github: false,
+            },
+            render,
+        }
+    }
+
     /// The same publication, its final redaction pass also masking `secrets`.
     pub fn masking(self, secrets: Secrets) -> Publication {
         Publication {

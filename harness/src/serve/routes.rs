@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use gonogo_reports::canary_plan::{CanaryPlan, PhasePlan};
 use gonogo_reports::file::{CanaryRecord, ReportFile};
 use gonogo_reports::publication::Publication;
-use gonogo_reports::render::{Format, FormatList};
+use gonogo_reports::render::Format;
 use gonogo_reports::signoff::{ApprovalState, TrustStore};
 use gonogo_reports::{CanaryOutcome, Verdict};
 use serde::Deserialize;
@@ -290,14 +290,11 @@ async fn gate(state: &Shared, url: &Url, release: &str) -> Result<Judged, Proble
             Problem::new(StatusCode::BAD_GATEWAY, "target not judged", e.to_string())
         })?,
     };
-    let publication = Publication {
-        dir: state.settings.report_dir.join(release),
-        formats: FormatList {
-            files: vec![Format::Markdown, Format::Html],
-            github: false,
-        },
-        render: state.settings.render.clone(),
-    };
+    let publication = Publication::files(
+        state.settings.report_dir.join(release),
+        &[Format::Markdown, Format::Html],
+        state.settings.render.clone(),
+    );
     out.publish(&publication).map_err(|e| {
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,10 +8,13 @@ use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::Response;
+use serde_json::json;
 
-use super::knowledge::{on_problem, problem, replacing};
+use super::knowledge::{edit_ok, on_problem, problem, replacing, with_json};
 use super::partial::strip_on_downloads;
-use super::{broken, over_created, partial, Created, Mutant, FILES, MEMORY};
+use super::{broken, json_of, over_created, partial, Created, Mutant, FILES, MEMORY};
+
+const SEARCH: &str = "/api/v1/knowledge/search";
 
 /// The rate-limit headers the contract lists on every authenticated response.
 const RATE_LIMIT_HEADERS: &[&str] = &[
@@ -91,7 +94,112 @@ pub fn all() -> Vec<Mutant> {
                 },
             ),
         ),
+        partial(
+            "in the list's items: the upload and GET by id return it",
+            broken(
+                "metadata_empty_in_the_list_only",
+                &["metadata.round-trip"],
+                vec!["files::fileinfo_agrees_across_upload_list_and_get"],
+                |r, _| r.layer(from_fn(list_metadata_emptied)),
+            ),
+        ),
+        partial(
+            "in every search result after the first",
+            broken(
+                "snippet_missing_after_the_first_result",
+                &["search.shape"],
+                vec![
+                    "search::results_have_the_contract_shape",
+                    "gate_1::responses_conform_to_the_served_spec",
+                ],
+                |r, _| r.layer(from_fn(snippets_after_the_first_dropped)),
+            ),
+        ),
+        partial(
+            "on a file's content route: GET and DELETE by id refuse a non-UUID id with 400",
+            broken(
+                "invalid_id_answered_404_on_the_content_route",
+                &["files.invalid-id"],
+                vec!["errors::by_id_routes_refuse_bad_and_unknown_ids"],
+                |r, _| r.layer(from_fn(invalid_id_404_on_content)),
+            ),
+        ),
+        partial(
+            "in the memory list's items: a memory as created or read by id keeps them",
+            broken(
+                "memory_tags_missing_in_the_list",
+                &["r1.memory.shape"],
+                vec![
+                    "r1_memory::responses_match_the_r1_baseline",
+                    "gate_1::responses_conform_to_the_served_spec",
+                ],
+                |r, _| r.layer(from_fn(memory_list_without_tags)),
+            ),
+        ),
     ]
+}
+
+/// Drops `tags` from the memory list's items.
+async fn memory_list_without_tags(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET || req.uri().path() != MEMORY {
+        return next.run(req).await;
+    }
+    edit_ok(req, next, |b| {
+        for item in b["items"].as_array_mut().into_iter().flatten() {
+            item.as_object_mut().map(|o| o.remove("tags"));
+        }
+    })
+    .await
+}
+
+/// Empties `metadata` in the list's items only.
+async fn list_metadata_emptied(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET || req.uri().path() != FILES {
+        return next.run(req).await;
+    }
+    edit_ok(req, next, |b| {
+        for item in b["items"].as_array_mut().into_iter().flatten() {
+            item["metadata"] = json!({});
+        }
+    })
+    .await
+}
+
+/// Drops `snippet` from every search result but the first.
+async fn snippets_after_the_first_dropped(req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || req.uri().path() != SEARCH {
+        return next.run(req).await;
+    }
+    edit_ok(req, next, |b| {
+        for hit in b["results"].as_array_mut().into_iter().flatten().skip(1) {
+            hit.as_object_mut().map(|o| o.remove("snippet"));
+        }
+    })
+    .await
+}
+
+/// `GET …/{id}/content`'s `400 invalid_id` answered as `404 not_found` (GET and DELETE
+/// by id keep their 400).
+async fn invalid_id_404_on_content(req: Request, next: Next) -> Response {
+    if !req.uri().path().ends_with("/content") {
+        return next.run(req).await;
+    }
+    let r = next.run(req).await;
+    if r.status() != StatusCode::BAD_REQUEST {
+        return r;
+    }
+    let (parts, body) = json_of(r).await;
+    match body {
+        Some(b) if b["code"] == "invalid_id" => replacing(
+            &parts.headers,
+            problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Check the id: no such file.",
+            ),
+        ),
+        b => with_json(parts, &b.unwrap_or_default()),
+    }
 }
 
 async fn memory_errors_without_suggestion(req: Request, next: Next) -> Response {

@@ -500,7 +500,8 @@ fn warned_beside(mutant: &str) -> &'static [&'static str] {
         | "bad_metadata_json_is_500"
         | "large_headers_are_a_500"
         | "suggestion_missing_on_memory_errors"
-        | "cross_tenant_delete_is_403" => &[CONFORMANCE],
+        | "cross_tenant_delete_is_403"
+        | "invalid_id_answered_404_on_the_content_route" => &[CONFORMANCE],
         _ => &[],
     }
 }
