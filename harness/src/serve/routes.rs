@@ -122,7 +122,7 @@ impl FromRequest<Shared> for Flagger {
 
     async fn from_request(req: Request, state: &Shared) -> Result<Self, Response> {
         let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state)
+        let body = webhook_body(req)
             .await
             .map_err(IntoResponse::into_response)?;
         let parsed = serde_json::from_slice::<FlaggerPayload>(&body);
@@ -138,6 +138,52 @@ impl FromRequest<Shared> for Flagger {
             .into_response()
         })
     }
+}
+
+/// A Flagger webhook's body is small; a larger one is refused with 413.
+const WEBHOOK_BODY_LIMIT: usize = 2 << 20;
+/// How much of a refused body is still read and thrown away, and for how long, so the
+/// caller finishes sending and reads the 413 rather than a reset connection (a close with
+/// unread bytes resets it, and the caller's write fails with a broken pipe).
+const DRAIN_BYTES: usize = 16 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The request's body, at most [`WEBHOOK_BODY_LIMIT`] bytes.
+async fn webhook_body(req: Request) -> Result<Bytes, Problem> {
+    use futures::StreamExt;
+    let mut stream = req.into_body().into_data_stream();
+    let mut body = Vec::new();
+    let mut read = 0usize;
+    let unreadable = || {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "body not read",
+            "the request body ended early or could not be read; send it again",
+        )
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        read += chunk.len();
+        if read > WEBHOOK_BODY_LIMIT {
+            let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+            while read <= DRAIN_BYTES {
+                match tokio::time::timeout_at(deadline, stream.next()).await {
+                    Ok(Some(Ok(more))) => read += more.len(),
+                    _ => break,
+                }
+            }
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body too large",
+                format!(
+                    "a Flagger webhook body is at most {} MiB",
+                    WEBHOOK_BODY_LIMIT >> 20
+                ),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }
 
 /// A release id segment: what a directory name can safely be.
