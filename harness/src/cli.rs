@@ -143,6 +143,7 @@ fn prepare(args: &RunArgs) -> Result<(Config, crate::run::Options), CliError> {
 /// `gonogo run`: returns how it ended.
 pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     let (config, opts) = prepare(&args)?;
+    let webhook = config.webhook()?;
     let progress = std::sync::Arc::new(Progress::stderr(args.output.verbosity(), color));
     let out = Session::run_once_watched(&opts, None, progress.clone()).await;
     let out = out.inspect_err(|_| progress.finish())?;
@@ -170,6 +171,8 @@ pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     if publication.formats.github {
         crate::github::publish_run(&out.report, &publication)?;
     }
+    let notice = crate::notify::Notice::decision(&out.report, &out.secrets());
+    crate::notify::tell(webhook, notice).await;
     Ok(Exit::Verdict(d.verdict))
 }
 

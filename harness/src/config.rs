@@ -331,6 +331,16 @@ impl Config {
         }
     }
 
+    /// Where decisions and sign-offs are announced, when a webhook is set.
+    pub fn webhook(&self) -> Result<Option<crate::notify::Webhook>, crate::notify::NotifyError> {
+        let notify = &self.settings.notify;
+        notify
+            .webhook_url
+            .as_deref()
+            .map(|url| crate::notify::Webhook::new(url, notify.timeout))
+            .transpose()
+    }
+
     /// What `gonogo run` does.
     pub fn run_options(&self) -> crate::run::Options {
         let run = &self.settings.run;

@@ -43,6 +43,8 @@ pub enum CliError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Attest(#[from] AttestError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
     /// A result (the canary section, an envelope) that cannot be written as JSON.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

@@ -12,6 +12,7 @@
 //! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
 //! - [`progress`]: what stderr shows while a run or a canary works (`-q`, `-v`, `--color`).
 //! - [`github`]: the report published to GitHub Actions (annotations, step summary, outputs).
+//! - [`notify`]: the optional webhook told of each decision and sign-off.
 
 pub mod canary;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod error;
 pub mod exit;
 pub mod github;
 pub mod metrics;
+pub mod notify;
 pub mod progress;
 pub mod redact;
 pub mod release_cli;

@@ -55,7 +55,7 @@ pub enum ReleaseCommand {
         #[arg(long)]
         key: PathBuf,
         #[command(flatten)]
-        layers: Documents,
+        layers: Layers<{ args::SIGNOFF }>,
     },
     /// Write the decision as an in-toto test-result attestation in a DSSE envelope.
     Attest(AttestArgs),
@@ -161,7 +161,7 @@ pub async fn run(cmd: ReleaseCommand, color: ColorChoice) -> Result<Exit, CliErr
             approver,
             key,
             layers,
-        } => signoff_cmd(&report, &role, &approver, &key, &layers),
+        } => signoff_cmd(&report, &role, &approver, &key, &layers).await,
         ReleaseCommand::Attest(args) => attest(&args),
         ReleaseCommand::Verify {
             report,
@@ -185,14 +185,16 @@ fn keygen(out: &Path, name: &str) -> Result<Exit, CliError> {
     Ok(Exit::Done)
 }
 
-fn signoff_cmd(
+async fn signoff_cmd(
     path: &Path,
     role: &str,
     approver: &str,
     key: &Path,
-    layers: &Documents,
+    layers: &Layers<{ args::SIGNOFF }>,
 ) -> Result<Exit, CliError> {
-    let options = render_options(layers)?;
+    let config = layers.load()?;
+    let webhook = config.webhook()?;
+    let options = config.render_options();
     let mut file = ReportFile::load(path)?;
     let key = signoff::load_signing_key(key)?;
     let entry = signoff::sign(
@@ -218,6 +220,8 @@ fn signoff_cmd(
         entry.approver,
         entry.key_id
     );
+    let notice = crate::notify::Notice::signoff(&file.report, &entry, &summary);
+    crate::notify::tell(webhook, notice).await;
     Ok(Exit::Done)
 }
 

@@ -68,6 +68,8 @@ pub struct ServeSettings {
     /// Required roles and the canary plan the documents show.
     pub render: RenderOptions,
     pub canary_plan: CanaryPlan,
+    /// Told of each run's decision, when set.
+    pub webhook: Option<crate::notify::Webhook>,
 }
 
 impl ServeSettings {
@@ -102,6 +104,7 @@ impl ServeSettings {
             run: c.run_options(),
             render: c.render_options(),
             canary_plan: c.canary_plan().clone(),
+            webhook: c.webhook()?,
         })
     }
 }
@@ -119,6 +122,8 @@ pub enum ServeError {
     Prometheus { url: String, source: Refused },
     #[error("serve.listen is not an address such as 127.0.0.1:9090")]
     Listen,
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
     #[error("cannot listen on {addr} ({source}); choose another serve.listen")]
     Bind {
         addr: SocketAddr,

@@ -45,8 +45,20 @@ impl Field {
 
 /// A body or query type whose fields we describe in our own words.
 pub trait Shape: DeserializeOwned {
-    /// Every field it takes, in the order the spec lists them.
-    fn fields() -> Vec<Field>;
+    /// Every field it takes, in the order the spec lists them: built once,
+    /// on first use (see [`fields!`]), not on every request.
+    fn fields() -> &'static [Field];
+}
+
+/// The body of [`Shape::fields`]: the list, written once into a static on
+/// first use, so a request reads sentences instead of formatting them.
+#[macro_export]
+macro_rules! fields {
+    ($($body:tt)*) => {{
+        static FIELDS: std::sync::LazyLock<Vec<$crate::shape::Field>> =
+            std::sync::LazyLock::new(|| { $($body)* });
+        &FIELDS
+    }};
 }
 
 /// Where the input came from: it decides the error code and how fields are called.
@@ -81,9 +93,9 @@ impl Source {
 pub fn from_json<T: Shape>(object: Map<String, Value>) -> Result<T, AppError> {
     let fields = T::fields();
     let keys: Vec<&str> = object.keys().map(String::as_str).collect();
-    misfit_of_names(Source::Body, &fields, &keys)?;
+    misfit_of_names(Source::Body, fields, &keys)?;
     serde_path_to_error::deserialize(Value::Object(object))
-        .map_err(|e| wrong_value(Source::Body, &fields, e.path()))
+        .map_err(|e| wrong_value(Source::Body, fields, e.path()))
 }
 
 /// Reads a query string (`None`: there was none) into `T`.
@@ -94,9 +106,9 @@ pub fn from_query<T: Shape>(query: Option<&str>) -> Result<T, AppError> {
         .map(|(k, _)| k.into_owned())
         .collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    misfit_of_names(Source::Query, &fields, &names)?;
+    misfit_of_names(Source::Query, fields, &names)?;
     let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(raw));
-    serde_path_to_error::deserialize(de).map_err(|e| wrong_value(Source::Query, &fields, e.path()))
+    serde_path_to_error::deserialize(de).map_err(|e| wrong_value(Source::Query, fields, e.path()))
 }
 
 /// A name the input has that `fields` lacks, a name given twice, a required field missing.

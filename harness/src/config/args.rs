@@ -21,13 +21,17 @@ pub const fn bit(group: Group) -> u8 {
 }
 
 /// `gonogo run`'s settings.
-pub const RUN: u8 = bit(Group::Target) | bit(Group::Run) | bit(Group::Documents);
+pub const RUN: u8 =
+    bit(Group::Target) | bit(Group::Run) | bit(Group::Documents) | bit(Group::Notify);
 /// `gonogo serve`'s settings.
-pub const SERVE: u8 = bit(Group::Serve) | bit(Group::Target) | bit(Group::Documents);
+pub const SERVE: u8 =
+    bit(Group::Serve) | bit(Group::Target) | bit(Group::Documents) | bit(Group::Notify);
 /// `gonogo config` takes every flag, so it shows what any command would use.
 pub const ALL: u8 = u8::MAX;
 /// `signoff`, `verify`, `github`: what the documents show.
 pub const DOCUMENTS: u8 = bit(Group::Documents);
+/// `signoff`: what the documents show, and where a sign-off is announced.
+pub const SIGNOFF: u8 = bit(Group::Documents) | bit(Group::Notify);
 /// `gonogo canary`'s.
 pub const CANARY: u8 = bit(Group::Documents) | bit(Group::Canary);
 /// `gonogo attest`'s.

@@ -20,6 +20,7 @@ pub struct Settings {
     pub serve: ServeSection,
     #[serde(default)]
     pub attest: AttestSection,
+    pub notify: NotifySection,
 }
 
 /// `[run]`: where a run goes and how.
@@ -88,6 +89,15 @@ pub struct ServeSection {
 #[serde(deny_unknown_fields)]
 pub struct AttestSection {
     pub contract: Option<PathBuf>,
+}
+
+/// `[notify]`: where decisions and sign-offs are announced.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySection {
+    pub webhook_url: Option<String>,
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
 }
 
 /// `"90s"`, `"15m"`: the layers checked the text already.

@@ -63,6 +63,8 @@ pub enum Group {
     Canary,
     /// `gonogo attest`'s.
     Attest,
+    /// Where decisions and sign-offs are announced: `run`, `serve`, `signoff`.
+    Notify,
 }
 
 impl Group {
@@ -75,6 +77,7 @@ impl Group {
             Group::Documents => "Documents",
             Group::Canary => "Canary",
             Group::Attest => "Attest",
+            Group::Notify => "Notify",
         }
     }
 }
@@ -173,6 +176,7 @@ const RUN_ATTEST: &[Group] = &[Group::Run, Group::Attest];
 const SERVE: &[Group] = &[Group::Serve];
 const DOCUMENTS: &[Group] = &[Group::Documents];
 const ATTEST: &[Group] = &[Group::Attest];
+const NOTIFY: &[Group] = &[Group::Notify];
 
 /// The `[canary]` table: a whole canary plan in the file, or a plan file
 /// named by `--canary-plan` / `GONOGO_CANARY_PLAN`.
@@ -397,6 +401,24 @@ pub const SETTINGS: &[Setting] = &[
         Kind::Path,
         None,
         "The contract the run was judged by, named in an attestation (default: the one `gonogo contract` prints)",
+    ),
+    secret(s(
+        NOTIFY,
+        "notify.webhook_url",
+        "--notify-url",
+        &["GONOGO_NOTIFY_URL"],
+        Kind::Str,
+        None,
+        "A webhook posted JSON (with a Slack-compatible `text`) after each decision and sign-off; never given secrets or evidence bodies",
+    )),
+    s(
+        NOTIFY,
+        "notify.timeout",
+        "--notify-timeout",
+        &["GONOGO_NOTIFY_TIMEOUT"],
+        Kind::Duration,
+        Some("5s"),
+        "How long each of the webhook's three attempts may take",
     ),
 ];
 

@@ -90,12 +90,21 @@ impl Desk {
     }
 
     async fn sign(&self, name: &str, role: &str) -> ExitCode {
+        self.sign_with(name, role, Default::default()).await
+    }
+
+    async fn sign_with(
+        &self,
+        name: &str,
+        role: &str,
+        layers: crate::config::args::Layers<{ crate::config::args::SIGNOFF }>,
+    ) -> ExitCode {
         run(ReleaseCommand::Signoff {
             report: self.report(),
             role: role.into(),
             approver: name.into(),
             key: self.path(&format!("keys/{name}.key.pem")),
-            layers: Self::roles(&[]),
+            layers,
         })
         .await
     }
@@ -242,4 +251,45 @@ async fn a_trust_directory_without_trust_toml_is_a_usage_error_for_a_report() {
     desk.sign("alice", "tech lead").await;
     std::fs::remove_file(desk.path("trust/trust.toml")).unwrap();
     assert_eq!(desk.verify(Desk::roles(&[])).await, ExitCode::from(3));
+}
+
+#[tokio::test]
+async fn a_signoff_is_told_to_the_webhook_with_who_signed_and_what_is_missing() {
+    let desk = Desk::new(Verdict::Go).await;
+    let receiver = crate::notify::tests::Receiver::start(&[200], std::time::Duration::ZERO).await;
+    let layers = crate::config::args::Layers::default()
+        .with("notify.webhook_url", &receiver.url)
+        .with("signoff.required_roles", "Security,Product");
+    assert_eq!(
+        desk.sign_with("bob", "Security", layers).await,
+        ExitCode::from(0)
+    );
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let body = &bodies[0];
+    assert_eq!(body["event"], "signoff");
+    assert_eq!(body["verdict"], "GO");
+    assert_eq!(body["approval"], "PENDING");
+    assert_eq!(body["signoff"]["role"], "Security");
+    assert_eq!(body["signoff"]["approver"], "bob");
+    assert_eq!(body["missing_roles"], serde_json::json!(["Product"]));
+    let text = body["text"].as_str().unwrap();
+    assert!(text.starts_with("gonogo: bob signed the GO of "), "{text}");
+    assert!(
+        !body.to_string().contains("BEGIN"),
+        "no key material: {body}"
+    );
+}
+
+#[tokio::test]
+async fn an_undelivered_signoff_notice_leaves_the_signature_and_the_exit_alone() {
+    let desk = Desk::new(Verdict::Go).await;
+    let receiver = crate::notify::tests::Receiver::start(&[400], std::time::Duration::ZERO).await;
+    let layers = crate::config::args::Layers::default().with("notify.webhook_url", &receiver.url);
+    assert_eq!(
+        desk.sign_with("dan", "Product", layers).await,
+        ExitCode::from(0)
+    );
+    assert_eq!(receiver.bodies().len(), 1);
+    assert!(read(&desk.report()).contains("\"approver\": \"dan\""));
 }

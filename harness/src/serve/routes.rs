@@ -348,6 +348,9 @@ async fn gate(state: &Shared, url: &Url, release: &str) -> Result<Judged, Proble
             format!("the run ended but its report could not be kept: {e}"),
         )
     })?;
+    // Told on its own task: a slow receiver never holds the caller's answer.
+    let notice = crate::notify::Notice::decision(&out.report, &out.secrets());
+    tokio::spawn(crate::notify::tell(state.settings.webhook.clone(), notice));
     let d = &out.report.decision;
     Ok(Judged {
         verdict: d.verdict,

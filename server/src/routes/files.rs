@@ -376,11 +376,13 @@ pub async fn content(
 }
 
 impl Shape for ListFilesQuery {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::optional("limit", page(LIST_PAGE)),
-            Field::optional("cursor", cursor()),
-        ]
+    fn fields() -> &'static [Field] {
+        crate::fields! {
+            vec![
+                Field::optional("limit", page(LIST_PAGE)),
+                Field::optional("cursor", cursor()),
+            ]
+        }
     }
 }
 

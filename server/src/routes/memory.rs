@@ -327,37 +327,41 @@ pub async fn delete(
 }
 
 impl Shape for ListMemoryQuery {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::optional("session_id", text(SESSION_ID)),
-            Field::optional("limit", page(LIST_PAGE)),
-            Field::optional("cursor", cursor()),
-        ]
+    fn fields() -> &'static [Field] {
+        crate::fields! {
+            vec![
+                Field::optional("session_id", text(SESSION_ID)),
+                Field::optional("limit", page(LIST_PAGE)),
+                Field::optional("cursor", cursor()),
+            ]
+        }
     }
 }
 
 impl Shape for NewMemory {
-    fn fields() -> Vec<Field> {
-        let (lo, hi) = IMPORTANCE;
-        vec![
-            Field::required("session_id", text(SESSION_ID)),
-            Field::required("role", "one of `user`, `assistant`, `system`, `tool`".into()),
-            Field::required("content", text(MEMORY_CONTENT)),
-            Field::optional("metadata", "a JSON object".into()),
-            Field::optional(
-                "tags",
-                format!(
-                    "an array of at most {MAX_TAGS} tags, each {}",
-                    text(MEMORY_TAG)
+    fn fields() -> &'static [Field] {
+        crate::fields! {
+            let (lo, hi) = IMPORTANCE;
+            vec![
+                Field::required("session_id", text(SESSION_ID)),
+                Field::required("role", "one of `user`, `assistant`, `system`, `tool`".into()),
+                Field::required("content", text(MEMORY_CONTENT)),
+                Field::optional("metadata", "a JSON object".into()),
+                Field::optional(
+                    "tags",
+                    format!(
+                        "an array of at most {MAX_TAGS} tags, each {}",
+                        text(MEMORY_TAG)
+                    ),
                 ),
-            ),
-            Field::optional("importance", format!("a number from {lo} to {hi}")),
-            Field::optional("source", text(MEMORY_SOURCE)),
-            Field::optional(
-                "expires_at",
-                "an RFC 3339 date-time in the future with a year from 1 to 9999, such as 2030-01-31T12:00:00Z".into(),
-            ),
-        ]
+                Field::optional("importance", format!("a number from {lo} to {hi}")),
+                Field::optional("source", text(MEMORY_SOURCE)),
+                Field::optional(
+                    "expires_at",
+                    "an RFC 3339 date-time in the future with a year from 1 to 9999, such as 2030-01-31T12:00:00Z".into(),
+                ),
+            ]
+        }
     }
 }
 

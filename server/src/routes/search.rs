@@ -106,10 +106,12 @@ pub async fn search(
 }
 
 impl Shape for SearchRequest {
-    fn fields() -> Vec<Field> {
-        vec![
-            Field::required("query", format!("{}, not blank", text(SEARCH_QUERY))),
-            Field::optional("limit", page(SEARCH_PAGE)),
-        ]
+    fn fields() -> &'static [Field] {
+        crate::fields! {
+            vec![
+                Field::required("query", format!("{}, not blank", text(SEARCH_QUERY))),
+                Field::optional("limit", page(SEARCH_PAGE)),
+            ]
+        }
     }
 }
