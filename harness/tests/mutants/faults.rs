@@ -53,6 +53,9 @@ mod generated;
 #[path = "edges.rs"]
 mod edges;
 
+#[path = "deeper.rs"]
+mod deeper;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -468,6 +471,7 @@ pub fn all() -> Vec<Mutant> {
     .chain(values::all())
     .chain(generated::all())
     .chain(edges::all())
+    .chain(deeper::all())
     .chain(variants::all())
     .map(|mut m| {
         let warned = warned_beside(m.name);
