@@ -56,6 +56,9 @@ mod edges;
 #[path = "deeper.rs"]
 mod deeper;
 
+#[path = "deeper_files.rs"]
+mod deeper_files;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -472,6 +475,7 @@ pub fn all() -> Vec<Mutant> {
     .chain(generated::all())
     .chain(edges::all())
     .chain(deeper::all())
+    .chain(deeper_files::all())
     .chain(variants::all())
     .map(|mut m| {
         let warned = warned_beside(m.name);
