@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::Response;
+use gonogo_suites::testing::faults::GATE_2_401S;
 use serde_json::json;
 
 use super::knowledge::{edit_ok, on_problem, problem, replacing, with_json};
@@ -58,17 +59,22 @@ pub fn all() -> Vec<Mutant> {
             broken(
                 "suggestion_missing_on_memory_errors",
                 &["errors.suggestion"],
-                // Every check that meets a memory route's error sees it.
-                vec![
-                    "gate_3::suggestion_on_every_error",
-                    "errors::by_id_routes_refuse_bad_and_unknown_ids",
-                    "errors::list_queries_refuse_bad_values",
-                    "errors::memory_routes_refuse_malformed_input",
-                    "errors::unknown_paths_are_404_problems",
-                    "errors::wrong_methods_are_405_problems",
-                    "files::every_route_needs_a_token",
-                    "r1_memory::responses_match_the_r1_baseline",
-                ],
+                // Every check that meets a memory route's error sees it (the forged
+                // tokens are sent to a memory route too).
+                [
+                    &[
+                        "gate_3::suggestion_on_every_error",
+                        "errors::by_id_routes_refuse_bad_and_unknown_ids",
+                        "errors::list_queries_refuse_bad_values",
+                        "errors::memory_routes_refuse_malformed_input",
+                        "errors::unknown_paths_are_404_problems",
+                        "errors::wrong_methods_are_405_problems",
+                        "files::every_route_needs_a_token",
+                        "r1_memory::responses_match_the_r1_baseline",
+                    ],
+                    GATE_2_401S,
+                ]
+                .concat(),
                 |r, _| r.layer(from_fn(memory_errors_without_suggestion)),
             ),
         ),
@@ -77,7 +83,8 @@ pub fn all() -> Vec<Mutant> {
             broken(
                 "challenge_missing_on_memory_routes",
                 &["auth.missing-token"],
-                vec!["files::every_route_needs_a_token"],
+                // The forged tokens are refused on a memory route too.
+                [&["files::every_route_needs_a_token"][..], GATE_2_401S].concat(),
                 |r, _| r.layer(from_fn(memory_401_without_challenge)),
             ),
         ),

@@ -53,6 +53,12 @@ mod generated;
 #[path = "edges.rs"]
 mod edges;
 
+#[path = "deeper.rs"]
+mod deeper;
+
+#[path = "deeper_files.rs"]
+mod deeper_files;
+
 pub struct Mutant {
     pub name: &'static str,
     /// The contract clauses this mutant breaks (none for the controls that must be GO).
@@ -468,6 +474,8 @@ pub fn all() -> Vec<Mutant> {
     .chain(values::all())
     .chain(generated::all())
     .chain(edges::all())
+    .chain(deeper::all())
+    .chain(deeper_files::all())
     .chain(variants::all())
     .map(|mut m| {
         let warned = warned_beside(m.name);

@@ -14,6 +14,7 @@ use axum::response::Response;
 use axum::Router;
 use gonogo_suites::cases::gate_2::authentication::jwt_payload;
 use gonogo_suites::check::tokens::sign;
+use knowledge_server::embedded::EmbeddedServer;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -242,8 +243,9 @@ pub fn all() -> Vec<Mutant> {
                 &["ratelimit.counts-every-request"],
                 vec!["gate_3::every_outcome_counts_against_the_limit"],
                 |r, _| {
-                    let refunds = Refunds::default();
-                    r.layer(from_fn_with_state(refunds, refund_client_errors))
+                    refunding(r, |status| {
+                        (400..500).contains(&status) && status != 401 && status != 429
+                    })
                 },
             ),
         ),
@@ -318,12 +320,7 @@ pub fn all() -> Vec<Mutant> {
             "operational_calls_counted",
             &["ops.unlimited"],
             vec!["gate_3::operational_endpoints_are_not_rate_limited"],
-            |r, server| {
-                r.layer(from_fn_with_state(
-                    server.app_router(),
-                    count_operational_calls,
-                ))
-            },
+            |r, server| counting(r, server, &["/health", "/ready", "/metrics"]),
         ),
     ]
 }
@@ -337,7 +334,7 @@ async fn fresh_request_id(req: Request, next: Next) -> Response {
     r
 }
 
-async fn bare_invalid_token_challenge(req: Request, next: Next) -> Response {
+pub(super) async fn bare_invalid_token_challenge(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     let bare = r
         .headers()
@@ -366,7 +363,7 @@ async fn strip_on_errors(req: Request, next: Next, name: &'static str) -> Respon
 }
 
 /// Whether `token` carries a valid HS256 signature by the server's secret (claims not judged).
-fn signed_by_secret(token: &str) -> bool {
+pub(super) fn signed_by_secret(token: &str) -> bool {
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     v.validate_exp = false;
     v.validate_aud = false;
@@ -402,7 +399,7 @@ fn token_parts(req: &Request) -> Option<(String, Value, Value)> {
 
 /// Replaces a token matching `wrongly_accepted` with a valid one for the same
 /// user: the server behind sees what a careless verifier would have let through.
-async fn accept_if(
+pub(super) async fn accept_if(
     mut req: Request,
     next: Next,
     wrongly_accepted: fn(&str, &Value, &Value) -> bool,
@@ -537,8 +534,20 @@ async fn bucket_per_token(mut req: Request, next: Next) -> Response {
 /// Per user: client errors seen so far, handed back as if never counted.
 type Refunds = Arc<Mutex<HashMap<String, u64>>>;
 
+/// Which statuses a careless limiter hands back.
+type Refunded = fn(u16) -> bool;
+
+/// `r` handing back, per user, every request whose status is `refunded`: those
+/// answers are shown as if they had not been counted.
+pub(super) fn refunding(r: Router, refunded: Refunded) -> Router {
+    r.layer(from_fn_with_state(
+        (Refunds::default(), refunded),
+        refund_client_errors,
+    ))
+}
+
 async fn refund_client_errors(
-    State(refunds): State<Refunds>,
+    State((refunds, refunded)): State<(Refunds, Refunded)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -548,7 +557,7 @@ async fn refund_client_errors(
     let status = r.status().as_u16();
     let mut map = refunds.lock().unwrap();
     let refund = map.entry(user).or_default();
-    if (400..500).contains(&status) && status != 401 && status != 429 {
+    if refunded(status) {
         *refund += 1;
     }
     let h = r.headers_mut();
@@ -650,13 +659,25 @@ async fn metrics_without_histograms(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(text))
 }
 
+/// `r` routing the operational calls to `paths` that carry a token through the limiter first.
+pub(super) fn counting(
+    r: Router,
+    server: &EmbeddedServer,
+    paths: &'static [&'static str],
+) -> Router {
+    r.layer(from_fn_with_state(
+        (server.app_router(), paths),
+        count_operational_calls,
+    ))
+}
+
 /// Operational calls with a token are routed through the limiter first.
 async fn count_operational_calls(
-    State(inner): State<Router>,
+    State((inner, paths)): State<(Router, &'static [&'static str])>,
     req: Request,
     next: Next,
 ) -> Response {
-    let ops = ["/health", "/ready", "/metrics"].contains(&req.uri().path());
+    let ops = paths.contains(&req.uri().path());
     if let (true, Some(auth)) = (ops, req.headers().get(header::AUTHORIZATION).cloned()) {
         let count = Request::builder()
             .method(Method::GET)

@@ -73,6 +73,7 @@ pub fn all() -> Vec<Mutant> {
                 vec![
                     "gate_2::every_list_page_holds_only_the_callers_files",
                     "files::cursor_pages_through_every_file_once",
+                    "files::list_is_newest_first",
                 ],
                 |r, server| {
                     let pool = sqlx::PgPool::connect_lazy(&server.superuser_database_url())
@@ -219,14 +220,14 @@ async fn search_limit_raised(req: Request, next: Next) -> Response {
 }
 
 /// The `file` part of a multipart body: declared type, filename and bytes.
-struct FilePart {
-    mime: String,
-    filename: String,
-    data: Vec<u8>,
+pub(super) struct FilePart {
+    pub(super) mime: String,
+    pub(super) filename: String,
+    pub(super) data: Vec<u8>,
 }
 
 /// Reads the `file` part (a careless parser: enough for the suites' own uploads).
-fn file_part(content_type: &str, body: &[u8]) -> Option<FilePart> {
+pub(super) fn file_part(content_type: &str, body: &[u8]) -> Option<FilePart> {
     let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
     let delimiter = format!("\r\n--{boundary}");
     // The body starts with `--boundary`: prefix a CRLF so every part follows a delimiter.
@@ -306,20 +307,29 @@ async fn first_kib_only(req: Request, next: Next) -> Response {
         return next.run(req).await;
     };
     on_problem(req, next, |_, code| {
-        (code == "content_mismatch").then(|| {
-            let id = uuid::Uuid::new_v4();
-            let info = json!({"id": id, "filename": file.filename, "mime_type": file.mime,
-                "size_bytes": file.data.len(), "sha256": hex::encode(sha2::Sha256::digest(&file.data)),
-                "metadata": null, "created_at": chrono::Utc::now().to_rfc3339()});
-            let mut r = Response::new(Body::from(info.to_string()));
-            *r.status_mut() = StatusCode::CREATED;
-            let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            h.insert(header::LOCATION, HeaderValue::from_str(&format!("{FILES}/{id}")).unwrap());
-            r
-        })
+        (code == "content_mismatch").then(|| acknowledged(&file))
     })
     .await
+}
+
+/// A 201 with the FileInfo `file` would have had, for an upload never stored.
+pub(super) fn acknowledged(file: &FilePart) -> Response {
+    let id = uuid::Uuid::new_v4();
+    let info = json!({"id": id, "filename": file.filename, "mime_type": file.mime,
+        "size_bytes": file.data.len(), "sha256": hex::encode(sha2::Sha256::digest(&file.data)),
+        "metadata": null, "created_at": chrono::Utc::now().to_rfc3339()});
+    let mut r = Response::new(Body::from(info.to_string()));
+    *r.status_mut() = StatusCode::CREATED;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&format!("{FILES}/{id}")).unwrap(),
+    );
+    r
 }
 
 /// Reads the first `limit` matching rows in upload order, then ranks only those.

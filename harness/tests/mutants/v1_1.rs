@@ -22,7 +22,7 @@ const SEARCH: &str = "/api/v1/knowledge/search";
 const MEMORY: &str = "/api/v1/memory";
 
 /// A mutant of a *should*: GO, with exactly `warned` warning.
-fn warns(
+pub(super) fn warns(
     name: &'static str,
     clauses: &'static [&'static str],
     warned: Vec<&'static str>,

@@ -1,4 +1,5 @@
-//! Gate 2 — security acceptance: forged tokens, cross-tenant access by id,
+//! Gate 2 — security acceptance: forged tokens (on a file route and a memory
+//! route), cross-tenant access by id,
 //! SQL-ish search text, and a scan of every error the run collected.
 
 use futures::FutureExt;
@@ -105,6 +106,13 @@ const SEARCH_PROBES: [&str; 6] = [
     "%' UNION SELECT id FROM knowledge_files --",
 ];
 
+/// Where each forged token is sent: a file route and a memory route, both of
+/// which a valid token would read (200).
+const FORGED_ON: [&str; 2] = [
+    "/api/v1/knowledge/files?limit=1",
+    "/api/v1/memory?session_id=gonogo-forged&limit=1",
+];
+
 fn rejected() -> Expect {
     Expect::problem(401, "invalid_token").invalid_token_challenge()
 }
@@ -123,12 +131,16 @@ async fn forged_all(ctx: &Ctx, spec: CaseSpec, kinds: &[BadToken]) -> CaseReport
                 break;
             }
             Some(token) => {
-                let req = ApiRequest::get(format!("{}?limit=1", api::FILES)).bearer(&token);
-                if c.call(req, rejected())
-                    .await
-                    .is_some_and(|r| r.status < 400)
-                {
-                    c.violation(format!("a {kind:?} token was accepted"));
+                // "Every knowledge and memory route needs a valid JWT": a verifier
+                // of its own on one route family is as likely as on the other.
+                for path in FORGED_ON {
+                    let req = ApiRequest::get(path).bearer(&token);
+                    if c.call(req, rejected())
+                        .await
+                        .is_some_and(|r| r.status < 400)
+                    {
+                        c.violation(format!("a {kind:?} token was accepted on {path}"));
+                    }
                 }
             }
         }

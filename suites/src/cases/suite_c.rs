@@ -12,8 +12,8 @@ use crate::check::tokens::Tenant;
 
 pub const FIRST_100: CaseSpec = CaseSpec {
     id: "suite_c::user_a_requests_1_to_100_succeed",
-    clauses: &["ratelimit.per-user"],
-    title: "User A's first 100 (the advertised limit) requests within the hour succeed",
+    clauses: &["ratelimit.per-user", "ratelimit.remaining"],
+    title: "User A's first 100 (the advertised limit) requests within the hour succeed, the last of them leaving X-RateLimit-Remaining 0",
 };
 pub const REQUEST_101: CaseSpec = CaseSpec {
     id: "suite_c::user_a_request_101_returns_429",
@@ -32,10 +32,21 @@ pub const DEFAULT_LIMIT: u64 = 100;
 /// Requests in flight at once while exhausting a bucket: also exercises atomicity.
 const CONCURRENCY: usize = 10;
 
+/// A spent allowance: the advertised limit, and the lowest X-RateLimit-Remaining
+/// the admitted requests showed (`None` when none showed one).
+pub struct Spent {
+    pub limit: u64,
+    pub lowest_remaining: Option<u64>,
+}
+
 /// Spends `tenant`'s whole allowance, each request expected to be 200.
-/// Returns the advertised limit.
-pub async fn exhaust(c: &mut CaseRun, tenant: &Tenant) -> u64 {
+pub async fn exhaust(c: &mut CaseRun, tenant: &Tenant) -> Spent {
     let first = c.call(api::list(tenant, 1), Expect::status(200)).await;
+    let remaining = |r: &crate::check::transport::ApiResponse| {
+        r.header_u64("x-ratelimit-remaining")
+            .filter(|_| r.status == 200)
+    };
+    let mut lowest = first.as_ref().and_then(remaining);
     // A remote target may be configured with another limit: believe its header, within reason.
     let limit = first
         .and_then(|r| r.header_u64("x-ratelimit-limit"))
@@ -47,11 +58,16 @@ pub async fn exhaust(c: &mut CaseRun, tenant: &Tenant) -> u64 {
         let ctx = c.ctx().clone();
         let batch = futures::future::join_all((0..n).map(|_| ctx.send(api::list(tenant, 1)))).await;
         for ex in batch {
+            let seen = ex.response.as_ref().ok().and_then(remaining);
+            lowest = lowest.into_iter().chain(seen).min();
             c.record(ex, Expect::status(200));
         }
         sent += n as u64;
     }
-    limit
+    Spent {
+        limit,
+        lowest_remaining: lowest,
+    }
 }
 
 /// The refusal once the allowance is spent.
@@ -72,8 +88,22 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     };
     let mut out = Vec::new();
     let mut c = CaseRun::start(&ctx, FIRST_100);
-    let limit = exhaust(&mut c, &a).await;
+    let Spent {
+        limit,
+        lowest_remaining,
+    } = exhaust(&mut c, &a).await;
+    // The next cases need the allowance spent, not its header right.
     let ok = c.passed_so_far();
+    // "X-RateLimit-Remaining is the allowance after counting this request": the
+    // request that spends the last of it leaves 0, not the count before it.
+    if ok {
+        c.check(
+            lowest_remaining == Some(0),
+            format!(
+                "after {limit} admitted requests the lowest X-RateLimit-Remaining was {lowest_remaining:?}, not 0: the last request was not counted in its own answer"
+            ),
+        );
+    }
     out.push(c.finish());
     if !ok {
         out.extend(skipped_all(

@@ -124,6 +124,7 @@ impl Fault {
                 "gate_3::retry_after_within_reset",
             ]],
             Fault::RemainingNeverFalls => &[&[
+                "suite_c::user_a_requests_1_to_100_succeed",
                 "suite_c::user_a_request_101_returns_429",
                 "suite_d::rate_limit_exhaustion_returns_429_with_retry_after",
                 "gate_2::two_tokens_of_one_user_share_one_bucket",

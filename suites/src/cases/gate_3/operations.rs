@@ -20,7 +20,7 @@ use crate::check::transport::{route_class, ApiRequest, ApiResponse, Exchange};
 pub const HEALTH: CaseSpec = CaseSpec {
     id: "gate_3::health_answers_without_a_token",
     clauses: &["ops.health"],
-    title: "GET /health is 200 without a token",
+    title: "GET /health is 200 without a token, and with a token that does not verify",
 };
 pub const READY: CaseSpec = CaseSpec {
     id: "gate_3::ready_reports_every_dependency",
@@ -68,6 +68,14 @@ pub async fn run(ctx: Ctx) -> Vec<CaseReport> {
     let mut c = CaseRun::start(&ctx, HEALTH);
     c.call(ApiRequest::get("/health"), Expect::status(200))
         .await;
+    // "200 while the process is up": a probe that forwards a stale or foreign
+    // Authorization header does not make the process look down.
+    c.call_with(
+        ApiRequest::get("/health").bearer("not.a.jwt"),
+        "200 with a token that does not verify too",
+        |r| Expect::status(200).mismatches(r),
+    )
+    .await;
     out.push(c.finish());
 
     let mut c = CaseRun::start(&ctx, READY);

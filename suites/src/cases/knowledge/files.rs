@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::check::api;
-use crate::check::calls::created;
+use crate::check::calls::{created, list_pages};
 use crate::check::ctx::{CaseReport, CaseRun, CaseSpec, Ctx};
 use crate::check::expect::Expect;
 use crate::check::tokens::Tenant;
@@ -18,13 +18,13 @@ pub const FILEINFO: CaseSpec = CaseSpec {
 };
 pub const METADATA_OPTIONAL: CaseSpec = CaseSpec {
     id: "files::upload_without_metadata_part_is_accepted",
-    clauses: &["files.upload.multipart"],
-    title: "An upload with only a file part (metadata is optional) gives 201",
+    clauses: &["files.upload.multipart", "files.upload"],
+    title: "An upload with only a file part (metadata is optional) gives 201 and a complete FileInfo, its metadata null or {}; a metadata part sent before the file part is kept",
 };
 pub const NEWEST_FIRST: CaseSpec = CaseSpec {
     id: "files::list_is_newest_first",
     clauses: &["files.list"],
-    title: "The list shows the caller's files newest first, with next_cursor null when all fit",
+    title: "The list shows the caller's files newest first, on one page and across pages of two, with next_cursor null when all fit",
 };
 pub const CONTENT: CaseSpec = CaseSpec {
     id: "files::content_returns_the_stored_bytes",
@@ -46,8 +46,10 @@ pub const AUTH: CaseSpec = CaseSpec {
     clauses: &["files.auth-required", "auth.missing-token"],
     title: "Every knowledge and memory route without a token gives 401 missing_token with the challenge",
 };
-/// Files uploaded one after the other for the order case.
-const ORDERED: usize = 3;
+/// Files uploaded one after the other for the order case: two full pages of [`ORDER_PAGE`].
+const ORDERED: usize = 4;
+/// The page size the order case pages with: a second page of two can be out of order.
+const ORDER_PAGE: u32 = 2;
 
 /// The cases, in order, as `t` (the knowledge-path tenant of [`super::FILE_ROUTES`]);
 /// their list is exact only at the start.
@@ -120,6 +122,25 @@ async fn metadata_optional(ctx: &Ctx, t: &Tenant) -> CaseReport {
             format!("metadata {} for an upload that sent none", up["metadata"]),
         );
     }
+    // The contract names the parts, not their order: a metadata part that comes
+    // first is as much the upload's as one that follows the file.
+    let meta = json!({"title": "Metadata first", "tags": ["gonogo-smoke"]});
+    let req = api::upload_parts(
+        t,
+        vec![
+            api::metadata_part(meta.to_string()),
+            api::file_part("metadata-first.txt", "text/plain", "metadata came first"),
+        ],
+    );
+    if let Some(up) = created(&mut c, req).await {
+        c.check(
+            up["metadata"] == meta,
+            format!(
+                "metadata {} for an upload whose metadata part came first with {meta}",
+                up["metadata"]
+            ),
+        );
+    }
     c.finish()
 }
 
@@ -155,6 +176,15 @@ async fn newest_first(ctx: &Ctx, t: &Tenant) -> CaseReport {
         order.check(
             body["next_cursor"].is_null(),
             format!("next_cursor {} when every file fits", body["next_cursor"]),
+        );
+    }
+    // "Newest first" holds for the list, not only its first page: the pages after
+    // the first continue the order.
+    if let Some((pages, _)) = list_pages(&mut order, t, ORDER_PAGE, ORDERED + 1).await {
+        let got = pages.concat();
+        order.check(
+            got == ids,
+            format!("pages of {ORDER_PAGE} gave {pages:?}, newest first is {ids:?}"),
         );
     }
     order.finish()

@@ -28,7 +28,7 @@ pub const SHAPE: CaseSpec = CaseSpec {
 pub const COVERAGE: CaseSpec = CaseSpec {
     id: "search::covers_text_filename_title_description_and_tags",
     clauses: &["search.coverage"],
-    title: "A term found only in the text, the filename, the title, the description or a tag finds exactly that file",
+    title: "A term found only in the text, the filename, the title, the description, the first tag or a later tag finds exactly that file",
 };
 
 /// The cases, in order, as `t` (the knowledge-path tenant of [`super::FILE_ROUTES`]).
@@ -185,9 +185,17 @@ async fn shape(ctx: &Ctx, t: &Tenant, word: &str, files: &[(String, String)]) ->
 async fn coverage(ctx: &Ctx, t: &Tenant) -> CaseReport {
     let mut c = CaseRun::start(ctx, COVERAGE);
     let mut probes = Vec::new();
-    for (i, place) in ["text", "filename", "title", "description", "tag"]
-        .into_iter()
-        .enumerate()
+    // "The metadata" is every tag, not the first one an index was built from.
+    for (i, place) in [
+        "text",
+        "filename",
+        "title",
+        "description",
+        "tag",
+        "later tag",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let w = api::unique_word("cover");
         let text = if place == "text" {
@@ -204,6 +212,7 @@ async fn coverage(ctx: &Ctx, t: &Tenant) -> CaseReport {
             "title" => json!({"title": format!("About {w}")}),
             "description" => json!({"description": format!("This one is about {w}.")}),
             "tag" => json!({"tags": [w.clone(), "gonogo-smoke"]}),
+            "later tag" => json!({"tags": ["gonogo-smoke", "birds", w.clone()]}),
             _ => json!({"title": "Plain"}),
         };
         let up = created(

@@ -25,12 +25,13 @@ pub const MISMATCH_DEEP: CaseSpec = CaseSpec {
 pub const EMPTY: CaseSpec = CaseSpec {
     id: "uploads::empty_file_is_400_empty_file",
     clauses: &["files.empty"],
-    title: "An empty text file and an empty PDF give 400 empty_file",
+    title:
+        "An empty file of each allowed type (text, markdown, CSV, JSON, PDF) gives 400 empty_file",
 };
 pub const SIZE: CaseSpec = CaseSpec {
     id: "uploads::size_limit_is_exact",
     clauses: &["files.size-limit"],
-    title: "A file of exactly 10 MiB is accepted; one byte more is 413 payload_too_large",
+    title: "A file of exactly 10 MiB is accepted; one byte more is 413 payload_too_large, as text and as a PDF",
 };
 pub const FILENAME: CaseSpec = CaseSpec {
     id: "uploads::filenames_are_reduced_to_a_safe_last_segment",
@@ -151,8 +152,13 @@ const DEEP: usize = 8 * 1024;
 
 async fn empty(ctx: &Ctx, t: &Tenant) -> CaseReport {
     let mut c = CaseRun::start(ctx, EMPTY);
+    // "An empty file is 400 empty_file", whatever its type: not a content
+    // mismatch of an empty JSON document, not a 201 for text with nothing to judge.
     for (name, mime) in [
         ("empty.txt", "text/plain"),
+        ("empty.md", "text/markdown"),
+        ("empty.csv", "text/csv"),
+        ("empty.json", "application/json"),
         ("empty.pdf", "application/pdf"),
     ] {
         c.call(
@@ -180,11 +186,21 @@ async fn size(ctx: &Ctx, t: &Tenant) -> CaseReport {
             c.call(api::delete_file(t, &id), Expect::status(204)).await;
         }
     }
-    c.call(
-        api::upload(t, "over.txt", "text/plain", over),
-        Expect::problem(413, "payload_too_large"),
-    )
-    .await;
+    // "A file over the upload limit": whatever its type, not only the text a
+    // validator reads to the end.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.resize(UPLOAD_LIMIT - b"\n%%EOF\n".len() + 1, b' ');
+    pdf.extend_from_slice(b"\n%%EOF\n");
+    for (name, mime, data) in [
+        ("over.txt", "text/plain", over),
+        ("over.pdf", "application/pdf", pdf),
+    ] {
+        c.call(
+            api::upload(t, name, mime, data),
+            Expect::problem(413, "payload_too_large"),
+        )
+        .await;
+    }
     c.finish()
 }
 
