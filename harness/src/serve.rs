@@ -9,6 +9,11 @@
 //! | `POST /flagger/confirm-promotion` | Flagger, before promotion | the release's report is APPROVED |
 //! | `GET`/`POST /argo/verdict` | Argo's web provider | always, with `{"verdict": …}` |
 //! | `GET /reports/{flagger,argo}/<release>/<file>` | people | the report exists (read-only) |
+//! | `GET /ledger?env=E&since=WHEN` | people, dashboards | the ledger can be read: `{"entries": […]}` |
+//! | `GET /can-i-deploy?commit=C&to=E` | Argo's web provider, CI | always once answered: `{"answer": "yes" \| "not_go" \| …}` |
+//!
+//! `confirm-promotion` records the promoted release as a deployment in the
+//! ledger (its environment: `metadata.environment`, else the namespace).
 //!
 //! It is a server, so it is secured like one: every route but `/health` needs
 //! the bearer token ([`auth`]); traffic goes only to origins on the allowlist
@@ -18,6 +23,7 @@
 
 pub mod allow;
 mod auth;
+mod ledger;
 mod problem;
 mod routes;
 
@@ -68,6 +74,9 @@ pub struct ServeSettings {
     /// Required roles and the canary plan the documents show.
     pub render: RenderOptions,
     pub canary_plan: CanaryPlan,
+    /// The whole configuration, for the ledger: where it is, its key, what
+    /// each environment requires before `can-i-deploy` says yes.
+    pub config: Config,
 }
 
 impl ServeSettings {
@@ -102,6 +111,7 @@ impl ServeSettings {
             run: c.run_options(),
             render: c.render_options(),
             canary_plan: c.canary_plan().clone(),
+            config: c.clone(),
         })
     }
 }
