@@ -29,6 +29,9 @@ fn stdout(out: &Output) -> String {
     )
 }
 
+/// A deployment commit as `gonogo attest` requires one.
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
 const CONFIG: &str = r#"
 [report]
 dir = "out"
@@ -266,4 +269,117 @@ fn the_ledger_commands_refuse_in_one_sentence_when_there_is_no_ledger() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("gonogo: there is no ledger at"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[tokio::test]
+async fn signoff_and_attest_append_to_the_ledger_beside_the_report_and_can_i_deploy_follows() {
+    use gonogo_reports::test_support::ReportBuilder;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("gonogo.toml"), CONFIG).unwrap();
+    let report = ReportBuilder::go()
+        .with(|r| r.run.target.git_commit = Some(COMMIT.into()))
+        .build();
+    let reports = d.join("release");
+    std::fs::create_dir_all(&reports).unwrap();
+    std::fs::write(
+        reports.join("go-no-go.json"),
+        serde_json::to_vec_pretty(&report).unwrap(),
+    )
+    .unwrap();
+    // The run as `gonogo run` records it (a hermetic run is too slow for this test).
+    let files = gonogo_reports::signoff::keygen(&reports, "ledger").unwrap();
+    let key = gonogo_reports::signoff::load_signing_key(&files.private_key).unwrap();
+    let ledger = Ledger::open_file(&reports.join("ledger.sqlite"))
+        .await
+        .unwrap();
+    Recorder {
+        ledger: &ledger,
+        key: &key,
+    }
+    .run(&report.run.id, COMMIT, "production", "GO")
+    .await;
+    ledger.close().await;
+    let ledger_flag = ["--ledger", "release/ledger.sqlite"];
+    let ask = |to: &str| {
+        let args = [
+            &["can-i-deploy", "--commit", COMMIT, "--to", to][..],
+            &ledger_flag[..],
+        ]
+        .concat();
+        let out = gonogo(d, &args);
+        (out.status.code(), stdout(&out))
+    };
+    assert_eq!(ask("production").0, Some(2));
+
+    let keys = gonogo(d, &["keygen", "--out", "keys", "--name", "alice"]);
+    assert_eq!(keys.status.code(), Some(0), "{}", stdout(&keys));
+    for role in ["Tech Lead", "Security"] {
+        let out = gonogo(
+            d,
+            &[
+                "signoff",
+                "release/go-no-go.json",
+                "--role",
+                role,
+                "--approver",
+                "alice",
+                "--key",
+                "keys/alice.key.pem",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        assert!(stdout(&out).contains("ledger: entry"), "{}", stdout(&out));
+    }
+    let (code, text) = ask("production");
+    assert_eq!(code, Some(5), "{text}");
+    let out = gonogo(
+        d,
+        &[
+            "attest",
+            "release/go-no-go.json",
+            "--key",
+            "keys/alice.key.pem",
+            "--out",
+            "release/go-no-go.intoto.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let (code, text) = ask("production");
+    assert_eq!(code, Some(0), "{text}");
+
+    let history = gonogo(
+        d,
+        &[&["history", "--format", "json"][..], &ledger_flag[..]].concat(),
+    );
+    let entries: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                e["environment"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("run", "production"),
+            ("signoff", "production"),
+            ("signoff", "production"),
+            ("attestation", "production")
+        ]
+    );
+    let attested = &entries[3];
+    let envelope = std::fs::read(d.join("release/go-no-go.intoto.json")).unwrap();
+    assert_eq!(
+        attested["attestation_digest"],
+        format!("sha256:{}", gonogo_ledger::entry::sha256_hex(&envelope))
+    );
+    assert_eq!(attested["outcome"], "PASSED");
+    let out = gonogo(d, &[&["ledger", "verify"][..], &ledger_flag[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
