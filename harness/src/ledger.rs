@@ -4,8 +4,9 @@
 //!
 //! **Where**: `ledger.database_url` (PostgreSQL), else `ledger.path`, else
 //! `ledger.sqlite` in the report directory — for `signoff`, `attest` and
-//! `canary --report`, the directory of the report they are given, so the
-//! sign-off lands in the ledger its run went to.
+//! `canary --report`, the nearest `ledger.sqlite` in the report's directory or
+//! above it (`gonogo serve` keeps reports in `<report.dir>/<release>/`), else
+//! one beside the report, so the sign-off lands in the ledger its run went to.
 //!
 //! **Key**: `ledger.key`, else `ledger.key.pem` beside an SQLite ledger,
 //! made once by the first append (with `ledger.pub.pem`). That default keeps
@@ -45,7 +46,8 @@ pub enum LedgerUseError {
     Since { text: String },
 }
 
-/// Where the ledger is; `beside` is the directory of the report a command was given.
+/// Where the ledger is; `beside` is the directory of the report a command was
+/// given (the nearest existing ledger at or above it, else one there).
 pub fn location(config: &Config, beside: Option<&Path>) -> Location {
     let ledger = &config.settings.ledger;
     if let Some(url) = &ledger.database_url {
@@ -55,8 +57,19 @@ pub fn location(config: &Config, beside: Option<&Path>) -> Location {
         return Location::Sqlite(path.clone());
     }
     let dir = match beside {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        Some(_) => PathBuf::from("."),
+        // The nearest ledger above the report: `gonogo serve` keeps reports in
+        // `<report.dir>/<release>/` and its ledger in `<report.dir>`.
+        Some(d) => {
+            let d = if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            };
+            d.ancestors()
+                .find(|a| a.join(LEDGER_FILE).is_file())
+                .unwrap_or(d)
+                .to_path_buf()
+        }
         None => config.report_dir(),
     };
     Location::Sqlite(dir.join(LEDGER_FILE))

@@ -34,6 +34,19 @@ fn the_ledger_is_the_database_then_the_path_then_beside_the_reports() {
         location(&plain, Some(Path::new(""))),
         Location::Sqlite(PathBuf::from("./ledger.sqlite"))
     );
+    // A report kept below the ledger's directory (as serve keeps them) finds it.
+    let dir = tempfile::tempdir().unwrap();
+    let release = dir.path().join("flagger/ns/app/abc");
+    std::fs::create_dir_all(&release).unwrap();
+    assert_eq!(
+        location(&plain, Some(&release)),
+        Location::Sqlite(release.join("ledger.sqlite"))
+    );
+    std::fs::write(dir.path().join("ledger.sqlite"), b"").unwrap();
+    assert_eq!(
+        location(&plain, Some(&release)),
+        Location::Sqlite(dir.path().join("ledger.sqlite"))
+    );
     let path = config_with(&[("ledger.path", "/var/gonogo/l.sqlite")]);
     assert_eq!(
         location(&path, Some(Path::new("x"))),
