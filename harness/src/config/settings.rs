@@ -424,7 +424,7 @@ pub const SETTINGS: &[Setting] = &[
         &["GONOGO_LEDGER"],
         Kind::Path,
         None,
-        "The SQLite ledger of decisions (default: ledger.sqlite in the report directory, or beside the report a command is given)",
+        "The SQLite ledger of decisions (default: ledger.sqlite in the report directory; for a command given a report, the nearest one at or above it)",
     ),
     secret(s(
         LEDGER,
