@@ -50,6 +50,8 @@ pub enum Command {
     Contract(ContractArgs),
     #[command(flatten)]
     Release(crate::release_cli::ReleaseCommand),
+    #[command(flatten)]
+    Ledger(crate::ledger_cli::LedgerCommand),
     /// Print a shell completion script, e.g. `gonogo completions bash > /etc/bash_completion.d/gonogo`.
     Completions {
         /// The shell the script is for.
@@ -165,15 +167,38 @@ pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     for r in &d.reasons {
         println!("  - {r}");
     }
-    for p in paths {
+    for p in &paths {
         println!("  report: {}", p.display());
     }
+    record_run(&config, &out.report, &paths).await?;
     if publication.formats.github {
         crate::github::publish_run(&out.report, &publication)?;
     }
     let notice = crate::notify::Notice::decision(&out.report, &out.secrets());
     crate::notify::tell(webhook, notice).await;
     Ok(Exit::Verdict(d.verdict))
+}
+
+/// Appends the run to the ledger (its JSON report's digest with it) and says where.
+async fn record_run(
+    config: &Config,
+    report: &gonogo_reports::model::Report,
+    paths: &[PathBuf],
+) -> Result<(), CliError> {
+    use crate::ledger::{about, record, recorded_line};
+    use crate::ledger_cli::read;
+    let Some(json) = paths
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+    else {
+        return Ok(());
+    };
+    let mut entry = about(gonogo_ledger::EntryKind::Run, report, &read(json)?);
+    entry.environment = config.settings.run.environment.clone();
+    entry.outcome = Some(report.decision.verdict.to_string());
+    let (stored, location) = record(config, None, entry).await?;
+    println!("{}", recorded_line(&stored, &location));
+    Ok(())
 }
 
 /// The first line `gonogo run` prints: the verdict exactly as the JSON spells it.
@@ -281,6 +306,7 @@ pub async fn main_with(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Err(e) => Err(e.into()),
         },
         Command::Release(r) => crate::release_cli::run(r, cli.color).await,
+        Command::Ledger(l) => crate::ledger_cli::run(l).await,
         Command::Completions { shell } => completions(shell),
         Command::Man { dir } => man(dir.as_deref()),
     })

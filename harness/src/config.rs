@@ -106,6 +106,9 @@ pub enum ConfigError {
     /// The required roles are empty or repeat a role.
     #[error("{setting}: {reason}")]
     Roles { setting: Named, reason: String },
+    /// An `[environments.<name>]` table's required roles are empty or repeat a role.
+    #[error("[environments.{environment}] required_roles: {reason}")]
+    EnvironmentRoles { environment: String, reason: String },
     #[error("{setting}: {source}")]
     Formats {
         setting: Named,
@@ -189,6 +192,8 @@ pub struct Config {
     /// defaulted), in [`SETTINGS`] order, as `gonogo config` shows it.
     entries: Vec<Entry>,
     canary: (CanaryPlan, Source),
+    /// The file's `[environments.<name>]` tables: what each environment requires.
+    environments: std::collections::BTreeMap<String, file::EnvironmentTable>,
     /// The file read and how it was found.
     file: Option<(PathBuf, String)>,
 }
@@ -258,6 +263,7 @@ impl Config {
             settings,
             entries,
             canary,
+            environments: layer.environments,
             file,
         };
         config.validate()?;
@@ -300,6 +306,21 @@ impl Config {
         ApprovalPolicy {
             required_roles: self.required_roles(),
             trust: None,
+        }
+    }
+
+    /// What `environment` requires before a commit may go there: its own
+    /// `[environments.<name>]` table, else the global required roles and no attestation.
+    pub fn environment_policy(
+        &self,
+        environment: &str,
+    ) -> gonogo_ledger::questions::EnvironmentPolicy {
+        let table = self.environments.get(environment);
+        gonogo_ledger::questions::EnvironmentPolicy {
+            required_roles: table
+                .and_then(|t| t.required_roles.clone())
+                .unwrap_or_else(|| self.required_roles()),
+            require_attestation: table.is_some_and(|t| t.require_attestation),
         }
     }
 
@@ -391,6 +412,16 @@ impl Config {
                 reason,
             }
         })?;
+        for (name, table) in &self.environments {
+            if let Some(roles) = &table.required_roles {
+                signoff::check_roles(roles.clone()).map_err(|reason| {
+                    ConfigError::EnvironmentRoles {
+                        environment: name.clone(),
+                        reason,
+                    }
+                })?;
+            }
+        }
         FormatList::parse(&s.report.formats.join(",")).map_err(|source| ConfigError::Formats {
             setting: named("report.formats"),
             source,
@@ -458,6 +489,25 @@ impl Config {
             format!("{:?}, {} phase(s)", plan.name, plan.phases.len()),
             source.to_string(),
         ]);
+        for (name, table) in &self.environments {
+            let roles = table
+                .required_roles
+                .as_ref()
+                .map_or("the required roles".to_owned(), |r| r.join(", "));
+            let attest = if table.require_attestation {
+                ", attested"
+            } else {
+                ""
+            };
+            let source = self
+                .file()
+                .map_or("file".to_owned(), |(p, _)| p.display().to_string());
+            rows.push([
+                format!("{}.{name}", settings::ENVIRONMENTS_KEY),
+                format!("signed by {roles}{attest}"),
+                source,
+            ]);
+        }
         let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
         let (w0, w1) = (width(0), width(1));
         let mut out = match self.file() {

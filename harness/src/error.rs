@@ -45,6 +45,19 @@ pub enum CliError {
     Attest(#[from] AttestError),
     #[error(transparent)]
     Notify(#[from] crate::notify::NotifyError),
+    #[error(transparent)]
+    Ledger(#[from] gonogo_ledger::LedgerError),
+    #[error(transparent)]
+    LedgerUse(#[from] crate::ledger::LedgerUseError),
+    #[error("there is no ledger at {}: a `gonogo run` creates it (or set ledger.path / ledger.database_url)", path.display())]
+    NoLedger { path: PathBuf },
+    #[error("{location} is empty: it has no head to print")]
+    EmptyLedger { location: String },
+    #[error("{} is not a head printed by `gonogo ledger head` ({source})", path.display())]
+    NotHead {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     /// A result (the canary section, an envelope) that cannot be written as JSON.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

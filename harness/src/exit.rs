@@ -12,9 +12,17 @@
 //! | 3 | usage or infrastructure error | same | same | same |
 //!
 //! 3 rather than clap's own 2 for usage errors: 2 would read as INCONCLUSIVE.
+//!
+//! `gonogo ledger verify` exits 0 when the chain and its heads verify, 1
+//! naming the first bad entry. `gonogo can-i-deploy` exits 0 for yes, and a
+//! code per reason for no, so a pipeline can tell them apart: 1 the latest
+//! decision is NO-GO or INCONCLUSIVE, 2 sign-offs missing (as `verify`'s
+//! PENDING), 4 no decision for the commit in the environment, 5 not
+//! attested; 3 stays the usage or infrastructure error.
 
 use std::process::ExitCode;
 
+use gonogo_ledger::questions::Refusal;
 use gonogo_reports::signoff::{ApprovalState, ApprovalSummary};
 use gonogo_reports::{CanaryOutcome, Verdict};
 
@@ -29,6 +37,10 @@ pub enum Exit {
     Approval(ApprovalState, bool),
     /// `gonogo verify` of an attestation: valid and its result PASSED.
     Attestation(bool),
+    /// `gonogo ledger verify`: whether the ledger verified.
+    Ledger(bool),
+    /// `gonogo can-i-deploy`: why not (`None`: yes).
+    Deploy(Option<Refusal>),
     /// A command that did what it was asked (`keygen`, `signoff`, `--help`).
     Done,
     /// A usage or infrastructure error: nothing was decided.
@@ -48,16 +60,23 @@ impl Exit {
             | Exit::Verdict(Verdict::Go)
             | Exit::Canary(CanaryOutcome::Promote)
             | Exit::Attestation(true)
-            | Exit::Approval(ApprovalState::Approved, false) => 0,
+            | Exit::Approval(ApprovalState::Approved, false)
+            | Exit::Ledger(true)
+            | Exit::Deploy(None) => 0,
             Exit::Verdict(Verdict::NoGo)
             | Exit::Canary(CanaryOutcome::Rollback)
             | Exit::Approval(ApprovalState::Rejected, _)
             | Exit::Attestation(false)
-            | Exit::Approval(_, true) => 1,
+            | Exit::Approval(_, true)
+            | Exit::Ledger(false)
+            | Exit::Deploy(Some(Refusal::NotGo)) => 1,
             Exit::Verdict(Verdict::Inconclusive)
             | Exit::Canary(CanaryOutcome::Inconclusive)
-            | Exit::Approval(ApprovalState::Pending, false) => 2,
+            | Exit::Approval(ApprovalState::Pending, false)
+            | Exit::Deploy(Some(Refusal::MissingRoles)) => 2,
             Exit::Usage => 3,
+            Exit::Deploy(Some(Refusal::NoDecision)) => 4,
+            Exit::Deploy(Some(Refusal::NotAttested)) => 5,
         }
     }
 }

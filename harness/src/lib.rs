@@ -10,6 +10,9 @@
 //! - [`serve`]: `gonogo serve`, the gate behind Flagger webhooks and Argo's web metric.
 //! - [`exit`]: every outcome's process exit code; [`error`]: every command's error, one sentence, exit 3.
 //! - [`cli`]: `gonogo run …` and the release sub-commands ([`release_cli`], [`canary`]).
+//! - [`ledger`]: the ledger of decisions as the commands use it: where it is, its key, the
+//!   entries they append; [`ledger_cli`]: `ledger verify`, `history`, `can-i-deploy`,
+//!   `record-deployment`.
 //! - [`progress`]: what stderr shows while a run or a canary works (`-q`, `-v`, `--color`).
 //! - [`github`]: the report published to GitHub Actions (annotations, step summary, outputs).
 //! - [`notify`]: the optional webhook told of each decision and sign-off.
@@ -24,6 +27,8 @@ pub mod earlier;
 pub mod error;
 pub mod exit;
 pub mod github;
+pub mod ledger;
+pub mod ledger_cli;
 pub mod metrics;
 pub mod notify;
 pub mod progress;

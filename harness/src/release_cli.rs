@@ -23,11 +23,13 @@ use gonogo_reports::Verdict;
 
 use crate::canary::{self, CanaryOptions, EngineConfig, TokenSource};
 use crate::config::args::{self, Layers};
-use crate::config::ConfigError;
+use crate::config::{Config, ConfigError};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::github::GithubFiles;
+use crate::ledger;
 use crate::progress::{paint_verdict, ColorChoice, Progress};
+use gonogo_ledger::{EntryKind, NewEntry};
 
 /// Release decision sub-commands (sign-off and canary).
 #[derive(Debug, clap::Subcommand)]
@@ -162,7 +164,7 @@ pub async fn run(cmd: ReleaseCommand, color: ColorChoice) -> Result<Exit, CliErr
             key,
             layers,
         } => signoff_cmd(&report, &role, &approver, &key, &layers).await,
-        ReleaseCommand::Attest(args) => attest(&args),
+        ReleaseCommand::Attest(args) => attest(&args).await,
         ReleaseCommand::Verify {
             report,
             trust,
@@ -220,6 +222,10 @@ async fn signoff_cmd(
         entry.approver,
         entry.key_id
     );
+    let mut recorded = ledger::about(EntryKind::Signoff, &file.report, &read_file(path)?);
+    recorded.signer = Some(entry.approver.clone());
+    recorded.role = Some(entry.role.clone());
+    record_beside(&config, path, recorded).await?;
     let notice = crate::notify::Notice::signoff(&file.report, &entry, &summary);
     crate::notify::tell(webhook, notice).await;
     Ok(Exit::Done)
@@ -297,7 +303,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
     })
 }
 
-fn attest(args: &AttestArgs) -> Result<Exit, CliError> {
+async fn attest(args: &AttestArgs) -> Result<Exit, CliError> {
     let bytes = read_file(&args.report)?;
     let file = ReportFile::load(&args.report)?;
     let key = signoff::load_signing_key(&args.key)?;
@@ -346,7 +352,7 @@ fn attest(args: &AttestArgs) -> Result<Exit, CliError> {
     let statement = attest::statement(&file.report, &bytes, &inputs)?;
     let envelope = attest::envelope(&statement, &key)?;
     let json = serde_json::to_vec_pretty(&envelope)?;
-    std::fs::write(&args.out, json).map_err(|source| CliError::Write {
+    std::fs::write(&args.out, &json).map_err(|source| CliError::Write {
         path: args.out.clone(),
         source,
     })?;
@@ -358,7 +364,22 @@ fn attest(args: &AttestArgs) -> Result<Exit, CliError> {
         file.report.decision.verdict.label(),
         envelope.signatures[0].keyid
     );
+    let mut recorded = ledger::about(EntryKind::Attestation, &file.report, &bytes);
+    recorded.outcome = Some(attest::result_of(file.report.decision.verdict).to_string());
+    recorded.attestation_digest = Some(format!(
+        "sha256:{}",
+        gonogo_ledger::entry::sha256_hex(&json)
+    ));
+    record_beside(&config, &args.report, recorded).await?;
     Ok(Exit::Done)
+}
+
+/// Appends `entry` to the ledger beside the report at `report` (see
+/// [`ledger::location`]) and says where.
+async fn record_beside(config: &Config, report: &Path, entry: NewEntry) -> Result<(), CliError> {
+    let (stored, location) = ledger::record(config, report.parent(), entry).await?;
+    println!("{}", ledger::recorded_line(&stored, &location));
+    Ok(())
 }
 
 /// The contract gonogo judges by (`gonogo contract`, `docs/CONTRACT.md`) and its
@@ -448,6 +469,9 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, CliErr
         }
     };
     let jwt_secret = config.settings.run.jwt_secret.clone();
+    let mut recorded = NewEntry::new(EntryKind::Canary);
+    recorded.target = Some(target.clone());
+    recorded.environment = config.settings.run.environment.clone();
     // Read the report first: a bad path should fail before minutes of probing.
     let existing = report_path.as_deref().map(ReportFile::load).transpose()?;
     let render_options = config.render_options();
@@ -501,6 +525,14 @@ async fn canary_cmd(args: CanaryArgs, color: ColorChoice) -> Result<Exit, CliErr
             color.for_stdout()
         )
     );
+    recorded.outcome = Some(result.outcome.to_string());
+    if let Some(file) = &existing {
+        recorded.run_id = Some(file.report.run.id.clone());
+        recorded.commit = file.report.run.target.git_commit.clone();
+    }
+    let beside = report_path.as_deref().and_then(Path::parent);
+    let (stored, location) = ledger::record(&config, beside, recorded).await?;
+    println!("{}", ledger::recorded_line(&stored, &location));
     match existing {
         Some(mut file) => {
             file.record_canary(&result, gonogo_reports::file::CanaryRecord::Run);

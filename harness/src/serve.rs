@@ -9,6 +9,11 @@
 //! | `POST /flagger/confirm-promotion` | Flagger, before promotion | the release's report is APPROVED |
 //! | `GET`/`POST /argo/verdict` | Argo's web provider | always, with `{"verdict": …}` |
 //! | `GET /reports/{flagger,argo}/<release>/<file>` | people | the report exists (read-only) |
+//! | `GET /ledger?env=E&since=WHEN` | people, dashboards | the ledger can be read: `{"entries": […]}` |
+//! | `GET /can-i-deploy?commit=C&to=E` | Argo's web provider, CI | always once answered: `{"answer": "yes" \| "not_go" \| …}` |
+//!
+//! `confirm-promotion` records the promoted release as a deployment in the
+//! ledger (its environment: `metadata.environment`, else the namespace).
 //!
 //! It is a server, so it is secured like one: every route but `/health` needs
 //! the bearer token ([`auth`]); traffic goes only to origins on the allowlist
@@ -18,6 +23,7 @@
 
 pub mod allow;
 mod auth;
+mod ledger;
 mod problem;
 mod routes;
 
@@ -70,6 +76,9 @@ pub struct ServeSettings {
     pub canary_plan: CanaryPlan,
     /// Told of each run's decision, when set.
     pub webhook: Option<crate::notify::Webhook>,
+    /// The whole configuration, for the ledger: where it is, its key, what
+    /// each environment requires before `can-i-deploy` says yes.
+    pub config: Config,
 }
 
 impl ServeSettings {
@@ -105,6 +114,7 @@ impl ServeSettings {
             render: c.render_options(),
             canary_plan: c.canary_plan().clone(),
             webhook: c.webhook()?,
+            config: c.clone(),
         })
     }
 }

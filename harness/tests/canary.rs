@@ -329,6 +329,17 @@ fn the_documents_re_rendered_after_a_canary_keep_the_configured_required_roles()
             md.contains("| QA |") && !md.contains("Tech Lead"),
             "the re-rendered sign-off table lost the configured roles:\n{md}"
         );
+        // The outcome is in the ledger beside the report, about the report's run.
+        let ledger = gonogo_ledger::Ledger::open_file(&dir.path().join("ledger.sqlite"))
+            .await
+            .unwrap();
+        let entries = ledger.entries().await.unwrap();
+        ledger.close().await;
+        let last = &entries.last().expect("the canary was recorded").fields;
+        assert_eq!(last.kind, gonogo_ledger::EntryKind::Canary);
+        assert_eq!(last.outcome.as_deref(), Some("PROMOTE"));
+        assert_eq!(last.target.as_deref(), Some(server.base_url().as_str()));
+        assert!(last.run_id.is_some());
         server.shutdown().await;
     });
 }

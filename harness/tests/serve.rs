@@ -432,6 +432,29 @@ min_samples = 10
     let approved = call("POST", &confirm, Some(TOKEN), Some(payload.clone())).await;
     assert_eq!(approved.status, 200, "{}", approved.body);
     assert_eq!(approved.body["approval"], "APPROVED");
+    // The ledger beside the kept reports holds the run, both sign-offs (found
+    // above the report; mallory's signature is refused by confirm-promotion,
+    // not by signoff) and the promotion.
+    let ledger = gonogo_ledger::Ledger::open_file(&work.path().join("reports/ledger.sqlite"))
+        .await
+        .unwrap();
+    let recorded: Vec<(String, Option<String>)> = ledger
+        .entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.fields.kind.to_string(), e.fields.outcome))
+        .collect();
+    ledger.close().await;
+    assert!(
+        recorded.ends_with(&[
+            ("run".into(), Some("GO".into())),
+            ("signoff".into(), None),
+            ("signoff".into(), None),
+            ("deployment".into(), Some("deployed".into())),
+        ]),
+        "{recorded:?}"
+    );
     // The approved report copied into another release's folder approves nothing there.
     let other = work.path().join("reports/flagger/test/podinfo/c0ffee");
     std::fs::create_dir_all(&other).unwrap();

@@ -21,11 +21,17 @@ pub const fn bit(group: Group) -> u8 {
 }
 
 /// `gonogo run`'s settings.
-pub const RUN: u8 =
-    bit(Group::Target) | bit(Group::Run) | bit(Group::Documents) | bit(Group::Notify);
+pub const RUN: u8 = bit(Group::Target)
+    | bit(Group::Run)
+    | bit(Group::Documents)
+    | bit(Group::Notify)
+    | bit(Group::Ledger);
 /// `gonogo serve`'s settings.
-pub const SERVE: u8 =
-    bit(Group::Serve) | bit(Group::Target) | bit(Group::Documents) | bit(Group::Notify);
+pub const SERVE: u8 = bit(Group::Serve)
+    | bit(Group::Target)
+    | bit(Group::Documents)
+    | bit(Group::Notify)
+    | bit(Group::Ledger);
 /// `gonogo config` takes every flag, so it shows what any command would use.
 pub const ALL: u8 = u8::MAX;
 /// `signoff`, `verify`, `github`: what the documents show.
@@ -36,6 +42,9 @@ pub const SIGNOFF: u8 = bit(Group::Documents) | bit(Group::Notify);
 pub const CANARY: u8 = bit(Group::Documents) | bit(Group::Canary);
 /// `gonogo attest`'s.
 pub const ATTEST: u8 = bit(Group::Attest);
+/// The ledger's commands (`ledger`, `history`, `can-i-deploy`, `record-deployment`):
+/// where it is, and the roles an environment requires by default.
+pub const LEDGER: u8 = bit(Group::Ledger) | bit(Group::Documents);
 
 /// The configuration layers a command is given on its command line.
 #[derive(Debug, Clone, Default)]

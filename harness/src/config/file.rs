@@ -5,13 +5,34 @@
 use gonogo_reports::canary_plan::CanaryPlan;
 use serde::Deserialize;
 
-use super::settings::{self, Kind, Setting, CANARY_KEY};
+use std::collections::BTreeMap;
+
+use super::settings::{self, Kind, Setting, CANARY_KEY, ENVIRONMENTS_KEY};
 
 /// What a file sets, each with its line.
 #[derive(Debug, Default)]
 pub struct FileLayer {
     pub values: Vec<(&'static Setting, toml::Value, usize)>,
     pub canary: Option<(CanaryPlan, usize)>,
+    /// The `[environments.<name>]` tables, by name.
+    pub environments: BTreeMap<String, EnvironmentTable>,
+}
+
+/// One `[environments.<name>]` table: what `gonogo can-i-deploy --to <name>` requires.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentTable {
+    /// Roles that must sign a run's GO report (default: `signoff.required_roles`).
+    pub required_roles: Option<Vec<String>>,
+    /// Whether a PASSED attestation of the run must be recorded too.
+    #[serde(default)]
+    pub require_attestation: bool,
+}
+
+/// Only the `[environments]` tables, read by serde so a wrong field keeps its span.
+#[derive(Deserialize)]
+struct EnvironmentsOnly {
+    environments: Option<BTreeMap<String, EnvironmentTable>>,
 }
 
 /// Only the `[canary]` table, read by serde so a wrong plan field keeps its span.
@@ -56,6 +77,9 @@ pub enum ParseError {
     /// A `[canary]` table serde cannot read as a plan.
     #[error("{at}: [canary]: {message}")]
     CanaryToml { at: At, message: String },
+    /// An `[environments.<name>]` table serde cannot read.
+    #[error("{at}: [environments]: {message}")]
+    EnvironmentsToml { at: At, message: String },
     /// A `[canary]` plan that reads but does not validate.
     #[error("{at}: [canary]: {reason}")]
     CanaryPlan { at: At, reason: String },
@@ -177,6 +201,16 @@ pub fn parse(text: &str, name: &str) -> Result<FileLayer, ParseError> {
             layer.canary = Some((plan, section_line));
             continue;
         }
+        if section == ENVIRONMENTS_KEY {
+            layer.environments = toml::from_str::<EnvironmentsOnly>(text)
+                .map_err(|e| ParseError::EnvironmentsToml {
+                    at: at(&e),
+                    message: one_line(e.message()),
+                })?
+                .environments
+                .unwrap_or_default();
+            continue;
+        }
         if !sections.contains(&section.as_str()) {
             return Err(ParseError::UnknownSection {
                 at: at_line(section_line),
@@ -288,7 +322,7 @@ mod tests {
         assert_eq!(
             e,
             "gonogo.toml line 3: unknown key `run.tagret` (did you mean `run.target`?); \
-             [run] has target, jwt_secret, database_url, cacert, label, target_commit, r1_baseline, latency_samples, seed"
+             [run] has target, jwt_secret, database_url, cacert, label, target_commit, r1_baseline, latency_samples, seed, environment"
         );
     }
 

@@ -21,6 +21,8 @@ pub struct Settings {
     #[serde(default)]
     pub attest: AttestSection,
     pub notify: NotifySection,
+    #[serde(default)]
+    pub ledger: LedgerSection,
 }
 
 /// `[run]`: where a run goes and how.
@@ -36,6 +38,8 @@ pub struct RunSection {
     pub r1_baseline: Option<PathBuf>,
     pub latency_samples: u64,
     pub seed: Option<u64>,
+    /// The environment recorded in the ledger with each run and canary.
+    pub environment: Option<String>,
 }
 
 /// `[report]`: where reports are written and in which formats.
@@ -98,6 +102,15 @@ pub struct NotifySection {
     pub webhook_url: Option<String>,
     #[serde(deserialize_with = "duration")]
     pub timeout: Duration,
+}
+
+/// `[ledger]`: where the ledger of decisions is kept and the key that signs its heads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSection {
+    pub path: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub key: Option<PathBuf>,
 }
 
 /// `"90s"`, `"15m"`: the layers checked the text already.

@@ -65,6 +65,9 @@ pub enum Group {
     Attest,
     /// Where decisions and sign-offs are announced: `run`, `serve`, `signoff`.
     Notify,
+    /// Where the ledger of decisions is kept and the key that signs it: `run`,
+    /// `serve` and the ledger's own commands (the others read the file and variables).
+    Ledger,
 }
 
 impl Group {
@@ -78,6 +81,7 @@ impl Group {
             Group::Canary => "Canary",
             Group::Attest => "Attest",
             Group::Notify => "Notify",
+            Group::Ledger => "Ledger",
         }
     }
 }
@@ -177,6 +181,8 @@ const SERVE: &[Group] = &[Group::Serve];
 const DOCUMENTS: &[Group] = &[Group::Documents];
 const ATTEST: &[Group] = &[Group::Attest];
 const NOTIFY: &[Group] = &[Group::Notify];
+const LEDGER: &[Group] = &[Group::Ledger];
+const RUN_CANARY: &[Group] = &[Group::Run, Group::Canary];
 
 /// The `[canary]` table: a whole canary plan in the file, or a plan file
 /// named by `--canary-plan` / `GONOGO_CANARY_PLAN`.
@@ -184,6 +190,10 @@ pub const CANARY_KEY: &str = "canary";
 
 pub const CANARY_FLAG: &str = "--canary-plan";
 pub const CANARY_ENV: &str = "GONOGO_CANARY_PLAN";
+
+/// The `[environments.<name>]` tables: what each environment requires before
+/// `gonogo can-i-deploy` says yes (`required_roles`, `require_attestation`).
+pub const ENVIRONMENTS_KEY: &str = "environments";
 
 /// The configuration file itself: `--config`, else `GONOGO_CONFIG`, else `./gonogo.toml`.
 pub const CONFIG_FLAG: &str = "--config";
@@ -272,6 +282,15 @@ pub const SETTINGS: &[Setting] = &[
         Kind::Count,
         None,
         "The seed of the generated inputs; a report's case notes name theirs, and the same seed replays the same cases (default: a fresh one each run)",
+    ),
+    s(
+        RUN_CANARY,
+        "run.environment",
+        "--environment",
+        &["GONOGO_ENVIRONMENT"],
+        Kind::Str,
+        None,
+        "The environment a run or canary decides for (e.g. staging, production), recorded in the ledger; `can-i-deploy --to` asks about it",
     ),
     s(
         TARGET,
@@ -420,6 +439,33 @@ pub const SETTINGS: &[Setting] = &[
         Some("5s"),
         "How long each of the webhook's three attempts may take",
     ),
+    s(
+        LEDGER,
+        "ledger.path",
+        "--ledger",
+        &["GONOGO_LEDGER"],
+        Kind::Path,
+        None,
+        "The SQLite ledger of decisions (default: ledger.sqlite in the report directory; for a command given a report, the nearest one at or above it)",
+    ),
+    secret(s(
+        LEDGER,
+        "ledger.database_url",
+        "--ledger-database-url",
+        &["GONOGO_LEDGER_DATABASE_URL"],
+        Kind::Str,
+        None,
+        "A PostgreSQL URL to keep the ledger in instead, shared by several `gonogo serve` replicas (needs ledger.key)",
+    )),
+    s(
+        LEDGER,
+        "ledger.key",
+        "--ledger-key",
+        &["GONOGO_LEDGER_KEY"],
+        Kind::Path,
+        None,
+        "The gate's Ed25519 PKCS#8 key (`gonogo keygen`) that signs the ledger's head at each append (default: ledger.key.pem beside an SQLite ledger, made once)",
+    ),
 ];
 
 /// The setting named `key`.
@@ -448,6 +494,7 @@ pub fn sections() -> Vec<&'static str> {
         .map(|s| s.key.split_once('.').map_or(s.key, |(section, _)| section))
         .collect();
     v.push(CANARY_KEY);
+    v.push(ENVIRONMENTS_KEY);
     v.dedup();
     v
 }

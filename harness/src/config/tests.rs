@@ -391,3 +391,32 @@ fn every_setting_is_a_field_of_its_section() {
         );
     }
 }
+
+#[test]
+fn an_environment_table_sets_what_can_i_deploy_requires_and_a_wrong_one_is_refused() {
+    let d = Dir::with_file(
+        "[signoff]\nrequired_roles = [\"A\", \"B\"]\n\n[environments.production]\nrequire_attestation = true\n\n[environments.staging]\nrequired_roles = [\"A\"]\n",
+    );
+    let c = d.load(vec![]).unwrap();
+    let production = c.environment_policy("production");
+    assert_eq!(production.required_roles, ["A", "B"]);
+    assert!(production.require_attestation);
+    let staging = c.environment_policy("staging");
+    assert_eq!(staging.required_roles, ["A"]);
+    assert!(!staging.require_attestation);
+    assert_eq!(c.environment_policy("qa").required_roles, ["A", "B"]);
+    assert!(c.table().contains("environments.production"));
+
+    let typo = Dir::with_file("[environments.production]\nrequire_attestaton = true\n");
+    let e = typo.load(vec![]).unwrap_err().to_string();
+    assert!(
+        e.contains("line 2: [environments]:") && e.contains("require_attestaton"),
+        "{e}"
+    );
+    let empty = Dir::with_file("[environments.production]\nrequired_roles = []\n");
+    let e = empty.load(vec![]).unwrap_err().to_string();
+    assert!(
+        e.starts_with("[environments.production] required_roles:"),
+        "{e}"
+    );
+}

@@ -36,6 +36,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/argo/verdict"),
     ("POST", "/argo/verdict"),
     ("GET", "/reports/{*path}"),
+    ("GET", "/ledger"),
+    ("GET", "/can-i-deploy"),
 ];
 
 /// The server's routes over `state`.
@@ -47,11 +49,12 @@ pub fn router(state: Shared) -> Router {
         .route("/flagger/confirm-promotion", post(confirm_promotion))
         .route("/argo/verdict", get(argo_get).post(argo_post))
         .route("/reports/{*path}", get(report_file))
+        .merge(super::ledger::routes())
         .fallback(|| async {
             Problem::new(
                 StatusCode::NOT_FOUND,
                 "no such route",
-                "gonogo serve has /health, /flagger/{pre-rollout,rollout,confirm-promotion}, /argo/verdict and /reports/…",
+                "gonogo serve has /health, /flagger/{pre-rollout,rollout,confirm-promotion}, /argo/verdict, /reports/…, /ledger and /can-i-deploy",
             )
         })
         .layer(axum::middleware::map_response(|res| async {
@@ -348,6 +351,20 @@ async fn gate(state: &Shared, url: &Url, release: &str) -> Result<Judged, Proble
             format!("the run ended but its report could not be kept: {e}"),
         )
     })?;
+    let kept = state
+        .settings
+        .report_dir
+        .join(release)
+        .join("go-no-go.json");
+    let bytes = std::fs::read(&kept).map_err(|e| {
+        eprintln!("gonogo serve: {}: {e}", kept.display());
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "report not written",
+            "the run ended but its report could not be read back (see gonogo serve's log)",
+        )
+    })?;
+    super::ledger::record_run(state, &out.report, &bytes).await?;
     // Told on its own task: a slow receiver never holds the caller's answer.
     let notice = crate::notify::Notice::decision(&out.report, &out.secrets());
     tokio::spawn(crate::notify::tell(state.settings.webhook.clone(), notice));
@@ -594,6 +611,12 @@ async fn confirm_promotion(
             format!("{release} is {}: {}", s.state.label(), s.reasons.join("; ")),
         ));
     }
+    // Flagger promotes on this 200: the deployment is recorded first. The
+    // environment is `metadata.environment`, else the canary's namespace.
+    let bytes = std::fs::read(&path)
+        .map_err(|e| unusable(&format!("the report kept for {release} cannot be read"), &e))?;
+    let environment = p.meta("environment").unwrap_or(&p.namespace).to_owned();
+    super::ledger::record_promotion(&state, &file.report, &bytes, &environment).await?;
     Ok(Json(json!({
         "approval": s.state.label(),
         "verdict": file.report.decision.verdict,
@@ -651,7 +674,7 @@ async fn argo_post(
 }
 
 /// A malformed request (from a caller with the token).
-fn bad_request(detail: String) -> Problem {
+pub(super) fn bad_request(detail: String) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "bad request", detail)
 }
 
