@@ -20,6 +20,8 @@ pub struct Settings {
     pub serve: ServeSection,
     #[serde(default)]
     pub attest: AttestSection,
+    #[serde(default)]
+    pub compare: CompareSection,
 }
 
 /// `[run]`: where a run goes and how.
@@ -88,6 +90,14 @@ pub struct ServeSection {
 #[serde(deny_unknown_fields)]
 pub struct AttestSection {
     pub contract: Option<PathBuf>,
+}
+
+/// `[compare]`: the earlier report a run is compared with (its
+/// `[[compare.criteria]]` are read apart, see [`super::file::FileLayer`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareSection {
+    pub to: Option<String>,
 }
 
 /// `"90s"`, `"15m"`: the layers checked the text already.
