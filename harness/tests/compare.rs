@@ -1,8 +1,8 @@
 //! `gonogo run --compare-to last-go` with a team rule, end to end through the
 //! binary (issue 23): the same in-process server is served twice as a
 //! deployed target, its searches delayed by 100 ms (far above its own few
-//! milliseconds, so a busy machine does not decide the ratio), and by 170 ms:
-//! a search p95 about 1.7 times as high, still under the contract's 400 ms.
+//! milliseconds, so a busy machine does not decide the ratio), and by 200 ms:
+//! a measured search p95 about 1.7 times as high, still under the contract's 400 ms.
 //!
 //! - A run against the slower server, compared with the last GO under
 //!   `search_p95 may not grow by more than 50 %`, is NO-GO on that rule, and
@@ -27,8 +27,11 @@ use serde_json::Value;
 /// work does not decide the ratio between the two servers.
 const BASE_DELAY: Duration = Duration::from_millis(100);
 
-/// How much slower the slower server's searches are: 1.7 times the base delay.
-const SLOWER: f64 = 1.7;
+/// How much longer the slower server's searches wait: twice the base delay.
+/// The searches' own latency (the same in both) dilutes the ratio the run
+/// measures: at a load of 12 on 2 cores a 1.7-fold delay measured 1.44-1.56,
+/// a 2-fold one 1.62, about the issue's 1.7.
+const SLOWER: f64 = 2.0;
 
 /// Runs of the unchanged server after the first, each compared with the last GO.
 fn repeats() -> usize {
