@@ -5,6 +5,8 @@
 //! append new fields, never reorder. Maps are `BTreeMap` for a stable order.
 //! Bump [`SCHEMA_VERSION`] on any change a consumer could notice.
 
+pub mod comparison;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -56,7 +58,7 @@ pub struct Report {
     /// relative criteria judged on it; absent without a comparison (added in
     /// schema 1.5.0). Signed with the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comparison: Option<crate::compare::Comparison>,
+    pub comparison: Option<comparison::Comparison>,
 }
 
 impl Report {
