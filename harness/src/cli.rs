@@ -146,15 +146,35 @@ fn prepare(args: &RunArgs) -> Result<(Config, crate::run::Options), CliError> {
 pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     let (config, opts) = prepare(&args)?;
     let webhook = config.webhook()?;
+    let report_dir = config.report_dir();
+    let mode = match opts.target {
+        Some(_) => gonogo_reports::Mode::Remote,
+        None => gonogo_reports::Mode::Hermetic,
+    };
+    // Read before anything starts: a report that cannot be compared with is a usage error.
+    let previous = match config.compare_to() {
+        Some(to) => Some(crate::compare::previous(&to, &report_dir, mode)?),
+        None => None,
+    };
     let progress = std::sync::Arc::new(Progress::stderr(args.output.verbosity(), color));
     let out = Session::run_once_watched(&opts, None, progress.clone()).await;
-    let out = out.inspect_err(|_| progress.finish())?;
+    let mut out = out.inspect_err(|_| progress.finish())?;
+    if let Some(Some((earlier, source))) = &previous {
+        let comparison = gonogo_reports::compare::compare(
+            &out.report,
+            earlier,
+            source,
+            config.compare_criteria(),
+        );
+        gonogo_reports::compare::apply(&mut out.report, comparison);
+    }
     progress.phase("writing reports");
     // Built once: the files and GitHub publish the same report with the same secrets masked.
     let publication = config.publication().masking(out.secrets());
     let paths = publication.write(&out.report).map_err(InfraError::from);
     progress.finish();
     let paths = paths?;
+    let kept = crate::compare::keep(&report_dir, &publication.json_path(), &out.report)?;
     let d = &out.report.decision;
     println!(
         "{}",
@@ -167,9 +187,19 @@ pub async fn run(args: RunArgs, color: ColorChoice) -> Result<Exit, CliError> {
     for r in &d.reasons {
         println!("  - {r}");
     }
+    match (&previous, &out.report.comparison) {
+        (_, Some(c)) => println!("  {}", gonogo_reports::render::compared::summary(c)),
+        (Some(None), None) => println!(
+            "  compared with: nothing, no earlier GO of a {mode} run under contract {} in {}",
+            gonogo_suites::contract::text::VERSION,
+            crate::compare::history_dir(&report_dir).display()
+        ),
+        _ => {}
+    }
     for p in &paths {
         println!("  report: {}", p.display());
     }
+    println!("  kept: {}", kept.display());
     record_run(&config, &out.report, &paths).await?;
     if publication.formats.github {
         crate::github::publish_run(&out.report, &publication)?;

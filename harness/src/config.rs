@@ -20,6 +20,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use gonogo_reports::canary_plan::{CanaryPlan, PlanError};
+use gonogo_reports::compare::RelativeCriterion;
 use gonogo_reports::publication::Publication;
 use gonogo_reports::render::{FormatList, RenderOptions};
 use gonogo_reports::signoff::{self, ApprovalPolicy};
@@ -194,6 +195,8 @@ pub struct Config {
     canary: (CanaryPlan, Source),
     /// The file's `[environments.<name>]` tables: what each environment requires.
     environments: std::collections::BTreeMap<String, file::EnvironmentTable>,
+    /// The team's relative criteria (`[[compare.criteria]]`, file only) and where they came from.
+    criteria: (Vec<RelativeCriterion>, Source),
     /// The file read and how it was found.
     file: Option<(PathBuf, String)>,
 }
@@ -259,11 +262,22 @@ impl Config {
         }
         let settings = typed(&entries)?;
         let canary = canary(canary_flag, &env, layer.canary, file.as_ref())?;
+        let criteria = match (layer.criteria, file.as_ref()) {
+            (Some((criteria, line)), Some((path, _))) => (
+                criteria,
+                Source::File {
+                    path: path.clone(),
+                    line,
+                },
+            ),
+            _ => (Vec::new(), Source::Default),
+        };
         let config = Config {
             settings,
             entries,
             canary,
             environments: layer.environments,
+            criteria,
             file,
         };
         config.validate()?;
@@ -332,6 +346,17 @@ impl Config {
     /// Where the canary plan came from.
     pub fn canary_source(&self) -> &Source {
         &self.canary.1
+    }
+
+    /// The earlier report `--compare-to` names, if any.
+    pub fn compare_to(&self) -> Option<crate::compare::CompareTo> {
+        let to = self.settings.compare.to.as_deref()?;
+        Some(crate::compare::CompareTo::parse(to))
+    }
+
+    /// The team's relative criteria, judged on a comparison (none unless `gonogo.toml` sets them).
+    pub fn compare_criteria(&self) -> &[RelativeCriterion] {
+        &self.criteria.0
     }
 
     /// What the Markdown and HTML show: the approval policy and the canary schedule.
@@ -508,6 +533,16 @@ impl Config {
                 source,
             ]);
         }
+        let (criteria, source) = &self.criteria;
+        let words: Vec<String> = criteria.iter().map(RelativeCriterion::words).collect();
+        rows.push([
+            settings::CRITERIA_KEY.into(),
+            match words.is_empty() {
+                true => "(none)".into(),
+                false => words.join("; "),
+            },
+            source.to_string(),
+        ]);
         let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
         let (w0, w1) = (width(0), width(1));
         let mut out = match self.file() {

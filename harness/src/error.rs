@@ -30,6 +30,8 @@ pub enum CliError {
     #[error(transparent)]
     Canary(#[from] CanaryError),
     #[error(transparent)]
+    Compare(#[from] crate::compare::CompareError),
+    #[error(transparent)]
     Serve(#[from] ServeError),
     #[error(transparent)]
     Github(#[from] GithubError),

@@ -3,6 +3,7 @@
 //! - [`client`]: the HTTP transport (reqwest, timed exchanges).
 //! - [`run`]: the run session: fixture (hermetic: containers + in-process server; remote: a URL), suites, report.
 //! - [`db`]: the read-only database probe behind the RLS gate (hermetic, or `--database-url`).
+//! - [`compare`]: `--compare-to`: the earlier report a run is compared with, and the report history.
 //! - [`earlier`]: what an earlier report of the same build verified (a rerun within the hour).
 //! - [`metrics`], [`decision`]: HDR latency, match rate, criteria and the verdict.
 //! - [`report`], [`redact`]: the report model filled in, evidence redacted and trimmed.
@@ -20,6 +21,7 @@
 pub mod canary;
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod config;
 pub mod db;
 pub mod decision;

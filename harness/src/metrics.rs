@@ -54,6 +54,7 @@ pub fn stats(h: &Histogram<u64>) -> LatencyStats {
             .collect(),
         // Histogram buckets are not order statistics: no interval here.
         p95_ci: None,
+        samples_ms: Vec::new(),
     }
 }
 
@@ -152,7 +153,8 @@ pub fn latency_phase(results: &[(Section, CaseReport)]) -> LatencyStats {
         .filter(|(s, _)| *s == gonogo_suites::cases::LATENCY)
         .flat_map(|(_, r)| r.evidence.iter().filter(|j| j.primary))
         .map(|j| j.exchange.as_ref());
-    let mut ms = latency::answered_search_ms(exchanges);
+    let measured = latency::answered_search_ms(exchanges);
+    let mut ms = measured.clone();
     ms.sort_by(f64::total_cmp);
     let s = latency::Summary::of(ms.clone());
     let at = |p: f64| latency::nearest_rank(&ms, p / 100.0);
@@ -180,5 +182,10 @@ pub fn latency_phase(results: &[(Section, CaseReport)]) -> LatencyStats {
             low_rank: ci.low_rank as u64,
             high_rank: ci.high_rank as u64,
         }),
+        // In the order measured, to the microsecond: what a later run compares with.
+        samples_ms: measured
+            .into_iter()
+            .map(|ms| (ms * 1000.0).round() / 1000.0)
+            .collect(),
     }
 }

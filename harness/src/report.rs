@@ -212,6 +212,7 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
                 git_commit: facts.build.clone(),
                 label: facts.label.clone(),
             },
+            contract_version: Some(gonogo_suites::contract::text::VERSION.into()),
         },
         decision,
         criteria,
@@ -221,6 +222,7 @@ pub fn build(results: &[(Section, CaseReport)], facts: &RunFacts) -> model::Repo
         canary: None,
         waivers,
         signoffs: Vec::new(),
+        comparison: None,
     }
 }
 

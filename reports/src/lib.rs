@@ -3,6 +3,8 @@
 //! - [`model`]: the versioned, serde-serialisable report (key order is format).
 //! - [`label`]: the words for the model's enums (their JSON spelling) and evidence text.
 //! - [`schema`]: its JSON Schema (committed as `reports/schema/report.schema.json`).
+//! - [`compare`]: this run next to an earlier report, and the team's relative criteria
+//!   ([`compare::stats`]: the seeded bootstrap test of a latency difference).
 //! - [`render`]: one module per format (JSON, Markdown, JUnit XML, HTML) over
 //!   the same model, after a final secret-masking pass ([`redact`]).
 //! - [`signoff`]: Ed25519 sign-offs by role over the RFC 8785 canonical report.
@@ -16,6 +18,7 @@
 
 pub mod attest;
 pub mod canary_plan;
+pub mod compare;
 pub mod file;
 pub mod label;
 pub mod model;

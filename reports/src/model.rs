@@ -5,6 +5,8 @@
 //! append new fields, never reorder. Maps are `BTreeMap` for a stable order.
 //! Bump [`SCHEMA_VERSION`] on any change a consumer could notice.
 
+pub mod comparison;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Version of the report format (semver: minor = additive, major = breaking).
-pub const SCHEMA_VERSION: &str = "1.4.0";
+pub const SCHEMA_VERSION: &str = "1.5.0";
 
 /// A criterion accepted on weaker evidence, and the reason the operator gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -52,6 +54,11 @@ pub struct Report {
     /// Approvals; excluded from the signed content (see the `signoff` module).
     #[serde(default)]
     pub signoffs: Vec<Signoff>,
+    /// This run next to an earlier report (`--compare-to`), with the team's
+    /// relative criteria judged on it; absent without a comparison (added in
+    /// schema 1.5.0). Signed with the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<comparison::Comparison>,
 }
 
 impl Report {
@@ -86,6 +93,10 @@ pub struct RunInfo {
     /// `hermetic` (containers + in-process server) or `remote` (a deployed URL).
     pub mode: Mode,
     pub target: Target,
+    /// The version of the contract the run was judged by (`gonogo contract`);
+    /// `null` in reports before schema 1.5.0.
+    #[serde(default)]
+    pub contract_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -194,6 +205,11 @@ pub struct LatencyStats {
     /// statistics; `null` when the sample is too small or not kept exactly.
     #[serde(default)]
     pub p95_ci: Option<QuantileInterval>,
+    /// Every sample, in milliseconds, in the order measured: kept for the
+    /// latency phase alone, so a later run can test whether its latency
+    /// really differs (`comparison`); empty elsewhere and before schema 1.5.0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples_ms: Vec<f64>,
 }
 
 /// `[low_ms, high_ms]` holds the true quantile with at least `confidence`,

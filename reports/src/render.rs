@@ -1,13 +1,14 @@
 //! Renderings of one [`Report`]: JSON (always), Markdown, JUnit XML and HTML
 //! files, and [`github`]'s workflow commands, outputs and step summary.
 //! [`clauses`] is what they share to cite the contract for each failed or
-//! warned check.
+//! warned check; [`compared`] the words of the "Compared with" section.
 //!
 //! Every format renders the same redacted copy of the report; see
 //! [`write_reports`]. Sign-off status shown in Markdown and HTML comes from
 //! [`RenderOptions`] (required roles, and trusted keys when known).
 
 pub mod clauses;
+pub mod compared;
 pub mod github;
 pub mod html;
 mod html_chart;

@@ -80,6 +80,7 @@ fn curve(scale: f64) -> LatencyStats {
             })
             .collect(),
         p95_ci: None,
+        samples_ms: Vec::new(),
     }
 }
 
@@ -287,6 +288,7 @@ impl ReportBuilder {
                     git_commit: Some("3f2a9c1d0b7e".into()),
                     label: Some("staging <r2>".into()),
                 },
+                contract_version: Some("1.1".into()),
             },
             decision: Decision {
                 verdict: Verdict::Go,
@@ -360,6 +362,7 @@ impl ReportBuilder {
             canary: None,
             waivers: Vec::new(),
             signoffs: Vec::new(),
+            comparison: None,
         };
         ReportBuilder { report }
     }
@@ -770,4 +773,78 @@ pub fn warned_no_go() -> ReportBuilder {
             let smoke = r.criteria.iter_mut().find(|c| c.name == "smoke_suites");
             smoke.expect("the sample has it").observed = Some(serde_json::json!("12/13"));
         })
+}
+
+/// `n` latency-phase searches, deterministic: log-normal around `median` ms.
+pub fn latency_samples(n: usize, median: f64, seed: u64) -> Vec<f64> {
+    let mut rng = crate::compare::stats::SplitMix::new(seed);
+    (0..n)
+        .map(|_| {
+            let (u1, u2) = (rng.unit().max(1e-12), rng.unit());
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            ((median * (0.4 * z).exp()) * 1000.0).round() / 1000.0
+        })
+        .collect()
+}
+
+/// The latency phase's statistics of `samples` (nearest-rank percentiles).
+pub fn latency_phase_of(samples: Vec<f64>) -> LatencyStats {
+    use crate::compare::stats::nearest_rank;
+    let mut sorted = samples.clone();
+    sorted.sort_by(f64::total_cmp);
+    let at = |p: f64| Some(nearest_rank(&sorted, p));
+    LatencyStats {
+        count: samples.len() as u64,
+        min_ms: sorted.first().copied(),
+        p50_ms: at(0.5),
+        p90_ms: at(0.9),
+        p95_ms: at(0.95),
+        p99_ms: at(0.99),
+        max_ms: sorted.last().copied(),
+        curve: Vec::new(),
+        p95_ci: None,
+        samples_ms: samples,
+    }
+}
+
+/// A GO report whose latency phase is `samples`, run `id`, started `minutes` after the sample's start.
+pub fn run_with_latency(id: &str, minutes: i64, samples: Vec<f64>) -> ReportBuilder {
+    ReportBuilder::go().with(|r| {
+        r.run.id = id.into();
+        r.run.started_at += chrono::Duration::minutes(minutes);
+        r.metrics.latency_phase = latency_phase_of(samples);
+        r.metrics.query_latency_p95_ms = r.metrics.latency_phase.p95_ms;
+    })
+}
+
+/// A run 1.7 times as slow as the last GO, one case newly failing, compared
+/// with it under the rule "search_p95 may not grow by more than 50 %": NO-GO on the rule.
+pub fn compared_no_go() -> Report {
+    use crate::compare::{LatencyMetric, RelativeCriterion};
+    let previous = run_with_latency(
+        "00000000-0000-4000-8000-00000000000a",
+        -60 * 24,
+        latency_samples(200, 6.0, 1),
+    )
+    .with(|r| r.run.target.git_commit = Some("1b2c3d4e5f60".into()))
+    .build();
+    let slower: Vec<f64> = latency_samples(200, 6.0, 2)
+        .into_iter()
+        .map(|ms| (ms * 1.7 * 1000.0).round() / 1000.0)
+        .collect();
+    let mut current = run_with_latency("00000000-0000-4000-8000-000000000001", 0, slower)
+        .failing("suite_a::no_jwt_returns_401", "got 200 without a token")
+        .build();
+    let criteria = [RelativeCriterion {
+        metric: LatencyMetric::SearchP95,
+        max_growth: 0.5,
+    }];
+    let comparison = crate::compare::compare(
+        &current,
+        &previous,
+        "reports/out/history/20261128T100000Z-00000000-0000-4000-8000-00000000000a.json (the last GO)",
+        &criteria,
+    );
+    crate::compare::apply(&mut current, comparison);
+    current
 }

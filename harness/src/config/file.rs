@@ -3,6 +3,7 @@
 //! naming the file, the line and the key.
 
 use gonogo_reports::canary_plan::CanaryPlan;
+use gonogo_reports::compare::RelativeCriterion;
 use serde::Deserialize;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,8 @@ pub struct FileLayer {
     pub canary: Option<(CanaryPlan, usize)>,
     /// The `[environments.<name>]` tables, by name.
     pub environments: BTreeMap<String, EnvironmentTable>,
+    /// The team's relative criteria (`[[compare.criteria]]`) and the line of the first.
+    pub criteria: Option<(Vec<RelativeCriterion>, usize)>,
 }
 
 /// One `[environments.<name>]` table: what `gonogo can-i-deploy --to <name>` requires.
@@ -33,6 +36,18 @@ pub struct EnvironmentTable {
 #[derive(Deserialize)]
 struct EnvironmentsOnly {
     environments: Option<BTreeMap<String, EnvironmentTable>>,
+}
+
+/// Only `[[compare.criteria]]`, read by serde so a wrong field keeps its span.
+#[derive(Deserialize)]
+struct CriteriaOnly {
+    compare: Option<CompareCriteria>,
+}
+
+#[derive(Deserialize)]
+struct CompareCriteria {
+    #[serde(default)]
+    criteria: Vec<RelativeCriterion>,
 }
 
 /// Only the `[canary]` table, read by serde so a wrong plan field keeps its span.
@@ -80,6 +95,16 @@ pub enum ParseError {
     /// An `[environments.<name>]` table serde cannot read.
     #[error("{at}: [environments]: {message}")]
     EnvironmentsToml { at: At, message: String },
+    /// A `[[compare.criteria]]` entry serde cannot read.
+    #[error("{at}: [[compare.criteria]]: {message}")]
+    CriteriaToml { at: At, message: String },
+    /// A relative criterion whose limit cannot be met or makes no sense.
+    #[error("{at}: [[compare.criteria]] {metric}: max_growth must be a number above 0 (0.5 = 50 %), not {max_growth}")]
+    CriterionLimit {
+        at: At,
+        metric: &'static str,
+        max_growth: f64,
+    },
     /// A `[canary]` plan that reads but does not validate.
     #[error("{at}: [canary]: {reason}")]
     CanaryPlan { at: At, reason: String },
@@ -219,8 +244,17 @@ pub fn parse(text: &str, name: &str) -> Result<FileLayer, ParseError> {
                 sections,
             });
         }
+        if section == "compare" && table.contains_key("criteria") {
+            layer.criteria = Some(criteria(
+                text,
+                name,
+                &spans,
+                line_of(section, Some("criteria")),
+            )?);
+        }
         let mut keys: Vec<(usize, &String, &toml::Value)> = table
             .iter()
+            .filter(|(k, _)| !(section == "compare" && k.as_str() == "criteria"))
             .map(|(k, v)| (line_of(section, Some(k)), k, v))
             .collect();
         keys.sort_by_key(|(line, _, _)| *line);
@@ -250,6 +284,39 @@ pub fn parse(text: &str, name: &str) -> Result<FileLayer, ParseError> {
         }
     }
     Ok(layer)
+}
+
+/// `[[compare.criteria]]` of `text`: each a metric and a limit above 0; a
+/// wrong one names its line (`first_line`: the array's).
+fn criteria(
+    text: &str,
+    name: &str,
+    spans: &toml_edit::ImDocument<&str>,
+    first_line: usize,
+) -> Result<(Vec<RelativeCriterion>, usize), ParseError> {
+    let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+    let at = |line: Option<usize>| At {
+        file: name.to_owned(),
+        line,
+    };
+    let read = toml::from_str::<CriteriaOnly>(text).map_err(|e| ParseError::CriteriaToml {
+        at: at(e.span().map(|s| line(s.start)).or(Some(first_line))),
+        message: e.message().trim_end().replace('\n', "; "),
+    })?;
+    let criteria = read.compare.map(|c| c.criteria).unwrap_or_default();
+    if let Some((i, bad)) = criteria.iter().enumerate().find(|(_, c)| !c.is_valid()) {
+        let entry_line = spans
+            .as_table()
+            .get("compare")
+            .and_then(|c| c.get("criteria")?.as_array_of_tables()?.get(i)?.span())
+            .map_or(first_line, |span| line(span.start));
+        return Err(ParseError::CriterionLimit {
+            at: at(Some(entry_line)),
+            metric: bad.metric.name(),
+            max_growth: bad.max_growth,
+        });
+    }
+    Ok((criteria, first_line))
 }
 
 /// ` (did you mean `x`?)` when one candidate is close to `got`.
@@ -390,6 +457,39 @@ mod tests {
         );
         let e = err("[run]\nlabel = \"a\\q\"\n");
         assert_eq!(e.lines().count(), 1, "{e}");
+    }
+
+    #[test]
+    fn the_teams_relative_criteria_are_read_and_a_wrong_one_names_its_line() {
+        let layer = parse(
+            "[compare]\nto = \"last-go\"\n\n[[compare.criteria]]\nmetric = \"search_p95\"\nmax_growth = 0.5\n\n[[compare.criteria]]\nmetric = \"search_p50\"\nmax_growth = 1\n",
+            "gonogo.toml",
+        )
+        .unwrap();
+        let (criteria, line) = layer.criteria.unwrap();
+        let words: Vec<String> = criteria.iter().map(|c| c.words()).collect();
+        assert_eq!(line, 4);
+        assert_eq!(words.len(), 2);
+        assert!(
+            words[1].starts_with("search_p50 may not grow by more than 100 %"),
+            "{words:?}"
+        );
+        assert_eq!(layer.values[0].0.key, "compare.to");
+        let e = err("[compare]\n\n[[compare.criteria]]\nmetric = \"search_p95\"\nmax_growth = 0.5\n\n[[compare.criteria]]\nmetric = \"search_p99\"\nmax_growth = -1\n");
+        assert_eq!(
+            e,
+            "gonogo.toml line 7: [[compare.criteria]] search_p99: max_growth must be a number above 0 (0.5 = 50 %), not -1"
+        );
+        let e = err("[[compare.criteria]]\nmetric = \"p95\"\nmax_growth = 0.5\n");
+        assert!(
+            e.starts_with("gonogo.toml line 2: [[compare.criteria]]:") && e.contains("search_p95"),
+            "{e}"
+        );
+        let e = err("[compare]\ntoo = \"last-go\"\n");
+        assert!(
+            e.contains("unknown key `compare.too` (did you mean `compare.to`?)"),
+            "{e}"
+        );
     }
 
     #[test]

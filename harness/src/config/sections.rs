@@ -23,6 +23,8 @@ pub struct Settings {
     pub notify: NotifySection,
     #[serde(default)]
     pub ledger: LedgerSection,
+    #[serde(default)]
+    pub compare: CompareSection,
 }
 
 /// `[run]`: where a run goes and how.
@@ -111,6 +113,14 @@ pub struct LedgerSection {
     pub path: Option<PathBuf>,
     pub database_url: Option<String>,
     pub key: Option<PathBuf>,
+}
+
+/// `[compare]`: the earlier report a run is compared with (its
+/// `[[compare.criteria]]` are read apart, see [`super::file::FileLayer`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareSection {
+    pub to: Option<String>,
 }
 
 /// `"90s"`, `"15m"`: the layers checked the text already.

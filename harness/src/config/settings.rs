@@ -188,6 +188,10 @@ const RUN_CANARY: &[Group] = &[Group::Run, Group::Canary];
 /// named by `--canary-plan` / `GONOGO_CANARY_PLAN`.
 pub const CANARY_KEY: &str = "canary";
 
+/// The `[[compare.criteria]]` array of `gonogo.toml`: the team's relative
+/// criteria (a file-only setting: each is a table, `metric` and `max_growth`).
+pub const CRITERIA_KEY: &str = "compare.criteria";
+
 pub const CANARY_FLAG: &str = "--canary-plan";
 pub const CANARY_ENV: &str = "GONOGO_CANARY_PLAN";
 
@@ -338,6 +342,15 @@ pub const SETTINGS: &[Setting] = &[
         "Fewest latency searches the p95 is judged on (fewer: inconclusive); at least 72",
     ),
     s(
+        RUN,
+        "compare.to",
+        "--compare-to",
+        &["GONOGO_COMPARE_TO"],
+        Kind::Str,
+        None,
+        "An earlier report to compare the run with: a go-no-go.json, or last-go (the newest GO of the same target kind and contract in the report dir's history/); the team's [[compare.criteria]] are judged on it",
+    ),
+    s(
         DOCUMENTS,
         "signoff.required_roles",
         "--required-roles",
@@ -483,6 +496,9 @@ pub fn readme_table() -> String {
     }
     out.push_str(&format!(
         "| `[{CANARY_KEY}]` | `{CANARY_FLAG} FILE` | `{CANARY_ENV}` | the release plan | The canary plan: a table in the file, or a plan file |\n"
+    ));
+    out.push_str(&format!(
+        "| `[[{CRITERIA_KEY}]]` | — | — | none | The team's relative criteria (file only): `metric` (`search_p50`, `search_p90`, `search_p95`, `search_p99`) may not grow by more than `max_growth` (0.5 = 50 %) over the run compared with, when the growth is significant |\n"
     ));
     out
 }

@@ -178,6 +178,18 @@ pub fn findings(report: &Report) -> (Vec<Annotation>, Vec<Annotation>) {
             }
         }
     }
+    if let Some(c) = &report.comparison {
+        for r in c.breaches() {
+            errors.push(Annotation {
+                importance: Importance::Criterion,
+                title: format!("team rule {}", r.criterion.metric.name()),
+                message: format!(
+                    "The team's own rule (gonogo.toml, not the contract): {}. {}",
+                    r.rule, r.reason
+                ),
+            });
+        }
+    }
     warnings.append(&mut skipped);
     // Stable: within a rank, the document's order.
     errors.sort_by_key(|a| a.importance);
@@ -220,6 +232,13 @@ pub fn annotations(report: &Report) -> Vec<String> {
         &warnings,
         "inconclusive criteria, warned checks and skipped cases",
     ));
+    if let Some(c) = &report.comparison {
+        lines.push(command(
+            "notice",
+            &[("title", "gonogo comparison")],
+            &super::compared::summary(c),
+        ));
+    }
     lines
 }
 

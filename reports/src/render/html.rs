@@ -9,12 +9,13 @@ mod findings;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::canary_plan::CanaryPlan;
+use crate::compare::{Comparison, RuleStatus};
 use crate::model::{CaseResult, CriterionStatus, Outcome, Report, Verdict};
 use crate::signoff::{ApprovalSummary, CheckStatus};
 
 use super::html_chart::{chart, Series};
 use super::{
-    clauses, fmt_ci, fmt_criterion_observed, fmt_ms, fmt_opt_ms, fmt_rate, fmt_threshold,
+    clauses, compared, fmt_ci, fmt_criterion_observed, fmt_ms, fmt_opt_ms, fmt_rate, fmt_threshold,
     fmt_warnings, outcome_label,
 };
 use crate::label::{evidence_text, metric_value, metric_verdict};
@@ -122,6 +123,7 @@ pub fn render(report: &Report, approval: &ApprovalSummary, plan: &CanaryPlan) ->
                 }
                 (findings::by_clause(report, Outcome::Failed))
                 (findings::by_clause(report, Outcome::Warned))
+                @if let Some(c) = &report.comparison { (comparison(c)) }
                 (deployment(report))
                 h2 { "Phase 1: code-quality gates" }
                 @for g in &report.gates {
@@ -268,6 +270,64 @@ fn metrics(report: &Report) -> Markup {
         }
         p { code { "query_latency_p95_ms" } " is judged on the latency phase alone: it passes only when the upper bound of the p95's 95 % interval is within the threshold." }
         figure id="latency-chart" { (chart(&series, threshold)) figcaption { "Latency by percentile (ms)" } }
+    }
+}
+
+/// "Compared with an earlier run", as the Markdown shows it.
+fn comparison(c: &Comparison) -> Markup {
+    let l = &c.latency;
+    let rule_class = |s: RuleStatus| match s {
+        RuleStatus::Pass => "pass",
+        RuleStatus::Breach => "fail",
+        RuleStatus::NotJudged => "inconclusive",
+    };
+    let changes = compared::changes(c);
+    html! {
+        section id="comparison" {
+            h2 { (compared::HEADING) }
+            p { "This run is compared with " (compared::previous(c)) ", read from " code { (c.previous.source) } "; " (compared::matched_by(c)) "." }
+            @for note in &c.notes { p.note { (note) } }
+            @if !c.rules.is_empty() {
+                h3 { (compared::RULES_HEADING) }
+                table id="team-rules" {
+                    thead { tr { th { "Rule" } th { "Growth" } th { "Significant" } th { "Result" } } }
+                    tbody { @for r in &c.rules {
+                        tr class=(if r.status == RuleStatus::Breach { "row-failed" } else { "" }) {
+                            td { (r.rule) span.id { (r.criterion.metric.name()) " · max growth " (compared::growth(Some(r.criterion.max_growth))) } }
+                            td.num { (compared::growth(r.growth)) }
+                            td { (compared::significant(r.significant)) }
+                            td { (badge(rule_class(r.status), compared::rule_status(r.status))) " " (r.reason) }
+                        }
+                    } }
+                }
+            }
+            table id="latency-compared" {
+                thead { tr { th { "Latency phase" } th { "Previous (n = " (l.previous_samples) ")" } th { "This run (n = " (l.current_samples) ")" }
+                             th { "Ratio" } th { "95 % interval" } th { "Significant" } } }
+                tbody {
+                    @for p in &l.percentiles {
+                        tr { td { (p.metric.name()) } td.num { (fmt_opt_ms(p.previous_ms)) } td.num { (fmt_opt_ms(p.current_ms)) }
+                             td.num { (compared::times(p.ratio)) } td.num { (compared::interval(p)) } td { (compared::significant(p.significant)) } }
+                    }
+                    tr { td { "success rate" } td.num { (fmt_rate(c.success_rate.previous)) } td.num { (fmt_rate(c.success_rate.current)) } td {} td {} td {} }
+                    tr { td { "requests" } td.num { (c.requests_total.previous) } td.num { (c.requests_total.current) } td {} td {} td {} }
+                    tr { td { "as expected" } td.num { (c.requests_matching.previous) } td.num { (c.requests_matching.current) } td {} td {} td {} }
+                }
+            }
+            p.note { "Test: " (l.method) " (seed " (l.seed) ")." }
+            @if changes.is_empty() {
+                p { "No case changed its outcome." }
+            } @else {
+                table id="changed-cases" {
+                    thead { tr { th { "Change" } th { "Case" } th { "Before" } th { "Now" } } }
+                    tbody { @for (kind, x) in &changes {
+                        tr class=(if x.current == Outcome::Failed { "row-failed" } else if x.current == Outcome::Warned { "row-warned" } else { "" }) {
+                            td { (kind) } td { (x.title) span.id { (x.id) } } td { (compared::before(x.previous)) } td { (outcome_badge(x.current)) }
+                        }
+                    } }
+                }
+            }
+        }
     }
 }
 

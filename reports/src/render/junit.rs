@@ -128,6 +128,9 @@ fn groups(report: &Report) -> Vec<Group> {
             cases: s.cases.iter().map(|c| from_case(&classname, c)).collect(),
         });
     }
+    if let Some(c) = &report.comparison {
+        out.push(compared_group(c));
+    }
     out.push(Group {
         name: "Criteria".into(),
         properties: report
@@ -175,6 +178,39 @@ fn groups(report: &Report) -> Vec<Group> {
             .collect(),
     });
     out
+}
+
+/// "Compared with an earlier run": the comparison in one property, and one
+/// case per team rule (failed when broken).
+fn compared_group(c: &crate::compare::Comparison) -> Group {
+    use super::compared;
+    use crate::compare::RuleStatus;
+    Group {
+        name: compared::HEADING.into(),
+        properties: vec![
+            ("compared_with".into(), c.previous.id.clone()),
+            ("comparison".into(), compared::summary(c)),
+        ],
+        cases: c
+            .rules
+            .iter()
+            .map(|r| Case {
+                classname: "team_rules".into(),
+                name: r.criterion.metric.name().into(),
+                seconds: 0.0,
+                failure: (r.status == RuleStatus::Breach).then(|| {
+                    (
+                        "team_rule",
+                        format!("team rule broken: {}", r.rule),
+                        r.reason.clone(),
+                    )
+                }),
+                skipped: (r.status == RuleStatus::NotJudged).then(|| r.reason.clone()),
+                properties: Vec::new(),
+                system_out: Some(format!("{}\n{}\n", r.rule, r.reason)),
+            })
+            .collect(),
+    }
 }
 
 fn secs(s: f64) -> String {

@@ -132,6 +132,7 @@ pub fn render_parts(
     let mut md = String::new();
     findings::by_clause(&mut md, report, Outcome::Failed);
     findings::by_clause(&mut md, report, Outcome::Warned);
+    comparison(&mut md, report);
     deployment(&mut md, report);
     gates(&mut md, report);
     suites(&mut md, report);
@@ -386,6 +387,96 @@ fn metrics(md: &mut String, report: &Report) {
         md,
         "\n`query_latency_p95_ms` is judged on the latency phase alone: it passes only when the upper bound of the p95's 95 % interval is within the threshold."
     );
+    md.push('\n');
+}
+
+/// "Compared with an earlier run": the previous run, the team's rules, the
+/// latency side by side with its test, totals, and the cases that changed.
+fn comparison(md: &mut String, report: &Report) {
+    use super::compared;
+    let Some(c) = &report.comparison else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "## {}
+",
+        compared::HEADING
+    );
+    let _ = writeln!(
+        md,
+        "This run is compared with {}, read from {}; {}.\n",
+        cell(&compared::previous(c)),
+        cell(&c.previous.source),
+        compared::matched_by(c)
+    );
+    for note in &c.notes {
+        let _ = writeln!(md, "> {}\n", cell(note));
+    }
+    if !c.rules.is_empty() {
+        let _ = writeln!(
+            md,
+            "### {}\n\n| Rule | Growth | Significant | Result |\n|---|---|---|---|",
+            compared::RULES_HEADING
+        );
+        for r in &c.rules {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | **{}**: {} |",
+                cell(&r.rule),
+                compared::growth(r.growth),
+                compared::significant(r.significant),
+                compared::rule_status(r.status),
+                cell(&r.reason)
+            );
+        }
+        md.push('\n');
+    }
+    let l = &c.latency;
+    let _ = writeln!(
+        md,
+        "| Latency phase | Previous (n = {}) | This run (n = {}) | Ratio | 95 % interval | Significant |\n|---|---|---|---|---|---|",
+        l.previous_samples, l.current_samples
+    );
+    for p in &l.percentiles {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            p.metric.name(),
+            fmt_opt_ms(p.previous_ms),
+            fmt_opt_ms(p.current_ms),
+            compared::times(p.ratio),
+            compared::interval(p),
+            compared::significant(p.significant)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "| success rate | {} | {} | | | |\n| requests | {} | {} | | | |\n| as expected | {} | {} | | | |\n",
+        fmt_rate(c.success_rate.previous),
+        fmt_rate(c.success_rate.current),
+        c.requests_total.previous,
+        c.requests_total.current,
+        c.requests_matching.previous,
+        c.requests_matching.current
+    );
+    let _ = writeln!(md, "Test: {} (seed {}).\n", cell(&l.method), l.seed);
+    let changes = compared::changes(c);
+    if changes.is_empty() {
+        let _ = writeln!(md, "No case changed its outcome.\n");
+        return;
+    }
+    let _ = writeln!(md, "| Change | Case | Before | Now |\n|---|---|---|---|");
+    for (kind, x) in changes {
+        let _ = writeln!(
+            md,
+            "| {kind} | `{}` {} | {} | {} |",
+            x.id.replace('`', ""),
+            cell(&x.title),
+            compared::before(x.previous),
+            outcome_label(x.current)
+        );
+    }
     md.push('\n');
 }
 

@@ -9,7 +9,7 @@ use gonogo_containers::Chromium;
 use gonogo_reports::render::{write_reports, Format};
 
 /// A runtime for the container's async API (these tests are synchronous).
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -17,7 +17,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-async fn chromium() -> Chromium {
+pub(crate) async fn chromium() -> Chromium {
     Chromium::start()
         .await
         .unwrap_or_else(|e| panic!("Chromium's container starts (is Docker running?): {e}"))

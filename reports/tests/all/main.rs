@@ -2,6 +2,7 @@
 
 mod attest;
 mod chromium;
+mod compare;
 mod github;
 mod html;
 mod junit;
